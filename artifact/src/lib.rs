@@ -1,0 +1,29 @@
+//! The artifact format shared by the wasmprecomp compiler and runtime.
+//!
+//! An artifact is an ELF relocatable-style object written with `object`: `.text` holds the
+//! machine code (one symbol per function and per trampoline), and the section
+//! [`META_SECTION`] holds a [`ModuleMeta`] encoded with [`ModuleMeta::encode`]. The runtime
+//! maps `.text` as it is: every reference inside it is already resolved (direct calls are
+//! `rel32` within `.text`; everything instance-specific is reached through the VM context,
+//! whose layout [`VmLayout`] computes from the module's counts alone).
+//!
+//! This crate is the contract between code generation and the runtime: the VM-context
+//! layout, the calling convention constants and the metadata encoding live here and nowhere
+//! else.
+
+mod encode;
+mod meta;
+mod vm;
+
+pub use encode::{DecodeError, Reader, Writer};
+pub use meta::*;
+pub use vm::*;
+
+/// Magic bytes at the start of the metadata section.
+pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
+/// Version of the metadata encoding and of the VM-context/ABI contract. Bump on any change.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the ELF section carrying [`ModuleMeta`].
+pub const META_SECTION: &str = ".wasmprecomp.meta";
+/// Recommended file extension of artifacts (`module.wasm` -> `module.wpc`).
+pub const ARTIFACT_EXTENSION: &str = "wpc";

@@ -1,0 +1,166 @@
+//! The VM context: the per-instance block of memory compiled code reaches everything
+//! instance-specific through, and the other structures compiled code reads directly.
+//!
+//! Compiled code receives a pointer to its instance's VM context as its first argument.
+//! The layout depends only on the module's counts ([`VmLayout::new`]), so code generation
+//! and the runtime agree on it without sharing anything else.
+//!
+//! ```text
+//! VM context
+//!   +0   *StoreState                (shared by all instances of a store)
+//!   +8   raise-trap entry point      (runtime; called by trap stubs, never returns)
+//!   +16  *const [libcall; N]         (runtime functions for bulk memory/table ops)
+//!   +24  reserved
+//!   +32  funcs:    [VMFuncRef; num_funcs]    (24 bytes each; imports resolved at instantiation)
+//!        memories: [16 bytes; num_memories]  (defined: VMMemory inline; imported: *VMMemory)
+//!        tables:   [16 bytes; num_tables]    (defined: VMTable inline;  imported: *VMTable)
+//!        globals:  [16 bytes; num_globals]   (defined: value inline;    imported: *value)
+//!        sig ids:  [8 bytes; num_types]      (store-wide canonical signature id, low 32 bits)
+//! ```
+
+/// Offset of the store pointer in a VM context (and in a host-function context).
+pub const VMCTX_STORE: u32 = 0;
+/// Offset of the raise-trap entry point in a VM context (and in a host-function context).
+pub const VMCTX_RAISE: u32 = 8;
+/// Offset of the pointer to the libcall table.
+pub const VMCTX_LIBCALLS: u32 = 16;
+/// Size of the fixed header.
+pub const VMCTX_HEADER_SIZE: u32 = 32;
+
+/// A function reference: what `call_indirect`, tables and imports use.
+/// `{ code: *const u8, vmctx: *mut u8, sig: u32 (+pad) }`.
+pub const FUNCREF_SIZE: u32 = 24;
+pub const FUNCREF_CODE: u32 = 0;
+pub const FUNCREF_VMCTX: u32 = 8;
+pub const FUNCREF_SIG: u32 = 16;
+
+/// `VMMemory { base: *mut u8, len: u64 /* bytes */ }`.
+pub const VMMEMORY_BASE: u32 = 0;
+pub const VMMEMORY_LEN: u32 = 8;
+/// `VMTable { base: *mut u64, len: u64 /* elements */ }`; each element is 8 bytes:
+/// a `*const VMFuncRef` (0 = null) or an externref value (0 = null).
+pub const VMTABLE_BASE: u32 = 0;
+pub const VMTABLE_LEN: u32 = 8;
+
+/// Host-function context: same header as a VM context (store, raise), then the callback
+/// `extern "C" fn(ctx: *mut HostFuncCtx, values: *mut u64) -> u32` (0 = ok, else trap).
+pub const HOSTCTX_CALLBACK: u32 = 32;
+
+/// Store state read by compiled code and by the runtime's entry/raise routines.
+pub const STORE_STACK_LIMIT: u32 = 0;
+pub const STORE_ENTRY_SP: u32 = 8;
+pub const STORE_TRAP_PC: u32 = 16;
+
+/// Runtime functions compiled code calls through the table at [`VMCTX_LIBCALLS`].
+/// All take the VM context first and use the System V C calling convention; those that
+/// can trap return 0 on success and a non-zero value after recording the trap in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Libcall {
+    /// `(vmctx, mem, delta_pages: u64) -> i64` (old size in pages, or -1).
+    MemoryGrow = 0,
+    /// `(vmctx, dst_mem, src_mem, dst: u64, src: u64, len: u64) -> u32`.
+    MemoryCopy = 1,
+    /// `(vmctx, mem, dst: u64, val: u32, len: u64) -> u32`.
+    MemoryFill = 2,
+    /// `(vmctx, mem, data, dst: u64, src: u32, len: u32) -> u32`.
+    MemoryInit = 3,
+    /// `(vmctx, data)`.
+    DataDrop = 4,
+    /// `(vmctx, table, init: u64, delta: u32) -> u32` (old size, or -1 as u32).
+    TableGrow = 5,
+    /// `(vmctx, table, dst: u32, val: u64, len: u32) -> u32`.
+    TableFill = 6,
+    /// `(vmctx, dst_table, src_table, dst: u32, src: u32, len: u32) -> u32`.
+    TableCopy = 7,
+    /// `(vmctx, table, elem, dst: u32, src: u32, len: u32) -> u32`.
+    TableInit = 8,
+    /// `(vmctx, elem)`.
+    ElemDrop = 9,
+}
+
+/// Number of entries in the libcall table.
+pub const NUM_LIBCALLS: u32 = 10;
+
+/// Counts that determine a VM context's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VmCounts {
+    pub funcs: u32,
+    pub memories: u32,
+    pub tables: u32,
+    pub globals: u32,
+    pub types: u32,
+}
+
+/// Offsets of everything in a VM context for one module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmLayout {
+    pub counts: VmCounts,
+    funcs: u32,
+    memories: u32,
+    tables: u32,
+    globals: u32,
+    sigs: u32,
+    size: u32,
+}
+
+impl VmLayout {
+    pub fn new(counts: VmCounts) -> VmLayout {
+        let funcs = VMCTX_HEADER_SIZE;
+        let memories = funcs + counts.funcs * FUNCREF_SIZE;
+        let tables = memories + counts.memories * 16;
+        let globals = tables + counts.tables * 16;
+        let sigs = globals + counts.globals * 16;
+        let size = sigs + counts.types * 8;
+        VmLayout {
+            counts,
+            funcs,
+            memories,
+            tables,
+            globals,
+            sigs,
+            size,
+        }
+    }
+    pub fn func_ref(&self, index: u32) -> u32 {
+        self.funcs + index * FUNCREF_SIZE
+    }
+    pub fn memory(&self, index: u32) -> u32 {
+        self.memories + index * 16
+    }
+    pub fn table(&self, index: u32) -> u32 {
+        self.tables + index * 16
+    }
+    pub fn global(&self, index: u32) -> u32 {
+        self.globals + index * 16
+    }
+    pub fn sig_id(&self, type_index: u32) -> u32 {
+        self.sigs + type_index * 8
+    }
+    /// Total size in bytes (a multiple of 8).
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_regions_do_not_overlap() {
+        let l = VmLayout::new(VmCounts {
+            funcs: 3,
+            memories: 2,
+            tables: 2,
+            globals: 5,
+            types: 4,
+        });
+        assert_eq!(l.func_ref(0), VMCTX_HEADER_SIZE);
+        assert_eq!(l.memory(0), l.func_ref(3));
+        assert_eq!(l.table(0), l.memory(2));
+        assert_eq!(l.global(0), l.table(2));
+        assert_eq!(l.sig_id(0), l.global(5));
+        assert_eq!(l.size(), l.sig_id(4));
+    }
+}

@@ -1,0 +1,261 @@
+//! The on-disk entry format: a fixed 64-byte header followed by the payload.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic  b"WPCACHE\0"
+//!      8     4  format version, u32 little endian (== FORMAT_VERSION)
+//!     12     1  tier: 0 = module, 1 = function
+//!     13     1  flags: must be 0 (reserved, e.g. for a compression marker)
+//!     14     2  reserved: must be 0
+//!     16    32  the full key
+//!     48     8  payload length, u64 little endian
+//!     56     8  xxh3-64 of the payload, u64 little endian
+//!     64     n  payload
+//! ```
+//!
+//! Every header field is checked on read, and the file length must be exactly
+//! `64 + payload length`, so any single-byte change anywhere in the file is
+//! detected: in the payload by the checksum, in the header by the field checks
+//! (a flipped bit in the stored checksum makes it disagree with the payload).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::{CacheKey, Tier, FORMAT_VERSION};
+
+/// Identifies a file as a wasmprecomp cache entry.
+pub(crate) const MAGIC: [u8; 8] = *b"WPCACHE\0";
+/// Size of the fixed header in front of every payload.
+pub(crate) const HEADER_LEN: usize = 64;
+
+/// Why an entry file was rejected. Only used to build messages; every variant
+/// is handled the same way (a counted miss, the file is removed if writable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Corruption {
+    /// Shorter than a header (includes zero-length files).
+    TooShort,
+    BadMagic,
+    BadVersion,
+    BadTier,
+    BadReserved,
+    /// The key in the header is not the key the file name (or lookup) says.
+    KeyMismatch,
+    /// File length disagrees with the payload length in the header (truncated
+    /// or with trailing bytes).
+    LengthMismatch,
+    BadChecksum,
+}
+
+impl std::fmt::Display for Corruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Corruption::TooShort => "file shorter than the entry header",
+            Corruption::BadMagic => "bad magic bytes",
+            Corruption::BadVersion => "unsupported format version",
+            Corruption::BadTier => "tier in header does not match its folder",
+            Corruption::BadReserved => "reserved header bytes are not zero",
+            Corruption::KeyMismatch => "key in header does not match the file name",
+            Corruption::LengthMismatch => "file length does not match the header (truncated?)",
+            Corruption::BadChecksum => "payload checksum mismatch",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Checksum of a payload. xxh3 rather than crc32: it is several times faster
+/// and the key is already a cryptographic hash, so we only need to detect
+/// accidental damage, not tampering.
+#[inline]
+pub(crate) fn checksum(payload: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(payload)
+}
+
+/// Builds the header for `payload` stored under `key` in `tier`.
+pub(crate) fn encode_header(tier: Tier, key: &CacheKey, payload: &[u8]) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0..8].copy_from_slice(&MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[12] = tier.code();
+    // 13: flags, 14..16: reserved; both zero.
+    h[16..48].copy_from_slice(&key.0);
+    h[48..56].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    h[56..64].copy_from_slice(&checksum(payload).to_le_bytes());
+    h
+}
+
+/// What a header promises about the payload that follows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderInfo {
+    pub(crate) payload_len: u64,
+    pub(crate) checksum: u64,
+}
+
+fn u64_at(h: &[u8; HEADER_LEN], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Checks every header field against what the caller expects and the actual
+/// file length. Does not look at the payload.
+pub(crate) fn check_header(
+    h: &[u8; HEADER_LEN],
+    tier: Tier,
+    key: &CacheKey,
+    file_len: u64,
+) -> Result<HeaderInfo, Corruption> {
+    if h[0..8] != MAGIC {
+        return Err(Corruption::BadMagic);
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&h[8..12]);
+    if u32::from_le_bytes(v) != FORMAT_VERSION {
+        return Err(Corruption::BadVersion);
+    }
+    if h[12] != tier.code() {
+        return Err(Corruption::BadTier);
+    }
+    if h[13] != 0 || h[14] != 0 || h[15] != 0 {
+        return Err(Corruption::BadReserved);
+    }
+    if h[16..48] != key.0 {
+        return Err(Corruption::KeyMismatch);
+    }
+    let payload_len = u64_at(h, 48);
+    if file_len.checked_sub(HEADER_LEN as u64) != Some(payload_len) {
+        return Err(Corruption::LengthMismatch);
+    }
+    Ok(HeaderInfo {
+        payload_len,
+        checksum: u64_at(h, 56),
+    })
+}
+
+/// Result of reading one entry file.
+pub(crate) enum ReadOutcome {
+    /// A valid entry: the payload, and the file's mtime if the OS reported it.
+    Hit {
+        payload: Vec<u8>,
+        mtime: Option<std::time::SystemTime>,
+        file: File,
+    },
+    /// No file at that path.
+    Missing,
+    /// A file is there but is not a valid entry for this key and tier.
+    Corrupt(Corruption),
+    /// The file could not be opened or read for another reason (permissions,
+    /// I/O error). Treated as a miss; the file is left alone.
+    Io(io::Error),
+}
+
+/// Reads and fully validates the entry at `path`, expected to hold `key` in
+/// `tier`. This is the hit path: open, one statx, two reads, close.
+pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadOutcome::Missing,
+        Err(e) => return ReadOutcome::Io(e),
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return ReadOutcome::Io(e),
+    };
+    let file_len = meta.len();
+    if file_len < HEADER_LEN as u64 {
+        return ReadOutcome::Corrupt(Corruption::TooShort);
+    }
+    let mut header = [0u8; HEADER_LEN];
+    if let Err(e) = file.read_exact(&mut header) {
+        return short_read(e);
+    }
+    let info = match check_header(&header, tier, key, file_len) {
+        Ok(i) => i,
+        Err(c) => return ReadOutcome::Corrupt(c),
+    };
+    // The length is bounded by the real file size checked above, so this
+    // allocation cannot be made arbitrarily large by a lying header.
+    let Ok(len) = usize::try_from(info.payload_len) else {
+        return ReadOutcome::Corrupt(Corruption::LengthMismatch);
+    };
+    let mut payload = vec![0u8; len];
+    if let Err(e) = file.read_exact(&mut payload) {
+        return short_read(e);
+    }
+    if checksum(&payload) != info.checksum {
+        return ReadOutcome::Corrupt(Corruption::BadChecksum);
+    }
+    ReadOutcome::Hit {
+        payload,
+        mtime: meta.modified().ok(),
+        file,
+    }
+}
+
+/// A read that ended early means the file shrank under us (or lied about its
+/// length): that is corruption, not an I/O failure.
+fn short_read(e: io::Error) -> ReadOutcome {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        ReadOutcome::Corrupt(Corruption::LengthMismatch)
+    } else {
+        ReadOutcome::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> CacheKey {
+        CacheKey([b; 32])
+    }
+
+    #[test]
+    fn a_fresh_header_passes_its_own_checks() {
+        let payload = b"hello";
+        let h = encode_header(Tier::Function, &key(7), payload);
+        let info = check_header(&h, Tier::Function, &key(7), 64 + 5).expect("valid");
+        assert_eq!(info.payload_len, 5);
+        assert_eq!(info.checksum, checksum(payload));
+    }
+
+    #[test]
+    fn every_header_field_is_checked() {
+        let h = encode_header(Tier::Module, &key(1), b"abc");
+        let len = 67;
+        let mut bad = h;
+        bad[0] ^= 1;
+        assert_eq!(
+            check_header(&bad, Tier::Module, &key(1), len).err(),
+            Some(Corruption::BadMagic)
+        );
+        let mut bad = h;
+        bad[8] ^= 1;
+        assert_eq!(
+            check_header(&bad, Tier::Module, &key(1), len).err(),
+            Some(Corruption::BadVersion)
+        );
+        assert_eq!(
+            check_header(&h, Tier::Function, &key(1), len).err(),
+            Some(Corruption::BadTier)
+        );
+        let mut bad = h;
+        bad[13] = 1;
+        assert_eq!(
+            check_header(&bad, Tier::Module, &key(1), len).err(),
+            Some(Corruption::BadReserved)
+        );
+        assert_eq!(
+            check_header(&h, Tier::Module, &key(2), len).err(),
+            Some(Corruption::KeyMismatch)
+        );
+        assert_eq!(
+            check_header(&h, Tier::Module, &key(1), len - 1).err(),
+            Some(Corruption::LengthMismatch)
+        );
+        assert_eq!(
+            check_header(&h, Tier::Module, &key(1), len + 1).err(),
+            Some(Corruption::LengthMismatch)
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! The x86-64 backend: System V targets (Linux).
+
+pub mod abi;
+pub mod asm;
+pub mod emit;
+pub mod inst;
+pub mod lower;
+pub mod trampolines;
+
+use crate::compiled::CompiledStencil;
+use crate::error::CompileError;
+use crate::stencil::FunctionStencil;
+use crate::translate::translate;
+
+/// Compiles one stencil for x86-64.
+pub fn compile(
+    stencil: &FunctionStencil,
+    env: &regalloc2::MachineEnv,
+    algorithm: regalloc2::Algorithm,
+) -> Result<CompiledStencil, CompileError> {
+    let mut lower = lower::X64Lower::default();
+    let vcode = translate(stencil, &mut lower)?;
+    let opts = regalloc2::RegallocOptions {
+        verbose_log: false,
+        validate_ssa: cfg!(debug_assertions),
+        algorithm,
+    };
+    let out = regalloc2::run(&vcode, env, &opts).map_err(|e| CompileError::Internal {
+        message: format!("register allocation failed: {e}"),
+        function: None,
+    })?;
+    Ok(emit::emit(&vcode, &out, &lower))
+}

@@ -1,0 +1,30 @@
+//! wasmprecomp's compiler: WebAssembly to x86-64 machine code, one cacheable stencil per
+//! function.
+//!
+//! The pipeline for one module ([`compile_module`]):
+//! 1. [`module::parse_and_validate`]: full validation with `wasmparser`; proposals we do
+//!    not compile are rejected by name.
+//! 2. [`stencil::build`]: each function splits into a [`FunctionStencil`] (its key is a
+//!    sha256) and its [`Parameters`].
+//! 3. Cache lookup through a [`FunctionCache`]; the misses are compiled in parallel by
+//!    [`Isa::compile`], which sees nothing but the stencil and the ISA.
+//! 4. Finalization applies the parameters through relocations, adds trampolines and
+//!    writes the ELF artifact (format in `wasmprecomp-artifact`).
+
+pub mod compiled;
+pub mod error;
+pub mod isa;
+pub mod link;
+pub mod module;
+pub mod stencil;
+pub mod translate;
+pub mod vcode;
+
+pub use compiled::CompiledStencil;
+pub use error::CompileError;
+pub use isa::{Isa, OptLevel, CODEGEN_VERSION};
+pub use link::{
+    compile_module, compile_wasm, module_key, CompileOptions, CompiledModule, FunctionCache,
+    FunctionStats, NoCache, Timings,
+};
+pub use stencil::{FunctionStencil, Parameters, StencilKey};

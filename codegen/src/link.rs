@@ -1,0 +1,403 @@
+//! Compiling a whole module: stencils, function-cache lookups, parallel compilation of the
+//! misses, finalization (parameters applied through relocations), trampolines, and the
+//! ELF artifact.
+
+use crate::compiled::{CompiledStencil, RelocKind};
+use crate::error::CompileError;
+use crate::isa::{x64, Isa};
+use crate::module::{self, ModuleInfo};
+use crate::stencil::{self, FunctionStencil, Parameters, RefKind, StencilKey};
+use object::write::{Object, StandardSection, Symbol, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::time::Instant;
+use wasmprecomp_artifact::{self as art, VmCounts, VmLayout};
+
+/// Where compiled stencils are looked up and stored. Implemented by the CLI over the
+/// on-disk cache; must be thread-safe (lookups and stores happen from worker threads).
+pub trait FunctionCache: Sync {
+    fn get(&self, key: &StencilKey) -> Option<Vec<u8>>;
+    fn put(&self, key: &StencilKey, payload: &[u8]);
+}
+
+/// A cache that never hits.
+pub struct NoCache;
+impl FunctionCache for NoCache {
+    fn get(&self, _: &StencilKey) -> Option<Vec<u8>> {
+        None
+    }
+    fn put(&self, _: &StencilKey, _: &[u8]) {}
+}
+
+/// Milliseconds spent in each phase.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    pub validate: f64,
+    pub stencil: f64,
+    pub cache_lookup: f64,
+    pub compile: f64,
+    pub link: f64,
+}
+
+/// Function-tier results of one module compile.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionStats {
+    pub functions: u32,
+    pub hits: u32,
+    pub misses: u32,
+    /// Functions whose stencil equals an earlier one's in the same module.
+    pub deduplicated: u32,
+    /// Cached payloads that failed to decode (treated as misses).
+    pub corrupt: u32,
+}
+
+/// A compiled module.
+#[derive(Debug, Clone)]
+pub struct CompiledModule {
+    /// The artifact file's bytes.
+    pub artifact: Vec<u8>,
+    pub stats: FunctionStats,
+    pub timings: Timings,
+    /// The stencil key of each defined function (for tests and reports).
+    pub keys: Vec<StencilKey>,
+}
+
+/// Options for [`compile_module`].
+#[derive(Clone, Copy)]
+pub struct CompileOptions<'a> {
+    pub isa: &'a Isa,
+    pub cache: &'a dyn FunctionCache,
+    /// Recompile every cache hit and fail if the bytes differ.
+    pub check_cache: bool,
+}
+
+/// sha256 of the module-tier key: the compiler identity and the wasm bytes.
+pub fn module_key(isa: &Isa, wasm: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"wasmprecomp-module\0");
+    h.update((art::FORMAT_VERSION).to_le_bytes());
+    let id = isa.identity();
+    h.update((id.len() as u32).to_le_bytes());
+    h.update(&id);
+    h.update(wasm);
+    h.finalize().into()
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Compiles `wasm` to an artifact, reusing compiled stencils from `opts.cache`.
+pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModule, CompileError> {
+    let isa = opts.isa;
+    let mut timings = Timings::default();
+    let t = Instant::now();
+    let info = module::parse_and_validate(wasm)?;
+    timings.validate = ms(t);
+
+    let t = Instant::now();
+    let n = info.bodies.len();
+    let built: Vec<(FunctionStencil, Parameters)> = (0..n as u32)
+        .into_par_iter()
+        .map(|i| stencil::build(&info, wasm, i))
+        .collect::<Result<_, _>>()?;
+    let identity = isa.identity();
+    let keys: Vec<StencilKey> = built.par_iter().map(|(s, _)| s.key(&identity)).collect();
+    timings.stencil = ms(t);
+
+    // Deduplicate within the module: the first function with a key owns it.
+    let mut owner: HashMap<StencilKey, usize> = HashMap::with_capacity(n);
+    let mut unique = Vec::new();
+    let mut stats = FunctionStats {
+        functions: n as u32,
+        ..Default::default()
+    };
+    for (i, k) in keys.iter().enumerate() {
+        if owner.contains_key(k) {
+            stats.deduplicated += 1;
+        } else {
+            owner.insert(*k, i);
+            unique.push(i);
+        }
+    }
+
+    let t = Instant::now();
+    let looked_up: Vec<Option<CompiledStencil>> = unique
+        .par_iter()
+        .map(|&i| {
+            opts.cache
+                .get(&keys[i])
+                .map(|bytes| CompiledStencil::decode(&bytes).ok())
+        })
+        .map(|r| r.flatten())
+        .collect();
+    timings.cache_lookup = ms(t);
+
+    let t = Instant::now();
+    let func_err = |e: CompileError, fi: u32, params: &Parameters| match e {
+        CompileError::Internal { message, .. } => CompileError::Internal {
+            message,
+            function: Some(fi),
+        },
+        CompileError::Malformed { message, offset, .. } => CompileError::Malformed {
+            message,
+            offset: params.module_offset(offset as u32) as u64,
+            function: Some(fi),
+        },
+        CompileError::Unsupported {
+            proposal,
+            message,
+            offset,
+            ..
+        } => CompileError::Unsupported {
+            proposal,
+            message,
+            offset: params.module_offset(offset as u32) as u64,
+            function: Some(fi),
+        },
+        CompileError::Limit { message, .. } => CompileError::Limit {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(fi),
+        },
+        other => other,
+    };
+    let compiled: Vec<(CompiledStencil, bool)> = unique
+        .par_iter()
+        .zip(looked_up.into_par_iter())
+        .map(|(&i, hit)| {
+            let (st, params) = &built[i];
+            match hit {
+                Some(c) => {
+                    if opts.check_cache {
+                        let fresh = isa.compile(st).map_err(|e| func_err(e, params.func_index, params))?;
+                        if fresh != c {
+                            return Err(CompileError::Internal {
+                                message: format!(
+                                    "cache check failed: cached code for stencil {} differs from a fresh compile",
+                                    keys[i].to_hex()
+                                ),
+                                function: Some(params.func_index),
+                            });
+                        }
+                    }
+                    Ok((c, true))
+                }
+                None => {
+                    let c = isa.compile(st).map_err(|e| func_err(e, params.func_index, params))?;
+                    opts.cache.put(&keys[i], &c.encode());
+                    Ok((c, false))
+                }
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    for (_, hit) in &compiled {
+        if *hit {
+            stats.hits += 1;
+        } else {
+            stats.misses += 1;
+        }
+    }
+    timings.compile = ms(t);
+
+    let t = Instant::now();
+    let by_key: HashMap<StencilKey, usize> = unique
+        .iter()
+        .enumerate()
+        .map(|(j, &i)| (keys[i], j))
+        .collect();
+    let code_of = |i: usize| &compiled[by_key[&keys[i]]].0;
+    let artifact = link(&info, wasm, isa, &built, &code_of)?;
+    timings.link = ms(t);
+    Ok(CompiledModule {
+        artifact,
+        stats,
+        timings,
+        keys,
+    })
+}
+
+fn align_to(v: &mut Vec<u8>, a: usize) {
+    while v.len() % a != 0 {
+        v.push(0xcc);
+    }
+}
+
+fn layout_of(meta: &art::ModuleMeta) -> VmLayout {
+    VmLayout::new(VmCounts {
+        funcs: meta.functions.len() as u32,
+        memories: meta.num_memories(),
+        tables: meta.num_tables(),
+        globals: meta.num_globals(),
+        types: meta.types.len() as u32,
+    })
+}
+
+/// Lays out `.text`, applies parameters, adds trampolines and writes the ELF artifact.
+fn link<'a>(
+    info: &ModuleInfo,
+    wasm: &[u8],
+    isa: &Isa,
+    built: &[(FunctionStencil, Parameters)],
+    code_of: &dyn Fn(usize) -> &'a CompiledStencil,
+) -> Result<Vec<u8>, CompileError> {
+    let mut meta = info.meta.clone();
+    let layout = layout_of(&meta);
+    let nimp = meta.num_imported_funcs;
+    let mut text = Vec::new();
+    let mut starts = Vec::with_capacity(built.len());
+    for i in 0..built.len() {
+        align_to(&mut text, 16);
+        starts.push(text.len() as u32);
+        text.extend_from_slice(&code_of(i).code);
+    }
+    let mut traps = Vec::new();
+    for (i, (_, params)) in built.iter().enumerate() {
+        let c = code_of(i);
+        let start = starts[i];
+        for r in &c.relocs {
+            let real = *params.refs[reloc_ref_kind(r.kind) as usize]
+                .get(r.index as usize)
+                .ok_or_else(|| CompileError::Internal {
+                    message: "relocation names an unknown reference".into(),
+                    function: Some(params.func_index),
+                })?;
+            let at = (start + r.offset) as usize;
+            let value: i64 = match r.kind {
+                RelocKind::CallFunc => {
+                    let target = real.checked_sub(nimp).ok_or_else(|| CompileError::Internal {
+                        message: "direct call to an imported function".into(),
+                        function: Some(params.func_index),
+                    })?;
+                    starts[target as usize] as i64 - (at as i64 + 4)
+                }
+                RelocKind::VmFuncRef => layout.func_ref(real) as i64,
+                RelocKind::VmMemory => layout.memory(real) as i64,
+                RelocKind::VmTable => layout.table(real) as i64,
+                RelocKind::VmGlobal => layout.global(real) as i64,
+                RelocKind::VmSigId => layout.sig_id(real) as i64,
+                RelocKind::MemoryIndex
+                | RelocKind::TableIndex
+                | RelocKind::DataIndex
+                | RelocKind::ElemIndex => real as i64,
+            } + r.addend as i64;
+            text[at..at + 4].copy_from_slice(&(value as i32).to_le_bytes());
+        }
+        for t in &c.traps {
+            traps.push(art::TrapSite {
+                text_offset: start + t.code_offset,
+                kind: t.kind,
+                wasm_offset: params.module_offset(t.wasm_offset),
+            });
+        }
+        meta.code.push(art::FunctionCode {
+            text_offset: start,
+            len: c.code.len() as u32,
+        });
+    }
+    // Trampolines, shared between structurally equal types.
+    let mut tramp_of: HashMap<&art::FuncType, art::Trampolines> = HashMap::new();
+    let mut tramp_syms = Vec::new();
+    for (ti, ty) in meta.types.iter().enumerate() {
+        if let Some(t) = tramp_of.get(ty) {
+            meta.trampolines.push(*t);
+            continue;
+        }
+        align_to(&mut text, 16);
+        let a2w = text.len() as u32;
+        text.extend_from_slice(&x64::trampolines::array_to_wasm(ty));
+        align_to(&mut text, 16);
+        let w2h = text.len() as u32;
+        let (code, site) = x64::trampolines::wasm_to_host(ty);
+        text.extend_from_slice(&code);
+        traps.push(art::TrapSite {
+            text_offset: w2h + site,
+            kind: art::TrapKind::HostError,
+            wasm_offset: 0,
+        });
+        let t = art::Trampolines {
+            array_to_wasm: a2w,
+            wasm_to_host: w2h,
+        };
+        tramp_syms.push((format!("array_to_wasm_type{ti}"), a2w, (w2h - a2w)));
+        tramp_syms.push((format!("wasm_to_host_type{ti}"), w2h, code.len() as u32));
+        tramp_of.insert(ty, t);
+        meta.trampolines.push(t);
+    }
+    traps.sort_by_key(|t| t.text_offset);
+    meta.traps = traps;
+    meta.header = art::ArtifactHeader {
+        format_version: art::FORMAT_VERSION,
+        codegen_version: crate::isa::CODEGEN_VERSION.to_string(),
+        target: isa.triple().to_string(),
+        cpu_features: isa.cpu_features(),
+        flags: isa.flags(),
+        wasm_sha256: Sha256::digest(wasm).into(),
+    };
+
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text_id = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text_id, &text, 16);
+    for (i, c) in meta.code.iter().enumerate() {
+        let name = &meta.names[nimp as usize + i];
+        obj.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: c.text_offset as u64,
+            size: c.len as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+    }
+    for (name, off, len) in tramp_syms {
+        obj.add_symbol(Symbol {
+            name: name.into_bytes(),
+            value: off as u64,
+            size: len as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text_id),
+            flags: SymbolFlags::None,
+        });
+    }
+    let meta_id = obj.add_section(
+        vec![],
+        art::META_SECTION.as_bytes().to_vec(),
+        SectionKind::ReadOnlyData,
+    );
+    obj.append_section_data(meta_id, &meta.encode(), 8);
+    obj.write().map_err(|e| CompileError::Internal {
+        message: format!("writing the artifact: {e}"),
+        function: None,
+    })
+}
+
+fn reloc_ref_kind(k: RelocKind) -> RefKind {
+    match k {
+        RelocKind::CallFunc | RelocKind::VmFuncRef => RefKind::Func,
+        RelocKind::VmMemory | RelocKind::MemoryIndex => RefKind::Memory,
+        RelocKind::VmTable | RelocKind::TableIndex => RefKind::Table,
+        RelocKind::VmGlobal => RefKind::Global,
+        RelocKind::VmSigId => RefKind::Type,
+        RelocKind::DataIndex => RefKind::Data,
+        RelocKind::ElemIndex => RefKind::Elem,
+    }
+}
+
+/// Convenience: compile without a cache.
+pub fn compile_wasm(wasm: &[u8], isa: &Isa) -> Result<Vec<u8>, CompileError> {
+    Ok(compile_module(
+        wasm,
+        CompileOptions {
+            isa,
+            cache: &NoCache,
+            check_cache: false,
+        },
+    )?
+    .artifact)
+}

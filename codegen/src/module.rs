@@ -1,0 +1,517 @@
+//! Reading and validating a module: everything outside function bodies, plus the location
+//! of each body.
+
+use crate::error::CompileError;
+use std::ops::Range;
+use wasmparser::{
+    BinaryReaderError, ElementItems, ElementKind, ExternalKind, Parser, Payload, TypeRef,
+    Validator, WasmFeatures,
+};
+use wasmprecomp_artifact as art;
+
+/// The proposals this compiler compiles: WebAssembly 2.0 without SIMD, plus
+/// extended constant expressions.
+pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM1
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::EXTENDED_CONST);
+
+/// Proposals we recognise and reject by name, with the features each needs to validate.
+const UNSUPPORTED: &[(&str, WasmFeatures)] = &[
+    ("simd", WasmFeatures::SIMD),
+    (
+        "relaxed-simd",
+        WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
+    ),
+    ("threads", WasmFeatures::THREADS),
+    ("tail-call", WasmFeatures::TAIL_CALL),
+    ("multi-memory", WasmFeatures::MULTI_MEMORY),
+    ("exception-handling", WasmFeatures::EXCEPTIONS),
+    (
+        "legacy-exception-handling",
+        WasmFeatures::LEGACY_EXCEPTIONS.union(WasmFeatures::EXCEPTIONS),
+    ),
+    ("memory64", WasmFeatures::MEMORY64),
+    (
+        "function-references",
+        WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::TAIL_CALL),
+    ),
+    (
+        "gc",
+        WasmFeatures::GC
+            .union(WasmFeatures::FUNCTION_REFERENCES)
+            .union(WasmFeatures::TAIL_CALL),
+    ),
+    ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+    ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    (
+        "stack-switching",
+        WasmFeatures::STACK_SWITCHING
+            .union(WasmFeatures::EXCEPTIONS)
+            .union(WasmFeatures::FUNCTION_REFERENCES),
+    ),
+    (
+        "shared-everything-threads",
+        WasmFeatures::SHARED_EVERYTHING_THREADS.union(WasmFeatures::THREADS),
+    ),
+];
+
+/// A parsed module: metadata for the artifact plus where each function body is.
+#[derive(Debug, Clone)]
+pub struct ModuleInfo {
+    /// Metadata without code, trampolines or traps (filled by the linker).
+    pub meta: art::ModuleMeta,
+    /// Byte range of each defined function's body (locals + operators) in the input.
+    pub bodies: Vec<Range<usize>>,
+    /// Module-relative byte offset of the code section, for error messages.
+    pub code_section: Option<Range<usize>>,
+}
+
+impl ModuleInfo {
+    pub fn num_funcs(&self) -> u32 {
+        self.meta.functions.len() as u32
+    }
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.meta.num_imported_funcs
+    }
+    /// Which function (imports included) holds byte `offset`, if any.
+    pub fn function_at(&self, offset: u64) -> Option<u32> {
+        let off = offset as usize;
+        let i = self.bodies.partition_point(|r| r.end <= off);
+        let r = self.bodies.get(i)?;
+        // A body is preceded by its LEB128 size (up to 5 bytes): those bytes count too.
+        if off + 5 >= r.start {
+            return Some(self.meta.num_imported_funcs + i as u32);
+        }
+        None
+    }
+}
+
+fn valtype(t: wasmparser::ValType) -> Result<art::ValType, String> {
+    use wasmparser::ValType as V;
+    Ok(match t {
+        V::I32 => art::ValType::I32,
+        V::I64 => art::ValType::I64,
+        V::F32 => art::ValType::F32,
+        V::F64 => art::ValType::F64,
+        V::Ref(r) => reftype(r)?,
+        V::V128 => return Err("v128 values".into()),
+    })
+}
+
+fn reftype(r: wasmparser::RefType) -> Result<art::ValType, String> {
+    if r.is_func_ref() {
+        Ok(art::ValType::FuncRef)
+    } else if r.is_extern_ref() {
+        Ok(art::ValType::ExternRef)
+    } else {
+        Err(format!("reference type {r}"))
+    }
+}
+
+/// Converts a constant expression. `Err` holds a description of what is unsupported.
+pub fn const_expr(e: &wasmparser::ConstExpr) -> Result<art::ConstExpr, CompileError> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = e.get_operators_reader();
+    let mut simple = None;
+    let mut count = 0;
+    while !reader.eof() {
+        let op = reader.read().map_err(malformed)?;
+        let c = match op {
+            O::I32Const { value } => {
+                simple = Some(art::ConstExpr::I32(value));
+                Some(art::ConstOp::I32(value))
+            }
+            O::I64Const { value } => {
+                simple = Some(art::ConstExpr::I64(value));
+                Some(art::ConstOp::I64(value))
+            }
+            O::F32Const { value } => {
+                simple = Some(art::ConstExpr::F32(value.bits()));
+                None
+            }
+            O::F64Const { value } => {
+                simple = Some(art::ConstExpr::F64(value.bits()));
+                None
+            }
+            O::RefNull { hty } => {
+                let t = if hty == wasmparser::HeapType::EXTERN {
+                    art::ValType::ExternRef
+                } else {
+                    art::ValType::FuncRef
+                };
+                simple = Some(art::ConstExpr::RefNull(t));
+                None
+            }
+            O::RefFunc { function_index } => {
+                simple = Some(art::ConstExpr::RefFunc(function_index));
+                None
+            }
+            O::GlobalGet { global_index } => {
+                simple = Some(art::ConstExpr::GlobalGet(global_index));
+                Some(art::ConstOp::GlobalGet(global_index))
+            }
+            O::I32Add => Some(art::ConstOp::I32Add),
+            O::I32Sub => Some(art::ConstOp::I32Sub),
+            O::I32Mul => Some(art::ConstOp::I32Mul),
+            O::I64Add => Some(art::ConstOp::I64Add),
+            O::I64Sub => Some(art::ConstOp::I64Sub),
+            O::I64Mul => Some(art::ConstOp::I64Mul),
+            O::End => continue,
+            _ => {
+                return Err(CompileError::Unsupported {
+                    proposal: "extended-const".into(),
+                    message: format!("unsupported constant expression operator {op:?}"),
+                    offset: reader.original_position(),
+                    function: None,
+                })
+            }
+        };
+        count += 1;
+        if let Some(c) = c {
+            ops.push(c);
+        }
+    }
+    if count == 1 {
+        if let Some(s) = simple {
+            return Ok(s);
+        }
+    }
+    Ok(art::ConstExpr::Ops(ops))
+}
+
+/// Parses `wasm` and validates it fully. Errors name the offset, the function and, for
+/// proposals we do not compile, the proposal.
+pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
+    // Parse first so validation errors can be attributed to a function.
+    let parsed = parse(wasm);
+    if let Err(e) = Validator::new_with_features(SUPPORTED_FEATURES).validate_all(wasm) {
+        let function = parsed
+            .as_ref()
+            .ok()
+            .and_then(|m| m.function_at(e.offset()));
+        return Err(classify_validation_error(wasm, e, function));
+    }
+    match parsed {
+        Ok(m) => Ok(m),
+        Err(e) => Err(e),
+    }
+}
+
+fn classify_validation_error(
+    wasm: &[u8],
+    e: BinaryReaderError,
+    function: Option<u32>,
+) -> CompileError {
+    let all = SUPPORTED_FEATURES
+        .union(WasmFeatures::all())
+        .difference(WasmFeatures::COMPONENT_MODEL);
+    if Validator::new_with_features(all).validate_all(wasm).is_ok() {
+        let proposal = UNSUPPORTED
+            .iter()
+            .find(|(_, f)| {
+                Validator::new_with_features(SUPPORTED_FEATURES.union(*f))
+                    .validate_all(wasm)
+                    .is_ok()
+            })
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_else(|| "several proposals".to_string());
+        return CompileError::Unsupported {
+            proposal,
+            message: e.message().to_string(),
+            offset: e.offset(),
+            function,
+        };
+    }
+    CompileError::Invalid {
+        message: e.message().to_string(),
+        offset: e.offset(),
+        function,
+    }
+}
+
+fn malformed(e: BinaryReaderError) -> CompileError {
+    CompileError::Malformed {
+        message: e.message().to_string(),
+        offset: e.offset(),
+        function: None,
+    }
+}
+
+fn unsupported(what: String, offset: u64) -> CompileError {
+    CompileError::Unsupported {
+        proposal: "gc".into(),
+        message: what,
+        offset,
+        function: None,
+    }
+}
+
+/// Parses the module structure without validating it.
+pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
+    let mut meta = art::ModuleMeta::default();
+    let mut bodies = Vec::new();
+    let mut code_section = None;
+    let mut names: Vec<Option<String>> = Vec::new();
+    let mut name_map: Vec<(u32, String)> = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(malformed)?;
+        match payload {
+            Payload::TypeSection(r) => {
+                for rg in r {
+                    let rg = rg.map_err(malformed)?;
+                    for st in rg.types() {
+                        let f = match &st.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f,
+                            _ => return Err(unsupported("non-function type".into(), 0)),
+                        };
+                        let params = f
+                            .params()
+                            .iter()
+                            .map(|t| valtype(*t))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|m| unsupported(m, 0))?;
+                        let results = f
+                            .results()
+                            .iter()
+                            .map(|t| valtype(*t))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|m| unsupported(m, 0))?;
+                        meta.types.push(art::FuncType { params, results });
+                    }
+                }
+            }
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports_with_offsets() {
+                    let (off, imp) = imp.map_err(malformed)?;
+                    let kind = match imp.ty {
+                        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                            meta.functions.push(t);
+                            meta.num_imported_funcs += 1;
+                            art::ImportKind::Func(t)
+                        }
+                        TypeRef::Table(t) => {
+                            meta.num_imported_tables += 1;
+                            art::ImportKind::Table(table_type(&t, off)?)
+                        }
+                        TypeRef::Memory(m) => {
+                            meta.num_imported_memories += 1;
+                            art::ImportKind::Memory(art::MemoryType {
+                                limits: art::Limits {
+                                    min: m.initial,
+                                    max: m.maximum,
+                                },
+                            })
+                        }
+                        TypeRef::Global(g) => {
+                            meta.num_imported_globals += 1;
+                            art::ImportKind::Global(art::GlobalType {
+                                ty: valtype(g.content_type).map_err(|m| unsupported(m, off))?,
+                                mutable: g.mutable,
+                            })
+                        }
+                        TypeRef::Tag(_) => {
+                            return Err(CompileError::Unsupported {
+                                proposal: "exception-handling".into(),
+                                message: "tag import".into(),
+                                offset: off,
+                                function: None,
+                            })
+                        }
+                    };
+                    meta.imports.push(art::Import {
+                        module: imp.module.to_string(),
+                        name: imp.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    meta.functions.push(t.map_err(malformed)?);
+                }
+            }
+            Payload::TableSection(r) => {
+                for t in r.into_iter_with_offsets() {
+                    let (off, t) = t.map_err(malformed)?;
+                    meta.tables.push(table_type(&t.ty, off as u64)?);
+                }
+            }
+            Payload::MemorySection(r) => {
+                for m in r {
+                    let m = m.map_err(malformed)?;
+                    meta.memories.push(art::MemoryType {
+                        limits: art::Limits {
+                            min: m.initial,
+                            max: m.maximum,
+                        },
+                    });
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r.into_iter_with_offsets() {
+                    let (off, g) = g.map_err(malformed)?;
+                    let ty = art::GlobalType {
+                        ty: valtype(g.ty.content_type).map_err(|m| unsupported(m, off as u64))?,
+                        mutable: g.ty.mutable,
+                    };
+                    let init = const_expr(&g.init_expr)?;
+                    meta.globals.push(art::Global { ty, init });
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.map_err(malformed)?;
+                    let kind = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => art::ExternKind::Func,
+                        ExternalKind::Table => art::ExternKind::Table,
+                        ExternalKind::Memory => art::ExternKind::Memory,
+                        ExternalKind::Global => art::ExternKind::Global,
+                        ExternalKind::Tag => {
+                            return Err(CompileError::Unsupported {
+                                proposal: "exception-handling".into(),
+                                message: "tag export".into(),
+                                offset: 0,
+                                function: None,
+                            })
+                        }
+                    };
+                    meta.exports.push(art::Export {
+                        name: e.name.to_string(),
+                        kind,
+                        index: e.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => meta.start = Some(func),
+            Payload::ElementSection(r) => {
+                for e in r {
+                    let e = e.map_err(malformed)?;
+                    let mode = match e.kind {
+                        ElementKind::Passive => art::SegmentMode::Passive,
+                        ElementKind::Declared => art::SegmentMode::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => art::SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        ElementItems::Functions(r) => {
+                            let mut v = Vec::new();
+                            for f in r {
+                                v.push(art::ConstExpr::RefFunc(f.map_err(malformed)?));
+                            }
+                            (art::ValType::FuncRef, v)
+                        }
+                        ElementItems::Expressions(rt, r) => {
+                            let ty = reftype(rt).map_err(|m| unsupported(m, 0))?;
+                            let mut v = Vec::new();
+                            for x in r {
+                                v.push(const_expr(&x.map_err(malformed)?)?);
+                            }
+                            (ty, v)
+                        }
+                    };
+                    meta.elements.push(art::ElementSegment { mode, ty, items });
+                }
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    let d = d.map_err(malformed)?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => art::SegmentMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => art::SegmentMode::Active {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    meta.data.push(art::DataSegment {
+                        mode,
+                        bytes: d.data.to_vec(),
+                    });
+                }
+            }
+            Payload::CodeSectionStart { unchecked_range: range, .. } => {
+                code_section = Some(range.start as usize..range.end as usize)
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                bodies.push(r.start as usize..r.end as usize);
+            }
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(reader) = c.as_known() {
+                    // A malformed name section is ignored, as the spec asks.
+                    for n in reader.into_iter().flatten() {
+                        if let wasmparser::Name::Function(map) = n {
+                            for naming in map.into_iter().flatten() {
+                                name_map.push((naming.index, naming.name.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::TagSection(r) => {
+                return Err(CompileError::Unsupported {
+                    proposal: "exception-handling".into(),
+                    message: "tag section".into(),
+                    offset: r.range().start as u64,
+                    function: None,
+                })
+            }
+            _ => {}
+        }
+    }
+    names.resize(meta.functions.len(), None);
+    for (i, n) in name_map {
+        if let Some(slot) = names.get_mut(i as usize) {
+            *slot = Some(n);
+        }
+    }
+    // Imported functions are named after their import.
+    let mut fi = 0;
+    for imp in &meta.imports {
+        if let art::ImportKind::Func(_) = imp.kind {
+            if names[fi].is_none() {
+                names[fi] = Some(format!("{}::{}", imp.module, imp.name));
+            }
+            fi += 1;
+        }
+    }
+    meta.names = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| n.unwrap_or_else(|| format!("wasm_func_{i}")))
+        .collect();
+    if bodies.len() + meta.num_imported_funcs as usize != meta.functions.len() {
+        return Err(CompileError::Malformed {
+            message: "function and code section have inconsistent lengths".into(),
+            offset: code_section.as_ref().map(|r| r.start as u64).unwrap_or(0),
+            function: None,
+        });
+    }
+    Ok(ModuleInfo {
+        meta,
+        bodies,
+        code_section,
+    })
+}
+
+fn table_type(t: &wasmparser::TableType, off: u64) -> Result<art::TableType, CompileError> {
+    Ok(art::TableType {
+        elem: reftype(t.element_type).map_err(|m| unsupported(m, off))?,
+        limits: art::Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+    })
+}

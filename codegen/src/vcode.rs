@@ -1,0 +1,256 @@
+//! VCode: machine instructions on virtual registers, in blocks, ready for `regalloc2`.
+//!
+//! Instructions are ISA-specific (`I`); blocks, block parameters, operands and the
+//! [`regalloc2::Function`] implementation are not. The builder fills one block at a time
+//! (blocks are created ahead of use and filled later), then [`VCodeBuilder::finish`] lays
+//! blocks out in fill order and drops blocks that were never filled.
+
+use regalloc2::{Block, InstRange, Operand, PRegSet, RegClass, VReg};
+
+/// What the register allocator needs to know about an instruction besides its operands.
+pub trait MachInst {
+    fn is_branch(&self) -> bool;
+    fn is_ret(&self) -> bool;
+}
+
+/// A block being built, identified by creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockId(pub u32);
+
+#[derive(Debug, Default, Clone)]
+struct BlockData {
+    params: Vec<VReg>,
+    /// Instruction range once filled.
+    range: Option<(u32, u32)>,
+    succs: Vec<BlockId>,
+    /// Arguments passed to each successor (same order as `succs`).
+    args: Vec<Vec<VReg>>,
+    num_preds: u32,
+}
+
+/// Builds a [`VCode`].
+pub struct VCodeBuilder<I> {
+    insts: Vec<I>,
+    operand_ranges: Vec<(u32, u32)>,
+    operands: Vec<Operand>,
+    clobbers: Vec<(u32, PRegSet)>,
+    blocks: Vec<BlockData>,
+    fill_order: Vec<BlockId>,
+    current: Option<BlockId>,
+    current_start: u32,
+    num_vregs: u32,
+}
+
+impl<I: MachInst> Default for VCodeBuilder<I> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I: MachInst> VCodeBuilder<I> {
+    pub fn new() -> Self {
+        VCodeBuilder {
+            insts: Vec::new(),
+            operand_ranges: Vec::new(),
+            operands: Vec::new(),
+            clobbers: Vec::new(),
+            blocks: Vec::new(),
+            fill_order: Vec::new(),
+            current: None,
+            current_start: 0,
+            num_vregs: 0,
+        }
+    }
+
+    pub fn new_vreg(&mut self, class: RegClass) -> VReg {
+        let v = VReg::new(self.num_vregs as usize, class);
+        self.num_vregs += 1;
+        v
+    }
+
+    /// Creates a block with parameters of the given classes.
+    pub fn new_block(&mut self, param_classes: &[RegClass]) -> BlockId {
+        let params = param_classes.iter().map(|c| self.new_vreg(*c)).collect();
+        self.blocks.push(BlockData {
+            params,
+            ..Default::default()
+        });
+        BlockId(self.blocks.len() as u32 - 1)
+    }
+
+    pub fn block_params(&self, b: BlockId) -> &[VReg] {
+        &self.blocks[b.0 as usize].params
+    }
+
+    pub fn num_preds(&self, b: BlockId) -> u32 {
+        self.blocks[b.0 as usize].num_preds
+    }
+
+    /// Starts filling `b`. The previous block must have been terminated.
+    pub fn switch_to(&mut self, b: BlockId) {
+        debug_assert!(self.current.is_none(), "previous block not terminated");
+        debug_assert!(self.blocks[b.0 as usize].range.is_none(), "block filled twice");
+        self.current = Some(b);
+        self.current_start = self.insts.len() as u32;
+        self.fill_order.push(b);
+    }
+
+    pub fn current(&self) -> Option<BlockId> {
+        self.current
+    }
+
+    /// Appends an instruction with its operands to the current block.
+    pub fn push(&mut self, inst: I, operands: &[Operand]) {
+        let start = self.operands.len() as u32;
+        self.operands.extend_from_slice(operands);
+        self.operand_ranges
+            .push((start, self.operands.len() as u32));
+        self.insts.push(inst);
+    }
+
+    /// Like [`push`](Self::push) for an instruction that clobbers registers.
+    pub fn push_clobbers(&mut self, inst: I, operands: &[Operand], clobbers: PRegSet) {
+        self.clobbers.push((self.insts.len() as u32, clobbers));
+        self.push(inst, operands);
+    }
+
+    /// Appends the terminator of the current block and ends it. `succs[i]` receives
+    /// `args[i]`.
+    pub fn terminate(&mut self, inst: I, operands: &[Operand], succs: &[(BlockId, Vec<VReg>)]) {
+        self.push(inst, operands);
+        let b = self.current.take().expect("no current block");
+        let end = self.insts.len() as u32;
+        for (s, _) in succs {
+            self.blocks[s.0 as usize].num_preds += 1;
+        }
+        let data = &mut self.blocks[b.0 as usize];
+        data.range = Some((self.current_start, end));
+        data.succs = succs.iter().map(|(s, _)| *s).collect();
+        data.args = succs.iter().map(|(_, a)| a.clone()).collect();
+    }
+
+    /// Lays out the filled blocks in fill order.
+    pub fn finish(self) -> VCode<I> {
+        let mut layout = vec![u32::MAX; self.blocks.len()];
+        for (i, b) in self.fill_order.iter().enumerate() {
+            layout[b.0 as usize] = i as u32;
+        }
+        let n = self.fill_order.len();
+        let mut block_ranges = Vec::with_capacity(n);
+        let mut block_succs = Vec::with_capacity(n);
+        let mut block_preds = vec![Vec::new(); n];
+        let mut block_params = Vec::with_capacity(n);
+        let mut branch_args = Vec::with_capacity(n);
+        for (i, b) in self.fill_order.iter().enumerate() {
+            let d = &self.blocks[b.0 as usize];
+            let (s, e) = d.range.expect("filled block without terminator");
+            block_ranges.push(InstRange::new(
+                regalloc2::Inst::new(s as usize),
+                regalloc2::Inst::new(e as usize),
+            ));
+            let succs: Vec<Block> = d
+                .succs
+                .iter()
+                .map(|s| Block::new(layout[s.0 as usize] as usize))
+                .collect();
+            for s in &succs {
+                block_preds[s.index()].push(Block::new(i));
+            }
+            block_succs.push(succs);
+            block_params.push(d.params.clone());
+            branch_args.push(d.args.clone());
+        }
+        // Instructions are already in fill order: blocks were filled one after another.
+        let mut clobbers = vec![PRegSet::empty(); self.insts.len()];
+        for (i, c) in self.clobbers {
+            clobbers[i as usize] = c;
+        }
+        VCode {
+            insts: self.insts,
+            operand_ranges: self.operand_ranges,
+            operands: self.operands,
+            clobbers,
+            block_ranges,
+            block_succs,
+            block_preds,
+            block_params,
+            branch_args,
+            num_vregs: self.num_vregs as usize,
+        }
+    }
+}
+
+/// Machine instructions on virtual registers, in laid-out blocks.
+pub struct VCode<I> {
+    pub insts: Vec<I>,
+    operand_ranges: Vec<(u32, u32)>,
+    operands: Vec<Operand>,
+    clobbers: Vec<PRegSet>,
+    block_ranges: Vec<InstRange>,
+    block_succs: Vec<Vec<Block>>,
+    block_preds: Vec<Vec<Block>>,
+    block_params: Vec<Vec<VReg>>,
+    branch_args: Vec<Vec<Vec<VReg>>>,
+    num_vregs: usize,
+}
+
+impl<I> VCode<I> {
+    pub fn num_blocks(&self) -> usize {
+        self.block_ranges.len()
+    }
+    pub fn block_range(&self, b: usize) -> InstRange {
+        self.block_ranges[b]
+    }
+    pub fn succs(&self, b: usize) -> &[Block] {
+        &self.block_succs[b]
+    }
+}
+
+impl<I: MachInst> regalloc2::Function for VCode<I> {
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+    fn num_blocks(&self) -> usize {
+        self.block_ranges.len()
+    }
+    fn entry_block(&self) -> Block {
+        Block::new(0)
+    }
+    fn block_insns(&self, block: Block) -> InstRange {
+        self.block_ranges[block.index()]
+    }
+    fn block_succs(&self, block: Block) -> &[Block] {
+        &self.block_succs[block.index()]
+    }
+    fn block_preds(&self, block: Block) -> &[Block] {
+        &self.block_preds[block.index()]
+    }
+    fn block_params(&self, block: Block) -> &[VReg] {
+        &self.block_params[block.index()]
+    }
+    fn is_ret(&self, insn: regalloc2::Inst) -> bool {
+        self.insts[insn.index()].is_ret()
+    }
+    fn is_branch(&self, insn: regalloc2::Inst) -> bool {
+        self.insts[insn.index()].is_branch()
+    }
+    fn branch_blockparams(&self, block: Block, _insn: regalloc2::Inst, succ_idx: usize) -> &[VReg] {
+        &self.branch_args[block.index()][succ_idx]
+    }
+    fn inst_operands(&self, insn: regalloc2::Inst) -> &[Operand] {
+        let (s, e) = self.operand_ranges[insn.index()];
+        &self.operands[s as usize..e as usize]
+    }
+    fn inst_clobbers(&self, insn: regalloc2::Inst) -> PRegSet {
+        self.clobbers[insn.index()]
+    }
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+    fn spillslot_size(&self, regclass: RegClass) -> usize {
+        match regclass {
+            RegClass::Vector => 2,
+            _ => 1,
+        }
+    }
+}
