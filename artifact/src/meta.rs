@@ -312,6 +312,8 @@ pub enum TrapKind {
     NullReference = 9,
     /// A host function returned an error; the runtime holds the details.
     HostError = 10,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement = 11,
 }
 
 impl TrapKind {
@@ -329,6 +331,7 @@ impl TrapKind {
             8 => StackOverflow,
             9 => NullReference,
             10 => HostError,
+            11 => UndefinedElement,
             _ => return None,
         })
     }
@@ -338,7 +341,8 @@ impl TrapKind {
         match self {
             Unreachable => "unreachable",
             MemoryOutOfBounds => "out of bounds memory access",
-            TableOutOfBounds => "undefined element",
+            TableOutOfBounds => "out of bounds table access",
+            UndefinedElement => "undefined element",
             IndirectCallToNull => "uninitialized element",
             BadSignature => "indirect call type mismatch",
             IntegerDivideByZero => "integer divide by zero",

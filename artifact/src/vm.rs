@@ -10,7 +10,7 @@
 //!   +0   *StoreState                (shared by all instances of a store)
 //!   +8   raise-trap entry point      (runtime; called by trap stubs, never returns)
 //!   +16  *const [libcall; N]         (runtime functions for bulk memory/table ops)
-//!   +24  reserved
+//!   +24  runtime-private (the runtime's instance pointer)
 //!   +32  funcs:    [VMFuncRef; num_funcs]    (24 bytes each; imports resolved at instantiation)
 //!        memories: [16 bytes; num_memories]  (defined: VMMemory inline; imported: *VMMemory)
 //!        tables:   [16 bytes; num_tables]    (defined: VMTable inline;  imported: *VMTable)
@@ -57,11 +57,11 @@ pub const STORE_TRAP_PC: u32 = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Libcall {
-    /// `(vmctx, mem, delta_pages: u64) -> i64` (old size in pages, or -1).
+    /// `(vmctx, mem, delta_pages: u32) -> u32` (old size in pages, or `u32::MAX`).
     MemoryGrow = 0,
-    /// `(vmctx, dst_mem, src_mem, dst: u64, src: u64, len: u64) -> u32`.
+    /// `(vmctx, dst_mem, src_mem, dst: u32, src: u32, len: u32) -> u32`.
     MemoryCopy = 1,
-    /// `(vmctx, mem, dst: u64, val: u32, len: u64) -> u32`.
+    /// `(vmctx, mem, dst: u32, val: u32, len: u32) -> u32`.
     MemoryFill = 2,
     /// `(vmctx, mem, data, dst: u64, src: u32, len: u32) -> u32`.
     MemoryInit = 3,

@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Tier};
@@ -152,6 +152,8 @@ fn drop_from_page_cache(dir: &Path) {
     use std::os::fd::AsRawFd;
     for i in 0..ENTRIES {
         if let Ok(f) = fs::File::open(entry_path(dir, &key(i))) {
+            // Dirty pages cannot be dropped: write them back first.
+            let _ = f.sync_data();
             // SAFETY: plain syscall on a valid, open descriptor.
             unsafe {
                 libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
@@ -294,7 +296,93 @@ fn main() {
     zstd_section(&base, &payloads, &order, raw_bytes);
     #[cfg(not(feature = "measure-zstd"))]
     println!("\n(build with --features measure-zstd for the compression numbers)");
-    let _ = SystemTime::now();
+    module_section(&base, &corpus);
+}
+
+const MODULES: usize = 12;
+const MODULE_LEN: usize = 2 << 20;
+
+fn module_dir_drop(dir: &Path) {
+    use std::os::fd::AsRawFd;
+    for i in 0..MODULES {
+        let hex = key(i).to_hex();
+        let p = dir.join("v1/modules").join(&hex[..2]).join(hex);
+        if let Ok(f) = fs::File::open(p) {
+            let _ = f.sync_data();
+            // SAFETY: plain syscall on a valid, open descriptor.
+            unsafe {
+                libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+            }
+        }
+    }
+}
+
+/// Module-sized entries (2 MiB each): is compression worth it there?
+fn module_section(base: &Path, corpus: &[u8]) {
+    let modules: Vec<Vec<u8>> = (0..MODULES)
+        .map(|i| {
+            let start = (i * 5 * MODULE_LEN) % (corpus.len() - MODULE_LEN);
+            corpus[start..start + MODULE_LEN].to_vec()
+        })
+        .collect();
+    let time_hits = |cache: &Cache, decode: &dyn Fn(Vec<u8>) -> usize| {
+        let start = Instant::now();
+        for i in 0..MODULES {
+            let v = cache.get(Tier::Module, &key(i)).expect("module hit");
+            assert!(decode(v) > 0);
+        }
+        start.elapsed().as_secs_f64() * 1e3 / MODULES as f64
+    };
+    let dir = base.join("modules-raw");
+    let _ = fs::remove_dir_all(&dir);
+    let cache = open(&dir, Duration::from_secs(3600));
+    for (i, m) in modules.iter().enumerate() {
+        cache.put(Tier::Module, &key(i), m);
+    }
+    let warm = (0..PASSES)
+        .map(|_| time_hits(&cache, &|v| v.len()))
+        .fold(f64::MAX, f64::min);
+    let cold = (0..3)
+        .map(|_| {
+            module_dir_drop(&dir);
+            time_hits(&cache, &|v| v.len())
+        })
+        .fold(f64::MAX, f64::min);
+    println!("\n| 2 MiB module entry | ratio | warm hit ms | cold hit ms |");
+    println!("|---|---|---|---|");
+    println!("| raw | 1.000 | {warm:.3} | {cold:.3} |");
+    #[cfg(feature = "measure-zstd")]
+    {
+        let dir = base.join("modules-zstd");
+        let _ = fs::remove_dir_all(&dir);
+        let cache = open(&dir, Duration::from_secs(3600));
+        let mut compressed = 0usize;
+        for (i, m) in modules.iter().enumerate() {
+            let c = zstd::bulk::compress(m, 1).expect("compress");
+            compressed += c.len();
+            cache.put(Tier::Module, &key(i), &c);
+        }
+        let decode = |v: Vec<u8>| {
+            zstd::bulk::decompress(&v, MODULE_LEN)
+                .expect("decompress")
+                .len()
+        };
+        let warm = (0..PASSES)
+            .map(|_| time_hits(&cache, &decode))
+            .fold(f64::MAX, f64::min);
+        let cold = (0..3)
+            .map(|_| {
+                module_dir_drop(&dir);
+                time_hits(&cache, &decode)
+            })
+            .fold(f64::MAX, f64::min);
+        println!(
+            "| zstd 1 | {:.3} | {warm:.3} | {cold:.3} |",
+            compressed as f64 / (MODULES * MODULE_LEN) as f64
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+    let _ = fs::remove_dir_all(&dir);
 }
 
 #[cfg(feature = "measure-zstd")]
@@ -304,17 +392,24 @@ fn zstd_section(base: &Path, payloads: &[Vec<u8>], order: &[usize], raw_bytes: u
     println!("\n| zstd level | entry bytes vs raw | compress µs/entry | decompress µs/entry | hit+decompress warm µs | hit+decompress cold µs |");
     println!("|---|---|---|---|---|---|");
     for level in [1, 3, 9] {
+        // Reused contexts: zstd's best case (a cache would keep one per
+        // thread).
+        let mut compressor = zstd::bulk::Compressor::new(level).expect("compressor");
         let start = Instant::now();
         let compressed: Vec<Vec<u8>> = payloads
             .iter()
-            .map(|p| zstd::bulk::compress(p, level).expect("compress"))
+            .map(|p| compressor.compress(p).expect("compress"))
             .collect();
         let compress_us = per_entry(start.elapsed());
         let c_files: usize = compressed.iter().map(|c| c.len() + header).sum();
+        let decompressor = std::cell::RefCell::new(zstd::bulk::Decompressor::new().expect("dctx"));
         let (decompress_us, _) = passes(|| {
             let start = Instant::now();
             for (c, p) in compressed.iter().zip(payloads) {
-                let d = zstd::bulk::decompress(c, p.len()).expect("decompress");
+                let d = decompressor
+                    .borrow_mut()
+                    .decompress(c, p.len())
+                    .expect("decompress");
                 assert_eq!(d.len(), p.len());
             }
             start.elapsed()
@@ -326,7 +421,9 @@ fn zstd_section(base: &Path, payloads: &[Vec<u8>], order: &[usize], raw_bytes: u
             cache.put(Tier::Function, &key(i), c);
         }
         let decode = |v: Vec<u8>| {
-            zstd::bulk::decompress(&v, 1 << 20)
+            decompressor
+                .borrow_mut()
+                .decompress(&v, 1 << 20)
                 .expect("decompress")
                 .len()
         };

@@ -87,7 +87,6 @@ pub(crate) fn encode_header(tier: Tier, key: &CacheKey, payload: &[u8]) -> [u8; 
 /// What a header promises about the payload that follows it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeaderInfo {
-    pub(crate) payload_len: u64,
     pub(crate) checksum: u64,
 }
 
@@ -127,7 +126,6 @@ pub(crate) fn check_header(
         return Err(Corruption::LengthMismatch);
     }
     Ok(HeaderInfo {
-        payload_len,
         checksum: u64_at(h, 56),
     })
 }
@@ -150,7 +148,7 @@ pub(crate) enum ReadOutcome {
 }
 
 /// Reads and fully validates the entry at `path`, expected to hold `key` in
-/// `tier`. This is the hit path: open, one statx, two reads, close.
+/// `tier`. This is the hit path: open, one statx, one read, close.
 pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
     let mut file = match File::open(path) {
         Ok(f) => f,
@@ -165,23 +163,25 @@ pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome
     if file_len < HEADER_LEN as u64 {
         return ReadOutcome::Corrupt(Corruption::TooShort);
     }
-    let mut header = [0u8; HEADER_LEN];
-    if let Err(e) = file.read_exact(&mut header) {
+    // One read for header and payload together (the length is known from
+    // the statx above); dropping the header afterwards is a memmove of a few
+    // KB, cheaper than a second read syscall. The allocation is bounded by
+    // the real file size, so a lying header cannot make it huge.
+    let Ok(total) = usize::try_from(file_len) else {
+        return ReadOutcome::Corrupt(Corruption::LengthMismatch);
+    };
+    let mut buf = vec![0u8; total];
+    if let Err(e) = file.read_exact(&mut buf) {
         return short_read(e);
     }
+    let mut header = [0u8; HEADER_LEN];
+    header.copy_from_slice(&buf[..HEADER_LEN]);
     let info = match check_header(&header, tier, key, file_len) {
         Ok(i) => i,
         Err(c) => return ReadOutcome::Corrupt(c),
     };
-    // The length is bounded by the real file size checked above, so this
-    // allocation cannot be made arbitrarily large by a lying header.
-    let Ok(len) = usize::try_from(info.payload_len) else {
-        return ReadOutcome::Corrupt(Corruption::LengthMismatch);
-    };
-    let mut payload = vec![0u8; len];
-    if let Err(e) = file.read_exact(&mut payload) {
-        return short_read(e);
-    }
+    buf.drain(..HEADER_LEN);
+    let payload = buf;
     if checksum(&payload) != info.checksum {
         return ReadOutcome::Corrupt(Corruption::BadChecksum);
     }
@@ -215,7 +215,6 @@ mod tests {
         let payload = b"hello";
         let h = encode_header(Tier::Function, &key(7), payload);
         let info = check_header(&h, Tier::Function, &key(7), 64 + 5).expect("valid");
-        assert_eq!(info.payload_len, 5);
         assert_eq!(info.checksum, checksum(payload));
     }
 

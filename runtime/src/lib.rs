@@ -1,1 +1,176 @@
+//! wasmprecomp's runtime: loads precompiled artifacts and runs them. Needs no compiler.
+//!
+//! ```no_run
+//! use wasmprecomp_runtime::{Module, Store, Linker, Val};
+//! let module = Module::from_file("app.wpc")?;
+//! let mut store = Store::new();
+//! let linker = Linker::new();
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let f = store.get_func(instance, "add").unwrap();
+//! let r = store.call(f, &[Val::I32(1), Val::I32(2)])?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Traps come back as [`Trap`] errors with the trap kind and the wasm byte offset.
+//! Compiled code runs on the calling thread's stack, using at most
+//! [`Store::set_max_wasm_stack`] bytes of it (default 1 MiB); the thread needs that much
+//! plus room for host functions.
 
+mod entry;
+mod linker;
+mod module;
+mod store;
+pub mod wasi;
+
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{
+    Caller, Extern, Func, Global, HostFunc, Instance, Memory, Store, StoreData, Table,
+};
+pub use wasmprecomp_artifact::{FuncType, GlobalType, TrapKind, ValType};
+
+use thiserror::Error;
+
+/// A value passed to or returned from WebAssembly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    /// Raw bits, so NaN payloads survive.
+    F32(u32),
+    F64(u64),
+    FuncRef(Option<Func>),
+    /// An opaque host value; `None` is the null reference.
+    ExternRef(Option<u64>),
+}
+
+impl Val {
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+    pub(crate) fn to_bits(self) -> u64 {
+        match self {
+            Val::I32(v) => v as u32 as u64,
+            Val::I64(v) => v as u64,
+            Val::F32(v) => v as u64,
+            Val::F64(v) => v,
+            Val::FuncRef(f) => f.map(|f| f.0 as u64).unwrap_or(0),
+            Val::ExternRef(e) => e.map(|v| v.wrapping_add(1)).unwrap_or(0),
+        }
+    }
+    pub(crate) fn from_bits(t: ValType, bits: u64) -> Val {
+        match t {
+            ValType::I32 => Val::I32(bits as u32 as i32),
+            ValType::I64 => Val::I64(bits as i64),
+            ValType::F32 => Val::F32(bits as u32),
+            ValType::F64 => Val::F64(bits),
+            ValType::FuncRef => Val::FuncRef((bits != 0).then_some(Func(bits as usize))),
+            ValType::ExternRef => Val::ExternRef((bits != 0).then(|| bits.wrapping_sub(1))),
+        }
+    }
+    /// The default (zero) value of a type.
+    pub fn default_for(t: ValType) -> Val {
+        Val::from_bits(t, 0)
+    }
+    pub fn unwrap_i32(&self) -> i32 {
+        match self {
+            Val::I32(v) => *v,
+            other => panic!("expected i32, found {other:?}"),
+        }
+    }
+    pub fn unwrap_i64(&self) -> i64 {
+        match self {
+            Val::I64(v) => *v,
+            other => panic!("expected i64, found {other:?}"),
+        }
+    }
+}
+
+/// Why an artifact could not be loaded.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("not a wasmprecomp artifact: {0}")]
+    NotAnArtifact(String),
+    #[error("artifact does not match this runtime: {0}")]
+    Mismatch(String),
+    #[error("cannot map code memory: {0}")]
+    Map(String),
+}
+
+/// A trap: compiled code stopped, or a host function failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{}", self.describe())]
+pub struct Trap {
+    pub kind: TrapKind,
+    /// Module-relative byte offset of the trapping instruction, when known.
+    pub wasm_offset: Option<u32>,
+    /// Index of the function that trapped, when known.
+    pub func: Option<u32>,
+    /// Details (host errors).
+    pub message: Option<String>,
+    /// Set when a WASI program called `proc_exit`.
+    pub exit_code: Option<i32>,
+}
+
+impl Trap {
+    pub fn new(kind: TrapKind) -> Trap {
+        Trap {
+            kind,
+            wasm_offset: None,
+            func: None,
+            message: None,
+            exit_code: None,
+        }
+    }
+    /// A host function's failure with a message.
+    pub fn host(message: impl Into<String>) -> Trap {
+        Trap {
+            message: Some(message.into()),
+            ..Trap::new(TrapKind::HostError)
+        }
+    }
+    /// A request to end the program with `code` (WASI `proc_exit`).
+    pub fn exit(code: i32) -> Trap {
+        Trap {
+            exit_code: Some(code),
+            message: Some(format!("program exited with code {code}")),
+            ..Trap::new(TrapKind::HostError)
+        }
+    }
+    fn describe(&self) -> String {
+        let mut s = match &self.message {
+            Some(m) => m.clone(),
+            None => format!("wasm trap: {}", self.kind.message()),
+        };
+        if let Some(f) = self.func {
+            s.push_str(&format!(" in function {f}"));
+        }
+        if let Some(o) = self.wasm_offset {
+            s.push_str(&format!(" at wasm offset {o:#x}"));
+        }
+        s
+    }
+}
+
+/// Why instantiation failed.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum InstantiateError {
+    /// An import is missing or has the wrong type.
+    #[error("unlinkable: {0}")]
+    Link(String),
+    /// A segment did not fit or the start function trapped.
+    #[error("instantiation trapped: {0}")]
+    Trap(Trap),
+    /// An implementation limit (e.g. a memory could not be reserved).
+    #[error("resource limit: {0}")]
+    Resource(String),
+}

@@ -728,19 +728,21 @@ impl Emitter {
                 self.reloc_last(RelocKind::VmFuncRef, *func, 0);
             }
             Inst::CallIndirectCheck { table, ty, trap } => {
+                // dst is written last: the VM context may share its register.
                 let (vm, dst) = (g(al[0]), g(al[2]));
                 let a = self.table_addr(vm, g(al[1]), *table, *trap);
-                self.asm.load(LoadKind::I64, Size::S64, dst, a);
-                self.asm.test_rr(Size::S64, dst, dst);
+                self.asm.load(LoadKind::I64, Size::S64, R10, a);
+                self.asm.test_rr(Size::S64, R10, R10);
                 let null = self.stub(TrapKind::IndirectCallToNull, trap.offset);
                 self.asm.jcc(Cond::E, null);
                 self.asm
                     .load(LoadKind::U32, Size::S32, R11, m(vm, PLACEHOLDER));
                 self.reloc_last(RelocKind::VmSigId, *ty, 0);
                 self.asm
-                    .alu_rm(AluOp::Cmp, Size::S32, R11, m(dst, FUNCREF_SIG as i32));
+                    .alu_rm(AluOp::Cmp, Size::S32, R11, m(R10, FUNCREF_SIG as i32));
                 let bad = self.stub(TrapKind::BadSignature, trap.offset);
                 self.asm.jcc(Cond::NE, bad);
+                self.asm.mov_rr(Size::S64, dst, R10);
             }
             Inst::LoadPtr { off } => self
                 .asm

@@ -763,7 +763,7 @@ impl Backend for X64Lower {
                     Inst::CallIndirectCheck {
                         table,
                         ty: type_index,
-                        trap: trap(TrapKind::TableOutOfBounds, off),
+                        trap: trap(TrapKind::UndefinedElement, off),
                     },
                     &[u(vm), u(ri), d(fr)],
                 );

@@ -1,0 +1,206 @@
+//! Loading an artifact: header check, metadata, executable code mapping.
+
+use crate::LoadError;
+use std::path::Path;
+use std::sync::Arc;
+use wasmprecomp_artifact::{self as art, ModuleMeta, FORMAT_VERSION, META_SECTION};
+
+/// Executable memory holding an artifact's `.text`.
+pub(crate) struct CodeMemory {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is immutable (read + execute) after construction.
+unsafe impl Send for CodeMemory {}
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    fn new(text: &[u8]) -> Result<CodeMemory, LoadError> {
+        let page = 4096;
+        let len = text.len().max(1).div_ceil(page) * page;
+        // SAFETY: a fresh anonymous private mapping; we only write inside it before
+        // switching it to read+execute.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return Err(LoadError::Map(std::io::Error::last_os_error().to_string()));
+            }
+            std::ptr::copy_nonoverlapping(text.as_ptr(), p as *mut u8, text.len());
+            if libc::mprotect(p, len, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+                let e = std::io::Error::last_os_error();
+                libc::munmap(p, len);
+                return Err(LoadError::Map(e.to_string()));
+            }
+            Ok(CodeMemory {
+                ptr: p as *mut u8,
+                len,
+            })
+        }
+    }
+    pub(crate) fn base(&self) -> *const u8 {
+        self.ptr
+    }
+    pub(crate) fn contains(&self, pc: usize) -> bool {
+        let b = self.ptr as usize;
+        pc >= b && pc < b + self.len
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping we created; no code runs from it any more because
+        // every store holding instances of the module keeps the module alive.
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+pub(crate) struct ModuleInner {
+    pub meta: ModuleMeta,
+    pub code: CodeMemory,
+}
+
+/// A loaded artifact, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("functions", &self.inner.meta.functions.len())
+            .finish()
+    }
+}
+
+/// CPU features this host has, by the names artifacts use.
+fn host_has(feature: &str) -> bool {
+    match feature {
+        "sse4.1" => std::arch::is_x86_feature_detected!("sse4.1"),
+        "sse4.2" => std::arch::is_x86_feature_detected!("sse4.2"),
+        "popcnt" => std::arch::is_x86_feature_detected!("popcnt"),
+        "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
+        "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
+        "avx" => std::arch::is_x86_feature_detected!("avx"),
+        "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+        _ => false,
+    }
+}
+
+impl Module {
+    /// Loads an artifact file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Module, LoadError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Module::from_bytes(&bytes)
+    }
+
+    /// Loads an artifact from memory. Refuses artifacts for another format version,
+    /// target or CPU.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Module, LoadError> {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(bytes)
+            .map_err(|e| LoadError::NotAnArtifact(format!("not an ELF file: {e}")))?;
+        let meta_data = file
+            .section_by_name(META_SECTION)
+            .ok_or_else(|| LoadError::NotAnArtifact(format!("no {META_SECTION} section")))?
+            .data()
+            .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
+        let header = ModuleMeta::decode_header(meta_data)
+            .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
+        if header.format_version != FORMAT_VERSION {
+            return Err(LoadError::Mismatch(format!(
+                "artifact format version {} (this runtime reads version {FORMAT_VERSION}); recompile the module",
+                header.format_version
+            )));
+        }
+        let arch_ok = header.target.starts_with("x86_64-") && header.target.contains("linux");
+        if !arch_ok || !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+            return Err(LoadError::Mismatch(format!(
+                "artifact compiled for {} cannot run on this host",
+                header.target
+            )));
+        }
+        for f in &header.cpu_features {
+            if !host_has(f) {
+                return Err(LoadError::Mismatch(format!(
+                    "artifact needs CPU feature `{f}`, which this CPU lacks"
+                )));
+            }
+        }
+        if !header.flags.starts_with("opt_level=") {
+            return Err(LoadError::Mismatch(format!(
+                "artifact has unknown flags `{}`",
+                header.flags
+            )));
+        }
+        let meta = ModuleMeta::decode(meta_data)
+            .map_err(|e| LoadError::NotAnArtifact(format!("metadata: {e}")))?;
+        let text = file
+            .section_by_name(".text")
+            .ok_or_else(|| LoadError::NotAnArtifact("no .text section".into()))?
+            .data()
+            .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
+        check_meta(&meta, text.len())?;
+        let code = CodeMemory::new(text)?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner { meta, code }),
+        })
+    }
+
+    /// The module's metadata.
+    pub fn meta(&self) -> &ModuleMeta {
+        &self.inner.meta
+    }
+
+    /// Exported names and kinds.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, art::ExternKind)> {
+        self.inner
+            .meta
+            .exports
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind))
+    }
+}
+
+/// Consistency checks so a damaged artifact is refused instead of jumping into garbage.
+fn check_meta(m: &ModuleMeta, text_len: usize) -> Result<(), LoadError> {
+    let bad = |w: &str| Err(LoadError::NotAnArtifact(format!("inconsistent metadata: {w}")));
+    let ntypes = m.types.len() as u32;
+    if m.functions.iter().any(|t| *t >= ntypes) {
+        return bad("function type index");
+    }
+    if m.code.len() + m.num_imported_funcs as usize != m.functions.len() {
+        return bad("code count");
+    }
+    if m.code
+        .iter()
+        .any(|c| c.text_offset as usize + c.len as usize > text_len)
+    {
+        return bad("code range");
+    }
+    if m.trampolines.len() != m.types.len()
+        || m.trampolines.iter().any(|t| {
+            t.array_to_wasm as usize >= text_len || t.wasm_to_host as usize >= text_len
+        })
+    {
+        return bad("trampolines");
+    }
+    if m.names.len() != m.functions.len() {
+        return bad("names");
+    }
+    Ok(())
+}

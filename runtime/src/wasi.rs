@@ -1,0 +1,1 @@
+//! A minimal WASI preview1.
