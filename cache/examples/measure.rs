@@ -37,10 +37,14 @@ impl Rng {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+    Some(u64::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
 }
 fn u32_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)))
+    Some(u64::from(u32::from_le_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
 }
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
@@ -98,13 +102,7 @@ fn code_corpus() -> Vec<u8> {
         eprintln!("note: few shared libraries found; using synthetic payloads");
         let mut rng = Rng(7);
         corpus = (0..16 << 20)
-            .map(|i| {
-                if i % 3 == 0 {
-                    0x90
-                } else {
-                    rng.next() as u8
-                }
-            })
+            .map(|i| if i % 3 == 0 { 0x90 } else { rng.next() as u8 })
             .collect();
     }
     corpus

@@ -152,7 +152,16 @@ pub(crate) enum ReadOutcome {
 pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return ReadOutcome::Missing,
+        // NotADirectory: something other than a folder sits where the
+        // fan-out folder should be; the entry cannot exist either way.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return ReadOutcome::Missing
+        }
         Err(e) => return ReadOutcome::Io(e),
     };
     let meta = match file.metadata() {

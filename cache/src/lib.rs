@@ -389,7 +389,8 @@ pub struct GcReport {
 /// What `verify` found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
-    /// Entry files read and checked.
+    /// Entry files read and checked. `checked - ok - corrupt_found` entries
+    /// could not be read at all (see `Cache::warnings`) and were left alone.
     pub checked: u64,
     /// Of those, entries that are intact.
     pub ok: u64,
@@ -804,6 +805,11 @@ impl Cache {
                 .open(&lock_path)
             {
                 Ok(f) => Some(f),
+                // A shared cache folder whose lock file belongs to another
+                // user: flock works on a read-only descriptor too.
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                    File::open(&lock_path).ok()
+                }
                 Err(e) => {
                     warnings.push(format!(
                         "cannot open lock file {} ({e}); continuing without locking",
@@ -1059,7 +1065,9 @@ impl Cache {
         };
         if projected > inner.max_size {
             let target = low_water(inner.max_size);
-            match self.with_exclusive(inner, Duration::ZERO, || {
+            // Neither wait for the exclusive lock nor, afterwards, for the
+            // shared one: the run is over and must not be held up.
+            match self.with_exclusive(inner, Duration::ZERO, Duration::ZERO, || {
                 self.evict_locked(inner, Some(target), None)
             }) {
                 Ok(Ok(report)) => exact = Some(report.remaining_bytes),
@@ -1091,6 +1099,7 @@ impl Cache {
         &self,
         inner: &Inner,
         wait: Duration,
+        relock_wait: Duration,
         f: impl FnOnce() -> R,
     ) -> Result<R, CacheError> {
         let mut st = inner.lock_state();
@@ -1123,8 +1132,10 @@ impl Cache {
             }
         };
         // Back to a shared lock for the rest of the run.
-        match lock::lock_with_timeout(&file, LockKind::Shared, inner.lock_timeout) {
+        match lock::lock_with_timeout(&file, LockKind::Shared, relock_wait) {
             LockOutcome::Acquired => st.held = Some(LockKind::Shared),
+            // With no wait allowed (end of run), not getting it is expected.
+            _ if relock_wait.is_zero() => {}
             _ => self.warnings.once("relock", || {
                 format!(
                     "could not re-take the shared cache lock in {}; continuing without it",
@@ -1147,7 +1158,10 @@ impl Cache {
     ) -> io::Result<GcReport> {
         let found = scan::scan(&inner.root)?;
         let now = SystemTime::now();
-        let mut report = GcReport::default();
+        let mut report = GcReport {
+            temp_removed: remove_stale_root_temps(&inner.root, now),
+            ..GcReport::default()
+        };
         let mut entries = Vec::new();
         for f in found.files {
             match f.kind {
@@ -1218,7 +1232,7 @@ impl Cache {
         let inner = self.writable_inner()?;
         let target = max_size.unwrap_or(inner.max_size);
         let report = self
-            .with_exclusive(inner, inner.lock_timeout, || {
+            .with_exclusive(inner, inner.lock_timeout, inner.lock_timeout, || {
                 self.evict_locked(inner, Some(target), older_than)
             })?
             .map_err(io_err(&inner.root))?;
@@ -1249,6 +1263,9 @@ impl Cache {
             unknown_files: found.unknown_dirs,
             ..VerifyReport::default()
         };
+        if writable {
+            report.temp_removed += remove_stale_root_temps(&inner.root, now);
+        }
         for f in found.files {
             let damaged = match &f.kind {
                 FileKind::Entry(key) => {
@@ -1261,11 +1278,14 @@ impl Cache {
                         // Vanished since the scan (evicted or cleared).
                         ReadOutcome::Missing => false,
                         ReadOutcome::Corrupt(_) => true,
+                        // Unreadable (e.g. another user's private file):
+                        // neither ok nor provably damaged, so not removed.
                         ReadOutcome::Io(e) => {
-                            return Err(CacheError::Io {
-                                path: f.path.clone(),
-                                source: e,
-                            })
+                            self.warnings.push(format!(
+                                "cannot read cache entry {} ({e})",
+                                f.path.display()
+                            ));
+                            false
                         }
                     }
                 }
@@ -1304,24 +1324,29 @@ impl Cache {
     pub fn clear(&self) -> Result<u64, CacheError> {
         let inner = self.writable_inner()?;
         let removed = self
-            .with_exclusive(inner, inner.lock_timeout, || -> io::Result<u64> {
-                let found = scan::scan(&inner.root)?;
-                let mut removed = 0;
-                for f in found.files {
-                    match f.kind {
-                        FileKind::Entry(_) | FileKind::Misplaced => {
-                            if scan::remove_file(&f.path)? {
-                                removed += 1;
+            .with_exclusive(
+                inner,
+                inner.lock_timeout,
+                inner.lock_timeout,
+                || -> io::Result<u64> {
+                    let found = scan::scan(&inner.root)?;
+                    let mut removed = 0;
+                    for f in found.files {
+                        match f.kind {
+                            FileKind::Entry(_) | FileKind::Misplaced => {
+                                if scan::remove_file(&f.path)? {
+                                    removed += 1;
+                                }
                             }
+                            FileKind::Temp => {
+                                scan::remove_file(&f.path)?;
+                            }
+                            FileKind::Unknown => {}
                         }
-                        FileKind::Temp => {
-                            scan::remove_file(&f.path)?;
-                        }
-                        FileKind::Unknown => {}
                     }
-                }
-                Ok(removed)
-            })?
+                    Ok(removed)
+                },
+            )?
             .map_err(io_err(&inner.root))?;
         stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
             c.approx_size_bytes = Some(0);
@@ -1364,6 +1389,31 @@ impl Cache {
         }
         Ok(s)
     }
+}
+
+/// Removes abandoned `stats.json.tmp-*` and `.probe-*` files from `root`
+/// (left by a process that died mid-write). Returns how many were removed.
+fn remove_stale_root_temps(root: &Path, now: SystemTime) -> u64 {
+    let Ok(rd) = fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let ours =
+            name.starts_with(".probe-") || name.starts_with(&format!("{}.tmp-", stats::STATS_FILE));
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| age(now, m) > STALE_TEMP_AGE);
+        if ours && stale && scan::remove_file(&e.path()).unwrap_or(false) {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 fn low_water(max: u64) -> u64 {
@@ -1458,7 +1508,16 @@ mod tests {
     #[test]
     fn parse_size_rejects_nonsense() {
         for s in [
-            "", " ", "G", "-1", "1X", "1.2.3G", "abc", "1 G B", ".", "99999999999999999999",
+            "",
+            " ",
+            "G",
+            "-1",
+            "1X",
+            "1.2.3G",
+            "abc",
+            "1 G B",
+            ".",
+            "99999999999999999999",
             "20000000000T",
         ] {
             assert!(parse_size(s).is_err(), "{s:?} should be rejected");

@@ -125,7 +125,10 @@ fn a_put_entry_comes_back_byte_for_byte_in_both_tiers() {
     cache.put(Tier::Function, &k, &function);
     // The same key in the two tiers is two entries.
     assert_eq!(cache.get(Tier::Module, &k).as_deref(), Some(&module[..]));
-    assert_eq!(cache.get(Tier::Function, &k).as_deref(), Some(&function[..]));
+    assert_eq!(
+        cache.get(Tier::Function, &k).as_deref(),
+        Some(&function[..])
+    );
     // An empty payload is a valid entry too.
     cache.put(Tier::Function, &key(2), &[]);
     assert_eq!(cache.get(Tier::Function, &key(2)), Some(Vec::new()));
@@ -163,7 +166,39 @@ fn putting_a_key_again_replaces_the_entry() {
     let cache = open(dir.path());
     cache.put(Tier::Function, &key(1), b"old");
     cache.put(Tier::Function, &key(1), b"new!");
-    assert_eq!(cache.get(Tier::Function, &key(1)).as_deref(), Some(&b"new!"[..]));
+    assert_eq!(
+        cache.get(Tier::Function, &key(1)).as_deref(),
+        Some(&b"new!"[..])
+    );
+}
+
+#[test]
+fn a_failing_write_becomes_a_warning_and_never_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    // Block one fan-out folder by putting a file where it should be.
+    let blocked = key(1);
+    let folder = entry_path(dir.path(), Tier::Function, &blocked)
+        .parent()
+        .expect("parent")
+        .to_path_buf();
+    fs::create_dir_all(folder.parent().expect("tier dir")).expect("mkdir");
+    fs::write(&folder, b"in the way").expect("write");
+    cache.put(Tier::Function, &blocked, b"payload");
+    assert_eq!(cache.get(Tier::Function, &blocked), None);
+    assert_eq!(cache.stats().bytes_written, 0);
+    assert_eq!(cache.warnings().len(), 1, "{:?}", cache.warnings());
+    // Other keys are unaffected.
+    let other = (2..)
+        .map(key)
+        .find(|k| k.0[0] != blocked.0[0])
+        .expect("key");
+    cache.put(Tier::Function, &other, b"fine");
+    assert_eq!(
+        cache.get(Tier::Function, &other).as_deref(),
+        Some(&b"fine"[..])
+    );
+    assert_eq!(cache.mode(), Mode::ReadWrite);
 }
 
 #[test]
@@ -209,11 +244,7 @@ fn the_on_disk_layout_is_versioned_and_fanned_out_by_first_key_byte() {
     let k = key(42);
     cache.put(Tier::Module, &k, b"m");
     let hex = k.to_hex();
-    let path = dir
-        .path()
-        .join("v1/modules")
-        .join(&hex[..2])
-        .join(&hex);
+    let path = dir.path().join("v1/modules").join(&hex[..2]).join(&hex);
     let bytes = fs::read(&path).expect("entry at the documented path");
     assert_eq!(&bytes[0..8], b"WPCACHE\0");
     assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
@@ -353,7 +384,10 @@ fn a_forced_read_only_cache_serves_hits_but_never_writes() {
     })
     .expect("open");
     assert_eq!(ro.mode(), Mode::ReadOnly);
-    assert_eq!(ro.get(Tier::Function, &key(1)).as_deref(), Some(&b"one"[..]));
+    assert_eq!(
+        ro.get(Tier::Function, &key(1)).as_deref(),
+        Some(&b"one"[..])
+    );
     ro.put(Tier::Function, &key(3), b"three");
     assert!(!entry_path(dir.path(), Tier::Function, &key(3)).exists());
     assert_eq!(ro.get(Tier::Function, &key(3)), None);
@@ -672,7 +706,10 @@ fn finish_skips_eviction_while_another_run_holds_the_cache() {
     let (s, warnings) = cache.finish_with_warnings();
     assert_eq!(s.evictions, 0, "could not get the exclusive lock: skipped");
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(other_run.entries_summary().expect("sum").functions.entries, 5);
+    assert_eq!(
+        other_run.entries_summary().expect("sum").functions.entries,
+        5
+    );
     // Once the other run is gone, the next finish catches up.
     drop(other_run);
     let next = Cache::open(&cfg).expect("open");
@@ -726,9 +763,15 @@ fn two_caches_on_one_directory_share_entries_and_statistics() {
     let a = open(dir.path());
     let b = open(dir.path());
     a.put(Tier::Function, &key(1), b"from a");
-    assert_eq!(b.get(Tier::Function, &key(1)).as_deref(), Some(&b"from a"[..]));
+    assert_eq!(
+        b.get(Tier::Function, &key(1)).as_deref(),
+        Some(&b"from a"[..])
+    );
     b.put(Tier::Module, &key(2), b"from b");
-    assert_eq!(a.get(Tier::Module, &key(2)).as_deref(), Some(&b"from b"[..]));
+    assert_eq!(
+        a.get(Tier::Module, &key(2)).as_deref(),
+        Some(&b"from b"[..])
+    );
     assert_eq!(a.get(Tier::Module, &key(3)), None);
     let sa = a.finish();
     let sb = b.finish();
@@ -751,10 +794,16 @@ fn maintenance_waits_for_running_builds_and_then_reports_busy() {
     })
     .expect("open");
     let started = Instant::now();
-    assert!(matches!(maint.gc(Some(0), None), Err(CacheError::Busy { .. })));
+    assert!(matches!(
+        maint.gc(Some(0), None),
+        Err(CacheError::Busy { .. })
+    ));
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert!(matches!(maint.clear(), Err(CacheError::Busy { .. })));
-    assert!(build.get(Tier::Function, &key(1)).is_some(), "nothing removed");
+    assert!(
+        build.get(Tier::Function, &key(1)).is_some(),
+        "nothing removed"
+    );
     drop(build);
     assert_eq!(maint.clear().expect("clear once alone"), 1);
 }
@@ -804,7 +853,10 @@ fn helper_multi_process_child_runs_only_when_spawned() {
     (0..MULTI_KEYS).into_par_iter().for_each(|n| {
         // Each process walks the keys in a different order so they collide.
         let i = (n + id * 37) % MULTI_KEYS;
-        let tier = if i % 10 == 0 { Tier::Module } else { Tier::Function };
+        let tier = match i % 10 {
+            0 => Tier::Module,
+            _ => Tier::Function,
+        };
         let p = payload(i, 200 + (i as usize * 131) % 20_000);
         match cache.get(tier, &key(i)) {
             Some(got) => assert_eq!(got, p, "wrong bytes for key {i}"),
@@ -976,6 +1028,10 @@ fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_fil
     fs::write(&stale, b"partial").expect("write");
     fs::write(&fresh, b"partial").expect("write");
     set_mtime(&stale, hours_ago(2));
+    // A stats.json temp file abandoned by a process that died mid-write.
+    let stale_stats = dir.path().join("v1/stats.json.tmp-99999-7");
+    fs::write(&stale_stats, b"{").expect("write");
+    set_mtime(&stale_stats, hours_ago(2));
     // Things that are not the cache's.
     let unknown_file = folder.join("notes.txt");
     fs::write(&unknown_file, b"mine").expect("write");
@@ -987,9 +1043,16 @@ fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_fil
     assert_eq!(report.ok, 6);
     assert_eq!(report.corrupt_found, 4);
     assert_eq!(report.corrupt_removed, 4);
-    assert_eq!(report.temp_removed, 1);
+    assert_eq!(report.temp_removed, 2);
     assert_eq!(report.unknown_files, 2);
-    for p in [&garbage, &truncated, &flipped, &misplaced, &stale] {
+    for p in [
+        &garbage,
+        &truncated,
+        &flipped,
+        &misplaced,
+        &stale,
+        &stale_stats,
+    ] {
         assert!(!p.exists(), "{} should be gone", p.display());
     }
     for p in [&fresh, &unknown_file, &unknown_dir] {
@@ -997,7 +1060,12 @@ fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_fil
     }
     let again = cache.verify().expect("verify");
     assert_eq!(
-        (again.checked, again.ok, again.corrupt_found, again.temp_removed),
+        (
+            again.checked,
+            again.ok,
+            again.corrupt_found,
+            again.temp_removed
+        ),
         (6, 6, 0, 0)
     );
 }

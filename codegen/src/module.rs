@@ -222,21 +222,26 @@ fn classify_validation_error(
             .unwrap_or_else(|| "several proposals".to_string());
         return CompileError::Unsupported {
             proposal,
-            message: e.message().to_string(),
+            message: one_line(e.message()),
             offset: e.offset(),
             function,
         };
     }
     CompileError::Invalid {
-        message: e.message().to_string(),
+        message: one_line(e.message()),
         offset: e.offset(),
         function,
     }
 }
 
+/// wasmparser messages may span lines (e.g. bad magic); keep ours on one line.
+pub fn one_line(m: &str) -> String {
+    m.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn malformed(e: BinaryReaderError) -> CompileError {
     CompileError::Malformed {
-        message: e.message().to_string(),
+        message: one_line(e.message()),
         offset: e.offset(),
         function: None,
     }

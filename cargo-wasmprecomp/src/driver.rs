@@ -1,0 +1,338 @@
+//! The compile driver: modules in parallel, each through the module tier and then the
+//! function tier of the cache, artifacts written atomically, one report for the run.
+
+use crate::report::{self, CacheReport, ErrorReport, FunctionCacheReport, ModuleReport, Report, Timings};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use wasmprecomp_artifact::ARTIFACT_EXTENSION;
+use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
+use wasmprecomp_codegen::{compile_module, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey};
+
+/// How the cache is used for a run.
+#[derive(Debug, Clone, Default)]
+pub struct CacheSettings {
+    /// `None`: `WASMPRECOMP_CACHE_DIR`, else the per-user cache folder.
+    pub dir: Option<PathBuf>,
+    /// Turn the cache off entirely.
+    pub disabled: bool,
+    /// Serve hits but never write.
+    pub read_only: bool,
+    /// Size limit in bytes (`None`: `WASMPRECOMP_CACHE_SIZE` or 2 GiB).
+    pub max_size: Option<u64>,
+    /// Skip the module tier (the function tier then does all the work).
+    pub no_module_cache: bool,
+    /// Recompile every hit and fail if the bytes differ.
+    pub check: bool,
+}
+
+/// One module to compile.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+}
+
+/// Everything a run needs.
+pub struct DriverOptions {
+    pub isa: Isa,
+    pub cache: CacheSettings,
+    pub out_dir: PathBuf,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+    /// Show a progress bar (only on a terminal, never in CI).
+    pub progress: bool,
+}
+
+/// The artifact path for a module.
+pub fn artifact_path(out_dir: &Path, input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "module".into());
+    out_dir.join(format!("{stem}.{ARTIFACT_EXTENSION}"))
+}
+
+struct FnCache<'a>(&'a Cache);
+
+impl FunctionCache for FnCache<'_> {
+    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
+        self.0.get(Tier::Function, &CacheKey(key.0))
+    }
+    fn put(&self, key: &StencilKey, payload: &[u8]) {
+        self.0.put(Tier::Function, &CacheKey(key.0), payload)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.tmp.{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let r = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Opens the cache for a run; problems become warnings, never failures.
+pub fn open_cache(s: &CacheSettings, warnings: &mut Vec<String>) -> Option<Cache> {
+    if s.disabled {
+        return None;
+    }
+    let cfg = CacheConfig {
+        dir: s.dir.clone(),
+        mode: Mode::ReadWrite,
+        max_size: s.max_size,
+        force_read_only: s.read_only,
+        ..Default::default()
+    };
+    match Cache::open(&cfg) {
+        Ok(c) => {
+            warnings.extend(c.warnings());
+            Some(c)
+        }
+        Err(e) => {
+            warnings.push(format!("cache unavailable, compiling without it: {e}"));
+            None
+        }
+    }
+}
+
+fn error_report(e: &CompileError) -> ErrorReport {
+    ErrorReport {
+        message: e.to_string(),
+        offset: e.offset(),
+        function: e.function(),
+        proposal: e.proposal().map(|s| s.to_string()),
+    }
+}
+
+/// Whether cached artifact bytes look like an artifact (a cheap structural check; the
+/// cache's checksum already covers the bytes).
+fn plausible_artifact(bytes: &[u8]) -> bool {
+    use object::{Object, ObjectSection};
+    let Ok(f) = object::File::parse(bytes) else {
+        return false;
+    };
+    f.section_by_name(wasmprecomp_artifact::META_SECTION)
+        .and_then(|s| s.data().ok())
+        .is_some_and(|d| wasmprecomp_artifact::ModuleMeta::decode_header(d).is_ok())
+}
+
+fn compile_one(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> ModuleReport {
+    let t0 = Instant::now();
+    let mut timings = Timings::default();
+    let mut rep = ModuleReport {
+        input: input.path.display().to_string(),
+        output: None,
+        wasm_bytes: 0,
+        artifact_bytes: 0,
+        wasm_sha256: String::new(),
+        status: "error".into(),
+        error: None,
+        module_cache: if cache.is_some() && !opts.cache.no_module_cache {
+            "miss".into()
+        } else {
+            "off".into()
+        },
+        functions: 0,
+        function_cache: FunctionCacheReport::default(),
+        timings_ms: Timings::default(),
+    };
+    let out = artifact_path(&opts.out_dir, &input.path);
+    let t = Instant::now();
+    let wasm = match std::fs::read(&input.path) {
+        Ok(b) => b,
+        Err(e) => {
+            rep.error = Some(ErrorReport {
+                message: format!("cannot read {}: {e}", input.path.display()),
+                offset: None,
+                function: None,
+                proposal: None,
+            });
+            rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
+            return rep;
+        }
+    };
+    timings.read = t.elapsed().as_secs_f64() * 1000.0;
+    rep.wasm_bytes = wasm.len() as u64;
+    rep.wasm_sha256 = hex(&Sha256::digest(&wasm));
+
+    let mkey = CacheKey(module_key(&opts.isa, &wasm));
+    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
+    let mut artifact = None;
+    if let Some(c) = module_tier {
+        let t = Instant::now();
+        if let Some(bytes) = c.get(Tier::Module, &mkey) {
+            if plausible_artifact(&bytes) {
+                rep.module_cache = "hit".into();
+                artifact = Some(bytes);
+            }
+        }
+        timings.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
+    }
+    let artifact = match artifact {
+        Some(a) => a,
+        None => {
+            let fc;
+            let nc = wasmprecomp_codegen::NoCache;
+            let fcache: &dyn FunctionCache = match cache {
+                Some(c) => {
+                    fc = FnCache(c);
+                    &fc
+                }
+                None => &nc,
+            };
+            let r = compile_module(
+                &wasm,
+                CompileOptions {
+                    isa: &opts.isa,
+                    cache: fcache,
+                    check_cache: opts.cache.check,
+                },
+            );
+            match r {
+                Ok(cm) => {
+                    rep.functions = cm.stats.functions as u64;
+                    rep.function_cache = FunctionCacheReport {
+                        hits: cm.stats.hits as u64,
+                        misses: cm.stats.misses as u64,
+                        deduplicated: cm.stats.deduplicated as u64,
+                        hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
+                    };
+                    timings.validate = cm.timings.validate;
+                    timings.stencil = cm.timings.stencil;
+                    timings.cache_lookup += cm.timings.cache_lookup;
+                    timings.compile = cm.timings.compile;
+                    timings.link = cm.timings.link;
+                    if let Some(c) = module_tier {
+                        c.put(Tier::Module, &mkey, &cm.artifact);
+                    }
+                    cm.artifact
+                }
+                Err(e) => {
+                    let mut er = error_report(&e);
+                    er.message = format!("{}: {}", input.path.display(), er.message);
+                    rep.error = Some(er);
+                    // Never leave an artifact from an earlier run next to a failed module.
+                    let _ = std::fs::remove_file(&out);
+                    rep.timings_ms = timings;
+                    rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
+                    return rep;
+                }
+            }
+        }
+    };
+    let t = Instant::now();
+    if let Err(e) = write_atomic(&out, &artifact) {
+        rep.error = Some(ErrorReport {
+            message: format!("cannot write {}: {e}", out.display()),
+            offset: None,
+            function: None,
+            proposal: None,
+        });
+    } else {
+        rep.status = "ok".into();
+        rep.output = Some(out.display().to_string());
+        rep.artifact_bytes = artifact.len() as u64;
+    }
+    timings.write = t.elapsed().as_secs_f64() * 1000.0;
+    rep.timings_ms = timings;
+    rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
+    rep
+}
+
+/// Compiles every input; one failing module does not stop the others.
+pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<String>) -> Report {
+    let t0 = Instant::now();
+    let cache = open_cache(&opts.cache, warnings);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build();
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let run = || -> Vec<ModuleReport> {
+        inputs
+            .par_iter()
+            .map(|i| {
+                let r = compile_one(i, opts, cache.as_ref());
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                r
+            })
+            .collect()
+    };
+    let modules = match &pool {
+        Ok(p) => p.install(run),
+        Err(_) => run(),
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let (dir, mode, stats) = match cache {
+        Some(c) => {
+            let dir = c.dir().map(|d| d.display().to_string());
+            let mode = c.mode().as_str().to_string();
+            let (stats, w) = c.finish_with_warnings();
+            warnings.extend(w);
+            (dir, mode, stats)
+        }
+        None => (None, "off".to_string(), Default::default()),
+    };
+    let mut report = Report {
+        schema: report::SCHEMA.into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        target: opts.isa.triple().to_string(),
+        cpu_features: opts.isa.cpu_features(),
+        opt_level: opts.isa.opt_level().name().into(),
+        cache: CacheReport {
+            dir,
+            mode,
+            module_hits: stats.module_hits,
+            module_misses: stats.module_misses,
+            function_hits: stats.function_hits,
+            function_misses: stats.function_misses,
+            corrupt: stats.corrupt,
+            bytes_read: stats.bytes_read,
+            bytes_written: stats.bytes_written,
+            evictions: stats.evictions,
+        },
+        modules,
+        totals: Default::default(),
+    };
+    report.totals.wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    report.compute_totals();
+    report
+}
