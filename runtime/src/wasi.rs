@@ -329,12 +329,6 @@ impl Args<'_> {
             _ => 0,
         }
     }
-    fn u64(&self, i: usize) -> u64 {
-        match self.0.get(i) {
-            Some(Val::I64(v)) => *v as u64,
-            _ => 0,
-        }
-    }
 }
 
 type Handler = fn(&WasiCtx, &mut Caller<'_>, &Args<'_>) -> WasiResult;

@@ -1,0 +1,243 @@
+//! The real binary on real files: bad input, reports, cache tiers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-wasmprecomp"));
+    c.arg("wasmprecomp");
+    c.env_remove("WASMPRECOMP_CACHE_DIR");
+    c.env_remove("CARGO_TARGET_DIR");
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    let o = c.output().expect("run cargo-wasmprecomp");
+    eprintln!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn write_wat(dir: &Path, name: &str, wat: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, wat::parse_str(wat).expect("wat")).expect("write");
+    p
+}
+
+const GOOD: &str = r#"(module
+  (func $a (export "a") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $b (export "b") (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+  (func $c (export "c") (param i32) (result i32) local.get 0 call $a call $b))"#;
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("report")).expect("json")
+}
+
+#[test]
+fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let notwasm = d.path().join("notwasm.wasm");
+    std::fs::write(&notwasm, b"this is not wasm").unwrap();
+    let trunc = d.path().join("trunc.wasm");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&trunc, &bytes[..bytes.len() - 5]).unwrap();
+    let simd = write_wat(
+        d.path(),
+        "simd.wasm",
+        r#"(module (func (export "s") (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))"#,
+    );
+    let missing = d.path().join("missing.wasm");
+    let out = d.path().join("out");
+    let o = run(bin()
+        .args([&good, &notwasm, &trunc, &simd, &missing])
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(d.path().join("cache")));
+    assert_eq!(o.status.code(), Some(1), "a failed module exits 1");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("notwasm.wasm") && stderr.contains("magic"), "{stderr}");
+    assert!(stderr.contains("trunc.wasm") && stderr.contains("byte offset"), "{stderr}");
+    assert!(stderr.contains("simd.wasm") && stderr.contains("`simd`"), "{stderr}");
+    assert!(stderr.contains("function 0"), "the failing function is named: {stderr}");
+    assert!(stderr.contains("missing.wasm"), "{stderr}");
+    let r = report(&out.join("report.json"));
+    let mods = r["modules"].as_array().unwrap();
+    assert_eq!(mods.len(), 5);
+    assert_eq!(mods[0]["status"], "ok");
+    assert!(out.join("good.wpc").is_file());
+    for m in &mods[1..] {
+        assert_eq!(m["status"], "error");
+        assert!(m["output"].is_null());
+    }
+    assert_eq!(mods[3]["error"]["proposal"], "simd");
+    assert_eq!(mods[3]["error"]["function"], 0);
+    assert!(mods[2]["error"]["offset"].as_u64().is_some());
+    // Nothing half-written: only the good artifact and the report.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["good.wpc", "report.json"]);
+}
+
+#[test]
+fn unknown_target_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let o = run(bin().arg(&good).args(["--target", "riscv64gc-unknown-linux-gnu", "--no-cache"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unsupported target `riscv64gc-unknown-linux-gnu`"));
+}
+
+#[test]
+fn unwritable_output_folder_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let file = d.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let o = run(bin().arg(&good).arg("--out-dir").arg(file.join("sub")).arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create output folder"));
+}
+
+#[test]
+fn workspace_without_wasm_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("Cargo.toml"),
+        "[package]\nname = \"nowasm\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::write(d.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    let o = run(bin().arg("--manifest-path").arg(d.path().join("Cargo.toml")).arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no .wasm artifacts found"));
+}
+
+#[test]
+fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let cache = d.path().join("cache");
+    let out = d.path().join("out");
+    let args = |c: &mut Command| {
+        c.arg(&good).arg("--out-dir").arg(&out).arg("--cache-dir").arg(&cache);
+    };
+    let mut c = bin();
+    args(&mut c);
+    assert_eq!(run(&mut c).status.code(), Some(0));
+    let r1 = report(&out.join("report.json"));
+    assert_eq!(r1["modules"][0]["module_cache"], "miss");
+    assert_eq!(r1["modules"][0]["function_cache"]["misses"], 3);
+    let first = std::fs::read(out.join("good.wpc")).unwrap();
+
+    let mut c = bin();
+    args(&mut c);
+    assert_eq!(run(&mut c).status.code(), Some(0));
+    let r2 = report(&out.join("report.json"));
+    assert_eq!(r2["modules"][0]["module_cache"], "hit");
+    assert_eq!(r2["cache"]["module_hits"], 1);
+    assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), first);
+
+    let mut c = bin();
+    args(&mut c);
+    c.arg("--no-module-cache").arg("--cache-check");
+    assert_eq!(run(&mut c).status.code(), Some(0));
+    let r3 = report(&out.join("report.json"));
+    assert_eq!(r3["modules"][0]["module_cache"], "off");
+    assert_eq!(r3["modules"][0]["function_cache"]["hits"], 3);
+    assert_eq!(r3["modules"][0]["function_cache"]["misses"], 0);
+    assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), first, "function-tier build is byte-identical");
+}
+
+#[test]
+fn json_message_format_prints_the_report_with_every_schema_field() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let o = run(bin()
+        .arg(&good)
+        .args(["--message-format", "json", "--no-cache", "-q"])
+        .arg("--out-dir")
+        .arg(d.path().join("out")));
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is the report");
+    let example: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.example.json")).unwrap();
+    assert_same_keys(&example, &v, "$");
+    assert_eq!(v["schema"], "wasmprecomp-report/1");
+}
+
+/// Every key of `want` (recursively, objects and first array elements) exists in `have`.
+fn assert_same_keys(want: &serde_json::Value, have: &serde_json::Value, path: &str) {
+    match (want, have) {
+        (serde_json::Value::Object(w), serde_json::Value::Object(h)) => {
+            for (k, wv) in w {
+                let hv = h.get(k).unwrap_or_else(|| panic!("missing field {path}.{k}"));
+                if !wv.is_null() && !hv.is_null() {
+                    assert_same_keys(wv, hv, &format!("{path}.{k}"));
+                }
+            }
+            for k in h.keys() {
+                assert!(w.contains_key(k), "field {path}.{k} is not in docs/report.example.json");
+            }
+        }
+        (serde_json::Value::Array(w), serde_json::Value::Array(h)) => {
+            if let (Some(a), Some(b)) = (w.first(), h.first()) {
+                assert_same_keys(a, b, &format!("{path}[0]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn checked_in_report_example_matches_the_schema_types() {
+    let r: cargo_wasmprecomp::Report =
+        serde_json::from_str(include_str!("../../docs/report.example.json")).expect("example parses as the schema");
+    assert_eq!(r.schema, cargo_wasmprecomp::report::SCHEMA);
+    let back = serde_json::to_value(&r).unwrap();
+    let orig: serde_json::Value = serde_json::from_str(include_str!("../../docs/report.example.json")).unwrap();
+    assert_eq!(back, orig, "example round-trips through the schema types");
+}
+
+#[test]
+fn init_writes_templates_and_refuses_to_overwrite() {
+    let d = tempfile::tempdir().unwrap();
+    let manifest = d.path().join("Cargo.toml");
+    std::fs::write(&manifest, "[workspace]\n").unwrap();
+    let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
+    assert_eq!(o.status.code(), Some(0));
+    let wf = std::fs::read_to_string(d.path().join(".github/workflows/wasmprecomp.yml")).unwrap();
+    assert!(wf.contains("actions/cache") && wf.contains("WASMPRECOMP_CACHE_DIR") && wf.contains("hashFiles('**/Cargo.lock')"));
+    assert!(wf.contains("restore-keys"));
+    assert!(!wf.contains("{{TOOL_VERSION}}"), "placeholders filled");
+    let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(bin().arg("init").arg("--force").arg("--manifest-path").arg(&manifest));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn cache_dir_and_stats_subcommands() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let o = run(bin().args(["cache", "dir"]).arg("--cache-dir").arg(&cache));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), cache.display().to_string());
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    run(bin().arg(&good).arg("--cache-dir").arg(&cache).arg("--out-dir").arg(d.path().join("o")));
+    let o = run(bin().args(["cache", "stats", "--json"]).arg("--cache-dir").arg(&cache));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["entries"].is_object());
+    let o = run(bin().args(["cache", "verify"]).arg("--cache-dir").arg(&cache));
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(bin().args(["cache", "clear"]).arg("--cache-dir").arg(&cache));
+    assert_eq!(o.status.code(), Some(0));
+}
