@@ -89,7 +89,7 @@ pub(crate) fn update(
         LockOutcome::Unsupported(e) | LockOutcome::Failed(e) => {
             // Same policy as the main lock: carry on unlocked. The worst case
             // is a lost increment when two runs finish in the same instant.
-            warnings.once("stats-lock-unsupported", || {
+            warnings.once(crate::LOCK_UNSUPPORTED, || {
                 format!(
                     "file locking failed on {} ({e}); updating cache statistics without a lock",
                     lock_path.display()

@@ -44,6 +44,9 @@ fn payload(n: u64, len: usize) -> Vec<u8> {
 fn config(dir: &Path) -> CacheConfig {
     CacheConfig {
         dir: Some(dir.to_path_buf()),
+        // Explicit, so a WASMPRECOMP_CACHE_SIZE in the environment cannot
+        // trigger evictions the tests do not expect.
+        max_size: Some(1 << 30),
         lock_timeout: Duration::from_millis(200),
         ..CacheConfig::default()
     }

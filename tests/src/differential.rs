@@ -70,6 +70,7 @@ pub fn config() -> wasm_smith::Config {
         memory_max_size_required: true,
         max_table_elements: 200,
         table_max_size_required: true,
+        min_types: 1,
         min_funcs: 3,
         max_funcs: 20,
         max_instructions: 200,
@@ -202,6 +203,8 @@ struct State {
 pub struct Stats {
     /// Calls whose outcomes and states agreed.
     pub calls: usize,
+    /// Of those, calls that trapped (on both sides, in the same category).
+    pub traps: usize,
     /// Whether comparison stopped early because an engine exhausted its stack.
     pub exhausted: bool,
     /// Whether both engines refused to instantiate the module (with the same trap).
@@ -285,6 +288,12 @@ fn check_on_this_thread(wasm: &[u8]) -> Result<Stats, String> {
             }
             compare_state(&a.state(), &b.state(), &format!("after calling `{name}` with {args:?}"))?;
             stats.calls += 1;
+            if let Outcome::Trap(t) = &ra {
+                stats.traps += 1;
+                if std::env::var_os("DIFF_VERBOSE").is_some() {
+                    eprintln!("`{name}` trapped: {t:?}");
+                }
+            }
         }
     }
     Ok(stats)
@@ -598,6 +607,17 @@ fn wasmi_category(e: &wasmi::Error) -> TrapCategory {
         Some(C::IntegerOverflow) => TrapCategory::IntegerOverflow,
         Some(C::BadConversionToInteger) => TrapCategory::BadConversionToInteger,
         Some(C::StackOverflow) => TrapCategory::StackOverflow,
-        _ => TrapCategory::Other(e.to_string()),
+        _ => {
+            // Segments that do not fit at instantiation are instantiation errors in wasmi,
+            // not trap codes; their messages use the spec's wording.
+            let msg = e.to_string();
+            if msg.contains("out of bounds table access") {
+                TrapCategory::TableOutOfBounds
+            } else if msg.contains("out of bounds memory access") {
+                TrapCategory::MemoryOutOfBounds
+            } else {
+                TrapCategory::Other(msg)
+            }
+        }
     }
 }

@@ -37,7 +37,7 @@ fn seeds() -> std::ops::Range<u64> {
 #[test]
 fn wasmprecomp_matches_wasmi() {
     let dump = std::env::var("DIFF_DUMP").ok();
-    let (mut modules, mut calls, mut exhausted, mut inst_traps) = (0, 0, 0, 0);
+    let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps) = (0, 0, 0, 0, 0);
     let mut mismatches = Vec::new();
     let range = seeds();
     for seed in range.clone() {
@@ -48,6 +48,7 @@ fn wasmprecomp_matches_wasmi() {
         match check(&wasm) {
             Ok(s) => {
                 calls += s.calls;
+                traps += s.traps;
                 exhausted += s.exhausted as usize;
                 inst_traps += s.instantiation_trapped as usize;
             }
@@ -62,7 +63,7 @@ fn wasmprecomp_matches_wasmi() {
         }
     }
     println!(
-        "differential: seeds {range:?}, {modules} modules, {calls} calls compared, \
+        "differential: seeds {range:?}, {modules} modules, {calls} calls compared ({traps} trapped), \
          {inst_traps} instantiations trapped, {exhausted} stopped at stack exhaustion, \
          {} mismatches",
         mismatches.len()

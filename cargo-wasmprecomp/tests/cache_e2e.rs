@@ -1,0 +1,370 @@
+//! The cache through the real binary: concurrency, crash safety, corruption, read-only
+//! use, portability and order independence.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-wasmprecomp"));
+    c.arg("wasmprecomp");
+    c.env_remove("WASMPRECOMP_CACHE_DIR");
+    c.env_remove("CARGO_TARGET_DIR");
+    c.env("CI", "1");
+    c
+}
+
+fn ok(o: Output) -> Output {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A module of `n` functions; functions `shared_from..` have bodies that other modules
+/// share (at other indices), the rest are unique to `tag`.
+fn module(tag: u32, n: u32, shared: u32) -> Vec<u8> {
+    let mut s = String::from("(module (memory 1) (global $g (mut i32) (i32.const 0))\n");
+    // Unique functions first, so shared ones sit at different indices in each module.
+    for i in 0..n - shared {
+        s.push_str(&format!(
+            "(func (param i32) (result i32) local.get 0 i32.const {} i32.mul i32.const {} i32.add global.get $g i32.xor)\n",
+            tag * 1000 + i + 1,
+            i
+        ));
+    }
+    for i in 0..shared {
+        s.push_str(&format!(
+            "(func (export \"s{i}\") (param i32) (result i32) (local i32 i64)
+               block loop local.get 1 local.get 0 i32.ge_u br_if 1
+               local.get 1 i32.const {i} i32.add i32.load offset=16 local.get 1 i32.add local.set 1
+               local.get 2 i64.const 3 i64.mul local.set 2 br 0 end end local.get 1)\n"
+        ));
+    }
+    s.push(')');
+    wat::parse_str(&s).unwrap()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    inputs: Vec<PathBuf>,
+}
+
+fn fixture(n: u32) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let mut inputs = Vec::new();
+    for t in 0..4 {
+        let p = root.join(format!("m{t}.wasm"));
+        std::fs::write(&p, module(t, n, n / 2)).unwrap();
+        inputs.push(p);
+    }
+    Fixture {
+        _dir: dir,
+        root,
+        inputs,
+    }
+}
+
+fn compile(inputs: &[PathBuf], cache: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args(inputs)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg("--out-dir")
+        .arg(out)
+        .args(extra)
+        .arg("-q")
+        .output()
+        .unwrap()
+}
+
+fn report(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn artifacts(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wpc"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn entries(cache: &Path) -> BTreeSet<String> {
+    let mut s = BTreeSet::new();
+    fn walk(p: &Path, s: &mut BTreeSet<String>, base: &Path) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, s, base);
+                } else {
+                    let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+                    if rel.contains("/modules/") || rel.contains("/functions/") {
+                        s.insert(rel);
+                    }
+                }
+            }
+        }
+    }
+    walk(cache, &mut s, cache);
+    s
+}
+
+fn verify(cache: &Path) -> serde_json::Value {
+    let o = ok(bin().args(["cache", "verify"]).arg("--cache-dir").arg(cache).output().unwrap());
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
+    let f = fixture(60);
+    let reference = f.root.join("ref");
+    ok(compile(&f.inputs, &f.root.join("none"), &reference, &["--no-cache"]));
+    let want = artifacts(&reference);
+    let cache = f.root.join("cache");
+    for round in 0..3 {
+        let mut children = Vec::new();
+        for p in 0..4 {
+            // Overlapping selections, different orders.
+            let mut ins = f.inputs.clone();
+            ins.rotate_left(p);
+            ins.truncate(3);
+            let out = f.root.join(format!("out-{round}-{p}"));
+            let child = bin()
+                .args(&ins)
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg("--out-dir")
+                .arg(&out)
+                .arg("-q")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push((child, out));
+        }
+        for (c, out) in children {
+            ok(c.wait_with_output().unwrap());
+            for (name, bytes) in artifacts(&out) {
+                let w = want.iter().find(|(n, _)| *n == name).unwrap();
+                assert!(w.1 == bytes, "{name} differs from the no-cache compile");
+            }
+        }
+    }
+    let v = verify(&cache);
+    assert_eq!(v["corrupt_found"], 0, "{v}");
+    assert!(v["checked"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn killing_a_compile_at_random_moments_never_corrupts_the_cache() {
+    let f = fixture(400);
+    let reference = f.root.join("ref");
+    ok(compile(&f.inputs, &f.root.join("none"), &reference, &["--no-cache"]));
+    let want = artifacts(&reference);
+    let cache = f.root.join("cache");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..20 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_millis(5 + seed % 120);
+        let out = f.root.join(format!("kill-{i}"));
+        let mut child = bin()
+            .args(&f.inputs)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg("--no-module-cache")
+            .arg("-q")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // Whatever was left, artifacts are never half-written.
+        if out.exists() {
+            for (name, bytes) in artifacts(&out) {
+                let w = want.iter().find(|(n, _)| *n == name).unwrap();
+                assert!(w.1 == bytes, "{name} is a partial or wrong artifact after kill -9");
+            }
+        }
+    }
+    let v = verify(&cache);
+    assert_eq!(v["corrupt_found"], 0, "a killed writer never leaves a visible damaged entry: {v}");
+    let out = f.root.join("after");
+    ok(compile(&f.inputs, &cache, &out, &["--cache-check"]));
+    assert_eq!(artifacts(&out), want);
+}
+
+#[test]
+fn corrupted_entries_are_counted_misses_and_artifacts_stay_right() {
+    let f = fixture(30);
+    let cache = f.root.join("cache");
+    let first = f.root.join("first");
+    ok(compile(&f.inputs, &cache, &first, &[]));
+    let want = artifacts(&first);
+    let files: Vec<String> = entries(&cache).into_iter().collect();
+    let base = &cache;
+    let mut damaged = 0;
+    for (i, rel) in files.iter().enumerate() {
+        let p = base.join(rel);
+        match i % 4 {
+            0 => {
+                let mut b = std::fs::read(&p).unwrap();
+                let at = b.len() - 1;
+                b[at] ^= 0xff;
+                std::fs::write(&p, b).unwrap();
+            }
+            1 => {
+                let b = std::fs::read(&p).unwrap();
+                std::fs::write(&p, &b[..b.len() / 2]).unwrap();
+            }
+            2 => std::fs::write(&p, b"").unwrap(),
+            _ => std::fs::write(&p, b"garbage garbage garbage garbage garbage garbage").unwrap(),
+        }
+        damaged += 1;
+    }
+    std::fs::write(cache.join("v1").join("unknown-file"), b"?").unwrap();
+    let out = f.root.join("second");
+    ok(compile(&f.inputs, &cache, &out, &[]));
+    assert_eq!(artifacts(&out), want, "damaged entries never produce wrong code");
+    let r = report(&out);
+    assert!(r["cache"]["corrupt"].as_u64().unwrap() >= 4, "{}", r["cache"]);
+    assert!(r["cache"]["corrupt"].as_u64().unwrap() <= damaged);
+    // Damaged entries were replaced: a third run is all module hits.
+    let third = f.root.join("third");
+    ok(compile(&f.inputs, &cache, &third, &[]));
+    assert_eq!(report(&third)["cache"]["module_hits"], 4);
+}
+
+#[test]
+fn a_read_only_cache_serves_every_hit_and_writes_nothing() {
+    let f = fixture(20);
+    let cache = f.root.join("cache");
+    ok(compile(&f.inputs, &cache, &f.root.join("o1"), &[]));
+    let before = entries(&cache);
+    let out = f.root.join("o2");
+    ok(compile(&f.inputs, &cache, &out, &["--cache-read-only", "--no-module-cache"]));
+    let r = report(&out);
+    assert_eq!(r["cache"]["mode"], "read-only");
+    assert_eq!(r["cache"]["function_misses"], 0);
+    assert_eq!(r["cache"]["bytes_written"], 0);
+    assert_eq!(entries(&cache), before);
+    // A new module: compiled, nothing stored.
+    let extra = f.root.join("extra.wasm");
+    std::fs::write(&extra, module(9, 10, 0)).unwrap();
+    ok(compile(&[extra], &cache, &f.root.join("o3"), &["--cache-read-only"]));
+    assert_eq!(entries(&cache), before);
+}
+
+#[test]
+fn a_copied_cache_hits_from_another_checkout_path() {
+    let f = fixture(25);
+    let cache = f.root.join("cache");
+    ok(compile(&f.inputs, &cache, &f.root.join("o1"), &[]));
+    // Another machine: the cache folder copied, the modules at another path.
+    let other = tempfile::tempdir().unwrap();
+    let copied = other.path().join("restored-cache");
+    copy_dir(&cache, &copied);
+    let checkout = other.path().join("checkout");
+    std::fs::create_dir_all(&checkout).unwrap();
+    let moved: Vec<PathBuf> = f
+        .inputs
+        .iter()
+        .map(|p| {
+            let q = checkout.join(p.file_name().unwrap());
+            std::fs::copy(p, &q).unwrap();
+            q
+        })
+        .collect();
+    let out = other.path().join("out");
+    ok(compile(&moved, &copied, &out, &[]));
+    assert_eq!(report(&out)["cache"]["module_hits"], 4);
+    let out2 = other.path().join("out2");
+    ok(compile(&moved, &copied, &out2, &["--no-module-cache"]));
+    let r = report(&out2);
+    assert_eq!(r["cache"]["function_misses"], 0);
+    assert!(r["cache"]["function_hits"].as_u64().unwrap() > 0);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let q = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}
+
+#[test]
+fn compile_order_and_parallelism_do_not_change_keys_hits_or_bytes() {
+    let f = fixture(40);
+    let mut listings = Vec::new();
+    let mut outputs = Vec::new();
+    let orders: Vec<(Vec<usize>, &str, bool)> = vec![
+        (vec![0, 1, 2, 3], "1", false),
+        (vec![3, 2, 1, 0], "2", false),
+        (vec![2, 0, 3, 1], "2", true), // one module per process
+    ];
+    for (k, (order, jobs, separate)) in orders.iter().enumerate() {
+        let cache = f.root.join(format!("cache{k}"));
+        let out = f.root.join(format!("out{k}"));
+        let ins: Vec<PathBuf> = order.iter().map(|i| f.inputs[*i].clone()).collect();
+        if *separate {
+            for i in &ins {
+                ok(compile(std::slice::from_ref(i), &cache, &out, &["-j", jobs, "--no-module-cache"]));
+            }
+        } else {
+            ok(compile(&ins, &cache, &out, &["-j", jobs, "--no-module-cache"]));
+        }
+        // The repeat is all hits.
+        let rep = f.root.join(format!("rep{k}"));
+        ok(compile(&ins, &cache, &rep, &["-j", jobs, "--no-module-cache"]));
+        let r = report(&rep);
+        assert_eq!(r["cache"]["function_misses"], 0, "order {k}: repeat misses");
+        listings.push(entries(&cache));
+        outputs.push(artifacts(&out));
+    }
+    assert_eq!(listings[0], listings[1], "same keys whatever the order");
+    assert_eq!(listings[0], listings[2], "same keys one module per process");
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+}
+
+#[test]
+fn eviction_keeps_the_size_limit() {
+    let f = fixture(40);
+    let cache = f.root.join("cache");
+    ok(compile(&f.inputs, &cache, &f.root.join("o"), &[]));
+    let o = ok(bin()
+        .args(["cache", "gc", "--max-size", "20K"])
+        .arg("--cache-dir")
+        .arg(&cache)
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.to_string().contains("evicted") || v.is_object(), "{v}");
+    let total: u64 = entries(&cache)
+        .iter()
+        .map(|r| std::fs::metadata(cache.join(r)).unwrap().len())
+        .sum();
+    assert!(total <= 20 * 1024, "cache holds {total} bytes after gc to 20K");
+}

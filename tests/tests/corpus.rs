@@ -1,0 +1,474 @@
+//! The real thing: the Rust programs of the shared corpus (`../shared/corpus`, built for
+//! `wasm32-wasip1`), compiled by wasmprecomp and run on its WASI.
+//!
+//! - Every module of the Rust corpus compiles and loads.
+//! - Each WASI command prints the checksum line of the "Reference runs" table of
+//!   `shared/corpus/MANIFEST.md` (engine-independent: a wrong result of generated code
+//!   changes it).
+//! - Its whole output equals that of the same program built natively for x86-64 and run
+//!   with the same arguments, at the default scale and at scale 1 (passed as `argv[1]`).
+//! - The two builds of `kernels-cdylib` (wasip1 and unknown-unknown) return, export by
+//!   export, what the `wasmi` interpreter returns for the unknown-unknown build.
+//!
+//! Where the corpus comes from: `$WASMPRECOMP_CORPUS_DIR` when set (a directory made by
+//! `shared/corpus/build-rust-corpus.sh`); otherwise `target/corpus`, which the first test
+//! builds with that script when a module is missing (about 40 s on 2 cores; needs the
+//! `wasm32-wasip1` and `wasm32-unknown-unknown` rustup targets, which the script adds).
+//! The native programs are built once into `target/corpus-native` (`cargo build
+//! --release --locked`, about 40 s). `WASMPRECOMP_SKIP_CORPUS=1` skips all of this.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use wasmprecomp_runtime::wasi::{self, WasiCtx};
+use wasmprecomp_runtime::{Linker, Module, Store, Val};
+use wasmprecomp_tests::{compile_bytes, run_wasi};
+
+/// The expected checksum lines, copied from the "Reference runs (rust, WASI commands under
+/// Node v20.20.2)" table of `shared/corpus/MANIFEST.md` (default scale, no arguments).
+/// [`reference_table_matches_the_manifest`] checks this copy against the manifest.
+const REFERENCE: &[(&str, &str)] = &[
+    ("regex-scan", "regex-scan checksum: 7d2463d98d9c6bae"),
+    (
+        "json-roundtrip",
+        "json-roundtrip checksum: e931fe35abe15b81",
+    ),
+    ("sha-digest", "sha-digest checksum: 2914e9f21f1fa58c"),
+    ("nbody", "nbody checksum: 5b45bc0de2053a86"),
+    ("fannkuch", "fannkuch checksum: b2ea6aaad22fe453"),
+    ("text-stats", "text-stats checksum: 95e31bb97c528da5"),
+    ("nbody-edit", "nbody checksum: 162937fea94bf2f6"),
+];
+
+/// Every module `build-rust-corpus.sh` writes.
+const MODULES: &[&str] = &[
+    "regex-scan",
+    "json-roundtrip",
+    "sha-digest",
+    "nbody",
+    "fannkuch",
+    "text-stats",
+    "kernels-cdylib",
+    "kernels-cdylib-unknown",
+    "nbody-edit",
+];
+
+fn shared_corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
+}
+
+fn skipped() -> bool {
+    if std::env::var_os("WASMPRECOMP_SKIP_CORPUS").is_some_and(|v| v != "0") {
+        eprintln!("corpus tests skipped (WASMPRECOMP_SKIP_CORPUS is set)");
+        return true;
+    }
+    false
+}
+
+fn run_checked(cmd: &mut Command, what: &str) {
+    let t = Instant::now();
+    let status = cmd.status().unwrap_or_else(|e| {
+        panic!("cannot start {what}: {e} (set WASMPRECOMP_SKIP_CORPUS=1 to skip the corpus tests)")
+    });
+    assert!(
+        status.success(),
+        "{what} failed ({status}); set WASMPRECOMP_SKIP_CORPUS=1 to skip the corpus tests"
+    );
+    eprintln!("{what}: done in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// The corpus directory, built on first use (see the crate docs).
+fn corpus_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let complete = |d: &Path| {
+            MODULES
+                .iter()
+                .all(|m| d.join(format!("{m}.wasm")).is_file())
+        };
+        if let Some(d) = std::env::var_os("WASMPRECOMP_CORPUS_DIR") {
+            let d = PathBuf::from(d);
+            assert!(
+                complete(&d),
+                "WASMPRECOMP_CORPUS_DIR={} lacks some of {MODULES:?} (.wasm); build it with \
+                 shared/corpus/build-rust-corpus.sh DIR",
+                d.display()
+            );
+            return d;
+        }
+        let d = target_dir().join("corpus");
+        if !complete(&d) {
+            let script = shared_corpus().join("build-rust-corpus.sh");
+            eprintln!(
+                "building the Rust wasm corpus into {} with {} (about 40 s on 2 cores; \
+                 once: set WASMPRECOMP_CORPUS_DIR to use another build)",
+                d.display(),
+                script.display()
+            );
+            run_checked(
+                Command::new("bash")
+                    .arg(&script)
+                    .arg(&d)
+                    .env("CARGO_TARGET_DIR", target_dir().join("corpus-wasm-build")),
+                "build-rust-corpus.sh",
+            );
+        }
+        d
+    })
+}
+
+/// The directory of the natively built corpus programs, built on first use.
+fn native_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = target_dir().join("corpus-native");
+        let bin = target.join("release");
+        let bins = &MODULES[..6];
+        if !bins.iter().all(|b| bin.join(b).is_file()) {
+            eprintln!(
+                "building the corpus programs natively into {} (about 40 s, once)",
+                target.display()
+            );
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--release", "--locked", "--manifest-path"])
+                .arg(shared_corpus().join("rust-workspace/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", &target)
+                .env("CARGO_BUILD_JOBS", "1");
+            for b in bins {
+                cmd.args(["-p", b]);
+            }
+            run_checked(&mut cmd, "native build of the corpus");
+        }
+        bin
+    })
+}
+
+/// Compiled modules, each compiled once per test process.
+fn module(name: &str) -> Module {
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, Module)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some((_, m)) = cache.lock().unwrap().iter().find(|(n, _)| n == name) {
+        return m.clone();
+    }
+    let path = corpus_dir().join(format!("{name}.wasm"));
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let t = Instant::now();
+    let m = compile_bytes(&wasm);
+    eprintln!(
+        "{name}: compiled {} bytes of wasm in {:.2} s",
+        wasm.len(),
+        t.elapsed().as_secs_f64()
+    );
+    cache.lock().unwrap().push((name.to_string(), m.clone()));
+    m
+}
+
+/// Runs a corpus command on our runtime; returns its stdout.
+fn run_ours(name: &str, args: &[&str]) -> String {
+    let m = module(name);
+    let mut ctx = WasiCtx::new();
+    ctx.arg(name);
+    for a in args {
+        ctx.arg(*a);
+    }
+    let out = ctx.capture_stdout();
+    let err = ctx.capture_stderr();
+    let t = Instant::now();
+    let (r, _) = run_wasi(&m, ctx);
+    let stderr = String::from_utf8_lossy(&err.lock().unwrap()).into_owned();
+    let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    match r {
+        Ok(0) => {}
+        Ok(code) => {
+            panic!("{name} {args:?} exited with {code}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+        }
+        Err(e) => panic!("{name} {args:?} failed: {e}\nstdout:\n{stdout}\nstderr:\n{stderr}"),
+    }
+    eprintln!(
+        "{name} {args:?}: ran in {:.2} s on wasmprecomp",
+        t.elapsed().as_secs_f64()
+    );
+    stdout
+}
+
+/// Runs the native build of a corpus program; returns its stdout.
+fn run_native(name: &str, args: &[&str]) -> String {
+    let exe = native_dir().join(name);
+    let t = Instant::now();
+    let out = Command::new(&exe)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    assert!(
+        out.status.success(),
+        "native {name} {args:?}: {}",
+        out.status
+    );
+    eprintln!(
+        "{name} {args:?}: ran in {:.2} s natively",
+        t.elapsed().as_secs_f64()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn checksum_line(out: &str) -> &str {
+    out.lines()
+        .rev()
+        .find(|l| l.contains(" checksum: "))
+        .unwrap_or("<no checksum line>")
+}
+
+/// Runs `name` at the default scale (checked against the manifest and the native build)
+/// and at scale 1 (checked against the native build).
+fn check_program(name: &str) {
+    if skipped() {
+        return;
+    }
+    let expected = REFERENCE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, l)| *l)
+        .unwrap_or_else(|| panic!("no reference line for {name}"));
+    let ours = run_ours(name, &[]);
+    assert_eq!(
+        checksum_line(&ours),
+        expected,
+        "{name}: checksum differs from MANIFEST.md; whole output:\n{ours}"
+    );
+    let native = run_native(name, &[]);
+    assert_eq!(ours, native, "{name}: output differs from the native build");
+    let ours1 = run_ours(name, &["1"]);
+    let native1 = run_native(name, &["1"]);
+    assert_eq!(
+        ours1, native1,
+        "{name} 1: output differs from the native build"
+    );
+}
+
+#[test]
+fn regex_scan() {
+    check_program("regex-scan");
+}
+
+#[test]
+fn json_roundtrip() {
+    check_program("json-roundtrip");
+}
+
+#[test]
+fn sha_digest() {
+    check_program("sha-digest");
+}
+
+#[test]
+fn nbody() {
+    check_program("nbody");
+}
+
+#[test]
+fn fannkuch() {
+    check_program("fannkuch");
+}
+
+#[test]
+fn text_stats() {
+    check_program("text-stats");
+}
+
+/// The edit scenario: one changed constant, a different checksum (no native build of it).
+#[test]
+fn nbody_edit() {
+    if skipped() {
+        return;
+    }
+    let out = run_ours("nbody-edit", &[]);
+    assert_eq!(checksum_line(&out), REFERENCE[6].1, "whole output:\n{out}");
+}
+
+#[test]
+fn reference_table_matches_the_manifest() {
+    let path = shared_corpus().join("MANIFEST.md");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("{} not found: nothing to compare", path.display());
+        return;
+    };
+    let section = text
+        .split("## Reference runs")
+        .nth(1)
+        .expect("MANIFEST.md has a Reference runs section");
+    let mut rows = Vec::new();
+    for line in section.lines().take_while(|l| !l.starts_with("## ")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // | module | args | `checksum line` | time |
+        if cells.len() >= 5 && cells[3].starts_with('`') {
+            rows.push((cells[1].to_string(), cells[3].trim_matches('`').to_string()));
+        }
+    }
+    let ours: Vec<(String, String)> = REFERENCE
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(rows, ours);
+}
+
+/// One value of each kernel export for some arguments, on a wasmprecomp instance.
+fn kernel_results(store: &mut Store, inst: wasmprecomp_runtime::Instance) -> Vec<(String, Val)> {
+    let mut out = Vec::new();
+    for (name, args) in kernel_calls() {
+        let f = store
+            .get_func(inst, name)
+            .unwrap_or_else(|| panic!("export {name}"));
+        let r = store
+            .call(f, &args)
+            .unwrap_or_else(|e| panic!("{name}{args:?}: {e}"));
+        out.push((format!("{name}{args:?}"), r[0]));
+    }
+    // Hashes of a guest buffer filled by the guest.
+    let alloc = store.get_func(inst, "corpus_alloc").expect("corpus_alloc");
+    let p = store.call(alloc, &[Val::I32(100_000)]).expect("alloc")[0];
+    let fill = store.get_func(inst, "fill_random").expect("fill_random");
+    store
+        .call(fill, &[p, Val::I32(100_000), Val::I64(42)])
+        .expect("fill_random");
+    for name in ["fnv1a64", "crc32"] {
+        let f = store.get_func(inst, name).expect(name);
+        let r = store.call(f, &[p, Val::I32(100_000)]).expect(name);
+        out.push((name.to_string(), r[0]));
+    }
+    out
+}
+
+fn kernel_calls() -> Vec<(&'static str, Vec<Val>)> {
+    vec![
+        ("nbody_energy", vec![Val::I32(20_000)]),
+        ("fannkuch_checksum", vec![Val::I32(8)]),
+        ("spectral_norm", vec![Val::I32(120)]),
+        ("mandelbrot_fnv", vec![Val::I32(160)]),
+        ("matmul_frobenius", vec![Val::I32(40), Val::I64(7)]),
+    ]
+}
+
+fn to_wasmi(v: &Val) -> wasmi::Val {
+    match v {
+        Val::I32(x) => wasmi::Val::I32(*x),
+        Val::I64(x) => wasmi::Val::I64(*x),
+        other => panic!("unexpected argument {other:?}"),
+    }
+}
+
+fn from_wasmi(v: &wasmi::Val) -> Val {
+    match v {
+        wasmi::Val::I32(x) => Val::I32(*x),
+        wasmi::Val::I64(x) => Val::I64(*x),
+        wasmi::Val::F32(x) => Val::F32(x.to_bits()),
+        wasmi::Val::F64(x) => Val::F64(x.to_bits()),
+        other => panic!("unexpected result {other:?}"),
+    }
+}
+
+/// Calls an export of a wasmi instance with one result.
+fn call(store: &mut wasmi::Store<()>, inst: &wasmi::Instance, name: &str, args: &[Val]) -> Val {
+    let f = inst.get_func(&*store, name).expect(name);
+    let a: Vec<wasmi::Val> = args.iter().map(to_wasmi).collect();
+    let mut r = [wasmi::Val::I32(0)];
+    f.call(&mut *store, &a, &mut r)
+        .unwrap_or_else(|e| panic!("wasmi {name}: {e}"));
+    from_wasmi(&r[0])
+}
+
+/// The same calls on wasmi (reference interpreter), for the unknown-unknown build.
+fn wasmi_kernel_results(wasm: &[u8]) -> Vec<(String, Val)> {
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, wasm).expect("wasmi module");
+    let mut store = wasmi::Store::new(&engine, ());
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let inst = linker
+        .instantiate_and_start(&mut store, &module)
+        .expect("wasmi instantiate");
+    let mut out = Vec::new();
+    for (name, args) in kernel_calls() {
+        out.push((
+            format!("{name}{args:?}"),
+            call(&mut store, &inst, name, &args),
+        ));
+    }
+    let p = call(&mut store, &inst, "corpus_alloc", &[Val::I32(100_000)]);
+    let f = inst.get_func(&store, "fill_random").expect("fill_random");
+    f.call(
+        &mut store,
+        &[to_wasmi(&p), wasmi::Val::I32(100_000), wasmi::Val::I64(42)],
+        &mut [],
+    )
+    .expect("wasmi fill_random");
+    for name in ["fnv1a64", "crc32"] {
+        out.push((
+            name.to_string(),
+            call(&mut store, &inst, name, &[p, Val::I32(100_000)]),
+        ));
+    }
+    out
+}
+
+/// Runs `f` on a thread with a big stack (compiled code uses the caller's stack).
+fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("thread panicked")
+}
+
+#[test]
+fn kernels_cdylib_matches_wasmi() {
+    if skipped() {
+        return;
+    }
+    let unknown = module("kernels-cdylib-unknown");
+    let wasip1 = module("kernels-cdylib");
+    let ours_unknown = on_big_stack(move || {
+        let mut store = Store::new();
+        store.set_max_wasm_stack(8 << 20);
+        let inst = Linker::new()
+            .instantiate(&mut store, &unknown)
+            .expect("instantiate");
+        kernel_results(&mut store, inst)
+    });
+    let ours_wasip1 = on_big_stack(move || {
+        let mut store = Store::new();
+        store.set_max_wasm_stack(8 << 20);
+        let ctx = Arc::new(WasiCtx::new());
+        let mut linker = Linker::new();
+        wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
+        let inst = linker
+            .instantiate(&mut store, &wasip1)
+            .expect("instantiate");
+        let mem = store.get_memory(inst, "memory").expect("memory");
+        ctx.set_memory(&store, mem);
+        if let Some(init) = store.get_func(inst, "_initialize") {
+            store.call(init, &[]).expect("_initialize");
+        }
+        kernel_results(&mut store, inst)
+    });
+    let wasm = std::fs::read(corpus_dir().join("kernels-cdylib-unknown.wasm")).expect("read");
+    let reference = on_big_stack(move || wasmi_kernel_results(&wasm));
+    assert_eq!(ours_unknown, reference, "unknown-unknown build vs wasmi");
+    assert_eq!(ours_wasip1, reference, "wasip1 build vs wasmi");
+}
+
+#[test]
+fn every_corpus_module_compiles_and_loads() {
+    if skipped() {
+        return;
+    }
+    for name in MODULES {
+        let m = module(name);
+        assert!(m.meta().functions.len() > 50, "{name}");
+    }
+}
