@@ -1,0 +1,189 @@
+//! The function cache's defining property over generated modules: a compiled function
+//! reloads as exactly the same compiled function; renaming what it references still hits;
+//! changing its body misses.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use wasm_encoder::reencode::{utils, Error, Reencode};
+use wasm_encoder::{EntityType, ImportSection, SectionId};
+use wasmprecomp_codegen::{compile_module, CompileOptions, CompiledStencil, FunctionCache, Isa, OptLevel, StencilKey};
+
+#[derive(Default)]
+struct MemCache(Mutex<HashMap<StencilKey, Vec<u8>>>);
+
+impl FunctionCache for MemCache {
+    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+    fn put(&self, key: &StencilKey, payload: &[u8]) {
+        self.0.lock().unwrap().insert(*key, payload.to_vec());
+    }
+}
+
+fn config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        max_imports: 0,
+        min_funcs: 3,
+        max_funcs: 30,
+        max_memories: 1,
+        max_tables: 2,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        exceptions_enabled: false,
+        tail_call_enabled: false,
+        gc_enabled: false,
+        memory64_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        extended_const_enabled: false,
+        ..Default::default()
+    }
+}
+
+fn generate(seed: u64) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; 4096];
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for b in bytes.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let mut u = arbitrary::Unstructured::new(&bytes);
+    let m = wasm_smith::Module::new(config(), &mut u).ok()?;
+    Some(m.to_bytes())
+}
+
+/// Prepends an imported function: every function index shifts by one.
+struct ShiftFunctions {
+    added: bool,
+}
+
+impl ShiftFunctions {
+    fn add(&mut self, imports: &mut ImportSection) {
+        imports.import("pad", "f", EntityType::Function(0));
+        self.added = true;
+    }
+}
+
+impl Reencode for ShiftFunctions {
+    type Error = std::convert::Infallible;
+    fn function_index(&mut self, func: u32) -> Result<u32, Error<Self::Error>> {
+        Ok(func + 1)
+    }
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), Error<Self::Error>> {
+        self.add(imports);
+        utils::parse_import_section(self, imports, section)
+    }
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<(), Error<Self::Error>> {
+        let import = SectionId::Import as u8;
+        if !self.added
+            && after.is_none_or(|a| (a as u8) < import)
+            && before.is_none_or(|b| (b as u8) > import)
+        {
+            let mut imports = ImportSection::new();
+            self.add(&mut imports);
+            module.section(&imports);
+        }
+        Ok(())
+    }
+}
+
+/// Inserts a `nop` at the start of the first function body.
+struct EditFirstBody {
+    seen: bool,
+}
+
+impl Reencode for EditFirstBody {
+    type Error = std::convert::Infallible;
+    fn parse_function_body(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), Error<Self::Error>> {
+        let mut f = self.new_function_with_parsed_locals(&func)?;
+        if !self.seen {
+            f.instruction(&wasm_encoder::Instruction::Nop);
+            self.seen = true;
+        }
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            f.instruction(&self.parse_instruction(&mut reader)?);
+        }
+        code.function(&f);
+        Ok(())
+    }
+}
+
+fn reencode(wasm: &[u8], r: &mut impl Reencode<Error = std::convert::Infallible>) -> Vec<u8> {
+    let mut m = wasm_encoder::Module::new();
+    r.parse_core_module(&mut m, wasmparser::Parser::new(0), wasm)
+        .expect("reencode");
+    m.finish()
+}
+
+#[test]
+fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let mut checked = 0;
+    let mut functions = 0;
+    for seed in 0..60u64 {
+        let Some(wasm) = generate(seed) else { continue };
+        let cache = MemCache::default();
+        let opts = CompileOptions {
+            isa: &isa,
+            cache: &cache,
+            check_cache: false,
+        };
+        let Ok(first) = compile_module(&wasm, opts) else {
+            continue; // modules with constructs outside the compiled set are covered elsewhere
+        };
+        if first.stats.functions == 0 {
+            continue; // nothing to cache (and no type to give the extra import)
+        }
+        // Reload: every entry decodes to exactly what a fresh compile produces.
+        let info = wasmprecomp_codegen::module::parse_and_validate(&wasm).unwrap();
+        for i in 0..info.bodies.len() as u32 {
+            let (st, _) = wasmprecomp_codegen::stencil::build(&info, &wasm, i).unwrap();
+            let key = st.key(&isa.identity());
+            let cached = CompiledStencil::decode(&cache.get(&key).expect("stored")).unwrap();
+            assert_eq!(cached, isa.compile(&st).unwrap(), "seed {seed} function {i}");
+        }
+        // Same module again: all hits, identical artifact.
+        let again = compile_module(&wasm, CompileOptions { check_cache: true, ..opts }).unwrap();
+        assert_eq!(again.stats.misses, 0, "seed {seed}");
+        assert_eq!(again.artifact, first.artifact, "seed {seed}");
+        // Renamed references: every function index shifted by an extra import.
+        let shifted = reencode(&wasm, &mut ShiftFunctions { added: false });
+        let s = compile_module(&shifted, opts).unwrap();
+        assert_eq!(s.stats.misses, 0, "seed {seed}: renaming must still hit");
+        assert_eq!(s.stats.hits, first.stats.hits + first.stats.misses, "seed {seed}");
+        // One body changed: that function misses, the others hit.
+        let edited = reencode(&wasm, &mut EditFirstBody { seen: false });
+        let e = compile_module(&edited, opts).unwrap();
+        assert!(e.stats.misses >= 1, "seed {seed}: an edited body must miss");
+        assert_ne!(e.keys[0], first.keys[0], "seed {seed}");
+        assert_eq!(&e.keys[1..], &first.keys[1..], "seed {seed}: other keys unchanged");
+        checked += 1;
+        functions += first.stats.functions;
+    }
+    eprintln!("cache property: {checked} generated modules, {functions} functions");
+    assert!(checked >= 30, "only {checked} generated modules compiled");
+}
