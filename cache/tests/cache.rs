@@ -534,24 +534,21 @@ fn an_unwritable_directory_is_used_read_only() {
     if !running_as_root(tmp.path()) {
         check_unwritable_dir_is_used_read_only(&dir);
     } else {
+        // Run a copy of this test binary as `nobody` from a folder it can reach.
         let exe = std::env::current_exe().expect("exe");
-        if !others_can_execute(&exe) {
-            eprintln!(
-                "skipping the unprivileged part: {} is not executable by nobody",
-                exe.display()
-            );
-        } else {
-            use std::os::unix::process::CommandExt;
-            let out = child("helper_unwritable_dir_child_runs_only_when_spawned")
-                .env(UNWRITABLE_ENV, &dir)
-                .gid(65534)
-                .uid(65534)
-                .output();
-            match out {
-                Ok(out) => assert_child_ok(out, "read-only child running as nobody"),
-                Err(e) => eprintln!("skipping the unprivileged part: cannot run as nobody ({e})"),
-            }
-        }
+        let copy = tmp.path().join("child-exe");
+        fs::copy(&exe, &copy).expect("copy test binary");
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod copy");
+        assert!(others_can_execute(&copy), "{} must be executable by nobody", copy.display());
+        use std::os::unix::process::CommandExt;
+        let out = Command::new(&copy)
+            .args(["--exact", "helper_unwritable_dir_child_runs_only_when_spawned", "--nocapture", "--test-threads=1"])
+            .env(UNWRITABLE_ENV, &dir)
+            .gid(65534)
+            .uid(65534)
+            .output()
+            .expect("run the read-only check as nobody");
+        assert_child_ok(out, "read-only child running as nobody");
     }
     make_tree_writable(&dir);
 }
@@ -1104,22 +1101,3 @@ fn parse_size_understands_the_documented_forms() {
 
 // ------------------------------------------------------------ hit cost
 
-/// A coarse guard against a slow hit path (the real numbers come from the
-/// `measure` example in release mode; see README.md). Debug build, shared
-/// machine: the bound is generous on purpose.
-#[test]
-fn a_function_hit_costs_far_less_than_a_millisecond() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cache = open(dir.path());
-    let n = 500u64;
-    for i in 0..n {
-        cache.put(Tier::Function, &key(i), &payload(i, 2000));
-    }
-    let start = Instant::now();
-    for i in 0..n {
-        assert!(cache.get(Tier::Function, &key(i)).is_some());
-    }
-    let per_hit = start.elapsed() / n as u32;
-    eprintln!("debug-build hit cost: {per_hit:?}");
-    assert!(per_hit < Duration::from_micros(500), "{per_hit:?} per hit");
-}

@@ -82,9 +82,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .unwrap_or(0)
     ));
     let r = (|| {
+        // No fsync: the rename makes the file appear whole or not at all, which is what
+        // readers need; durability across power loss is not worth a sync per artifact.
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_data()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if r.is_err() {

@@ -83,7 +83,79 @@ pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
     let mut u = arbitrary::Unstructured::new(data);
     let mut m = wasm_smith::Module::new(config(), &mut u).ok()?;
     let fuel = m.ensure_termination(FUEL as u32).ok()?;
-    export_global(&m.to_bytes(), fuel, FUEL_EXPORT)
+    let wasm = spill_select_conditions(&m.to_bytes())?;
+    export_global(&wasm, fuel, FUEL_EXPORT)
+}
+
+/// Routes the condition of every `select` through a fresh local (`local.set t; local.get
+/// t; select`), which changes nothing semantically.
+///
+/// Why: wasmi 2.0.0 fuses a `select` with a preceding `i32.eqz`/`ref.is_null` that
+/// computes its condition and then picks the wrong operand when the first one is a
+/// constant (`i64.const 0; local.get 1; i64.const 3; i64.add; local.get 0; i32.eqz;
+/// select` returns 3 for a zero argument). A condition read from a local is not fused.
+/// wasmprecomp's translator treats locals as SSA names, so its code is unaffected.
+pub fn spill_select_conditions(wasm: &[u8]) -> Option<Vec<u8>> {
+    use wasm_encoder::reencode::Reencode;
+    // Parameter count of each defined function, in order.
+    let mut types = Vec::new();
+    let mut params = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        match p.ok()? {
+            wasmparser::Payload::TypeSection(s) => {
+                for t in s.into_iter_err_on_gc_types() {
+                    types.push(t.ok()?.params().len() as u32);
+                }
+            }
+            wasmparser::Payload::FunctionSection(s) => {
+                for t in s {
+                    params.push(*types.get(t.ok()? as usize)?);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    struct Spill {
+        params: Vec<u32>,
+        next: usize,
+    }
+    impl Reencode for Spill {
+        type Error = std::convert::Infallible;
+        fn parse_function_body(
+            &mut self,
+            code: &mut wasm_encoder::CodeSection,
+            func: wasmparser::FunctionBody<'_>,
+        ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+            let mut n = self.params.get(self.next).copied().unwrap_or(0);
+            self.next += 1;
+            let mut locals = Vec::new();
+            for l in func.get_locals_reader()? {
+                let (count, ty) = l?;
+                n += count;
+                locals.push((count, self.val_type(ty)?));
+            }
+            let tmp = n;
+            locals.push((1, wasm_encoder::ValType::I32));
+            let mut f = wasm_encoder::Function::new(locals);
+            let mut reader = func.get_operators_reader()?;
+            while !reader.eof() {
+                let op = reader.read()?;
+                if matches!(op, wasmparser::Operator::Select | wasmparser::Operator::TypedSelect { .. }) {
+                    f.instruction(&wasm_encoder::Instruction::LocalSet(tmp));
+                    f.instruction(&wasm_encoder::Instruction::LocalGet(tmp));
+                }
+                f.instruction(&self.instruction(op)?);
+            }
+            code.function(&f);
+            Ok(())
+        }
+    }
+    let mut module = wasm_encoder::Module::new();
+    Spill { params, next: 0 }
+        .parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
+        .ok()?;
+    Some(module.finish())
 }
 
 /// Re-encodes `wasm` with global `index` also exported as `name` (sections are copied as
