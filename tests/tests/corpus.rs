@@ -321,6 +321,7 @@ fn reference_table_matches_the_manifest() {
 fn kernel_results(store: &mut Store, inst: wasmprecomp_runtime::Instance) -> Vec<(String, Val)> {
     let mut out = Vec::new();
     for (name, args) in kernel_calls() {
+        eprintln!("DEBUG calling {name}");
         let f = store
             .get_func(inst, name)
             .unwrap_or_else(|| panic!("export {name}"));
@@ -471,4 +472,20 @@ fn every_corpus_module_compiles_and_loads() {
         let m = module(name);
         assert!(m.meta().functions.len() > 50, "{name}");
     }
+}
+
+#[test]
+fn zz_debug_matmul() {
+    let unknown = module("kernels-cdylib-unknown");
+    on_big_stack(move || {
+        let mut store = Store::new();
+        store.set_max_wasm_stack(8 << 20);
+        let inst = Linker::new().instantiate(&mut store, &unknown).expect("instantiate");
+        for n in [1, 2, 3, 8, 16, 31, 32, 33, 40] {
+            let f = store.get_func(inst, "matmul_frobenius").unwrap();
+            eprintln!("DEBUG n={n}");
+            let r = store.call(f, &[Val::I32(n), Val::I64(7)]);
+            eprintln!("DEBUG n={n} -> {r:?}");
+        }
+    });
 }

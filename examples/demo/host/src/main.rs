@@ -1,11 +1,20 @@
 //! Loads the precompiled plugins and runs them: no compiler at run time.
-use wasmprecomp_runtime::{wasi, Module};
+use std::sync::Arc;
+use wasmprecomp_runtime::wasi::{self, WasiCtx};
+use wasmprecomp_runtime::{Linker, Module, Store};
 
+/// Runs a WASI command artifact and returns its exit code.
 fn run(name: &str, path: &str, args: &[&str]) -> i32 {
     let module = Module::from_file(path).unwrap_or_else(|e| panic!("loading {name}: {e}"));
     let mut argv = vec![name.to_string()];
     argv.extend(args.iter().map(|s| s.to_string()));
-    match wasi::run_module(&module, &argv) {
+    let mut store = Store::new();
+    let mut ctx = WasiCtx::new();
+    ctx.args(argv).inherit_stdio();
+    let ctx = Arc::new(ctx);
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
+    match wasi::run_command(&mut store, &linker, &module, &ctx) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{name}: {e}");
@@ -15,7 +24,15 @@ fn run(name: &str, path: &str, args: &[&str]) -> i32 {
 }
 
 fn main() {
-    let a = run("greet", env!("WASMPRECOMP_GREET"), &["precompiled", "plugins"]);
-    let b = run("stats", env!("WASMPRECOMP_STATS"), &[]);
-    std::process::exit(if a == 0 && b == 0 { 0 } else { 1 });
+    // Compiled code runs on this thread's stack: give it room.
+    let t = std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            let a = run("greet", env!("WASMPRECOMP_GREET"), &["precompiled", "plugins"]);
+            let b = run("stats", env!("WASMPRECOMP_STATS"), &[]);
+            a == 0 && b == 0
+        })
+        .expect("thread");
+    let ok = t.join().unwrap_or(false);
+    std::process::exit(if ok { 0 } else { 1 });
 }

@@ -1,0 +1,599 @@
+//! `cargo run --release -p wasmprecomp-bench -- [--quick]`: compile speed, cache effect,
+//! hit rates and generated-code speed on the corpus, side by side with peers when they
+//! are installed. Prints a table and writes JSON (default `target/bench/bench.json`).
+
+use anyhow::{bail, Context, Result};
+use cargo_wasmprecomp::driver::{compile_all, CacheSettings, DriverOptions, Input};
+use clap::Parser;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use wasmprecomp_codegen::{Isa, OptLevel};
+
+#[derive(Parser, Debug)]
+#[command(about = "wasmprecomp benchmarks")]
+struct Args {
+    /// A one-minute look: three small Rust modules, fewer runs, no npm corpus.
+    #[arg(long)]
+    quick: bool,
+    /// Runs per measurement (median, min, max).
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Rust corpus folder (built with ../shared/corpus/build-rust-corpus.sh when missing).
+    #[arg(long, default_value = "target/corpus")]
+    rust_corpus: PathBuf,
+    /// npm corpus folder (fetched with ../shared/corpus/fetch-npm-wasm.sh when missing).
+    #[arg(long, default_value = "target/corpus-npm")]
+    npm_corpus: PathBuf,
+    /// Skip the npm corpus.
+    #[arg(long)]
+    no_npm: bool,
+    /// Skip running the programs.
+    #[arg(long)]
+    no_run: bool,
+    /// Where the JSON goes.
+    #[arg(long, default_value = "target/bench/bench.json")]
+    json: PathBuf,
+    /// Shared corpus scripts.
+    #[arg(long, default_value = "../shared/corpus")]
+    shared: PathBuf,
+    /// Internal: compile one module in this process and print peak RSS (KiB).
+    #[arg(long, hide = true)]
+    child_compile: Option<PathBuf>,
+    /// Optimization level to benchmark.
+    #[arg(long, default_value = "speed")]
+    opt_level: String,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+struct Stat {
+    median_ms: f64,
+    min_ms: f64,
+    max_ms: f64,
+}
+
+fn stat(mut v: Vec<f64>) -> Stat {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return Stat::default();
+    }
+    Stat {
+        median_ms: v[v.len() / 2],
+        min_ms: v[0],
+        max_ms: v[v.len() - 1],
+    }
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+struct ModuleResult {
+    module: String,
+    source: String,
+    wasm_bytes: u64,
+    code_bytes: u64,
+    functions: u64,
+    status: String,
+    reason: Option<String>,
+    cold: Stat,
+    warm_module: Stat,
+    warm_function: Stat,
+    warm_module_ratio: f64,
+    warm_function_ratio: f64,
+    functions_per_s: f64,
+    code_mb_per_s: f64,
+    peak_rss_kib: u64,
+    dedup_rate: f64,
+    hit_cost_us: f64,
+    wasmtime_compile: Option<Stat>,
+    wasmtime_ratio: Option<f64>,
+    winch_compile: Option<Stat>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+struct EditResult {
+    module: String,
+    cold: Stat,
+    edit: Stat,
+    ratio: f64,
+    hits: u64,
+    misses: u64,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+struct RunResult {
+    program: String,
+    ours_ms: Option<f64>,
+    native_ms: Option<f64>,
+    ratio_to_native: Option<f64>,
+    wasmtime_ms: Option<f64>,
+    ratio_to_wasmtime: Option<f64>,
+    output_matches: Option<bool>,
+    note: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+struct Bench {
+    tool_version: String,
+    opt_level: String,
+    runs: usize,
+    quick: bool,
+    wasmtime: Option<String>,
+    modules: Vec<ModuleResult>,
+    workspace_hit_rate: f64,
+    edit: Option<EditResult>,
+    programs: Vec<RunResult>,
+    total_s: f64,
+}
+
+fn peak_rss_kib() -> u64 {
+    // SAFETY: getrusage writes into the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u.ru_maxrss as u64
+    }
+}
+
+fn code_section_bytes(wasm: &[u8]) -> u64 {
+    for p in wasmparser::Parser::new(0).parse_all(wasm).flatten() {
+        if let wasmparser::Payload::CodeSectionStart { size, .. } = p {
+            return size as u64;
+        }
+    }
+    0
+}
+
+struct Compiler {
+    opt: OptLevel,
+}
+
+impl Compiler {
+    fn run(&self, inputs: &[PathBuf], cache: Option<&Path>, no_module: bool, out: &Path) -> Result<cargo_wasmprecomp::Report> {
+        let opts = DriverOptions {
+            isa: Isa::new(None, self.opt)?,
+            cache: CacheSettings {
+                dir: cache.map(|p| p.to_path_buf()),
+                disabled: cache.is_none(),
+                no_module_cache: no_module,
+                ..Default::default()
+            },
+            out_dir: out.to_path_buf(),
+            jobs: None,
+            progress: false,
+        };
+        let ins: Vec<Input> = inputs.iter().map(|p| Input { path: p.clone() }).collect();
+        let mut w = Vec::new();
+        Ok(compile_all(&ins, &opts, &mut w))
+    }
+}
+
+fn ensure_rust_corpus(args: &Args) -> Result<()> {
+    if args.rust_corpus.join("nbody.wasm").is_file() {
+        return Ok(());
+    }
+    eprintln!("building the Rust corpus into {} ...", args.rust_corpus.display());
+    let st = Command::new("bash")
+        .arg(args.shared.join("build-rust-corpus.sh"))
+        .arg(&args.rust_corpus)
+        .status()
+        .context("running build-rust-corpus.sh")?;
+    if !st.success() {
+        bail!("build-rust-corpus.sh failed");
+    }
+    Ok(())
+}
+
+fn ensure_npm_corpus(args: &Args) -> Result<()> {
+    if args.npm_corpus.join("sources.tsv").is_file() {
+        return Ok(());
+    }
+    eprintln!("fetching the npm corpus into {} ...", args.npm_corpus.display());
+    let st = Command::new("bash")
+        .arg(args.shared.join("fetch-npm-wasm.sh"))
+        .arg(&args.npm_corpus)
+        .status()
+        .context("running fetch-npm-wasm.sh")?;
+    if !st.success() {
+        bail!("fetch-npm-wasm.sh failed");
+    }
+    Ok(())
+}
+
+fn wasm_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "wasm") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+fn wasmtime_version() -> Option<String> {
+    let o = Command::new("wasmtime").arg("--version").output().ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+fn time_cmd(cmd: &mut Command) -> Option<f64> {
+    let t = Instant::now();
+    let st = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    st.success().then(|| t.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn child_compile(path: &Path, opt: OptLevel) -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let c = Compiler { opt };
+    c.run(&[path.to_path_buf()], None, false, tmp.path())?;
+    println!("{}", peak_rss_kib());
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let opt = OptLevel::parse(&args.opt_level).context("--opt-level speed|none")?;
+    if let Some(p) = &args.child_compile {
+        return child_compile(p, opt);
+    }
+    let t_all = Instant::now();
+    let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
+    ensure_rust_corpus(&args)?;
+    let mut modules: Vec<(PathBuf, &str)> = Vec::new();
+    let rust_names = [
+        "regex-scan",
+        "json-roundtrip",
+        "sha-digest",
+        "nbody",
+        "fannkuch",
+        "text-stats",
+        "kernels-cdylib",
+        "kernels-cdylib-unknown",
+    ];
+    let quick_names = ["nbody", "sha-digest", "kernels-cdylib"];
+    for n in rust_names {
+        if args.quick && !quick_names.contains(&n) {
+            continue;
+        }
+        modules.push((args.rust_corpus.join(format!("{n}.wasm")), "rust"));
+    }
+    if !args.quick && !args.no_npm {
+        match ensure_npm_corpus(&args) {
+            Ok(()) => {
+                for p in wasm_files(&args.npm_corpus) {
+                    modules.push((p, "npm"));
+                }
+            }
+            Err(e) => eprintln!("npm corpus unavailable: {e:#}"),
+        }
+    }
+    let wasmtime = wasmtime_version();
+    let comp = Compiler { opt };
+    let work = tempfile::tempdir()?;
+    let self_exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for (path, source) in &modules {
+        let name = path
+            .strip_prefix(if *source == "rust" { &args.rust_corpus } else { &args.npm_corpus })
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        eprintln!("== {name}");
+        let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut r = ModuleResult {
+            module: name.clone(),
+            source: source.to_string(),
+            wasm_bytes: wasm.len() as u64,
+            code_bytes: code_section_bytes(&wasm),
+            ..Default::default()
+        };
+        let out = work.path().join("out");
+        let (mut cold, mut wm, mut wf) = (Vec::new(), Vec::new(), Vec::new());
+        let mut failed = None;
+        let mut lookups = (0.0, 0u64);
+        for i in 0..runs {
+            let cache = work.path().join(format!("cache-{i}"));
+            let _ = std::fs::remove_dir_all(&cache);
+            let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
+            let m = &rep.modules[0];
+            if let Some(e) = &m.error {
+                failed = Some(e.message.clone());
+                break;
+            }
+            cold.push(rep.totals.wall_ms);
+            r.functions = m.functions;
+            r.dedup_rate = m.function_cache.deduplicated as f64 / m.functions.max(1) as f64;
+            let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
+            wm.push(rep.totals.wall_ms);
+            let rep = comp.run(std::slice::from_ref(path), Some(&cache), true, &out)?;
+            wf.push(rep.totals.wall_ms);
+            lookups.0 += rep.modules[0].timings_ms.cache_lookup;
+            lookups.1 += rep.modules[0].function_cache.hits;
+            let _ = std::fs::remove_dir_all(&cache);
+        }
+        if let Some(reason) = failed {
+            r.status = "rejected".into();
+            r.reason = Some(reason);
+            results.push(r);
+            continue;
+        }
+        r.status = "ok".into();
+        r.cold = stat(cold);
+        r.warm_module = stat(wm);
+        r.warm_function = stat(wf);
+        r.warm_module_ratio = r.warm_module.median_ms / r.cold.median_ms;
+        r.warm_function_ratio = r.warm_function.median_ms / r.cold.median_ms;
+        r.functions_per_s = r.functions as f64 / (r.cold.median_ms / 1000.0);
+        r.code_mb_per_s = r.code_bytes as f64 / 1e6 / (r.cold.median_ms / 1000.0);
+        // Lookups run on all cores: this is wall time per hit, not CPU time.
+        r.hit_cost_us = if lookups.1 > 0 { 1000.0 * lookups.0 / lookups.1 as f64 } else { 0.0 };
+        let o = Command::new(&self_exe)
+            .arg("--child-compile")
+            .arg(path)
+            .arg("--opt-level")
+            .arg(&args.opt_level)
+            .output()?;
+        r.peak_rss_kib = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+        if wasmtime.is_some() {
+            let cw = work.path().join("m.cwasm");
+            let t: Vec<f64> = (0..runs)
+                .filter_map(|_| time_cmd(Command::new("wasmtime").arg("compile").arg(path).arg("-o").arg(&cw)))
+                .collect();
+            if !t.is_empty() {
+                let s = stat(t);
+                r.wasmtime_ratio = Some(r.cold.median_ms / s.median_ms);
+                r.wasmtime_compile = Some(s);
+            }
+            let t: Vec<f64> = (0..runs)
+                .filter_map(|_| {
+                    time_cmd(
+                        Command::new("wasmtime")
+                            .args(["compile", "-C", "compiler=winch"])
+                            .arg(path)
+                            .arg("-o")
+                            .arg(&cw),
+                    )
+                })
+                .collect();
+            if !t.is_empty() {
+                r.winch_compile = Some(stat(t));
+            }
+        }
+        results.push(r);
+    }
+
+    // Across the workspace: one cache, modules in order, function tier only.
+    let rust_ok: Vec<PathBuf> = results
+        .iter()
+        .filter(|r| r.source == "rust" && r.status == "ok")
+        .map(|r| args.rust_corpus.join(&r.module))
+        .collect();
+    let ws_cache = work.path().join("ws-cache");
+    let mut hits = 0;
+    let mut misses = 0;
+    for p in &rust_ok {
+        let rep = comp.run(std::slice::from_ref(p), Some(&ws_cache), true, &work.path().join("ws"))?;
+        hits += rep.totals.function_hits;
+        misses += rep.totals.function_misses;
+    }
+    let workspace_hit_rate = hits as f64 / (hits + misses).max(1) as f64;
+
+    // The edit scenario: nbody cached, then nbody-edit.
+    let edit = if rust_ok.iter().any(|p| p.ends_with("nbody.wasm")) {
+        let base = args.rust_corpus.join("nbody.wasm");
+        let edited = args.rust_corpus.join("nbody-edit.wasm");
+        let (mut cold, mut ed) = (Vec::new(), Vec::new());
+        let (mut h, mut m) = (0, 0);
+        for i in 0..runs {
+            let cache = work.path().join(format!("edit-cache-{i}"));
+            let rep = comp.run(std::slice::from_ref(&edited), None, true, &work.path().join("e"))?;
+            cold.push(rep.totals.wall_ms);
+            comp.run(std::slice::from_ref(&base), Some(&cache), true, &work.path().join("e"))?;
+            let rep = comp.run(std::slice::from_ref(&edited), Some(&cache), true, &work.path().join("e"))?;
+            ed.push(rep.totals.wall_ms);
+            h = rep.totals.function_hits;
+            m = rep.totals.function_misses;
+            let _ = std::fs::remove_dir_all(&cache);
+        }
+        let (c, e) = (stat(cold), stat(ed));
+        Some(EditResult {
+            module: "nbody -> nbody-edit".into(),
+            ratio: e.median_ms / c.median_ms,
+            cold: c,
+            edit: e,
+            hits: h,
+            misses: m,
+        })
+    } else {
+        None
+    };
+
+    let programs = if args.no_run {
+        Vec::new()
+    } else {
+        run_programs(&args, &comp, work.path(), wasmtime.is_some(), runs.min(3))?
+    };
+
+    let bench = Bench {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        opt_level: args.opt_level.clone(),
+        runs,
+        quick: args.quick,
+        wasmtime: wasmtime.clone(),
+        modules: results,
+        workspace_hit_rate,
+        edit,
+        programs,
+        total_s: t_all.elapsed().as_secs_f64(),
+    };
+    print_table(&bench);
+    if let Some(d) = args.json.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(&args.json, serde_json::to_string_pretty(&bench)?)?;
+    eprintln!("wrote {}", args.json.display());
+    Ok(())
+}
+
+/// Runs the corpus WASI programs under our runtime, natively, and under wasmtime.
+fn run_programs(args: &Args, comp: &Compiler, work: &Path, wasmtime: bool, runs: usize) -> Result<Vec<RunResult>> {
+    let programs = ["regex-scan", "json-roundtrip", "sha-digest", "nbody", "fannkuch", "text-stats"];
+    let quick = ["nbody", "sha-digest"];
+    // Native builds of the same programs.
+    let native_dir = work.join("native-target");
+    let ws = args.shared.join("rust-workspace");
+    let native_ok = Command::new("cargo")
+        .args(["build", "--release", "--locked", "--quiet"])
+        .arg("--manifest-path")
+        .arg(ws.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&native_dir)
+        .env("CARGO_BUILD_JOBS", "2")
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let mut out = Vec::new();
+    for p in programs {
+        if args.quick && !quick.contains(&p) {
+            continue;
+        }
+        let wasm = args.rust_corpus.join(format!("{p}.wasm"));
+        let mut r = RunResult {
+            program: p.into(),
+            ..Default::default()
+        };
+        let rep = comp.run(std::slice::from_ref(&wasm), None, false, &work.join("run"))?;
+        let Some(artifact) = rep.modules[0].output.clone() else {
+            r.note = Some("did not compile".into());
+            out.push(r);
+            continue;
+        };
+        let module = wasmprecomp_runtime::Module::from_file(&artifact)?;
+        let mut ours = Vec::new();
+        let mut our_out = String::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            match cargo_wasmprecomp::run::run_command_with(module.clone(), vec![p.to_string()], true) {
+                Ok((0, stdout)) => {
+                    ours.push(t.elapsed().as_secs_f64() * 1000.0);
+                    our_out = String::from_utf8_lossy(&stdout.unwrap_or_default()).to_string();
+                }
+                Ok((code, _)) => r.note = Some(format!("exit code {code}")),
+                Err(e) => r.note = Some(format!("{e}")),
+            }
+        }
+        r.ours_ms = (!ours.is_empty()).then(|| stat(ours).median_ms);
+        if native_ok {
+            let exe = native_dir.join("release").join(p);
+            let t: Vec<f64> = (0..runs).filter_map(|_| time_cmd(&mut Command::new(&exe))).collect();
+            r.native_ms = (!t.is_empty()).then(|| stat(t).median_ms);
+            if let Ok(o) = Command::new(&exe).output() {
+                r.output_matches = Some(String::from_utf8_lossy(&o.stdout) == our_out);
+            }
+        }
+        if wasmtime {
+            let t: Vec<f64> = (0..runs)
+                .filter_map(|_| time_cmd(Command::new("wasmtime").arg("run").arg(&wasm)))
+                .collect();
+            r.wasmtime_ms = (!t.is_empty()).then(|| stat(t).median_ms);
+        }
+        if let (Some(o), Some(n)) = (r.ours_ms, r.native_ms) {
+            r.ratio_to_native = Some(o / n);
+        }
+        if let (Some(o), Some(w)) = (r.ours_ms, r.wasmtime_ms) {
+            r.ratio_to_wasmtime = Some(o / w);
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "not installed".into())
+}
+
+fn print_table(b: &Bench) {
+    println!(
+        "\nCompile ({} runs each, median [min-max] ms; ratios measured in the same run)\n",
+        b.runs
+    );
+    println!(
+        "{:<44} {:>6} {:>22} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>14}",
+        "module", "funcs", "cold ms", "funcs/s", "MB/s", "mod-hit", "fn-hit", "peak MiB", "dedup", "vs wasmtime"
+    );
+    for r in &b.modules {
+        if r.status != "ok" {
+            println!(
+                "{:<44} rejected: {}",
+                r.module,
+                r.reason.as_deref().unwrap_or("")
+            );
+            continue;
+        }
+        println!(
+            "{:<44} {:>6} {:>8.1} [{:.1}-{:.1}] {:>8.0} {:>8.2} {:>8.1}% {:>6.1}% {:>8.1} {:>6.1}% {:>14}",
+            r.module,
+            r.functions,
+            r.cold.median_ms,
+            r.cold.min_ms,
+            r.cold.max_ms,
+            r.functions_per_s,
+            r.code_mb_per_s,
+            100.0 * r.warm_module_ratio,
+            100.0 * r.warm_function_ratio,
+            r.peak_rss_kib as f64 / 1024.0,
+            100.0 * r.dedup_rate,
+            opt(r.wasmtime_ratio, |x| format!("{:.2}x time", x)),
+        );
+    }
+    println!("\nfunction-tier hit rate across the Rust workspace modules: {:.1}%", 100.0 * b.workspace_hit_rate);
+    if let Some(e) = &b.edit {
+        println!(
+            "edit scenario {}: cold {:.1} ms, edit {:.1} ms = {:.1}% of cold ({} hits, {} misses)",
+            e.module,
+            e.cold.median_ms,
+            e.edit.median_ms,
+            100.0 * e.ratio,
+            e.hits,
+            e.misses
+        );
+    }
+    if !b.programs.is_empty() {
+        println!("\nGenerated code (median ms; ratio = ours / other)\n");
+        println!(
+            "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>8}",
+            "program", "ours", "native", "x native", "wasmtime", "x wtime", "output"
+        );
+        for p in &b.programs {
+            println!(
+                "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>8}",
+                p.program,
+                p.ours_ms.map(|x| format!("{x:.1}")).unwrap_or_else(|| p.note.clone().unwrap_or_default()),
+                p.native_ms.map(|x| format!("{x:.1}")).unwrap_or("-".into()),
+                p.ratio_to_native.map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+                opt(p.wasmtime_ms, |x| format!("{x:.1}")),
+                p.ratio_to_wasmtime.map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+                match p.output_matches {
+                    Some(true) => "same",
+                    Some(false) => "DIFFERS",
+                    None => "-",
+                }
+            );
+        }
+    }
+    println!("\nwasmtime: {}", b.wasmtime.as_deref().unwrap_or("not installed"));
+    println!("total: {:.0} s", b.total_s);
+}
