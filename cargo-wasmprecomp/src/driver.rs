@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
-use wasmprecomp_codegen::{compile_module, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey};
+use wasmprecomp_codegen::{compile_modules, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey};
 
 /// How the cache is used for a run.
 #[derive(Debug, Clone, Default)]
@@ -144,9 +144,30 @@ fn plausible_artifact(bytes: &[u8]) -> bool {
         .is_some_and(|d| wasmprecomp_artifact::ModuleMeta::decode_header(d).is_ok())
 }
 
-fn compile_one(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> ModuleReport {
+/// A module after reading and the module-tier lookup.
+struct Staged {
+    rep: ModuleReport,
+    out: PathBuf,
+    t0: Instant,
+    wasm: Vec<u8>,
+    mkey: CacheKey,
+    /// The artifact, when the module tier hit.
+    artifact: Option<Vec<u8>>,
+    failed: bool,
+}
+
+fn read_error(rep: &mut ModuleReport, message: String) {
+    rep.error = Some(ErrorReport {
+        message,
+        offset: None,
+        function: None,
+        proposal: None,
+    });
+}
+
+fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     let t0 = Instant::now();
-    let mut timings = Timings::default();
+    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
     let mut rep = ModuleReport {
         input: input.path.display().to_string(),
         output: None,
@@ -155,11 +176,7 @@ fn compile_one(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Mo
         wasm_sha256: String::new(),
         status: "error".into(),
         error: None,
-        module_cache: if cache.is_some() && !opts.cache.no_module_cache {
-            "miss".into()
-        } else {
-            "off".into()
-        },
+        module_cache: if module_tier.is_some() { "miss".into() } else { "off".into() },
         functions: 0,
         function_cache: FunctionCacheReport::default(),
         timings_ms: Timings::default(),
@@ -169,22 +186,22 @@ fn compile_one(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Mo
     let wasm = match std::fs::read(&input.path) {
         Ok(b) => b,
         Err(e) => {
-            rep.error = Some(ErrorReport {
-                message: format!("cannot read {}: {e}", input.path.display()),
-                offset: None,
-                function: None,
-                proposal: None,
-            });
-            rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
-            return rep;
+            read_error(&mut rep, format!("cannot read {}: {e}", input.path.display()));
+            return Staged {
+                rep,
+                out,
+                t0,
+                wasm: Vec::new(),
+                mkey: CacheKey([0; 32]),
+                artifact: None,
+                failed: true,
+            };
         }
     };
-    timings.read = t.elapsed().as_secs_f64() * 1000.0;
+    rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
     rep.wasm_bytes = wasm.len() as u64;
     rep.wasm_sha256 = hex(&Sha256::digest(&wasm));
-
     let mkey = CacheKey(module_key(&opts.isa, &wasm));
-    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
     let mut artifact = None;
     if let Some(c) = module_tier {
         let t = Instant::now();
@@ -194,77 +211,97 @@ fn compile_one(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Mo
                 artifact = Some(bytes);
             }
         }
-        timings.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
+        rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
     }
-    let artifact = match artifact {
-        Some(a) => a,
-        None => {
-            let fc;
-            let nc = wasmprecomp_codegen::NoCache;
-            let fcache: &dyn FunctionCache = match cache {
-                Some(c) => {
-                    fc = FnCache(c);
-                    &fc
+    Staged {
+        rep,
+        out,
+        t0,
+        wasm,
+        mkey,
+        artifact,
+        failed: false,
+    }
+}
+
+/// Writes the artifact (or records the failure) and finishes the module's report.
+fn finish(mut s: Staged) -> ModuleReport {
+    let t = Instant::now();
+    match (&s.artifact, s.failed) {
+        (Some(a), false) => match write_atomic(&s.out, a) {
+            Ok(()) => {
+                s.rep.status = "ok".into();
+                s.rep.output = Some(s.out.display().to_string());
+                s.rep.artifact_bytes = a.len() as u64;
+            }
+            Err(e) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
+        },
+        _ => {
+            // Never leave an artifact from an earlier run next to a failed module.
+            let _ = std::fs::remove_file(&s.out);
+        }
+    }
+    s.rep.timings_ms.write = t.elapsed().as_secs_f64() * 1000.0;
+    s.rep.timings_ms.total = s.t0.elapsed().as_secs_f64() * 1000.0;
+    s.rep
+}
+
+fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Cache>) {
+    let pending: Vec<usize> = (0..staged.len())
+        .filter(|&i| !staged[i].failed && staged[i].artifact.is_none())
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let fc;
+    let nc = wasmprecomp_codegen::NoCache;
+    let fcache: &dyn FunctionCache = match cache {
+        Some(c) => {
+            fc = FnCache(c);
+            &fc
+        }
+        None => &nc,
+    };
+    let wasms: Vec<&[u8]> = pending.iter().map(|&i| staged[i].wasm.as_slice()).collect();
+    let results = compile_modules(
+        &wasms,
+        CompileOptions {
+            isa: &opts.isa,
+            cache: fcache,
+            check_cache: opts.cache.check,
+        },
+    );
+    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
+    for (&i, r) in pending.iter().zip(results) {
+        let s = &mut staged[i];
+        match r {
+            Ok(cm) => {
+                let rep = &mut s.rep;
+                rep.functions = cm.stats.functions as u64;
+                rep.function_cache = FunctionCacheReport {
+                    hits: cm.stats.hits as u64,
+                    misses: cm.stats.misses as u64,
+                    deduplicated: cm.stats.deduplicated as u64,
+                    hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
+                };
+                rep.timings_ms.validate = cm.timings.validate;
+                rep.timings_ms.stencil = cm.timings.stencil;
+                rep.timings_ms.cache_lookup += cm.timings.cache_lookup;
+                rep.timings_ms.compile = cm.timings.compile;
+                rep.timings_ms.link = cm.timings.link;
+                if let Some(c) = module_tier {
+                    c.put(Tier::Module, &s.mkey, &cm.artifact);
                 }
-                None => &nc,
-            };
-            let r = compile_module(
-                &wasm,
-                CompileOptions {
-                    isa: &opts.isa,
-                    cache: fcache,
-                    check_cache: opts.cache.check,
-                },
-            );
-            match r {
-                Ok(cm) => {
-                    rep.functions = cm.stats.functions as u64;
-                    rep.function_cache = FunctionCacheReport {
-                        hits: cm.stats.hits as u64,
-                        misses: cm.stats.misses as u64,
-                        deduplicated: cm.stats.deduplicated as u64,
-                        hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
-                    };
-                    timings.validate = cm.timings.validate;
-                    timings.stencil = cm.timings.stencil;
-                    timings.cache_lookup += cm.timings.cache_lookup;
-                    timings.compile = cm.timings.compile;
-                    timings.link = cm.timings.link;
-                    if let Some(c) = module_tier {
-                        c.put(Tier::Module, &mkey, &cm.artifact);
-                    }
-                    cm.artifact
-                }
-                Err(e) => {
-                    let mut er = error_report(&e);
-                    er.message = format!("{}: {}", input.path.display(), er.message);
-                    rep.error = Some(er);
-                    // Never leave an artifact from an earlier run next to a failed module.
-                    let _ = std::fs::remove_file(&out);
-                    rep.timings_ms = timings;
-                    rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
-                    return rep;
-                }
+                s.artifact = Some(cm.artifact);
+            }
+            Err(e) => {
+                let mut er = error_report(&e);
+                er.message = format!("{}: {}", s.rep.input, er.message);
+                s.rep.error = Some(er);
+                s.failed = true;
             }
         }
-    };
-    let t = Instant::now();
-    if let Err(e) = write_atomic(&out, &artifact) {
-        rep.error = Some(ErrorReport {
-            message: format!("cannot write {}: {e}", out.display()),
-            offset: None,
-            function: None,
-            proposal: None,
-        });
-    } else {
-        rep.status = "ok".into();
-        rep.output = Some(out.display().to_string());
-        rep.artifact_bytes = artifact.len() as u64;
     }
-    timings.write = t.elapsed().as_secs_f64() * 1000.0;
-    rep.timings_ms = timings;
-    rep.timings_ms.total = t0.elapsed().as_secs_f64() * 1000.0;
-    rep
 }
 
 /// Compiles every input; one failing module does not stop the others.
@@ -284,11 +321,15 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     } else {
         None
     };
+    // Module tier first; then every miss goes through the function tier as one run, so
+    // a function shared by several modules is compiled once.
     let run = || -> Vec<ModuleReport> {
-        inputs
-            .par_iter()
-            .map(|i| {
-                let r = compile_one(i, opts, cache.as_ref());
+        let mut staged: Vec<Staged> = inputs.par_iter().map(|i| stage(i, opts, cache.as_ref())).collect();
+        compile_staged(&mut staged, opts, cache.as_ref());
+        staged
+            .into_par_iter()
+            .map(|s| {
+                let r = finish(s);
                 if let Some(b) = &bar {
                     b.inc(1);
                 }

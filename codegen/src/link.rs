@@ -89,54 +89,39 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Compiles `wasm` to an artifact, reusing compiled stencils from `opts.cache`.
-pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModule, CompileError> {
-    let isa = opts.isa;
+/// A validated module with its stencils and keys, ready for the function tier.
+struct Prepared {
+    info: ModuleInfo,
+    built: Vec<(FunctionStencil, Parameters)>,
+    keys: Vec<StencilKey>,
+    timings: Timings,
+}
+
+fn prepare(wasm: &[u8], isa: &Isa) -> Result<Prepared, CompileError> {
     let mut timings = Timings::default();
     let t = Instant::now();
     let info = module::parse_and_validate(wasm)?;
     timings.validate = ms(t);
-
     let t = Instant::now();
-    let n = info.bodies.len();
-    let built: Vec<(FunctionStencil, Parameters)> = (0..n as u32)
+    let built: Vec<(FunctionStencil, Parameters)> = (0..info.bodies.len() as u32)
         .into_par_iter()
         .map(|i| stencil::build(&info, wasm, i))
         .collect::<Result<_, _>>()?;
     let identity = isa.identity();
     let keys: Vec<StencilKey> = built.par_iter().map(|(s, _)| s.key(&identity)).collect();
     timings.stencil = ms(t);
+    Ok(Prepared {
+        info,
+        built,
+        keys,
+        timings,
+    })
+}
 
-    // Deduplicate within the module: the first function with a key owns it.
-    let mut owner: HashMap<StencilKey, usize> = HashMap::with_capacity(n);
-    let mut unique = Vec::new();
-    let mut stats = FunctionStats {
-        functions: n as u32,
-        ..Default::default()
-    };
-    for (i, k) in keys.iter().enumerate() {
-        if owner.contains_key(k) {
-            stats.deduplicated += 1;
-        } else {
-            owner.insert(*k, i);
-            unique.push(i);
-        }
-    }
-
-    let t = Instant::now();
-    let looked_up: Vec<Option<CompiledStencil>> = unique
-        .par_iter()
-        .map(|&i| {
-            opts.cache
-                .get(&keys[i])
-                .map(|bytes| CompiledStencil::decode(&bytes).ok())
-        })
-        .map(|r| r.flatten())
-        .collect();
-    timings.cache_lookup = ms(t);
-
-    let t = Instant::now();
-    let func_err = |e: CompileError, fi: u32, params: &Parameters| match e {
+/// Puts a function index and a module-relative offset on a compile error.
+fn locate(e: CompileError, params: &Parameters) -> CompileError {
+    let fi = params.func_index;
+    match e {
         CompileError::Internal { message, .. } => CompileError::Internal {
             message,
             function: Some(fi),
@@ -163,60 +148,192 @@ pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModul
             function: Some(fi),
         },
         other => other,
-    };
-    let compiled: Vec<(CompiledStencil, bool)> = unique
-        .par_iter()
-        .zip(looked_up.into_par_iter())
-        .map(|(&i, hit)| {
-            let (st, params) = &built[i];
-            match hit {
-                Some(c) => {
-                    if opts.check_cache {
-                        let fresh = isa.compile(st).map_err(|e| func_err(e, params.func_index, params))?;
-                        if fresh != c {
-                            return Err(CompileError::Internal {
-                                message: format!(
-                                    "cache check failed: cached code for stencil {} differs from a fresh compile",
-                                    keys[i].to_hex()
-                                ),
-                                function: Some(params.func_index),
-                            });
-                        }
-                    }
-                    Ok((c, true))
-                }
+    }
+}
+
+/// Compiles `wasm` to an artifact, reusing compiled stencils from `opts.cache`.
+pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModule, CompileError> {
+    compile_modules(&[wasm], opts)
+        .pop()
+        .unwrap_or_else(|| Err(crate::translate::internal("no module compiled")))
+}
+
+/// Where a unique stencil of a run came from.
+enum Source {
+    Cache(CompiledStencil),
+    Compiled(CompiledStencil),
+    Failed(CompileError),
+}
+
+/// Compiles several modules as one run: a stencil that occurs in several of them (or
+/// several times in one) is looked up and compiled once. The first module, in the given
+/// order, that contains a stencil owns it: its lookup counts as that module's hit or miss,
+/// and later modules count it as a hit. Results are in input order; one module's failure
+/// does not affect the others unless they share the failing function.
+pub fn compile_modules(wasms: &[&[u8]], opts: CompileOptions) -> Vec<Result<CompiledModule, CompileError>> {
+    let isa = opts.isa;
+    let prepared: Vec<Result<Prepared, CompileError>> = wasms.par_iter().map(|w| prepare(w, isa)).collect();
+
+    // Run-wide unique stencils, owned by their first occurrence.
+    let mut owner: HashMap<StencilKey, usize> = HashMap::new();
+    let mut unique: Vec<(usize, usize)> = Vec::new(); // (module, function)
+    let mut stats: Vec<FunctionStats> = vec![FunctionStats::default(); wasms.len()];
+    // Per module: (unique index, is owner) for each function that is not a duplicate
+    // within its own module.
+    let mut uses: Vec<Vec<(StencilKey, usize, bool)>> = vec![Vec::new(); wasms.len()];
+    for (m, p) in prepared.iter().enumerate() {
+        let Ok(p) = p else { continue };
+        stats[m].functions = p.keys.len() as u32;
+        let mut seen_here: std::collections::HashSet<StencilKey> = std::collections::HashSet::new();
+        for (f, k) in p.keys.iter().enumerate() {
+            if !seen_here.insert(*k) {
+                stats[m].deduplicated += 1;
+                continue;
+            }
+            match owner.get(k) {
+                Some(&u) => uses[m].push((*k, u, false)),
                 None => {
-                    let c = isa.compile(st).map_err(|e| func_err(e, params.func_index, params))?;
-                    opts.cache.put(&keys[i], &c.encode());
-                    Ok((c, false))
+                    owner.insert(*k, unique.len());
+                    uses[m].push((*k, unique.len(), true));
+                    unique.push((m, f));
                 }
             }
-        })
-        .collect::<Result<_, _>>()?;
-    for (_, hit) in &compiled {
-        if *hit {
-            stats.hits += 1;
-        } else {
-            stats.misses += 1;
         }
     }
-    timings.compile = ms(t);
+    let stencil_of = |u: usize| -> (&FunctionStencil, &Parameters, StencilKey) {
+        let (m, f) = unique[u];
+        let p = prepared[m].as_ref().expect("owner module prepared");
+        (&p.built[f].0, &p.built[f].1, p.keys[f])
+    };
 
-    let t = Instant::now();
-    let by_key: HashMap<StencilKey, usize> = unique
-        .iter()
-        .enumerate()
-        .map(|(j, &i)| (keys[i], j))
+    // Look up, then compile the misses; each task's duration is charged to the owner.
+    let results: Vec<(Source, f64, f64)> = (0..unique.len())
+        .into_par_iter()
+        .map(|u| {
+            let (st, params, key) = stencil_of(u);
+            let t = Instant::now();
+            let hit = opts
+                .cache
+                .get(&key)
+                .and_then(|bytes| CompiledStencil::decode(&bytes).ok());
+            let lookup = ms(t);
+            let t = Instant::now();
+            let src = match hit {
+                Some(c) => {
+                    if opts.check_cache {
+                        match isa.compile(st) {
+                            Ok(fresh) if fresh == c => Source::Cache(c),
+                            Ok(_) => Source::Failed(CompileError::Internal {
+                                message: format!(
+                                    "cache check failed: cached code for stencil {} differs from a fresh compile",
+                                    key.to_hex()
+                                ),
+                                function: Some(params.func_index),
+                            }),
+                            Err(e) => Source::Failed(locate(e, params)),
+                        }
+                    } else {
+                        Source::Cache(c)
+                    }
+                }
+                None => match isa.compile(st) {
+                    Ok(c) => {
+                        opts.cache.put(&key, &c.encode());
+                        Source::Compiled(c)
+                    }
+                    Err(e) => Source::Failed(locate(e, params)),
+                },
+            };
+            (src, lookup, ms(t))
+        })
         .collect();
-    let code_of = |i: usize| &compiled[by_key[&keys[i]]].0;
-    let artifact = link(&info, wasm, isa, &built, &code_of)?;
-    timings.link = ms(t);
-    Ok(CompiledModule {
-        artifact,
-        stats,
-        timings,
-        keys,
-    })
+
+    let mut timings: Vec<Timings> = prepared
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.timings.clone()).unwrap_or_default())
+        .collect();
+    for (u, (_, lookup, compile)) in results.iter().enumerate() {
+        let m = unique[u].0;
+        timings[m].cache_lookup += lookup;
+        timings[m].compile += compile;
+    }
+
+    prepared
+        .into_iter()
+        .enumerate()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(m, p)| {
+            let p = p?;
+            let mut st = stats[m].clone();
+            let mut code: HashMap<StencilKey, &CompiledStencil> = HashMap::with_capacity(uses[m].len());
+            for &(key, u, own) in &uses[m] {
+                match &results[u].0 {
+                    Source::Cache(c) => {
+                        st.hits += 1;
+                        code.insert(key, c);
+                    }
+                    Source::Compiled(c) => {
+                        if own {
+                            st.misses += 1;
+                        } else {
+                            st.hits += 1;
+                        }
+                        code.insert(key, c);
+                    }
+                    Source::Failed(e) => {
+                        // Report the failure against this module's own function.
+                        let fi = p.keys.iter().position(|k| *k == key).unwrap_or(0);
+                        let params = &p.built[fi].1;
+                        return Err(relocate_error(e.clone(), params));
+                    }
+                }
+            }
+            let t = Instant::now();
+            let code_of = |i: usize| code[&p.keys[i]];
+            let artifact = link(&p.info, wasms[m], isa, &p.built, &code_of)?;
+            let mut timings = timings[m].clone();
+            timings.link = ms(t);
+            Ok(CompiledModule {
+                artifact,
+                stats: st,
+                timings,
+                keys: p.keys,
+            })
+        })
+        .collect()
+}
+
+/// Re-attributes a compile error found in another module's copy of a function to this
+/// module's function index and offsets.
+fn relocate_error(e: CompileError, params: &Parameters) -> CompileError {
+    match e {
+        CompileError::Internal { message, .. } => CompileError::Internal {
+            message,
+            function: Some(params.func_index),
+        },
+        CompileError::Limit { message, .. } => CompileError::Limit {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        // Offsets of other kinds were mapped with the owner's parameters; keep the
+        // owner's message but name this module's function.
+        CompileError::Malformed { message, .. } => CompileError::Malformed {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        CompileError::Unsupported {
+            proposal, message, ..
+        } => CompileError::Unsupported {
+            proposal,
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        other => other,
+    }
 }
 
 fn align_to(v: &mut Vec<u8>, a: usize) {

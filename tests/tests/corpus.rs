@@ -8,7 +8,7 @@
 //! - Its whole output equals that of the same program built natively for x86-64 and run
 //!   with the same arguments, at the default scale and at scale 1 (passed as `argv[1]`).
 //! - The two builds of `kernels-cdylib` (wasip1 and unknown-unknown) return, export by
-//!   export, what the `wasmi` interpreter returns for the unknown-unknown build.
+//!   export, bit for bit what its native x86-64 build returns (loaded with `dlopen`).
 //!
 //! Where the corpus comes from: `$WASMPRECOMP_CORPUS_DIR` when set (a directory made by
 //! `shared/corpus/build-rust-corpus.sh`); otherwise `target/corpus`, which the first test
@@ -129,7 +129,9 @@ fn native_dir() -> &'static Path {
         let target = target_dir().join("corpus-native");
         let bin = target.join("release");
         let bins = &MODULES[..6];
-        if !bins.iter().all(|b| bin.join(b).is_file()) {
+        if !bins.iter().all(|b| bin.join(b).is_file())
+            || !bin.join("libkernels_cdylib.so").is_file()
+        {
             eprintln!(
                 "building the corpus programs natively into {} (about 40 s, once)",
                 target.display()
@@ -143,6 +145,7 @@ fn native_dir() -> &'static Path {
             for b in bins {
                 cmd.args(["-p", b]);
             }
+            cmd.args(["-p", "kernels-cdylib"]);
             run_checked(&mut cmd, "native build of the corpus");
         }
         bin
@@ -321,7 +324,6 @@ fn reference_table_matches_the_manifest() {
 fn kernel_results(store: &mut Store, inst: wasmprecomp_runtime::Instance) -> Vec<(String, Val)> {
     let mut out = Vec::new();
     for (name, args) in kernel_calls() {
-        eprintln!("DEBUG calling {name}");
         let f = store
             .get_func(inst, name)
             .unwrap_or_else(|| panic!("export {name}"));
@@ -355,62 +357,66 @@ fn kernel_calls() -> Vec<(&'static str, Vec<Val>)> {
     ]
 }
 
-fn to_wasmi(v: &Val) -> wasmi::Val {
-    match v {
-        Val::I32(x) => wasmi::Val::I32(*x),
-        Val::I64(x) => wasmi::Val::I64(*x),
-        other => panic!("unexpected argument {other:?}"),
-    }
-}
-
-fn from_wasmi(v: &wasmi::Val) -> Val {
-    match v {
-        wasmi::Val::I32(x) => Val::I32(*x),
-        wasmi::Val::I64(x) => Val::I64(*x),
-        wasmi::Val::F32(x) => Val::F32(x.to_bits()),
-        wasmi::Val::F64(x) => Val::F64(x.to_bits()),
-        other => panic!("unexpected result {other:?}"),
-    }
-}
-
-/// Calls an export of a wasmi instance with one result.
-fn call(store: &mut wasmi::Store<()>, inst: &wasmi::Instance, name: &str, args: &[Val]) -> Val {
-    let f = inst.get_func(&*store, name).expect(name);
-    let a: Vec<wasmi::Val> = args.iter().map(to_wasmi).collect();
-    let mut r = [wasmi::Val::I32(0)];
-    f.call(&mut *store, &a, &mut r)
-        .unwrap_or_else(|e| panic!("wasmi {name}: {e}"));
-    from_wasmi(&r[0])
-}
-
-/// The same calls on wasmi (reference interpreter), for the unknown-unknown build.
-fn wasmi_kernel_results(wasm: &[u8]) -> Vec<(String, Val)> {
-    let engine = wasmi::Engine::default();
-    let module = wasmi::Module::new(&engine, wasm).expect("wasmi module");
-    let mut store = wasmi::Store::new(&engine, ());
-    let linker = wasmi::Linker::<()>::new(&engine);
-    let inst = linker
-        .instantiate_and_start(&mut store, &module)
-        .expect("wasmi instantiate");
+/// The same calls on the native build of `kernels-cdylib` (loaded with `dlopen`).
+fn native_kernel_results() -> Vec<(String, Val)> {
+    use std::ffi::{c_void, CString};
+    let lib = native_dir().join("libkernels_cdylib.so");
+    let path = CString::new(lib.to_string_lossy().into_owned()).expect("path");
+    // SAFETY: loading a library built from the corpus workspace; its initializers are
+    // those of a Rust cdylib.
+    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    assert!(!handle.is_null(), "dlopen {}", lib.display());
+    let sym = |name: &str| -> *mut c_void {
+        let n = CString::new(name).expect("name");
+        // SAFETY: a valid handle and symbol name.
+        let p = unsafe { libc::dlsym(handle, n.as_ptr()) };
+        assert!(!p.is_null(), "dlsym {name}");
+        p
+    };
     let mut out = Vec::new();
-    for (name, args) in kernel_calls() {
+    // SAFETY (all transmutes below): the signatures are those of the `extern "C"`
+    // functions in kernels-cdylib/src/lib.rs.
+    unsafe {
+        for (name, args) in kernel_calls() {
+            let a = |i: usize| match args[i] {
+                Val::I32(v) => v as u32 as u64,
+                Val::I64(v) => v as u64,
+                _ => unreachable!(),
+            };
+            let p = sym(name);
+            let r = match name {
+                "nbody_energy" | "spectral_norm" => {
+                    let f: extern "C" fn(u32) -> f64 = std::mem::transmute(p);
+                    Val::F64(f(a(0) as u32).to_bits())
+                }
+                "fannkuch_checksum" => {
+                    let f: extern "C" fn(u32) -> i64 = std::mem::transmute(p);
+                    Val::I64(f(a(0) as u32))
+                }
+                "mandelbrot_fnv" => {
+                    let f: extern "C" fn(u32) -> u64 = std::mem::transmute(p);
+                    Val::I64(f(a(0) as u32) as i64)
+                }
+                "matmul_frobenius" => {
+                    let f: extern "C" fn(u32, u64) -> f64 = std::mem::transmute(p);
+                    Val::F64(f(a(0) as u32, a(1)).to_bits())
+                }
+                other => panic!("no native signature for {other}"),
+            };
+            out.push((format!("{name}{args:?}"), r));
+        }
+        let mut buf = vec![0u8; 100_000];
+        let fill: extern "C" fn(*mut u8, usize, u64) = std::mem::transmute(sym("fill_random"));
+        fill(buf.as_mut_ptr(), buf.len(), 42);
+        let fnv: extern "C" fn(*const u8, usize) -> u64 = std::mem::transmute(sym("fnv1a64"));
         out.push((
-            format!("{name}{args:?}"),
-            call(&mut store, &inst, name, &args),
+            "fnv1a64".into(),
+            Val::I64(fnv(buf.as_ptr(), buf.len()) as i64),
         ));
-    }
-    let p = call(&mut store, &inst, "corpus_alloc", &[Val::I32(100_000)]);
-    let f = inst.get_func(&store, "fill_random").expect("fill_random");
-    f.call(
-        &mut store,
-        &[to_wasmi(&p), wasmi::Val::I32(100_000), wasmi::Val::I64(42)],
-        &mut [],
-    )
-    .expect("wasmi fill_random");
-    for name in ["fnv1a64", "crc32"] {
+        let crc: extern "C" fn(*const u8, usize) -> u32 = std::mem::transmute(sym("crc32"));
         out.push((
-            name.to_string(),
-            call(&mut store, &inst, name, &[p, Val::I32(100_000)]),
+            "crc32".into(),
+            Val::I32(crc(buf.as_ptr(), buf.len()) as i32),
         ));
     }
     out
@@ -427,7 +433,7 @@ fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
 }
 
 #[test]
-fn kernels_cdylib_matches_wasmi() {
+fn kernels_cdylib_matches_native() {
     if skipped() {
         return;
     }
@@ -457,10 +463,9 @@ fn kernels_cdylib_matches_wasmi() {
         }
         kernel_results(&mut store, inst)
     });
-    let wasm = std::fs::read(corpus_dir().join("kernels-cdylib-unknown.wasm")).expect("read");
-    let reference = on_big_stack(move || wasmi_kernel_results(&wasm));
-    assert_eq!(ours_unknown, reference, "unknown-unknown build vs wasmi");
-    assert_eq!(ours_wasip1, reference, "wasip1 build vs wasmi");
+    let reference = native_kernel_results();
+    assert_eq!(ours_unknown, reference, "unknown-unknown build vs native");
+    assert_eq!(ours_wasip1, reference, "wasip1 build vs native");
 }
 
 #[test]
@@ -472,20 +477,4 @@ fn every_corpus_module_compiles_and_loads() {
         let m = module(name);
         assert!(m.meta().functions.len() > 50, "{name}");
     }
-}
-
-#[test]
-fn zz_debug_matmul() {
-    let unknown = module("kernels-cdylib-unknown");
-    on_big_stack(move || {
-        let mut store = Store::new();
-        store.set_max_wasm_stack(8 << 20);
-        let inst = Linker::new().instantiate(&mut store, &unknown).expect("instantiate");
-        for n in [1, 2, 3, 8, 16, 31, 32, 33, 40] {
-            let f = store.get_func(inst, "matmul_frobenius").unwrap();
-            eprintln!("DEBUG n={n}");
-            let r = store.call(f, &[Val::I32(n), Val::I64(7)]);
-            eprintln!("DEBUG n={n} -> {r:?}");
-        }
-    });
 }

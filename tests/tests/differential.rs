@@ -37,7 +37,7 @@ fn seeds() -> std::ops::Range<u64> {
 #[test]
 fn wasmprecomp_matches_wasmi() {
     let dump = std::env::var("DIFF_DUMP").ok();
-    let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps) = (0, 0, 0, 0, 0);
+    let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps, mut unstable) = (0, 0, 0, 0, 0, 0);
     let mut mismatches = Vec::new();
     let range = seeds();
     for seed in range.clone() {
@@ -51,6 +51,7 @@ fn wasmprecomp_matches_wasmi() {
                 traps += s.traps;
                 exhausted += s.exhausted as usize;
                 inst_traps += s.instantiation_trapped as usize;
+                unstable += s.wasmi_unstable as usize;
             }
             Err(e) => {
                 if let Some(d) = &dump {
@@ -64,7 +65,8 @@ fn wasmprecomp_matches_wasmi() {
     }
     println!(
         "differential: seeds {range:?}, {modules} modules, {calls} calls compared ({traps} trapped), \
-         {inst_traps} instantiations trapped, {exhausted} stopped at stack exhaustion, \
+         {inst_traps} instantiations trapped, {exhausted} stopped at stack exhaustion, {unstable} stopped at a wasmi \
+         nondeterminism, \
          {} mismatches",
         mismatches.len()
     );
