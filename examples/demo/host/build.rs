@@ -8,11 +8,12 @@ fn main() {
     for (name, path) in &out.artifacts {
         println!("cargo:rustc-env=WASMPRECOMP_{}={}", name.to_uppercase(), path.display());
     }
-    let t = &out.report.totals;
+    let r = &out.report;
     println!(
-        "cargo:warning=wasmprecomp: {} modules, {} functions, {:.0}% function cache hits",
-        t.modules,
-        t.functions,
-        100.0 * t.hit_rate
+        "cargo:warning=wasmprecomp: {} modules ({} whole-module cache hits), {} functions compiled or reused ({:.0}% function cache hits)",
+        r.totals.modules,
+        r.cache.module_hits,
+        r.totals.functions,
+        100.0 * r.totals.hit_rate
     );
 }
