@@ -8,7 +8,9 @@ use crate::isa::{x64, Isa};
 use crate::module::{self, ModuleInfo};
 use crate::stencil::{self, FunctionStencil, Parameters, RefKind, StencilKey};
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -126,7 +128,9 @@ fn locate(e: CompileError, params: &Parameters) -> CompileError {
             message,
             function: Some(fi),
         },
-        CompileError::Malformed { message, offset, .. } => CompileError::Malformed {
+        CompileError::Malformed {
+            message, offset, ..
+        } => CompileError::Malformed {
             message,
             offset: params.module_offset(offset as u32) as u64,
             function: Some(fi),
@@ -170,9 +174,13 @@ enum Source {
 /// order, that contains a stencil owns it: its lookup counts as that module's hit or miss,
 /// and later modules count it as a hit. Results are in input order; one module's failure
 /// does not affect the others unless they share the failing function.
-pub fn compile_modules(wasms: &[&[u8]], opts: CompileOptions) -> Vec<Result<CompiledModule, CompileError>> {
+pub fn compile_modules(
+    wasms: &[&[u8]],
+    opts: CompileOptions,
+) -> Vec<Result<CompiledModule, CompileError>> {
     let isa = opts.isa;
-    let prepared: Vec<Result<Prepared, CompileError>> = wasms.par_iter().map(|w| prepare(w, isa)).collect();
+    let prepared: Vec<Result<Prepared, CompileError>> =
+        wasms.par_iter().map(|w| prepare(w, isa)).collect();
 
     // Run-wide unique stencils, owned by their first occurrence.
     let mut owner: HashMap<StencilKey, usize> = HashMap::new();
@@ -266,7 +274,8 @@ pub fn compile_modules(wasms: &[&[u8]], opts: CompileOptions) -> Vec<Result<Comp
         .map(|(m, p)| {
             let p = p?;
             let mut st = stats[m].clone();
-            let mut code: HashMap<StencilKey, &CompiledStencil> = HashMap::with_capacity(uses[m].len());
+            let mut code: HashMap<StencilKey, &CompiledStencil> =
+                HashMap::with_capacity(uses[m].len());
             for &(key, u, own) in &uses[m] {
                 match &results[u].0 {
                     Source::Cache(c) => {
@@ -337,7 +346,7 @@ fn relocate_error(e: CompileError, params: &Parameters) -> CompileError {
 }
 
 fn align_to(v: &mut Vec<u8>, a: usize) {
-    while v.len() % a != 0 {
+    while !v.len().is_multiple_of(a) {
         v.push(0xcc);
     }
 }
@@ -384,10 +393,12 @@ fn link<'a>(
             let at = (start + r.offset) as usize;
             let value: i64 = match r.kind {
                 RelocKind::CallFunc => {
-                    let target = real.checked_sub(nimp).ok_or_else(|| CompileError::Internal {
-                        message: "direct call to an imported function".into(),
-                        function: Some(params.func_index),
-                    })?;
+                    let target = real
+                        .checked_sub(nimp)
+                        .ok_or_else(|| CompileError::Internal {
+                            message: "direct call to an imported function".into(),
+                            function: Some(params.func_index),
+                        })?;
                     starts[target as usize] as i64 - (at as i64 + 4)
                 }
                 RelocKind::VmFuncRef => layout.func_ref(real) as i64,

@@ -190,16 +190,10 @@ pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
     // Parse first so validation errors can be attributed to a function.
     let parsed = parse(wasm);
     if let Err(e) = Validator::new_with_features(SUPPORTED_FEATURES).validate_all(wasm) {
-        let function = parsed
-            .as_ref()
-            .ok()
-            .and_then(|m| m.function_at(e.offset()));
+        let function = parsed.as_ref().ok().and_then(|m| m.function_at(e.offset()));
         return Err(classify_validation_error(wasm, e, function));
     }
-    match parsed {
-        Ok(m) => Ok(m),
-        Err(e) => Err(e),
-    }
+    parsed
 }
 
 fn classify_validation_error(
@@ -343,7 +337,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
             Payload::TableSection(r) => {
                 for t in r.into_iter_with_offsets() {
                     let (off, t) = t.map_err(malformed)?;
-                    meta.tables.push(table_type(&t.ty, off as u64)?);
+                    meta.tables.push(table_type(&t.ty, off)?);
                 }
             }
             Payload::MemorySection(r) => {
@@ -361,7 +355,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                 for g in r.into_iter_with_offsets() {
                     let (off, g) = g.map_err(malformed)?;
                     let ty = art::GlobalType {
-                        ty: valtype(g.ty.content_type).map_err(|m| unsupported(m, off as u64))?,
+                        ty: valtype(g.ty.content_type).map_err(|m| unsupported(m, off))?,
                         mutable: g.ty.mutable,
                     };
                     let init = const_expr(&g.init_expr)?;
@@ -446,9 +440,10 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                     });
                 }
             }
-            Payload::CodeSectionStart { unchecked_range: range, .. } => {
-                code_section = Some(range.start as usize..range.end as usize)
-            }
+            Payload::CodeSectionStart {
+                unchecked_range: range,
+                ..
+            } => code_section = Some(range.start as usize..range.end as usize),
             Payload::CodeSectionEntry(body) => {
                 let r = body.range();
                 bodies.push(r.start as usize..r.end as usize);
@@ -469,7 +464,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                 return Err(CompileError::Unsupported {
                     proposal: "exception-handling".into(),
                     message: "tag section".into(),
-                    offset: r.range().start as u64,
+                    offset: r.range().start,
                     function: None,
                 })
             }

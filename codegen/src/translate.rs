@@ -49,7 +49,9 @@ pub struct Ctx<'s, I> {
 
 impl<I: MachInst> Ctx<'_, I> {
     pub fn pop(&mut self) -> Result<Val, CompileError> {
-        self.stack.pop().ok_or_else(|| internal("operand stack underflow"))
+        self.stack
+            .pop()
+            .ok_or_else(|| internal("operand stack underflow"))
     }
     pub fn pop_n(&mut self, n: usize) -> Result<Vec<Val>, CompileError> {
         if self.stack.len() < n {
@@ -151,16 +153,15 @@ fn assigned_locals(body: &[u8]) -> Result<Vec<std::rc::Rc<[u32]>>, wasmparser::B
                     top.1.push(local_index);
                 }
             }
-            Operator::End => {
-                if stack.len() > 1 {
-                    let (i, mut set) = stack.pop().unwrap_or_default();
-                    set.sort_unstable();
-                    set.dedup();
-                    if let Some(parent) = stack.last_mut() {
-                        parent.1.extend_from_slice(&set);
-                    }
-                    out[i] = std::rc::Rc::from(set);
+            // The function's own `end` (the bottom entry) has nothing to record.
+            Operator::End if stack.len() > 1 => {
+                let (i, mut set) = stack.pop().unwrap_or_default();
+                set.sort_unstable();
+                set.dedup();
+                if let Some(parent) = stack.last_mut() {
+                    parent.1.extend_from_slice(&set);
                 }
+                out[i] = std::rc::Rc::from(set);
             }
             _ => {}
         }
@@ -168,7 +169,10 @@ fn assigned_locals(body: &[u8]) -> Result<Vec<std::rc::Rc<[u32]>>, wasmparser::B
     Ok(out)
 }
 
-fn block_sig(stencil: &FunctionStencil, bt: BlockType) -> Result<(Vec<ValType>, Vec<ValType>), CompileError> {
+fn block_sig(
+    stencil: &FunctionStencil,
+    bt: BlockType,
+) -> Result<(Vec<ValType>, Vec<ValType>), CompileError> {
     Ok(match bt {
         BlockType::Empty => (vec![], vec![]),
         BlockType::Type(t) => (vec![], vec![conv_valtype(t)?]),
@@ -290,7 +294,9 @@ pub fn translate<B: Backend>(
 
 impl<'s, B: Backend> Translator<'s, B> {
     fn materialize_all(&mut self, b: &mut B, vals: &[Val]) -> Vec<VReg> {
-        vals.iter().map(|v| b.materialize(&mut self.ctx, *v)).collect()
+        vals.iter()
+            .map(|v| b.materialize(&mut self.ctx, *v))
+            .collect()
     }
 
     fn top(&self, n: usize) -> Result<Vec<Val>, CompileError> {
@@ -366,7 +372,14 @@ impl<'s, B: Backend> Translator<'s, B> {
 
     /// Enters the join block of a frame that ended: results on the stack, assigned locals
     /// from its parameters.
-    fn enter_join(&mut self, end: BlockId, height: usize, nresults: usize, results: &[ValType], assigned: &[u32]) {
+    fn enter_join(
+        &mut self,
+        end: BlockId,
+        height: usize,
+        nresults: usize,
+        results: &[ValType],
+        assigned: &[u32],
+    ) {
         self.ctx.builder.switch_to(end);
         self.ctx.stack.truncate(height);
         let params = self.ctx.builder.block_params(end).to_vec();
@@ -458,10 +471,7 @@ impl<'s, B: Backend> Translator<'s, B> {
                 let then_b = self.ctx.builder.new_block(&[]);
                 let else_b = self.ctx.builder.new_block(&[]);
                 let pvals = self.top(params.len())?;
-                let lvals = assigned
-                    .iter()
-                    .map(|l| self.locals[*l as usize])
-                    .collect();
+                let lvals = assigned.iter().map(|l| self.locals[*l as usize]).collect();
                 b.brif(&mut self.ctx, cond, then_b, else_b);
                 self.ctx.builder.switch_to(then_b);
                 self.frames.push(Frame {
@@ -481,14 +491,20 @@ impl<'s, B: Backend> Translator<'s, B> {
             }
             O::Else => {
                 let reachable = self.reachable;
-                let f = self.frames.last().ok_or_else(|| internal("else outside if"))?;
+                let f = self
+                    .frames
+                    .last()
+                    .ok_or_else(|| internal("else outside if"))?;
                 if !f.live {
                     return Ok(());
                 }
                 if reachable {
                     self.branch_to(b, 0)?;
                 }
-                let f = self.frames.last_mut().ok_or_else(|| internal("else outside if"))?;
+                let f = self
+                    .frames
+                    .last_mut()
+                    .ok_or_else(|| internal("else outside if"))?;
                 let FrameKind::If {
                     else_block,
                     params,
@@ -513,7 +529,10 @@ impl<'s, B: Backend> Translator<'s, B> {
                 self.reachable = true;
             }
             O::End => {
-                let f = self.frames.pop().ok_or_else(|| internal("unbalanced end"))?;
+                let f = self
+                    .frames
+                    .pop()
+                    .ok_or_else(|| internal("unbalanced end"))?;
                 if !f.live {
                     return Ok(());
                 }
@@ -631,7 +650,11 @@ impl<'s, B: Backend> Translator<'s, B> {
                     .ok_or_else(|| internal("bad local"))? = v;
             }
             O::LocalTee { local_index } => {
-                let v = *self.ctx.stack.last().ok_or_else(|| internal("stack underflow"))?;
+                let v = *self
+                    .ctx
+                    .stack
+                    .last()
+                    .ok_or_else(|| internal("stack underflow"))?;
                 *self
                     .locals
                     .get_mut(local_index as usize)

@@ -74,7 +74,12 @@ struct MemoryInstance {
 
 impl MemoryInstance {
     /// Reserves address space for the whole maximum so the base never moves.
-    fn new(vm: *mut VMMemory, own: Option<Box<VMMemory>>, min: u64, max: Option<u64>) -> Result<Self, String> {
+    fn new(
+        vm: *mut VMMemory,
+        own: Option<Box<VMMemory>>,
+        min: u64,
+        max: Option<u64>,
+    ) -> Result<Self, String> {
         let max_pages = max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
         if min > max_pages {
             return Err(format!("memory minimum {min} exceeds its maximum"));
@@ -150,8 +155,12 @@ impl MemoryInstance {
         let new = old.checked_add(delta)?;
         self.grow_to(new).then_some(old)
     }
-    fn data(&self) -> &mut [u8] {
+    fn data(&self) -> &[u8] {
         // SAFETY: base..base+len is committed read-write memory owned by this instance.
+        unsafe { std::slice::from_raw_parts((*self.vm).base, (*self.vm).len as usize) }
+    }
+    fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; `&mut self` makes the borrow exclusive.
         unsafe { std::slice::from_raw_parts_mut((*self.vm).base, (*self.vm).len as usize) }
     }
 }
@@ -251,10 +260,14 @@ pub struct StoreData {
     /// Host-function wasm-to-host trampoline per signature id, once some module had one.
     host_tramps: Vec<usize>,
     modules: Vec<Arc<ModuleInner>>,
+    // Boxed: compiled code and libcalls hold pointers to instance data and host contexts,
+    // which must not move when the vectors grow.
+    #[allow(clippy::vec_box)]
     instances: Vec<Box<InstanceData>>,
     memories: Vec<MemoryInstance>,
     tables: Vec<TableInstance>,
     globals: Vec<GlobalInstance>,
+    #[allow(clippy::vec_box)]
     host_funcs: Vec<Box<HostFuncCtx>>,
     host_ctxs: HashSet<usize>,
 }
@@ -431,7 +444,7 @@ impl StoreData {
         self.memories[m.0 as usize].data()
     }
     pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
-        self.memories[m.0 as usize].data()
+        self.memories[m.0 as usize].data_mut()
     }
     pub fn memory_pages(&self, m: Memory) -> u64 {
         self.memories[m.0 as usize].pages()
@@ -445,9 +458,7 @@ impl StoreData {
     }
     pub fn table_get(&self, t: Table, i: u64) -> Option<Val> {
         let t = &self.tables[t.0 as usize];
-        t.elems
-            .get(i as usize)
-            .map(|b| Val::from_bits(t.elem, *b))
+        t.elems.get(i as usize).map(|b| Val::from_bits(t.elem, *b))
     }
     pub fn global_get(&self, g: Global) -> Val {
         let gi = &self.globals[g.0 as usize];
@@ -578,7 +589,11 @@ impl StoreData {
     }
 
     /// Instantiates `module` with `imports` in the module's import order.
-    pub fn instantiate(&mut self, module: &Module, imports: &[Extern]) -> Result<Instance, InstantiateError> {
+    pub fn instantiate(
+        &mut self,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance, InstantiateError> {
         let inner = module.inner.clone();
         let meta = &inner.meta;
         if imports.len() != meta.imports.len() {
@@ -633,7 +648,10 @@ impl StoreData {
             unsafe { *(vm.add(off as usize) as *mut u64) = v }
         };
         w(art::VMCTX_STORE, me as u64);
-        w(art::VMCTX_RAISE, wasmprecomp_rt_raise as *const () as usize as u64);
+        w(
+            art::VMCTX_RAISE,
+            wasmprecomp_rt_raise as *const () as usize as u64,
+        );
         w(art::VMCTX_LIBCALLS, libcall_table() as u64);
         w(24, ip as u64);
         for (ti, id) in sig_ids.iter().enumerate() {
@@ -684,14 +702,19 @@ impl StoreData {
             let off = layout.func_ref(idx);
             w(off, (base + c.text_offset as usize) as u64);
             w(off + 8, vm as u64);
-            w(off + 16, sig_ids[meta.functions[idx as usize] as usize] as u64);
+            w(
+                off + 16,
+                sig_ids[meta.functions[idx as usize] as usize] as u64,
+            );
             inst.funcs.push(Func(vm as usize + off as usize));
         }
         let _ = FUNCREF_SIZE;
         // Defined memories, tables, globals.
         for (i, m) in meta.memories.iter().enumerate() {
             // SAFETY: the slot is inside this vmctx.
-            let slot = unsafe { vm.add(layout.memory(meta.num_imported_memories + i as u32) as usize) } as *mut VMMemory;
+            let slot =
+                unsafe { vm.add(layout.memory(meta.num_imported_memories + i as u32) as usize) }
+                    as *mut VMMemory;
             let mem = MemoryInstance::new(slot, None, m.limits.min, m.limits.max)
                 .map_err(InstantiateError::Resource)?;
             self.memories.push(mem);
@@ -699,7 +722,8 @@ impl StoreData {
         }
         for (i, t) in meta.tables.iter().enumerate() {
             // SAFETY: the slot is inside this vmctx.
-            let slot = unsafe { vm.add(layout.table(meta.num_imported_tables + i as u32) as usize) } as *mut VMTable;
+            let slot = unsafe { vm.add(layout.table(meta.num_imported_tables + i as u32) as usize) }
+                as *mut VMTable;
             let mut tab = TableInstance {
                 vm: slot,
                 _own: None,
@@ -735,7 +759,14 @@ impl StoreData {
         let elems: Vec<Option<Vec<u64>>> = meta
             .elements
             .iter()
-            .map(|e| Some(e.items.iter().map(|it| self.eval_const(&inst, it)).collect()))
+            .map(|e| {
+                Some(
+                    e.items
+                        .iter()
+                        .map(|it| self.eval_const(&inst, it))
+                        .collect(),
+                )
+            })
             .collect();
         inst.elems = elems;
         self.instances.push(inst);
@@ -744,7 +775,12 @@ impl StoreData {
         Ok(handle)
     }
 
-    fn check_import(&self, meta: &art::ModuleMeta, imp: &art::Import, ext: &Extern) -> Result<(), InstantiateError> {
+    fn check_import(
+        &self,
+        meta: &art::ModuleMeta,
+        imp: &art::Import,
+        ext: &Extern,
+    ) -> Result<(), InstantiateError> {
         let err = |m: String| {
             Err(InstantiateError::Link(format!(
                 "incompatible import type for `{}::{}`: {m}",
@@ -815,9 +851,15 @@ impl StoreData {
                         ConstOp::I32(v) => st.push(*v as u32 as u64),
                         ConstOp::I64(v) => st.push(*v as u64),
                         ConstOp::GlobalGet(g) => st.push(gval(*g)),
-                        ConstOp::I32Add => bin(&mut st, &|a, b| (a as u32).wrapping_add(b as u32) as u64),
-                        ConstOp::I32Sub => bin(&mut st, &|a, b| (a as u32).wrapping_sub(b as u32) as u64),
-                        ConstOp::I32Mul => bin(&mut st, &|a, b| (a as u32).wrapping_mul(b as u32) as u64),
+                        ConstOp::I32Add => {
+                            bin(&mut st, &|a, b| (a as u32).wrapping_add(b as u32) as u64)
+                        }
+                        ConstOp::I32Sub => {
+                            bin(&mut st, &|a, b| (a as u32).wrapping_sub(b as u32) as u64)
+                        }
+                        ConstOp::I32Mul => {
+                            bin(&mut st, &|a, b| (a as u32).wrapping_mul(b as u32) as u64)
+                        }
                         ConstOp::I64Add => bin(&mut st, &|a, b| a.wrapping_add(b)),
                         ConstOp::I64Sub => bin(&mut st, &|a, b| a.wrapping_sub(b)),
                         ConstOp::I64Mul => bin(&mut st, &|a, b| a.wrapping_mul(b)),
@@ -855,7 +897,9 @@ impl StoreData {
             if let SegmentMode::Active { index, offset } = &d.mode {
                 // SAFETY: as above.
                 let off = self.eval_const(unsafe { &*ip }, offset) as u32;
-                let res = unsafe { memory_init(&mut *ip, *index, i as u32, off, 0, d.bytes.len() as u32) };
+                let res = unsafe {
+                    memory_init(&mut *ip, *index, i as u32, off, 0, d.bytes.len() as u32)
+                };
                 unsafe { (&mut (*ip).data_dropped)[i] = true };
                 res.map_err(Trap::new)?;
             }
@@ -896,10 +940,14 @@ extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u64) -> u32 {
     };
     match r {
         Ok(results) => {
-            if results.len() != ty.results.len() || results.iter().zip(&ty.results).any(|(v, t)| v.ty() != *t) {
+            if results.len() != ty.results.len()
+                || results.iter().zip(&ty.results).any(|(v, t)| v.ty() != *t)
+            {
                 // SAFETY: as above.
                 unsafe {
-                    (*store).pending = Some(Trap::host("host function returned values of the wrong type"))
+                    (*store).pending = Some(Trap::host(
+                        "host function returned values of the wrong type",
+                    ))
                 };
                 return 1;
             }
@@ -943,10 +991,17 @@ extern "C" fn lc_memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
 
 fn mem_slice<'a>(inst: &InstanceData, mem: u32) -> &'a mut [u8] {
     let m = inst.memories[mem as usize];
-    store_of(inst).memories[m.0 as usize].data()
+    store_of(inst).memories[m.0 as usize].data_mut()
 }
 
-extern "C" fn lc_memory_copy(vmctx: *mut u8, dm: u32, sm: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn lc_memory_copy(
+    vmctx: *mut u8,
+    dm: u32,
+    sm: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     let inst = instance_of(vmctx);
     let (d, s, n) = (dst as usize, src as usize, len as usize);
     let dl = mem_slice(inst, dm).len();
@@ -973,7 +1028,14 @@ extern "C" fn lc_memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: 
 }
 
 /// Copies part of data segment `data` into memory `mem`.
-fn memory_init(inst: &mut InstanceData, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+fn memory_init(
+    inst: &mut InstanceData,
+    mem: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), TrapKind> {
     let bytes: &[u8] = if inst.data_dropped[data as usize] {
         &[]
     } else {
@@ -988,7 +1050,14 @@ fn memory_init(inst: &mut InstanceData, mem: u32, data: u32, dst: u32, src: u32,
     Ok(())
 }
 
-extern "C" fn lc_memory_init(vmctx: *mut u8, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn lc_memory_init(
+    vmctx: *mut u8,
+    mem: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     let inst = instance_of(vmctx);
     match memory_init(inst, mem, data, dst, src, len) {
         Ok(()) => 0,
@@ -1037,7 +1106,14 @@ extern "C" fn lc_table_copy(vmctx: *mut u8, dt: u32, st: u32, dst: u32, src: u32
     0
 }
 
-fn table_init(inst: &mut InstanceData, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapKind> {
+fn table_init(
+    inst: &mut InstanceData,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), TrapKind> {
     let items: Vec<u64> = inst.elems[elem as usize].clone().unwrap_or_default();
     let t = table_of(inst, table);
     let (d, s, n) = (dst as usize, src as usize, len as usize);
@@ -1048,7 +1124,14 @@ fn table_init(inst: &mut InstanceData, table: u32, elem: u32, dst: u32, src: u32
     Ok(())
 }
 
-extern "C" fn lc_table_init(vmctx: *mut u8, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn lc_table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     let inst = instance_of(vmctx);
     match table_init(inst, table, elem, dst, src, len) {
         Ok(()) => 0,

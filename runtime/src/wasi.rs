@@ -849,7 +849,7 @@ impl Event {
 }
 
 /// Clock subscriptions sleep (the shortest one wins); fd subscriptions on stdio are
-/// reported ready at once (and then no clock subscription fires).
+/// reported ready at once (and then only clock subscriptions already due fire).
 fn poll_oneoff(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
     let (subs, out, n, nevents) = (a.u32(0), a.u32(1), a.u32(2), a.u32(3));
     let mut mem = ctx.mem(caller)?;
@@ -906,24 +906,23 @@ fn poll_oneoff(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResu
             _ => return Err(errno::INVAL),
         }
     }
+    let clock_event = |&(userdata, _): &(u64, u64)| Event {
+        userdata,
+        error: 0,
+        ty: EVENTTYPE_CLOCK,
+        nbytes: 0,
+    };
     if ready.is_empty() {
         if let Some(min) = clocks.iter().map(|c| c.1).min() {
             let ns = min.min(MAX_SLEEP_NS);
             if ns > 0 {
                 std::thread::sleep(std::time::Duration::from_nanos(ns));
             }
-            ready.extend(
-                clocks
-                    .iter()
-                    .filter(|c| c.1 <= min)
-                    .map(|&(userdata, _)| Event {
-                        userdata,
-                        error: 0,
-                        ty: EVENTTYPE_CLOCK,
-                        nbytes: 0,
-                    }),
-            );
+            ready.extend(clocks.iter().filter(|c| c.1 <= min).map(clock_event));
         }
+    } else {
+        // Clocks that expired already fire with the fd events.
+        ready.extend(clocks.iter().filter(|c| c.1 == 0).map(clock_event));
     }
     for (i, e) in ready.iter().enumerate() {
         mem.write(Mem::offset(out, i as u64 * EVENT_SIZE)?, &e.encode())?;

@@ -79,9 +79,19 @@ pub fn config() -> wasm_smith::Config {
 }
 
 /// Builds a module from fuzzer bytes; `None` when the bytes do not make one.
+///
+/// The first byte picks a variant: bit 0 asks wasm-smith for code that avoids traps
+/// (masked addresses, guarded divisions, ...), which runs deeper than random code whose
+/// calls mostly trap early; bit 1 allows larger function bodies.
 pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
+    let (&variant, data) = data.split_first()?;
+    let mut config = config();
+    config.disallow_traps = variant & 1 != 0;
+    if variant & 2 != 0 {
+        config.max_instructions = 1000;
+    }
     let mut u = arbitrary::Unstructured::new(data);
-    let mut m = wasm_smith::Module::new(config(), &mut u).ok()?;
+    let mut m = wasm_smith::Module::new(config, &mut u).ok()?;
     let fuel = m.ensure_termination(FUEL as u32).ok()?;
     let wasm = spill_select_conditions(&m.to_bytes())?;
     export_global(&wasm, fuel, FUEL_EXPORT)
@@ -141,7 +151,10 @@ pub fn spill_select_conditions(wasm: &[u8]) -> Option<Vec<u8>> {
             let mut reader = func.get_operators_reader()?;
             while !reader.eof() {
                 let op = reader.read()?;
-                if matches!(op, wasmparser::Operator::Select | wasmparser::Operator::TypedSelect { .. }) {
+                if matches!(
+                    op,
+                    wasmparser::Operator::Select | wasmparser::Operator::TypedSelect { .. }
+                ) {
                     f.instruction(&wasm_encoder::Instruction::LocalSet(tmp));
                     f.instruction(&wasm_encoder::Instruction::LocalGet(tmp));
                 }
@@ -193,7 +206,7 @@ pub fn export_global(wasm: &[u8], index: u32, name: &str) -> Option<Vec<u8>> {
             continue;
         };
         // Sections that follow the export section: start, element, data count, code, data.
-        if !done && matches!(id, 8 | 9 | 10 | 11 | 12) {
+        if !done && matches!(id, 8..=12) {
             out.section(&exports);
             done = true;
         }
@@ -214,7 +227,9 @@ pub enum Value {
     F32(u32),
     F64(u64),
     /// A reference: only whether it is null is comparable across engines.
-    Ref { null: bool },
+    Ref {
+        null: bool,
+    },
 }
 
 impl PartialEq for Value {
@@ -224,8 +239,12 @@ impl PartialEq for Value {
         match (*self, *other) {
             (Value::I32(a), Value::I32(b)) => a == b,
             (Value::I64(a), Value::I64(b)) => a == b,
-            (Value::F32(a), Value::F32(b)) => a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan()),
-            (Value::F64(a), Value::F64(b)) => a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan()),
+            (Value::F32(a), Value::F32(b)) => {
+                a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+            }
+            (Value::F64(a), Value::F64(b)) => {
+                a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
+            }
             (Value::Ref { null: a }, Value::Ref { null: b }) => a == b,
             _ => false,
         }
@@ -351,7 +370,10 @@ fn check_on_this_thread(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
     compare_state(&a.state(), &b.state(), "after instantiation")?;
     let funcs = a.funcs();
     if funcs != b.funcs() {
-        return Err(format!("exported functions differ: {funcs:?} vs {:?}", b.funcs()));
+        return Err(format!(
+            "exported functions differ: {funcs:?} vs {:?}",
+            b.funcs()
+        ));
     }
     // Calls made so far, to replay on a second wasmi instance when the engines disagree.
     let mut history: Vec<(String, Vec<ours::Val>)> = Vec::new();
@@ -369,7 +391,9 @@ fn check_on_this_thread(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
             }
             let (sa, sb) = (a.state(), b.state());
             let diff = if ra != rb {
-                Err(format!("calling `{name}` with {args:?}: wasmprecomp {ra:?}, wasmi {rb:?}"))
+                Err(format!(
+                    "calling `{name}` with {args:?}: wasmprecomp {ra:?}, wasmi {rb:?}"
+                ))
             } else {
                 compare_state(&sa, &sb, &format!("after calling `{name}` with {args:?}"))
             };
@@ -395,7 +419,12 @@ fn check_on_this_thread(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
 /// Whether a fresh wasmi instance, given the same calls, ends with the same outcome and
 /// state. wasmi 2.0.0 has been seen to read uninitialized slots (results that change from
 /// run to run); such a difference says nothing about wasmprecomp.
-fn wasmi_reproduces(wasm: &[u8], history: &[(String, Vec<ours::Val>)], outcome: &Outcome, state: &State) -> bool {
+fn wasmi_reproduces(
+    wasm: &[u8],
+    history: &[(String, Vec<ours::Val>)],
+    outcome: &Outcome,
+    state: &State,
+) -> bool {
     let Ok(mut w) = Wasmi::new(wasm) else {
         return true;
     };
@@ -413,7 +442,11 @@ fn compare_state(a: &State, b: &State, when: &str) -> Result<(), String> {
         return Ok(());
     }
     for (name, ma) in &a.memories {
-        let mb = b.memories.get(name).map(|v| v.as_slice()).unwrap_or_default();
+        let mb = b
+            .memories
+            .get(name)
+            .map(|v| v.as_slice())
+            .unwrap_or_default();
         if ma.as_slice() != mb {
             let first = ma.iter().zip(mb).position(|(x, y)| x != y);
             return Err(format!(
@@ -445,8 +478,10 @@ struct Ours {
 impl Ours {
     fn new(wasm: &[u8], opt: OptLevel) -> Result<Ours, String> {
         let isa = Isa::new(None, opt).map_err(|e| format!("isa: {e}"))?;
-        let art = compile_wasm(wasm, &isa).map_err(|e| format!("wasmprecomp refused the module: {e}"))?;
-        let module = ours::Module::from_bytes(&art).map_err(|e| format!("loading the artifact: {e}"))?;
+        let art =
+            compile_wasm(wasm, &isa).map_err(|e| format!("wasmprecomp refused the module: {e}"))?;
+        let module =
+            ours::Module::from_bytes(&art).map_err(|e| format!("loading the artifact: {e}"))?;
         let mut store = ours::Store::new();
         store.set_max_wasm_stack(MAX_WASM_STACK);
         Ok(Ours {
@@ -468,7 +503,9 @@ impl Ours {
     }
 
     fn exports(&self) -> Vec<(String, ours::Extern)> {
-        self.instance.map(|i| self.store.exports(i)).unwrap_or_default()
+        self.instance
+            .map(|i| self.store.exports(i))
+            .unwrap_or_default()
     }
 
     fn funcs(&self) -> Vec<(String, Vec<ours::ValType>)> {
@@ -482,7 +519,10 @@ impl Ours {
     }
 
     fn refuel(&mut self) {
-        if let Some(ours::Extern::Global(g)) = self.instance.and_then(|i| self.store.get_export(i, FUEL_EXPORT)) {
+        if let Some(ours::Extern::Global(g)) = self
+            .instance
+            .and_then(|i| self.store.get_export(i, FUEL_EXPORT))
+        {
             self.store.global_set(g, ours::Val::I32(FUEL));
         }
     }
@@ -572,7 +612,8 @@ impl Wasmi {
             .wasm_tail_call(false)
             .wasm_multi_memory(false);
         let engine = wasmi::Engine::new(&config);
-        let module = wasmi::Module::new(&engine, wasm).map_err(|e| format!("wasmi refused the module: {e}"))?;
+        let module = wasmi::Module::new(&engine, wasm)
+            .map_err(|e| format!("wasmi refused the module: {e}"))?;
         let store = wasmi::Store::new(&engine, ());
         Ok(Wasmi {
             module,
@@ -633,7 +674,11 @@ impl Wasmi {
         };
         let args: Vec<wasmi::Val> = args.iter().map(to_wasmi_val).collect();
         let ty = f.ty(&self.store);
-        let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
+        let mut results: Vec<wasmi::Val> = ty
+            .results()
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(*t))
+            .collect();
         match f.call(&mut self.store, &args, &mut results) {
             Ok(()) => Outcome::Values(results.iter().map(wasmi_value).collect()),
             Err(e) => Outcome::Trap(wasmi_category(&e)),

@@ -15,7 +15,7 @@
 //! builds with that script when a module is missing (about 40 s on 2 cores; needs the
 //! `wasm32-wasip1` and `wasm32-unknown-unknown` rustup targets, which the script adds).
 //! The native programs are built once into `target/corpus-native` (`cargo build
-//! --release --locked`, about 40 s). `WASMPRECOMP_SKIP_CORPUS=1` skips all of this.
+//! --release --locked`, about 70 s).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,22 +62,14 @@ fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
 }
 
-fn skipped() -> bool {
-    if std::env::var_os("WASMPRECOMP_SKIP_CORPUS").is_some_and(|v| v != "0") {
-        eprintln!("corpus tests skipped (WASMPRECOMP_SKIP_CORPUS is set)");
-        return true;
-    }
-    false
-}
-
 fn run_checked(cmd: &mut Command, what: &str) {
     let t = Instant::now();
     let status = cmd.status().unwrap_or_else(|e| {
-        panic!("cannot start {what}: {e} (set WASMPRECOMP_SKIP_CORPUS=1 to skip the corpus tests)")
+        panic!("cannot start {what}: {e}")
     });
     assert!(
         status.success(),
-        "{what} failed ({status}); set WASMPRECOMP_SKIP_CORPUS=1 to skip the corpus tests"
+        "{what} failed ({status})"
     );
     eprintln!("{what}: done in {:.1} s", t.elapsed().as_secs_f64());
 }
@@ -133,7 +125,7 @@ fn native_dir() -> &'static Path {
             || !bin.join("libkernels_cdylib.so").is_file()
         {
             eprintln!(
-                "building the corpus programs natively into {} (about 40 s, once)",
+                "building the corpus programs natively into {} (about 70 s on 2 cores, once)",
                 target.display()
             );
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -230,9 +222,6 @@ fn checksum_line(out: &str) -> &str {
 /// Runs `name` at the default scale (checked against the manifest and the native build)
 /// and at scale 1 (checked against the native build).
 fn check_program(name: &str) {
-    if skipped() {
-        return;
-    }
     let expected = REFERENCE
         .iter()
         .find(|(n, _)| *n == name)
@@ -287,9 +276,6 @@ fn text_stats() {
 /// The edit scenario: one changed constant, a different checksum (no native build of it).
 #[test]
 fn nbody_edit() {
-    if skipped() {
-        return;
-    }
     let out = run_ours("nbody-edit", &[]);
     assert_eq!(checksum_line(&out), REFERENCE[6].1, "whole output:\n{out}");
 }
@@ -434,9 +420,6 @@ fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
 
 #[test]
 fn kernels_cdylib_matches_native() {
-    if skipped() {
-        return;
-    }
     let unknown = module("kernels-cdylib-unknown");
     let wasip1 = module("kernels-cdylib");
     let ours_unknown = on_big_stack(move || {
@@ -470,9 +453,6 @@ fn kernels_cdylib_matches_native() {
 
 #[test]
 fn every_corpus_module_compiles_and_loads() {
-    if skipped() {
-        return;
-    }
     for name in MODULES {
         let m = module(name);
         assert!(m.meta().functions.len() > 50, "{name}");

@@ -8,11 +8,13 @@
 use wasmprecomp_tests::differential::{check, generate};
 
 /// The seeds run by default.
-const SEEDS: std::ops::Range<u64> = 0..600;
+const SEEDS: std::ops::Range<u64> = 0..2000;
 
 /// Deterministic input bytes for a seed (splitmix64), 1 to 16 KiB long.
 fn input(seed: u64) -> Vec<u8> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(0x1234_5678);
+    let mut s = seed
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(0x1234_5678);
     let mut next = || {
         s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = s;
@@ -37,7 +39,8 @@ fn seeds() -> std::ops::Range<u64> {
 #[test]
 fn wasmprecomp_matches_wasmi() {
     let dump = std::env::var("DIFF_DUMP").ok();
-    let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps, mut unstable) = (0, 0, 0, 0, 0, 0);
+    let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps, mut unstable) =
+        (0, 0, 0, 0, 0, 0);
     let mut mismatches = Vec::new();
     let range = seeds();
     for seed in range.clone() {

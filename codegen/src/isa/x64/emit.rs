@@ -149,7 +149,14 @@ impl Emitter {
     }
 
     /// Emits `op` whose last 4 bytes are the displacement of a VM-context slot field.
-    fn vm_field(&mut self, base: Gpr, kind: RelocKind, r: VmRef, field: i32, op: impl FnOnce(&mut Asm, Amode)) {
+    fn vm_field(
+        &mut self,
+        base: Gpr,
+        kind: RelocKind,
+        r: VmRef,
+        field: i32,
+        op: impl FnOnce(&mut Asm, Amode),
+    ) {
         if r.imported {
             op(&mut self.asm, m(base, field));
         } else {
@@ -160,7 +167,15 @@ impl Emitter {
 
     /// Bounds-checks a memory access; leaves `r11` = memory base and `r10` = address +
     /// offset + size, so the access is at `[r11 + r10 - size]`.
-    fn heap_addr(&mut self, vmctx: Gpr, addr: Gpr, offset: u64, size: u32, mem: VmRef, t: TrapInfo) -> Amode {
+    fn heap_addr(
+        &mut self,
+        vmctx: Gpr,
+        addr: Gpr,
+        offset: u64,
+        size: u32,
+        mem: VmRef,
+        t: TrapInfo,
+    ) -> Amode {
         self.asm.mov_rr(Size::S32, R10, addr);
         let end = offset + size as u64;
         if end <= i32::MAX as u64 {
@@ -170,14 +185,22 @@ impl Emitter {
             self.asm.alu_rr(AluOp::Add, Size::S64, R10, R11);
         }
         let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
-        self.vm_field(base, RelocKind::VmMemory, mem, VMMEMORY_LEN as i32, |a, am| {
-            a.alu_rm(AluOp::Cmp, Size::S64, R10, am)
-        });
+        self.vm_field(
+            base,
+            RelocKind::VmMemory,
+            mem,
+            VMMEMORY_LEN as i32,
+            |a, am| a.alu_rm(AluOp::Cmp, Size::S64, R10, am),
+        );
         let l = self.stub(t.kind, t.offset);
         self.asm.jcc(Cond::A, l);
-        self.vm_field(base, RelocKind::VmMemory, mem, VMMEMORY_BASE as i32, |a, am| {
-            a.load(LoadKind::I64, Size::S64, R11, am)
-        });
+        self.vm_field(
+            base,
+            RelocKind::VmMemory,
+            mem,
+            VMMEMORY_BASE as i32,
+            |a, am| a.load(LoadKind::I64, Size::S64, R11, am),
+        );
         Amode::base_index(R11, R10, 1, -(size as i32))
     }
 
@@ -185,14 +208,22 @@ impl Emitter {
     fn table_addr(&mut self, vmctx: Gpr, idx: Gpr, table: VmRef, t: TrapInfo) -> Amode {
         self.asm.mov_rr(Size::S32, R10, idx);
         let base = self.vm_slot_ptr(vmctx, RelocKind::VmTable, table);
-        self.vm_field(base, RelocKind::VmTable, table, VMTABLE_LEN as i32, |a, am| {
-            a.alu_rm(AluOp::Cmp, Size::S64, R10, am)
-        });
+        self.vm_field(
+            base,
+            RelocKind::VmTable,
+            table,
+            VMTABLE_LEN as i32,
+            |a, am| a.alu_rm(AluOp::Cmp, Size::S64, R10, am),
+        );
         let l = self.stub(t.kind, t.offset);
         self.asm.jcc(Cond::AE, l);
-        self.vm_field(base, RelocKind::VmTable, table, VMTABLE_BASE as i32, |a, am| {
-            a.load(LoadKind::I64, Size::S64, R11, am)
-        });
+        self.vm_field(
+            base,
+            RelocKind::VmTable,
+            table,
+            VMTABLE_BASE as i32,
+            |a, am| a.load(LoadKind::I64, Size::S64, R11, am),
+        );
         Amode::base_index(R11, R10, 8, 0)
     }
 
@@ -219,7 +250,18 @@ impl Emitter {
         }
     }
 
-    fn float_to_int(&mut self, src64: bool, size: Size, signed: bool, sat: bool, t: TrapInfo, dst: Gpr, src: Xmm) {
+    // The flags mirror `Inst::FloatToInt`'s fields; bundling them would only add a type.
+    #[allow(clippy::too_many_arguments)]
+    fn float_to_int(
+        &mut self,
+        src64: bool,
+        size: Size,
+        signed: bool,
+        sat: bool,
+        t: TrapInfo,
+        dst: Gpr,
+        src: Xmm,
+    ) {
         let done = self.asm.new_label();
         let bits64 = size == Size::S64;
         if signed {
@@ -394,7 +436,14 @@ impl Emitter {
         }
     }
 
-    fn inst(&mut self, inst: &Inst, al: &[Allocation], next: Option<usize>, succs: &[usize], labels: &[Label]) {
+    fn inst(
+        &mut self,
+        inst: &Inst,
+        al: &[Allocation],
+        next: Option<usize>,
+        succs: &[usize],
+        labels: &[Label],
+    ) {
         match inst {
             Inst::Args => {}
             Inst::LoadStackArg { index, float } => {
@@ -598,7 +647,11 @@ impl Emitter {
             }
             Inst::FMinMax { is64, max } => {
                 let (dst, b) = (x(al[2]), x(al[1]));
-                let (ne, nan, done) = (self.asm.new_label(), self.asm.new_label(), self.asm.new_label());
+                let (ne, nan, done) = (
+                    self.asm.new_label(),
+                    self.asm.new_label(),
+                    self.asm.new_label(),
+                );
                 self.ucomis(*is64, dst, b);
                 self.asm.jcc(Cond::NE, ne);
                 self.asm.jcc(Cond::P, nan);
@@ -686,9 +739,13 @@ impl Emitter {
             Inst::MemorySize { mem } => {
                 let dst = g(al[1]);
                 let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmMemory, *mem);
-                self.vm_field(base, RelocKind::VmMemory, *mem, VMMEMORY_LEN as i32, |a, am| {
-                    a.load(LoadKind::I64, Size::S64, dst, am)
-                });
+                self.vm_field(
+                    base,
+                    RelocKind::VmMemory,
+                    *mem,
+                    VMMEMORY_LEN as i32,
+                    |a, am| a.load(LoadKind::I64, Size::S64, dst, am),
+                );
                 self.asm.shift_ri(ShiftOp::Shr, Size::S64, dst, 16);
             }
             Inst::GlobalGet { global, kind } => {
@@ -719,9 +776,13 @@ impl Emitter {
             Inst::TableSize { table } => {
                 let dst = g(al[1]);
                 let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmTable, *table);
-                self.vm_field(base, RelocKind::VmTable, *table, VMTABLE_LEN as i32, |a, am| {
-                    a.load(LoadKind::U32, Size::S32, dst, am)
-                });
+                self.vm_field(
+                    base,
+                    RelocKind::VmTable,
+                    *table,
+                    VMTABLE_LEN as i32,
+                    |a, am| a.load(LoadKind::U32, Size::S32, dst, am),
+                );
             }
             Inst::RefFunc { func } => {
                 self.asm.lea(g(al[1]), m(g(al[0]), PLACEHOLDER));
@@ -744,9 +805,10 @@ impl Emitter {
                 self.asm.jcc(Cond::NE, bad);
                 self.asm.mov_rr(Size::S64, dst, R10);
             }
-            Inst::LoadPtr { off } => self
-                .asm
-                .load(LoadKind::I64, Size::S64, g(al[1]), m(g(al[0]), *off)),
+            Inst::LoadPtr { off } => {
+                self.asm
+                    .load(LoadKind::I64, Size::S64, g(al[1]), m(g(al[0]), *off))
+            }
             Inst::StorePtr { off, float } => {
                 let a = m(g(al[0]), *off);
                 if *float {
@@ -830,13 +892,21 @@ impl Emitter {
             }
             Inst::BrTable { table, default } => {
                 self.asm.mov_rr(Size::S32, R10, g(al[0]));
-                self.asm
-                    .alu_ri(AluOp::Cmp, Size::S64, R10, table.len().min(i32::MAX as usize) as i32);
+                self.asm.alu_ri(
+                    AluOp::Cmp,
+                    Size::S64,
+                    R10,
+                    table.len().min(i32::MAX as usize) as i32,
+                );
                 self.asm.jcc(Cond::AE, labels[succs[*default as usize]]);
                 let tl = self.asm.new_label();
                 self.asm.lea_label(R11, tl);
-                self.asm
-                    .load(LoadKind::S32, Size::S64, R10, Amode::base_index(R11, R10, 4, 0));
+                self.asm.load(
+                    LoadKind::S32,
+                    Size::S64,
+                    R10,
+                    Amode::base_index(R11, R10, 4, 0),
+                );
                 self.asm.alu_rr(AluOp::Add, Size::S64, R11, R10);
                 self.asm.jmp_r(R11);
                 let targets = table.iter().map(|i| labels[succs[*i as usize]]).collect();
@@ -931,7 +1001,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, lower: &X64Lower) -> CompiledStenc
         e.raise(t);
     }
     if !e.tables.is_empty() {
-        while e.asm.offset() % 4 != 0 {
+        while !e.asm.offset().is_multiple_of(4) {
             e.asm.int3();
         }
         for (tl, targets) in std::mem::take(&mut e.tables) {
