@@ -133,10 +133,18 @@ impl<'a> Reader<'a> {
             .map_err(|_| self.err("bad utf-8"))
     }
     pub fn opt_u64(&mut self) -> Result<Option<u64>, DecodeError> {
-        Ok(if self.bool()? { Some(self.u64()?) } else { None })
+        Ok(if self.bool()? {
+            Some(self.u64()?)
+        } else {
+            None
+        })
     }
     pub fn opt_u32(&mut self) -> Result<Option<u32>, DecodeError> {
-        Ok(if self.bool()? { Some(self.u32()?) } else { None })
+        Ok(if self.bool()? {
+            Some(self.u32()?)
+        } else {
+            None
+        })
     }
     /// Reads a count and checks it is plausible for the remaining data, so a corrupt
     /// length cannot make us allocate gigabytes.

@@ -815,7 +815,11 @@ mod tests {
                     ty: ValType::I32,
                     mutable: true,
                 },
-                init: ConstExpr::Ops(vec![ConstOp::I32(1), ConstOp::GlobalGet(0), ConstOp::I32Add]),
+                init: ConstExpr::Ops(vec![
+                    ConstOp::I32(1),
+                    ConstOp::GlobalGet(0),
+                    ConstOp::I32Add,
+                ]),
             }],
             elements: vec![ElementSegment {
                 mode: SegmentMode::Active {

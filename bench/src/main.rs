@@ -148,7 +148,13 @@ struct Compiler {
 }
 
 impl Compiler {
-    fn run(&self, inputs: &[PathBuf], cache: Option<&Path>, no_module: bool, out: &Path) -> Result<cargo_wasmprecomp::Report> {
+    fn run(
+        &self,
+        inputs: &[PathBuf],
+        cache: Option<&Path>,
+        no_module: bool,
+        out: &Path,
+    ) -> Result<cargo_wasmprecomp::Report> {
         let opts = DriverOptions {
             isa: Isa::new(None, self.opt)?,
             cache: CacheSettings {
@@ -171,7 +177,10 @@ fn ensure_rust_corpus(args: &Args) -> Result<()> {
     if args.rust_corpus.join("nbody.wasm").is_file() {
         return Ok(());
     }
-    eprintln!("building the Rust corpus into {} ...", args.rust_corpus.display());
+    eprintln!(
+        "building the Rust corpus into {} ...",
+        args.rust_corpus.display()
+    );
     let st = Command::new("bash")
         .arg(args.shared.join("build-rust-corpus.sh"))
         .arg(&args.rust_corpus)
@@ -187,7 +196,10 @@ fn ensure_npm_corpus(args: &Args) -> Result<()> {
     if args.npm_corpus.join("sources.tsv").is_file() {
         return Ok(());
     }
-    eprintln!("fetching the npm corpus into {} ...", args.npm_corpus.display());
+    eprintln!(
+        "fetching the npm corpus into {} ...",
+        args.npm_corpus.display()
+    );
     let st = Command::new("bash")
         .arg(args.shared.join("fetch-npm-wasm.sh"))
         .arg(&args.npm_corpus)
@@ -287,7 +299,11 @@ fn main() -> Result<()> {
     let mut results = Vec::new();
     for (path, source) in &modules {
         let name = path
-            .strip_prefix(if *source == "rust" { &args.rust_corpus } else { &args.npm_corpus })
+            .strip_prefix(if *source == "rust" {
+                &args.rust_corpus
+            } else {
+                &args.npm_corpus
+            })
             .unwrap_or(path)
             .display()
             .to_string();
@@ -339,18 +355,33 @@ fn main() -> Result<()> {
         r.functions_per_s = r.functions as f64 / (r.cold.median_ms / 1000.0);
         r.code_mb_per_s = r.code_bytes as f64 / 1e6 / (r.cold.median_ms / 1000.0);
         // Lookups run on all cores: this is wall time per hit, not CPU time.
-        r.hit_cost_us = if lookups.1 > 0 { 1000.0 * lookups.0 / lookups.1 as f64 } else { 0.0 };
+        r.hit_cost_us = if lookups.1 > 0 {
+            1000.0 * lookups.0 / lookups.1 as f64
+        } else {
+            0.0
+        };
         let o = Command::new(&self_exe)
             .arg("--child-compile")
             .arg(path)
             .arg("--opt-level")
             .arg(&args.opt_level)
             .output()?;
-        r.peak_rss_kib = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+        r.peak_rss_kib = String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
         if wasmtime.is_some() {
             let cw = work.path().join("m.cwasm");
             let t: Vec<f64> = (0..runs)
-                .filter_map(|_| time_cmd(Command::new("wasmtime").arg("compile").arg(path).arg("-o").arg(&cw)))
+                .filter_map(|_| {
+                    time_cmd(
+                        Command::new("wasmtime")
+                            .arg("compile")
+                            .arg(path)
+                            .arg("-o")
+                            .arg(&cw),
+                    )
+                })
                 .collect();
             if !t.is_empty() {
                 let s = stat(t);
@@ -385,7 +416,12 @@ fn main() -> Result<()> {
     let mut hits = 0;
     let mut misses = 0;
     for p in &rust_ok {
-        let rep = comp.run(std::slice::from_ref(p), Some(&ws_cache), true, &work.path().join("ws"))?;
+        let rep = comp.run(
+            std::slice::from_ref(p),
+            Some(&ws_cache),
+            true,
+            &work.path().join("ws"),
+        )?;
         hits += rep.totals.function_hits;
         misses += rep.totals.function_misses;
     }
@@ -399,10 +435,25 @@ fn main() -> Result<()> {
         let (mut h, mut m) = (0, 0);
         for i in 0..runs {
             let cache = work.path().join(format!("edit-cache-{i}"));
-            let rep = comp.run(std::slice::from_ref(&edited), None, true, &work.path().join("e"))?;
+            let rep = comp.run(
+                std::slice::from_ref(&edited),
+                None,
+                true,
+                &work.path().join("e"),
+            )?;
             cold.push(rep.totals.wall_ms);
-            comp.run(std::slice::from_ref(&base), Some(&cache), true, &work.path().join("e"))?;
-            let rep = comp.run(std::slice::from_ref(&edited), Some(&cache), true, &work.path().join("e"))?;
+            comp.run(
+                std::slice::from_ref(&base),
+                Some(&cache),
+                true,
+                &work.path().join("e"),
+            )?;
+            let rep = comp.run(
+                std::slice::from_ref(&edited),
+                Some(&cache),
+                true,
+                &work.path().join("e"),
+            )?;
             ed.push(rep.totals.wall_ms);
             h = rep.totals.function_hits;
             m = rep.totals.function_misses;
@@ -449,8 +500,21 @@ fn main() -> Result<()> {
 }
 
 /// Runs the corpus WASI programs under our runtime, natively, and under wasmtime.
-fn run_programs(args: &Args, comp: &Compiler, work: &Path, wasmtime: bool, runs: usize) -> Result<Vec<RunResult>> {
-    let programs = ["regex-scan", "json-roundtrip", "sha-digest", "nbody", "fannkuch", "text-stats"];
+fn run_programs(
+    args: &Args,
+    comp: &Compiler,
+    work: &Path,
+    wasmtime: bool,
+    runs: usize,
+) -> Result<Vec<RunResult>> {
+    let programs = [
+        "regex-scan",
+        "json-roundtrip",
+        "sha-digest",
+        "nbody",
+        "fannkuch",
+        "text-stats",
+    ];
     let quick = ["nbody", "sha-digest"];
     // Native builds of the same programs.
     let native_dir = work.join("native-target");
@@ -486,7 +550,11 @@ fn run_programs(args: &Args, comp: &Compiler, work: &Path, wasmtime: bool, runs:
         let mut our_out = String::new();
         for _ in 0..runs {
             let t = Instant::now();
-            match cargo_wasmprecomp::run::run_command_with(module.clone(), vec![p.to_string()], true) {
+            match cargo_wasmprecomp::run::run_command_with(
+                module.clone(),
+                vec![p.to_string()],
+                true,
+            ) {
                 Ok((0, stdout)) => {
                     ours.push(t.elapsed().as_secs_f64() * 1000.0);
                     our_out = String::from_utf8_lossy(&stdout.unwrap_or_default()).to_string();
@@ -498,7 +566,9 @@ fn run_programs(args: &Args, comp: &Compiler, work: &Path, wasmtime: bool, runs:
         r.ours_ms = (!ours.is_empty()).then(|| stat(ours).median_ms);
         if native_ok {
             let exe = native_dir.join("release").join(p);
-            let t: Vec<f64> = (0..runs).filter_map(|_| time_cmd(&mut Command::new(&exe))).collect();
+            let t: Vec<f64> = (0..runs)
+                .filter_map(|_| time_cmd(&mut Command::new(&exe)))
+                .collect();
             r.native_ms = (!t.is_empty()).then(|| stat(t).median_ms);
             if let Ok(o) = Command::new(&exe).output() {
                 r.output_matches = Some(String::from_utf8_lossy(&o.stdout) == our_out);
@@ -532,7 +602,16 @@ fn print_table(b: &Bench) {
     );
     println!(
         "{:<44} {:>6} {:>22} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>14}",
-        "module", "funcs", "cold ms", "funcs/s", "MB/s", "mod-hit", "fn-hit", "peak MiB", "dedup", "vs wasmtime"
+        "module",
+        "funcs",
+        "cold ms",
+        "funcs/s",
+        "MB/s",
+        "mod-hit",
+        "fn-hit",
+        "peak MiB",
+        "dedup",
+        "vs wasmtime"
     );
     for r in &b.modules {
         if r.status != "ok" {
@@ -559,7 +638,10 @@ fn print_table(b: &Bench) {
             opt(r.wasmtime_ratio, |x| format!("{:.2}x time", x)),
         );
     }
-    println!("\nfunction-tier hit rate across the Rust workspace modules: {:.1}%", 100.0 * b.workspace_hit_rate);
+    println!(
+        "\nfunction-tier hit rate across the Rust workspace modules: {:.1}%",
+        100.0 * b.workspace_hit_rate
+    );
     if let Some(e) = &b.edit {
         println!(
             "edit scenario {}: cold {:.1} ms, edit {:.1} ms = {:.1}% of cold ({} hits, {} misses)",
@@ -581,11 +663,17 @@ fn print_table(b: &Bench) {
             println!(
                 "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>8}",
                 p.program,
-                p.ours_ms.map(|x| format!("{x:.1}")).unwrap_or_else(|| p.note.clone().unwrap_or_default()),
+                p.ours_ms
+                    .map(|x| format!("{x:.1}"))
+                    .unwrap_or_else(|| p.note.clone().unwrap_or_default()),
                 p.native_ms.map(|x| format!("{x:.1}")).unwrap_or("-".into()),
-                p.ratio_to_native.map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+                p.ratio_to_native
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or("-".into()),
                 opt(p.wasmtime_ms, |x| format!("{x:.1}")),
-                p.ratio_to_wasmtime.map(|x| format!("{x:.2}")).unwrap_or("-".into()),
+                p.ratio_to_wasmtime
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or("-".into()),
                 match p.output_matches {
                     Some(true) => "same",
                     Some(false) => "DIFFERS",
@@ -594,6 +682,9 @@ fn print_table(b: &Bench) {
             );
         }
     }
-    println!("\nwasmtime: {}", b.wasmtime.as_deref().unwrap_or("not installed"));
+    println!(
+        "\nwasmtime: {}",
+        b.wasmtime.as_deref().unwrap_or("not installed")
+    );
     println!("total: {:.0} s", b.total_s);
 }

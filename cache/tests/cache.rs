@@ -539,10 +539,19 @@ fn an_unwritable_directory_is_used_read_only() {
         let copy = tmp.path().join("child-exe");
         fs::copy(&exe, &copy).expect("copy test binary");
         fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod copy");
-        assert!(others_can_execute(&copy), "{} must be executable by nobody", copy.display());
+        assert!(
+            others_can_execute(&copy),
+            "{} must be executable by nobody",
+            copy.display()
+        );
         use std::os::unix::process::CommandExt;
         let out = Command::new(&copy)
-            .args(["--exact", "helper_unwritable_dir_child_runs_only_when_spawned", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "helper_unwritable_dir_child_runs_only_when_spawned",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(UNWRITABLE_ENV, &dir)
             .gid(65534)
             .uid(65534)
@@ -1100,4 +1109,3 @@ fn parse_size_understands_the_documented_forms() {
 }
 
 // ------------------------------------------------------------ hit cost
-

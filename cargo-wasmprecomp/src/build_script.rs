@@ -1,16 +1,14 @@
 //! The `build.rs` API: precompile wasm modules for the crate being built.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     let out = cargo_wasmprecomp::Builder::new()
-//!         .package("my-plugin")          // a workspace member to build for wasm32-wasip1
-//!         .wasm("assets/extra.wasm")    // or a .wasm file
-//!         .compile()
-//!         .expect("precompiling wasm");
-//!     for (name, path) in &out.artifacts {
-//!         println!("cargo:rustc-env=PLUGIN_{}={}", name.to_uppercase(), path.display());
-//!     }
+//! // in build.rs's main():
+//! let out = cargo_wasmprecomp::Builder::new()
+//!     .package("my-plugin") // a workspace member to build for wasm32-wasip1
+//!     .wasm("assets/extra.wasm") // or a .wasm file
+//!     .compile()
+//!     .expect("precompiling wasm");
+//! for (name, path) in &out.artifacts {
+//!     println!("cargo:rustc-env=PLUGIN_{}={}", name.to_uppercase(), path.display());
 //! }
 //! ```
 //!
@@ -122,10 +120,10 @@ impl Builder {
     pub fn compile(self) -> Result<BuildOutput, BuildError> {
         let out_base = match self.out_dir.clone() {
             Some(d) => d,
-            None => PathBuf::from(
-                std::env::var_os("OUT_DIR").ok_or(BuildError::MissingEnv("OUT_DIR"))?,
-            )
-            .join("wasmprecomp"),
+            None => {
+                PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::MissingEnv("OUT_DIR"))?)
+                    .join("wasmprecomp")
+            }
         };
         let target = match self.target.clone() {
             Some(t) => Some(t),
@@ -149,7 +147,8 @@ impl Builder {
                     .clone()
                     .unwrap_or_else(|| "wasm32-wasip1".into()),
             };
-            let meta = workspace::metadata(&sel).map_err(|e| BuildError::Other(format!("{e:#}")))?;
+            let meta =
+                workspace::metadata(&sel).map_err(|e| BuildError::Other(format!("{e:#}")))?;
             for p in meta.workspace_packages() {
                 if self.packages.iter().any(|n| n == p.name.as_str()) {
                     if let Some(dir) = p.manifest_path.parent() {

@@ -28,7 +28,11 @@ pub enum CargoCli {
 }
 
 #[derive(Args, Debug)]
-#[command(version, args_conflicts_with_subcommands = true, about = "Precompile a workspace's WebAssembly to native code, reusing every function compiled before")]
+#[command(
+    version,
+    args_conflicts_with_subcommands = true,
+    about = "Precompile a workspace's WebAssembly to native code, reusing every function compiled before"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
@@ -39,7 +43,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Compile wasm modules (the default command).
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Run a WASI command module (an artifact, or a .wasm compiled through the cache).
     Run(RunArgs),
     /// Write a CI workflow and a build.rs snippet from the templates.
@@ -203,7 +207,9 @@ pub enum CacheCmd {
 impl CacheArgs {
     pub fn settings(&self) -> Result<CacheSettings> {
         let max_size = match &self.cache_size {
-            Some(s) => Some(wasmprecomp_cache::parse_size(s).with_context(|| format!("--cache-size {s}"))?),
+            Some(s) => Some(
+                wasmprecomp_cache::parse_size(s).with_context(|| format!("--cache-size {s}"))?,
+            ),
             None => None,
         };
         Ok(CacheSettings {
@@ -237,14 +243,15 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 }
 
 fn parse_opt(s: &str) -> Result<OptLevel> {
-    OptLevel::parse(s).ok_or_else(|| usage(format!("unknown --opt-level `{s}` (use `speed` or `none`)")))
+    OptLevel::parse(s)
+        .ok_or_else(|| usage(format!("unknown --opt-level `{s}` (use `speed` or `none`)")))
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         None => build(cli.build),
-        Some(Cmd::Build(b)) => build(b),
+        Some(Cmd::Build(b)) => build(*b),
         Some(Cmd::Run(r)) => crate::run::run(r),
         Some(Cmd::Init(i)) => crate::init::init(i),
         Some(Cmd::Cache { cmd, cache }) => cache_cmd(cmd, cache),
@@ -318,8 +325,12 @@ fn build(a: BuildArgs) -> Result<i32> {
             .join(isa.triple().to_string())
             .join(sel.profile_dir())
     });
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| usage(format!("cannot create output folder {}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| {
+        usage(format!(
+            "cannot create output folder {}: {e}",
+            out_dir.display()
+        ))
+    })?;
     check_writable(&out_dir)?;
     let opts = DriverOptions {
         isa,
@@ -331,10 +342,17 @@ fn build(a: BuildArgs) -> Result<i32> {
     let inputs: Vec<Input> = inputs.into_iter().map(|path| Input { path }).collect();
     let mut warnings = Vec::new();
     let report = driver::compile_all(&inputs, &opts, &mut warnings);
-    let report_path = a.report.clone().unwrap_or_else(|| out_dir.join("report.json"));
+    let report_path = a
+        .report
+        .clone()
+        .unwrap_or_else(|| out_dir.join("report.json"));
     let json = serde_json::to_string_pretty(&report)?;
-    driver::write_atomic(&report_path, json.as_bytes())
-        .map_err(|e| usage(format!("cannot write report {}: {e}", report_path.display())))?;
+    driver::write_atomic(&report_path, json.as_bytes()).map_err(|e| {
+        usage(format!(
+            "cannot write report {}: {e}",
+            report_path.display()
+        ))
+    })?;
     if !a.quiet {
         for w in &warnings {
             eprintln!("warning: {w}");
@@ -352,7 +370,11 @@ fn build(a: BuildArgs) -> Result<i32> {
     if a.message_format == MessageFormat::Json {
         println!("{json}");
     }
-    Ok(if report.ok() { exit::OK } else { exit::MODULE_FAILED })
+    Ok(if report.ok() {
+        exit::OK
+    } else {
+        exit::MODULE_FAILED
+    })
 }
 
 fn check_writable(dir: &Path) -> Result<()> {
@@ -362,7 +384,10 @@ fn check_writable(dir: &Path) -> Result<()> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => Err(usage(format!("output folder {} is not writable: {e}", dir.display()))),
+        Err(e) => Err(usage(format!(
+            "output folder {} is not writable: {e}",
+            dir.display()
+        ))),
     }
 }
 
@@ -370,7 +395,9 @@ fn check_writable(dir: &Path) -> Result<()> {
 pub fn parse_age(s: &str) -> Result<std::time::Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| usage(format!("bad age `{s}` (e.g. 30d, 12h)")))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| usage(format!("bad age `{s}` (e.g. 30d, 12h)")))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -432,7 +459,9 @@ fn cache_cmd(cmd: CacheCmd, a: CacheArgs) -> Result<i32> {
             older_than,
         } => {
             let max = match max_size {
-                Some(s) => Some(wasmprecomp_cache::parse_size(&s).map_err(|e| usage(e.to_string()))?),
+                Some(s) => {
+                    Some(wasmprecomp_cache::parse_size(&s).map_err(|e| usage(e.to_string()))?)
+                }
                 None => None,
             };
             let age = older_than.map(|s| parse_age(&s)).transpose()?;

@@ -1,7 +1,9 @@
 //! The compile driver: modules in parallel, each through the module tier and then the
 //! function tier of the cache, artifacts written atomically, one report for the run.
 
-use crate::report::{self, CacheReport, ErrorReport, FunctionCacheReport, ModuleReport, Report, Timings};
+use crate::report::{
+    self, CacheReport, ErrorReport, FunctionCacheReport, ModuleReport, Report, Timings,
+};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -9,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
-use wasmprecomp_codegen::{compile_modules, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey};
+use wasmprecomp_codegen::{
+    compile_modules, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey,
+};
 
 /// How the cache is used for a run.
 #[derive(Debug, Clone, Default)]
@@ -176,7 +180,11 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         wasm_sha256: String::new(),
         status: "error".into(),
         error: None,
-        module_cache: if module_tier.is_some() { "miss".into() } else { "off".into() },
+        module_cache: if module_tier.is_some() {
+            "miss".into()
+        } else {
+            "off".into()
+        },
         functions: 0,
         function_cache: FunctionCacheReport::default(),
         timings_ms: Timings::default(),
@@ -186,7 +194,10 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     let wasm = match std::fs::read(&input.path) {
         Ok(b) => b,
         Err(e) => {
-            read_error(&mut rep, format!("cannot read {}: {e}", input.path.display()));
+            read_error(
+                &mut rep,
+                format!("cannot read {}: {e}", input.path.display()),
+            );
             return Staged {
                 rep,
                 out,
@@ -324,7 +335,10 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     // Module tier first; then every miss goes through the function tier as one run, so
     // a function shared by several modules is compiled once.
     let run = || -> Vec<ModuleReport> {
-        let mut staged: Vec<Staged> = inputs.par_iter().map(|i| stage(i, opts, cache.as_ref())).collect();
+        let mut staged: Vec<Staged> = inputs
+            .par_iter()
+            .map(|i| stage(i, opts, cache.as_ref()))
+            .collect();
         compile_staged(&mut staged, opts, cache.as_ref());
         staged
             .into_par_iter()

@@ -30,7 +30,10 @@ pub fn init(a: InitArgs) -> Result<i32> {
         }
     };
     let files = [
-        (root.join(".github/workflows/wasmprecomp.yml"), fill(WORKFLOW)),
+        (
+            root.join(".github/workflows/wasmprecomp.yml"),
+            fill(WORKFLOW),
+        ),
         (root.join("wasmprecomp-build.rs.example"), fill(BUILD_RS)),
     ];
     let mut code = exit::OK;

@@ -2,7 +2,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cargo_wasmprecomp::cli::CargoCli::Wasmprecomp(cli) = cargo_wasmprecomp::cli::CargoCli::parse();
+    let cargo_wasmprecomp::cli::CargoCli::Wasmprecomp(cli) =
+        cargo_wasmprecomp::cli::CargoCli::parse();
     match cargo_wasmprecomp::cli::run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {

@@ -17,7 +17,11 @@ const MAX_WASM_STACK: usize = 48 << 20;
 /// Runs `module` as a WASI command with `args` (argv, including argv[0]) on a thread
 /// with a big stack, inheriting stdin and stderr; stdout is inherited too unless
 /// `capture`, in which case it is returned. The guest sees no environment variables.
-pub fn run_command_with(module: Module, args: Vec<String>, capture: bool) -> Result<(i32, Option<Vec<u8>>)> {
+pub fn run_command_with(
+    module: Module,
+    args: Vec<String>,
+    capture: bool,
+) -> Result<(i32, Option<Vec<u8>>)> {
     let t = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(THREAD_STACK)
@@ -30,7 +34,8 @@ pub fn run_command_with(module: Module, args: Vec<String>, capture: bool) -> Res
             let ctx = Arc::new(ctx);
             let mut linker = Linker::new();
             wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
-            let code = wasi::run_command(&mut store, &linker, &module, &ctx).map_err(|e| e.to_string())?;
+            let code =
+                wasi::run_command(&mut store, &linker, &module, &ctx).map_err(|e| e.to_string())?;
             let out = captured.map(|c| c.lock().map(|v| v.clone()).unwrap_or_default());
             Ok((code, out))
         })
@@ -50,8 +55,12 @@ pub fn run_command(module: Module, args: Vec<String>) -> Result<i32> {
 pub fn run(a: RunArgs) -> Result<i32> {
     crate::cli::require_file(&a.file)?;
     let module = if is_wasm(&a.file) {
-        let opt = OptLevel::parse(&a.opt_level)
-            .ok_or_else(|| Exit(exit::USAGE, format!("unknown --opt-level `{}`", a.opt_level)))?;
+        let opt = OptLevel::parse(&a.opt_level).ok_or_else(|| {
+            Exit(
+                exit::USAGE,
+                format!("unknown --opt-level `{}`", a.opt_level),
+            )
+        })?;
         let isa = Isa::new(None, opt).map_err(|e| Exit(exit::USAGE, e.to_string()))?;
         let out = tempfile_dir()?;
         let opts = DriverOptions {
@@ -62,13 +71,21 @@ pub fn run(a: RunArgs) -> Result<i32> {
             progress: false,
         };
         let mut warnings = Vec::new();
-        let report = driver::compile_all(&[Input { path: a.file.clone() }], &opts, &mut warnings);
+        let report = driver::compile_all(
+            &[Input {
+                path: a.file.clone(),
+            }],
+            &opts,
+            &mut warnings,
+        );
         for w in warnings {
             eprintln!("warning: {w}");
         }
         let m = &report.modules[0];
         let loaded = match (&m.error, &m.output) {
-            (None, Some(p)) => Module::from_file(p).map_err(|e| Exit(exit::MODULE_FAILED, e.to_string())),
+            (None, Some(p)) => {
+                Module::from_file(p).map_err(|e| Exit(exit::MODULE_FAILED, e.to_string()))
+            }
             (Some(e), _) => Err(Exit(exit::MODULE_FAILED, e.message.clone())),
             _ => Err(Exit(exit::MODULE_FAILED, "no artifact produced".into())),
         };

@@ -93,7 +93,12 @@ fn artifacts(out: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wpc"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -121,7 +126,12 @@ fn entries(cache: &Path) -> BTreeSet<String> {
 }
 
 fn verify(cache: &Path) -> serde_json::Value {
-    let o = ok(bin().args(["cache", "verify"]).arg("--cache-dir").arg(cache).output().unwrap());
+    let o = ok(bin()
+        .args(["cache", "verify"])
+        .arg("--cache-dir")
+        .arg(cache)
+        .output()
+        .unwrap());
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -129,7 +139,12 @@ fn verify(cache: &Path) -> serde_json::Value {
 fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
     let f = fixture(60);
     let reference = f.root.join("ref");
-    ok(compile(&f.inputs, &f.root.join("none"), &reference, &["--no-cache"]));
+    ok(compile(
+        &f.inputs,
+        &f.root.join("none"),
+        &reference,
+        &["--no-cache"],
+    ));
     let want = artifacts(&reference);
     let cache = f.root.join("cache");
     for round in 0..3 {
@@ -170,7 +185,12 @@ fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
 fn killing_a_compile_at_random_moments_never_corrupts_the_cache() {
     let f = fixture(400);
     let reference = f.root.join("ref");
-    ok(compile(&f.inputs, &f.root.join("none"), &reference, &["--no-cache"]));
+    ok(compile(
+        &f.inputs,
+        &f.root.join("none"),
+        &reference,
+        &["--no-cache"],
+    ));
     let want = artifacts(&reference);
     let cache = f.root.join("cache");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -199,12 +219,18 @@ fn killing_a_compile_at_random_moments_never_corrupts_the_cache() {
         if out.exists() {
             for (name, bytes) in artifacts(&out) {
                 let w = want.iter().find(|(n, _)| *n == name).unwrap();
-                assert!(w.1 == bytes, "{name} is a partial or wrong artifact after kill -9");
+                assert!(
+                    w.1 == bytes,
+                    "{name} is a partial or wrong artifact after kill -9"
+                );
             }
         }
     }
     let v = verify(&cache);
-    assert_eq!(v["corrupt_found"], 0, "a killed writer never leaves a visible damaged entry: {v}");
+    assert_eq!(
+        v["corrupt_found"], 0,
+        "a killed writer never leaves a visible damaged entry: {v}"
+    );
     let out = f.root.join("after");
     ok(compile(&f.inputs, &cache, &out, &["--cache-check"]));
     assert_eq!(artifacts(&out), want);
@@ -241,9 +267,17 @@ fn corrupted_entries_are_counted_misses_and_artifacts_stay_right() {
     std::fs::write(cache.join("v1").join("unknown-file"), b"?").unwrap();
     let out = f.root.join("second");
     ok(compile(&f.inputs, &cache, &out, &[]));
-    assert_eq!(artifacts(&out), want, "damaged entries never produce wrong code");
+    assert_eq!(
+        artifacts(&out),
+        want,
+        "damaged entries never produce wrong code"
+    );
     let r = report(&out);
-    assert!(r["cache"]["corrupt"].as_u64().unwrap() >= 4, "{}", r["cache"]);
+    assert!(
+        r["cache"]["corrupt"].as_u64().unwrap() >= 4,
+        "{}",
+        r["cache"]
+    );
     assert!(r["cache"]["corrupt"].as_u64().unwrap() <= damaged);
     // Damaged entries were replaced: a third run is all module hits.
     let third = f.root.join("third");
@@ -258,7 +292,12 @@ fn a_read_only_cache_serves_every_hit_and_writes_nothing() {
     ok(compile(&f.inputs, &cache, &f.root.join("o1"), &[]));
     let before = entries(&cache);
     let out = f.root.join("o2");
-    ok(compile(&f.inputs, &cache, &out, &["--cache-read-only", "--no-module-cache"]));
+    ok(compile(
+        &f.inputs,
+        &cache,
+        &out,
+        &["--cache-read-only", "--no-module-cache"],
+    ));
     let r = report(&out);
     assert_eq!(r["cache"]["mode"], "read-only");
     assert_eq!(r["cache"]["function_misses"], 0);
@@ -267,7 +306,12 @@ fn a_read_only_cache_serves_every_hit_and_writes_nothing() {
     // A new module: compiled, nothing stored.
     let extra = f.root.join("extra.wasm");
     std::fs::write(&extra, module(9, 10, 0)).unwrap();
-    ok(compile(&[extra], &cache, &f.root.join("o3"), &["--cache-read-only"]));
+    ok(compile(
+        &[extra],
+        &cache,
+        &f.root.join("o3"),
+        &["--cache-read-only"],
+    ));
     assert_eq!(entries(&cache), before);
 }
 
@@ -330,14 +374,29 @@ fn compile_order_and_parallelism_do_not_change_keys_hits_or_bytes() {
         let ins: Vec<PathBuf> = order.iter().map(|i| f.inputs[*i].clone()).collect();
         if *separate {
             for i in &ins {
-                ok(compile(std::slice::from_ref(i), &cache, &out, &["-j", jobs, "--no-module-cache"]));
+                ok(compile(
+                    std::slice::from_ref(i),
+                    &cache,
+                    &out,
+                    &["-j", jobs, "--no-module-cache"],
+                ));
             }
         } else {
-            ok(compile(&ins, &cache, &out, &["-j", jobs, "--no-module-cache"]));
+            ok(compile(
+                &ins,
+                &cache,
+                &out,
+                &["-j", jobs, "--no-module-cache"],
+            ));
         }
         // The repeat is all hits.
         let rep = f.root.join(format!("rep{k}"));
-        ok(compile(&ins, &cache, &rep, &["-j", jobs, "--no-module-cache"]));
+        ok(compile(
+            &ins,
+            &cache,
+            &rep,
+            &["-j", jobs, "--no-module-cache"],
+        ));
         let r = report(&rep);
         assert_eq!(r["cache"]["function_misses"], 0, "order {k}: repeat misses");
         listings.push(entries(&cache));
@@ -366,5 +425,8 @@ fn eviction_keeps_the_size_limit() {
         .iter()
         .map(|r| std::fs::metadata(cache.join(r)).unwrap().len())
         .sum();
-    assert!(total <= 20 * 1024, "cache holds {total} bytes after gc to 20K");
+    assert!(
+        total <= 20 * 1024,
+        "cache holds {total} bytes after gc to 20K"
+    );
 }

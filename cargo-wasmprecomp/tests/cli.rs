@@ -61,10 +61,22 @@ fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
         .arg(d.path().join("cache")));
     assert_eq!(o.status.code(), Some(1), "a failed module exits 1");
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("notwasm.wasm") && stderr.contains("magic"), "{stderr}");
-    assert!(stderr.contains("trunc.wasm") && stderr.contains("byte offset"), "{stderr}");
-    assert!(stderr.contains("simd.wasm") && stderr.contains("`simd`"), "{stderr}");
-    assert!(stderr.contains("function 0"), "the failing function is named: {stderr}");
+    assert!(
+        stderr.contains("notwasm.wasm") && stderr.contains("magic"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("trunc.wasm") && stderr.contains("byte offset"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("simd.wasm") && stderr.contains("`simd`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("function 0"),
+        "the failing function is named: {stderr}"
+    );
     assert!(stderr.contains("missing.wasm"), "{stderr}");
     let r = report(&out.join("report.json"));
     let mods = r["modules"].as_array().unwrap();
@@ -91,9 +103,12 @@ fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
 fn unknown_target_is_a_usage_error() {
     let d = tempfile::tempdir().unwrap();
     let good = write_wat(d.path(), "good.wasm", GOOD);
-    let o = run(bin().arg(&good).args(["--target", "riscv64gc-unknown-linux-gnu", "--no-cache"]));
+    let o = run(bin()
+        .arg(&good)
+        .args(["--target", "riscv64gc-unknown-linux-gnu", "--no-cache"]));
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unsupported target `riscv64gc-unknown-linux-gnu`"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("unsupported target `riscv64gc-unknown-linux-gnu`"));
 }
 
 #[test]
@@ -102,7 +117,11 @@ fn unwritable_output_folder_is_a_usage_error() {
     let good = write_wat(d.path(), "good.wasm", GOOD);
     let file = d.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
-    let o = run(bin().arg(&good).arg("--out-dir").arg(file.join("sub")).arg("--no-cache"));
+    let o = run(bin()
+        .arg(&good)
+        .arg("--out-dir")
+        .arg(file.join("sub"))
+        .arg("--no-cache"));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot create output folder"));
 }
@@ -117,7 +136,10 @@ fn workspace_without_wasm_says_so() {
     .unwrap();
     std::fs::create_dir_all(d.path().join("src")).unwrap();
     std::fs::write(d.path().join("src/main.rs"), "fn main() {}\n").unwrap();
-    let o = run(bin().arg("--manifest-path").arg(d.path().join("Cargo.toml")).arg("--no-cache"));
+    let o = run(bin()
+        .arg("--manifest-path")
+        .arg(d.path().join("Cargo.toml"))
+        .arg("--no-cache"));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no .wasm artifacts found"));
 }
@@ -129,7 +151,11 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
     let cache = d.path().join("cache");
     let out = d.path().join("out");
     let args = |c: &mut Command| {
-        c.arg(&good).arg("--out-dir").arg(&out).arg("--cache-dir").arg(&cache);
+        c.arg(&good)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(&cache);
     };
     let mut c = bin();
     args(&mut c);
@@ -155,7 +181,11 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
     assert_eq!(r3["modules"][0]["module_cache"], "off");
     assert_eq!(r3["modules"][0]["function_cache"]["hits"], 3);
     assert_eq!(r3["modules"][0]["function_cache"]["misses"], 0);
-    assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), first, "function-tier build is byte-identical");
+    assert_eq!(
+        std::fs::read(out.join("good.wpc")).unwrap(),
+        first,
+        "function-tier build is byte-identical"
+    );
 }
 
 #[test]
@@ -180,13 +210,18 @@ fn assert_same_keys(want: &serde_json::Value, have: &serde_json::Value, path: &s
     match (want, have) {
         (serde_json::Value::Object(w), serde_json::Value::Object(h)) => {
             for (k, wv) in w {
-                let hv = h.get(k).unwrap_or_else(|| panic!("missing field {path}.{k}"));
+                let hv = h
+                    .get(k)
+                    .unwrap_or_else(|| panic!("missing field {path}.{k}"));
                 if !wv.is_null() && !hv.is_null() {
                     assert_same_keys(wv, hv, &format!("{path}.{k}"));
                 }
             }
             for k in h.keys() {
-                assert!(w.contains_key(k), "field {path}.{k} is not in docs/report.example.json");
+                assert!(
+                    w.contains_key(k),
+                    "field {path}.{k} is not in docs/report.example.json"
+                );
             }
         }
         (serde_json::Value::Array(w), serde_json::Value::Array(h)) => {
@@ -201,10 +236,12 @@ fn assert_same_keys(want: &serde_json::Value, have: &serde_json::Value, path: &s
 #[test]
 fn checked_in_report_example_matches_the_schema_types() {
     let r: cargo_wasmprecomp::Report =
-        serde_json::from_str(include_str!("../../docs/report.example.json")).expect("example parses as the schema");
+        serde_json::from_str(include_str!("../../docs/report.example.json"))
+            .expect("example parses as the schema");
     assert_eq!(r.schema, cargo_wasmprecomp::report::SCHEMA);
     let back = serde_json::to_value(&r).unwrap();
-    let orig: serde_json::Value = serde_json::from_str(include_str!("../../docs/report.example.json")).unwrap();
+    let orig: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.example.json")).unwrap();
     assert_eq!(back, orig, "example round-trips through the schema types");
 }
 
@@ -216,12 +253,20 @@ fn init_writes_templates_and_refuses_to_overwrite() {
     let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
     assert_eq!(o.status.code(), Some(0));
     let wf = std::fs::read_to_string(d.path().join(".github/workflows/wasmprecomp.yml")).unwrap();
-    assert!(wf.contains("actions/cache") && wf.contains("WASMPRECOMP_CACHE_DIR") && wf.contains("hashFiles('**/Cargo.lock')"));
+    assert!(
+        wf.contains("actions/cache")
+            && wf.contains("WASMPRECOMP_CACHE_DIR")
+            && wf.contains("hashFiles('**/Cargo.lock')")
+    );
     assert!(wf.contains("restore-keys"));
     assert!(!wf.contains("{{TOOL_VERSION}}"), "placeholders filled");
     let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
     assert_eq!(o.status.code(), Some(2));
-    let o = run(bin().arg("init").arg("--force").arg("--manifest-path").arg(&manifest));
+    let o = run(bin()
+        .arg("init")
+        .arg("--force")
+        .arg("--manifest-path")
+        .arg(&manifest));
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -230,14 +275,31 @@ fn cache_dir_and_stats_subcommands() {
     let d = tempfile::tempdir().unwrap();
     let cache = d.path().join("cache");
     let o = run(bin().args(["cache", "dir"]).arg("--cache-dir").arg(&cache));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), cache.display().to_string());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        cache.display().to_string()
+    );
     let good = write_wat(d.path(), "good.wasm", GOOD);
-    run(bin().arg(&good).arg("--cache-dir").arg(&cache).arg("--out-dir").arg(d.path().join("o")));
-    let o = run(bin().args(["cache", "stats", "--json"]).arg("--cache-dir").arg(&cache));
+    run(bin()
+        .arg(&good)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--out-dir")
+        .arg(d.path().join("o")));
+    let o = run(bin()
+        .args(["cache", "stats", "--json"])
+        .arg("--cache-dir")
+        .arg(&cache));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["entries"].is_object());
-    let o = run(bin().args(["cache", "verify"]).arg("--cache-dir").arg(&cache));
+    let o = run(bin()
+        .args(["cache", "verify"])
+        .arg("--cache-dir")
+        .arg(&cache));
     assert_eq!(o.status.code(), Some(0));
-    let o = run(bin().args(["cache", "clear"]).arg("--cache-dir").arg(&cache));
+    let o = run(bin()
+        .args(["cache", "clear"])
+        .arg("--cache-dir")
+        .arg(&cache));
     assert_eq!(o.status.code(), Some(0));
 }

@@ -82,7 +82,12 @@ fn module<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["input"].as_str().unwrap().ends_with(&format!("/{name}.wasm")))
+        .find(|m| {
+            m["input"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/{name}.wasm"))
+        })
         .unwrap_or_else(|| panic!("{name} not in report: {r}"))
 }
 
@@ -113,14 +118,36 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
     let alpha1 = module(&r1, "alpha").clone();
     assert_eq!(alpha1["module_cache"], "miss");
     // Both modules share std and `common`: the second one compiled hits the first's functions.
-    assert!(r1["totals"]["function_hits"].as_u64().unwrap() > 0, "cross-module hits: {r1}");
+    assert!(
+        r1["totals"]["function_hits"].as_u64().unwrap() > 0,
+        "cross-module hits: {r1}"
+    );
 
     // The artifacts run and print the expected output.
-    let art = |n: &str| root.join(format!("target/wasmprecomp/x86_64-unknown-linux-gnu/release/{n}.wpc"));
-    let o = ok(bin().arg("run").arg(art("alpha")).arg("--no-cache").arg("--").arg("x").output().unwrap());
-    let expect = format!("alpha hello, wasm! {}\n", 3u64.wrapping_mul(41).rotate_left(7));
+    let art = |n: &str| {
+        root.join(format!(
+            "target/wasmprecomp/x86_64-unknown-linux-gnu/release/{n}.wpc"
+        ))
+    };
+    let o = ok(bin()
+        .arg("run")
+        .arg(art("alpha"))
+        .arg("--no-cache")
+        .arg("--")
+        .arg("x")
+        .output()
+        .unwrap());
+    let expect = format!(
+        "alpha hello, wasm! {}\n",
+        3u64.wrapping_mul(41).rotate_left(7)
+    );
     assert_eq!(String::from_utf8_lossy(&o.stdout), expect);
-    let o = ok(bin().arg("run").arg(art("beta")).arg("--no-cache").output().unwrap());
+    let o = ok(bin()
+        .arg("run")
+        .arg(art("beta"))
+        .arg("--no-cache")
+        .output()
+        .unwrap());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "beta hello, beta! 55\n");
 
     // Second run: all module hits.
@@ -149,10 +176,21 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
     let funcs = alpha3["functions"].as_u64().unwrap();
     let dedup = alpha3["function_cache"]["deduplicated"].as_u64().unwrap();
     assert_eq!(alpha3["function_cache"]["misses"], 1, "{alpha3}");
-    assert_eq!(alpha3["function_cache"]["hits"].as_u64().unwrap(), funcs - dedup - 1);
+    assert_eq!(
+        alpha3["function_cache"]["hits"].as_u64().unwrap(),
+        funcs - dedup - 1
+    );
     assert_eq!(module(&r3, "beta")["module_cache"], "hit");
-    let o = ok(bin().arg("run").arg(art("alpha")).arg("--no-cache").output().unwrap());
-    let expect = format!("alpha hello, wasm! {}\n", 2u64.wrapping_mul(43).rotate_left(7));
+    let o = ok(bin()
+        .arg("run")
+        .arg(art("alpha"))
+        .arg("--no-cache")
+        .output()
+        .unwrap());
+    let expect = format!(
+        "alpha hello, wasm! {}\n",
+        2u64.wrapping_mul(43).rotate_left(7)
+    );
     assert_eq!(String::from_utf8_lossy(&o.stdout), expect);
 }
 
@@ -161,7 +199,10 @@ fn a_failing_cargo_build_fails_the_run_with_cargos_status() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("ws");
     fixture(&root);
-    write(&root.join("beta/src/main.rs"), "fn main() { this is not rust }\n");
+    write(
+        &root.join("beta/src/main.rs"),
+        "fn main() { this is not rust }\n",
+    );
     let o = bin()
         .arg("--build")
         .arg("--workspace")
@@ -172,5 +213,8 @@ fn a_failing_cargo_build_fails_the_run_with_cargos_status() {
         .unwrap();
     assert_eq!(o.status.code(), Some(101), "cargo's own status");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error"), "cargo's diagnostics reach the user: {err}");
+    assert!(
+        err.contains("error"),
+        "cargo's diagnostics reach the user: {err}"
+    );
 }

@@ -101,11 +101,10 @@ pub struct Parameters {
 impl Parameters {
     /// Maps an offset relative to the stencil body to a module-relative offset.
     pub fn module_offset(&self, stencil_pos: u32) -> u32 {
-        let n = self.offset_fixups.partition_point(|(p, _)| *p <= stencil_pos);
-        let delta: i64 = self.offset_fixups[..n]
-            .iter()
-            .map(|(_, d)| *d as i64)
-            .sum();
+        let n = self
+            .offset_fixups
+            .partition_point(|(p, _)| *p <= stencil_pos);
+        let delta: i64 = self.offset_fixups[..n].iter().map(|(_, d)| *d as i64).sum();
         (self.body_offset as i64 + stencil_pos as i64 + delta) as u32
     }
 }
@@ -421,7 +420,9 @@ pub fn build(
             copied_to = end;
             let delta = (end - start) as i64 - new.len() as i64;
             if delta != 0 {
-                rn.params.offset_fixups.push((out.len() as u32, delta as i32));
+                rn.params
+                    .offset_fixups
+                    .push((out.len() as u32, delta as i32));
             }
         }
     }

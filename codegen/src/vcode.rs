@@ -89,7 +89,10 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Starts filling `b`. The previous block must have been terminated.
     pub fn switch_to(&mut self, b: BlockId) {
         debug_assert!(self.current.is_none(), "previous block not terminated");
-        debug_assert!(self.blocks[b.0 as usize].range.is_none(), "block filled twice");
+        debug_assert!(
+            self.blocks[b.0 as usize].range.is_none(),
+            "block filled twice"
+        );
         self.current = Some(b);
         self.current_start = self.insts.len() as u32;
         self.fill_order.push(b);

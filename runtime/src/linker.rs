@@ -19,12 +19,18 @@ impl Linker {
 
     /// Defines `module::name`.
     pub fn define(&mut self, module: &str, name: &str, ext: Extern) -> &mut Self {
-        self.defs.insert((module.to_string(), name.to_string()), ext);
+        self.defs
+            .insert((module.to_string(), name.to_string()), ext);
         self
     }
 
     /// Defines every export of `instance` under the module name `module`.
-    pub fn define_instance(&mut self, store: &Store, module: &str, instance: Instance) -> &mut Self {
+    pub fn define_instance(
+        &mut self,
+        store: &Store,
+        module: &str,
+        instance: Instance,
+    ) -> &mut Self {
         for (name, ext) in store.exports(instance) {
             self.define(module, &name, ext);
         }
@@ -32,11 +38,17 @@ impl Linker {
     }
 
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs.get(&(module.to_string(), name.to_string())).copied()
+        self.defs
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Instantiates `module`, resolving its imports by name.
-    pub fn instantiate(&self, store: &mut Store, module: &Module) -> Result<Instance, InstantiateError> {
+    pub fn instantiate(
+        &self,
+        store: &mut Store,
+        module: &Module,
+    ) -> Result<Instance, InstantiateError> {
         let mut imports = Vec::with_capacity(module.meta().imports.len());
         for imp in &module.meta().imports {
             let ext = self.get(&imp.module, &imp.name).ok_or_else(|| {
@@ -46,7 +58,10 @@ impl Linker {
                     ImportKind::Memory(_) => "memory",
                     ImportKind::Global(_) => "global",
                 };
-                InstantiateError::Link(format!("unknown import: {kind} `{}::{}`", imp.module, imp.name))
+                InstantiateError::Link(format!(
+                    "unknown import: {kind} `{}::{}`",
+                    imp.module, imp.name
+                ))
             })?;
             imports.push(ext);
         }

@@ -178,7 +178,11 @@ impl Module {
 
 /// Consistency checks so a damaged artifact is refused instead of jumping into garbage.
 fn check_meta(m: &ModuleMeta, text_len: usize) -> Result<(), LoadError> {
-    let bad = |w: &str| Err(LoadError::NotAnArtifact(format!("inconsistent metadata: {w}")));
+    let bad = |w: &str| {
+        Err(LoadError::NotAnArtifact(format!(
+            "inconsistent metadata: {w}"
+        )))
+    };
     let ntypes = m.types.len() as u32;
     if m.functions.iter().any(|t| *t >= ntypes) {
         return bad("function type index");
@@ -193,9 +197,9 @@ fn check_meta(m: &ModuleMeta, text_len: usize) -> Result<(), LoadError> {
         return bad("code range");
     }
     if m.trampolines.len() != m.types.len()
-        || m.trampolines.iter().any(|t| {
-            t.array_to_wasm as usize >= text_len || t.wasm_to_host as usize >= text_len
-        })
+        || m.trampolines
+            .iter()
+            .any(|t| t.array_to_wasm as usize >= text_len || t.wasm_to_host as usize >= text_len)
     {
         return bad("trampolines");
     }

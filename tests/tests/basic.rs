@@ -28,7 +28,10 @@ fn recursive_fibonacci() {
         if (result i64) local.get 0
         else local.get 0 i64.const 1 i64.sub call $fib
              local.get 0 i64.const 2 i64.sub call $fib i64.add end))"#;
-    assert_eq!(call(wat, "fib", &[Val::I64(20)]).unwrap(), vec![Val::I64(6765)]);
+    assert_eq!(
+        call(wat, "fib", &[Val::I64(20)]).unwrap(),
+        vec![Val::I64(6765)]
+    );
 }
 
 #[test]
@@ -42,7 +45,10 @@ fn loop_with_locals_sums() {
           br 0
         end end
         local.get 2))"#;
-    assert_eq!(call(wat, "sum", &[Val::I32(100)]).unwrap(), vec![Val::I32(4950)]);
+    assert_eq!(
+        call(wat, "sum", &[Val::I32(100)]).unwrap(),
+        vec![Val::I32(4950)]
+    );
 }
 
 #[test]
@@ -51,7 +57,10 @@ fn memory_load_store_and_out_of_bounds_trap() {
       (func (export "rw") (param i32 i32) (result i32)
         local.get 0 local.get 1 i32.store
         local.get 0 i32.load))"#;
-    assert_eq!(call(wat, "rw", &[Val::I32(8), Val::I32(77)]).unwrap(), vec![Val::I32(77)]);
+    assert_eq!(
+        call(wat, "rw", &[Val::I32(8), Val::I32(77)]).unwrap(),
+        vec![Val::I32(77)]
+    );
     let e = call(wat, "rw", &[Val::I32(65533), Val::I32(1)]).unwrap_err();
     assert_eq!(e.kind, TrapKind::MemoryOutOfBounds);
     assert!(e.wasm_offset.is_some());
@@ -60,9 +69,22 @@ fn memory_load_store_and_out_of_bounds_trap() {
 #[test]
 fn division_traps() {
     let wat = r#"(module (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s))"#;
-    assert_eq!(call(wat, "div", &[Val::I32(7), Val::I32(2)]).unwrap(), vec![Val::I32(3)]);
-    assert_eq!(call(wat, "div", &[Val::I32(1), Val::I32(0)]).unwrap_err().kind, TrapKind::IntegerDivideByZero);
-    assert_eq!(call(wat, "div", &[Val::I32(i32::MIN), Val::I32(-1)]).unwrap_err().kind, TrapKind::IntegerOverflow);
+    assert_eq!(
+        call(wat, "div", &[Val::I32(7), Val::I32(2)]).unwrap(),
+        vec![Val::I32(3)]
+    );
+    assert_eq!(
+        call(wat, "div", &[Val::I32(1), Val::I32(0)])
+            .unwrap_err()
+            .kind,
+        TrapKind::IntegerDivideByZero
+    );
+    assert_eq!(
+        call(wat, "div", &[Val::I32(i32::MIN), Val::I32(-1)])
+            .unwrap_err()
+            .kind,
+        TrapKind::IntegerOverflow
+    );
 }
 
 #[test]
@@ -74,16 +96,35 @@ fn call_indirect_and_signature_mismatch() {
       (func $dbl (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
       (func $other (param i64) (result i64) local.get 0)
       (func (export "go") (param i32 i32) (result i32) local.get 1 local.get 0 call_indirect (type $ii)))"#;
-    assert_eq!(call(wat, "go", &[Val::I32(1), Val::I32(10)]).unwrap(), vec![Val::I32(20)]);
-    assert_eq!(call(wat, "go", &[Val::I32(0), Val::I32(10)]).unwrap(), vec![Val::I32(11)]);
-    assert_eq!(call(wat, "go", &[Val::I32(2), Val::I32(1)]).unwrap_err().kind, TrapKind::BadSignature);
-    assert_eq!(call(wat, "go", &[Val::I32(5), Val::I32(1)]).unwrap_err().kind, TrapKind::UndefinedElement);
+    assert_eq!(
+        call(wat, "go", &[Val::I32(1), Val::I32(10)]).unwrap(),
+        vec![Val::I32(20)]
+    );
+    assert_eq!(
+        call(wat, "go", &[Val::I32(0), Val::I32(10)]).unwrap(),
+        vec![Val::I32(11)]
+    );
+    assert_eq!(
+        call(wat, "go", &[Val::I32(2), Val::I32(1)])
+            .unwrap_err()
+            .kind,
+        TrapKind::BadSignature
+    );
+    assert_eq!(
+        call(wat, "go", &[Val::I32(5), Val::I32(1)])
+            .unwrap_err()
+            .kind,
+        TrapKind::UndefinedElement
+    );
 }
 
 #[test]
 fn infinite_recursion_is_stack_exhaustion() {
     let wat = r#"(module (func $f (export "f") (param i32) (result i32) local.get 0 call $f))"#;
-    assert_eq!(call(wat, "f", &[Val::I32(0)]).unwrap_err().kind, TrapKind::StackOverflow);
+    assert_eq!(
+        call(wat, "f", &[Val::I32(0)]).unwrap_err().kind,
+        TrapKind::StackOverflow
+    );
 }
 
 #[test]

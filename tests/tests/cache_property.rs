@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use wasm_encoder::reencode::{utils, Error, Reencode};
 use wasm_encoder::{EntityType, ImportSection, SectionId};
-use wasmprecomp_codegen::{compile_module, CompileOptions, CompiledStencil, FunctionCache, Isa, OptLevel, StencilKey};
+use wasmprecomp_codegen::{
+    compile_module, CompileOptions, CompiledStencil, FunctionCache, Isa, OptLevel, StencilKey,
+};
 
 #[derive(Default)]
 struct MemCache(Mutex<HashMap<StencilKey, Vec<u8>>>);
@@ -166,23 +168,42 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
             let (st, _) = wasmprecomp_codegen::stencil::build(&info, &wasm, i).unwrap();
             let key = st.key(&isa.identity());
             let cached = CompiledStencil::decode(&cache.get(&key).expect("stored")).unwrap();
-            assert_eq!(cached, isa.compile(&st).unwrap(), "seed {seed} function {i}");
+            assert_eq!(
+                cached,
+                isa.compile(&st).unwrap(),
+                "seed {seed} function {i}"
+            );
         }
         // Same module again: all hits, identical artifact.
-        let again = compile_module(&wasm, CompileOptions { check_cache: true, ..opts }).unwrap();
+        let again = compile_module(
+            &wasm,
+            CompileOptions {
+                check_cache: true,
+                ..opts
+            },
+        )
+        .unwrap();
         assert_eq!(again.stats.misses, 0, "seed {seed}");
         assert_eq!(again.artifact, first.artifact, "seed {seed}");
         // Renamed references: every function index shifted by an extra import.
         let shifted = reencode(&wasm, &mut ShiftFunctions { added: false });
         let s = compile_module(&shifted, opts).unwrap();
         assert_eq!(s.stats.misses, 0, "seed {seed}: renaming must still hit");
-        assert_eq!(s.stats.hits, first.stats.hits + first.stats.misses, "seed {seed}");
+        assert_eq!(
+            s.stats.hits,
+            first.stats.hits + first.stats.misses,
+            "seed {seed}"
+        );
         // One body changed: that function misses, the others hit.
         let edited = reencode(&wasm, &mut EditFirstBody { seen: false });
         let e = compile_module(&edited, opts).unwrap();
         assert!(e.stats.misses >= 1, "seed {seed}: an edited body must miss");
         assert_ne!(e.keys[0], first.keys[0], "seed {seed}");
-        assert_eq!(&e.keys[1..], &first.keys[1..], "seed {seed}: other keys unchanged");
+        assert_eq!(
+            &e.keys[1..],
+            &first.keys[1..],
+            "seed {seed}: other keys unchanged"
+        );
         checked += 1;
         functions += first.stats.functions;
     }

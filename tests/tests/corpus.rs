@@ -64,13 +64,10 @@ fn target_dir() -> PathBuf {
 
 fn run_checked(cmd: &mut Command, what: &str) {
     let t = Instant::now();
-    let status = cmd.status().unwrap_or_else(|e| {
-        panic!("cannot start {what}: {e}")
-    });
-    assert!(
-        status.success(),
-        "{what} failed ({status})"
-    );
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    assert!(status.success(), "{what} failed ({status})");
     eprintln!("{what}: done in {:.1} s", t.elapsed().as_secs_f64());
 }
 

@@ -9,7 +9,12 @@ fn keys_with(wat: &str, isa: &Isa) -> Vec<StencilKey> {
     let wasm = wat::parse_str(wat).unwrap();
     let info = parse_and_validate(&wasm).unwrap();
     (0..info.bodies.len() as u32)
-        .map(|i| stencil::build(&info, &wasm, i).unwrap().0.key(&isa.identity()))
+        .map(|i| {
+            stencil::build(&info, &wasm, i)
+                .unwrap()
+                .0
+                .key(&isa.identity())
+        })
         .collect()
 }
 
@@ -28,10 +33,16 @@ fn compiled(wat: &str, func: u32) -> Vec<u8> {
 /// The function under test is the last one; its references point at entities whose
 /// indices differ between the two modules (extra padding entities shift them).
 fn module_with_padding(pad: usize) -> String {
-    let pad_funcs: String = (0..pad).map(|i| format!("(func $pad{i} (param i64) (result i64) local.get 0)\n")).collect();
-    let pad_globals: String = (0..pad).map(|i| format!("(global $gpad{i} (mut i64) (i64.const {i}))\n")).collect();
+    let pad_funcs: String = (0..pad)
+        .map(|i| format!("(func $pad{i} (param i64) (result i64) local.get 0)\n"))
+        .collect();
+    let pad_globals: String = (0..pad)
+        .map(|i| format!("(global $gpad{i} (mut i64) (i64.const {i}))\n"))
+        .collect();
     let pad_types: String = (0..pad).map(|i| format!("(type $tpad{i} (func (param f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32 f32) (result i32 i32 i32 {})))\n", "i32 ".repeat(i % 3))).collect();
-    let pad_elems: String = (0..pad).map(|_| "(elem declare func $helper)\n".to_string()).collect();
+    let pad_elems: String = (0..pad)
+        .map(|_| "(elem declare func $helper)\n".to_string())
+        .collect();
     let pad_data: String = (0..pad).map(|i| format!("(data \"pad{i}\")\n")).collect();
     format!(
         r#"(module
@@ -71,7 +82,11 @@ fn functions_that_differ_only_in_referenced_indices_share_key_and_code_and_run_c
     assert_eq!(fa, fb, "same stencil key across modules");
     let ia = ka.len() as u32 - 1;
     let ib = kb.len() as u32 - 1;
-    assert_eq!(compiled(&a, ia), compiled(&b, ib), "byte-identical compiled stencils");
+    assert_eq!(
+        compiled(&a, ia),
+        compiled(&b, ib),
+        "byte-identical compiled stencils"
+    );
     // Each finalized copy computes the same, correct result.
     for wat in [&a, &b] {
         let m = wasmprecomp_tests::compile(wat);
@@ -97,7 +112,9 @@ fn runs(wat: &str, arg: i32) -> Vec<Val> {
 #[test]
 fn shared_code_runs_correctly_in_both_modules() {
     let mk = |pad: usize| {
-        let pads: String = (0..pad).map(|i| format!("(func $p{i}) (global $q{i} i32 (i32.const 0))\n")).collect();
+        let pads: String = (0..pad)
+            .map(|i| format!("(func $p{i}) (global $q{i} i32 (i32.const 0))\n"))
+            .collect();
         format!(
             r#"(module {pads}
   (global $g (mut i32) (i32.const 100))
@@ -124,12 +141,30 @@ const BASE: &str = r#"(module
 fn any_change_that_matters_changes_the_key() {
     let base = *keys(BASE).last().unwrap();
     let variants = [
-        ("operator", BASE.replace("i32.const 7 i32.add", "i32.const 7 i32.sub")),
+        (
+            "operator",
+            BASE.replace("i32.const 7 i32.add", "i32.const 7 i32.sub"),
+        ),
         ("immediate", BASE.replace("i32.const 7", "i32.const 8")),
         ("local", BASE.replace("(local i64)", "(local f64)")),
-        ("signature", BASE.replace("(func (param i32) (result i32) (local i64)", "(func (param i32 i32) (result i32) (local i64)")),
-        ("callee body", BASE.replace("(func $callee (param i32) (result i32) local.get 0)", "(func $callee (param i32) (result i32) (local i32) local.get 0)")),
-        ("global type", BASE.replace("(global $g (mut i32)", "(global $g i32")),
+        (
+            "signature",
+            BASE.replace(
+                "(func (param i32) (result i32) (local i64)",
+                "(func (param i32 i32) (result i32) (local i64)",
+            ),
+        ),
+        (
+            "callee body",
+            BASE.replace(
+                "(func $callee (param i32) (result i32) local.get 0)",
+                "(func $callee (param i32) (result i32) (local i32) local.get 0)",
+            ),
+        ),
+        (
+            "global type",
+            BASE.replace("(global $g (mut i32)", "(global $g i32"),
+        ),
     ];
     for (what, wat) in &variants {
         let k = *keys(wat).last().unwrap();
@@ -142,20 +177,34 @@ fn any_change_that_matters_changes_the_key() {
     }
     // A real callee signature change.
     let sig = BASE
-        .replace("(func $callee (param i32) (result i32) local.get 0)", "(func $callee (param i32) (result i32) (result i32) local.get 0 local.get 0)")
+        .replace(
+            "(func $callee (param i32) (result i32) local.get 0)",
+            "(func $callee (param i32) (result i32) (result i32) local.get 0 local.get 0)",
+        )
         .replace("call $callee global.get", "call $callee i32.add global.get");
-    assert_ne!(*keys(&sig).last().unwrap(), base, "callee signature changes the key");
+    assert_ne!(
+        *keys(&sig).last().unwrap(),
+        base,
+        "callee signature changes the key"
+    );
     // Imported vs defined callee.
     let imported = BASE.replace(
         "(func $callee (param i32) (result i32) local.get 0)",
         "(import \"env\" \"callee\" (func $callee (param i32) (result i32)))",
     );
-    assert_ne!(*keys(&imported).last().unwrap(), base, "imported callee changes the key");
+    assert_ne!(
+        *keys(&imported).last().unwrap(),
+        base,
+        "imported callee changes the key"
+    );
     // Flags (opt level) change every key.
     let none = keys_with(BASE, &Isa::new(None, OptLevel::None).unwrap());
     assert_ne!(*none.last().unwrap(), base, "opt level changes the key");
     // Another target (same architecture, other OS variant) changes the key.
-    let musl = keys_with(BASE, &Isa::new(Some("x86_64-unknown-linux-musl"), OptLevel::Speed).unwrap());
+    let musl = keys_with(
+        BASE,
+        &Isa::new(Some("x86_64-unknown-linux-musl"), OptLevel::Speed).unwrap(),
+    );
     assert_ne!(*musl.last().unwrap(), base, "target changes the key");
 }
 
@@ -169,7 +218,11 @@ fn identical_functions_in_one_module_are_deduplicated() {
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
     let cm = wasmprecomp_codegen::compile_module(
         &wasm,
-        wasmprecomp_codegen::CompileOptions { isa: &isa, cache: &wasmprecomp_codegen::NoCache, check_cache: false },
+        wasmprecomp_codegen::CompileOptions {
+            isa: &isa,
+            cache: &wasmprecomp_codegen::NoCache,
+            check_cache: false,
+        },
     )
     .unwrap();
     assert_eq!(cm.stats.functions, 3);

@@ -53,14 +53,20 @@ pub struct Isa {
 
 /// Identifies the code generator: changes whenever any file of the codegen crate does,
 /// so cached code from another compiler build is never reused.
-pub const CODEGEN_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("WASMPRECOMP_CODEGEN_HASH"));
+pub const CODEGEN_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "+",
+    env!("WASMPRECOMP_CODEGEN_HASH")
+);
 
 impl Isa {
     /// The ISA for `target` (a target triple; `None` = the host).
     pub fn new(target: Option<&str>, opt_level: OptLevel) -> Result<Isa, CompileError> {
         let triple = match target {
             None => Triple::host(),
-            Some(t) => Triple::from_str(t).map_err(|_| CompileError::UnsupportedTarget(t.to_string()))?,
+            Some(t) => {
+                Triple::from_str(t).map_err(|_| CompileError::UnsupportedTarget(t.to_string()))?
+            }
         };
         let ok = triple.architecture == Architecture::X86_64
             && matches!(triple.operating_system, OperatingSystem::Linux);

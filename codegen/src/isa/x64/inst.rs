@@ -82,25 +82,55 @@ pub enum Inst {
     /// Defines incoming register arguments. Operands: fixed defs.
     Args,
     /// `[def dst]`: dst = incoming stack argument `index`.
-    LoadStackArg { index: u32, float: bool },
+    LoadStackArg {
+        index: u32,
+        float: bool,
+    },
     /// `[def dst]`.
-    Imm { size: Size, bits: u64 },
+    Imm {
+        size: Size,
+        bits: u64,
+    },
     /// `[def dst]` (xmm).
-    FImm { is64: bool, bits: u64 },
+    FImm {
+        is64: bool,
+        bits: u64,
+    },
     /// `[use src, def dst]`.
-    Mov { float: bool },
+    Mov {
+        float: bool,
+    },
     /// `[use lhs, use rhs, def dst(reuse 0)]`.
-    AluRR { op: AluOp, size: Size },
+    AluRR {
+        op: AluOp,
+        size: Size,
+    },
     /// `[use src, def dst(reuse 0)]`.
-    AluRI { op: AluOp, size: Size, imm: i32 },
+    AluRI {
+        op: AluOp,
+        size: Size,
+        imm: i32,
+    },
     /// `[use lhs, use rhs, def dst(reuse 0)]`.
-    Imul { size: Size },
+    Imul {
+        size: Size,
+    },
     /// `[use src, def dst]`.
-    ImulImm { size: Size, imm: i32 },
+    ImulImm {
+        size: Size,
+        imm: i32,
+    },
     /// `[use src, fixed use count(rcx), def dst(reuse 0)]`.
-    ShiftRR { op: ShiftOp, size: Size },
+    ShiftRR {
+        op: ShiftOp,
+        size: Size,
+    },
     /// `[use src, def dst(reuse 0)]`.
-    ShiftRI { op: ShiftOp, size: Size, imm: u8 },
+    ShiftRI {
+        op: ShiftOp,
+        size: Size,
+        imm: u8,
+    },
     /// `[fixed use lhs(rax), use-at-end rhs, fixed def dst(rax or rdx)]`, clobbers the other.
     DivRem {
         kind: DivKind,
@@ -108,29 +138,62 @@ pub enum Inst {
         trap: TrapInfo,
     },
     /// `[use src, def dst]`.
-    Clz { size: Size },
-    Ctz { size: Size },
-    Popcnt { size: Size },
+    Clz {
+        size: Size,
+    },
+    Ctz {
+        size: Size,
+    },
+    Popcnt {
+        size: Size,
+    },
     /// `[use src, def dst]`: sign/zero extension; `U32` with S32 is `i32.wrap_i64`.
-    Extend { kind: LoadKind, size: Size },
+    Extend {
+        kind: LoadKind,
+        size: Size,
+    },
     /// `[use lhs, use rhs, def dst]`: dst = (lhs cc rhs) as i32.
-    CmpSetcc { size: Size, cc: Cond },
+    CmpSetcc {
+        size: Size,
+        cc: Cond,
+    },
     /// `[use lhs, def dst]`.
-    CmpImmSetcc { size: Size, cc: Cond, imm: i32 },
+    CmpImmSetcc {
+        size: Size,
+        cc: Cond,
+        imm: i32,
+    },
     /// `[use a, use b, def dst]`.
-    FCmpSetcc { is64: bool, op: FCmp },
+    FCmpSetcc {
+        is64: bool,
+        op: FCmp,
+    },
     /// `[use cond, use a, use b, def dst(reuse 1)]`: dst = cond ? a : b.
-    Select { float: bool },
+    Select {
+        float: bool,
+    },
     /// `[use a, use b, def dst(reuse 0)]`.
-    FBin { op: SseOp },
+    FBin {
+        op: SseOp,
+    },
     /// `[use src, def dst]`.
-    FUnary { is64: bool, op: FUnaryOp },
+    FUnary {
+        is64: bool,
+        op: FUnaryOp,
+    },
     /// `[use a, use b, def dst(reuse 0)]`.
-    FMinMax { is64: bool, max: bool },
+    FMinMax {
+        is64: bool,
+        max: bool,
+    },
     /// `[use a, use b, def dst]`.
-    FCopysign { is64: bool },
+    FCopysign {
+        is64: bool,
+    },
     /// `[use src, def dst]`: cvtss2sd / cvtsd2ss.
-    FConvert { op: SseOp },
+    FConvert {
+        op: SseOp,
+    },
     /// `[use src, def dst]`.
     IntToFloat {
         src_size: Size,
@@ -146,7 +209,10 @@ pub enum Inst {
         trap: TrapInfo,
     },
     /// `[use src, def dst]`: movd/movq between register files.
-    Bitcast { to_float: bool, size: Size },
+    Bitcast {
+        to_float: bool,
+        size: Size,
+    },
     /// `[use vmctx, use addr, def dst]`.
     Load {
         kind: MemKind,
@@ -162,19 +228,37 @@ pub enum Inst {
         trap: TrapInfo,
     },
     /// `[use vmctx, def dst]`: current size in pages.
-    MemorySize { mem: VmRef },
+    MemorySize {
+        mem: VmRef,
+    },
     /// `[use vmctx, def dst]`.
-    GlobalGet { global: VmRef, kind: MemKind },
+    GlobalGet {
+        global: VmRef,
+        kind: MemKind,
+    },
     /// `[use vmctx, use value]`.
-    GlobalSet { global: VmRef, kind: MemKind },
+    GlobalSet {
+        global: VmRef,
+        kind: MemKind,
+    },
     /// `[use vmctx, use index, def dst]`.
-    TableGet { table: VmRef, trap: TrapInfo },
+    TableGet {
+        table: VmRef,
+        trap: TrapInfo,
+    },
     /// `[use vmctx, use index, use value]`.
-    TableSet { table: VmRef, trap: TrapInfo },
+    TableSet {
+        table: VmRef,
+        trap: TrapInfo,
+    },
     /// `[use vmctx, def dst]`.
-    TableSize { table: VmRef },
+    TableSize {
+        table: VmRef,
+    },
     /// `[use vmctx, def dst]`: dst = address of the function reference.
-    RefFunc { func: u32 },
+    RefFunc {
+        func: u32,
+    },
     /// `[use vmctx, use index, def funcref]`: bounds check, load, null check, signature
     /// check against type reference `ty`.
     CallIndirectCheck {
@@ -183,11 +267,19 @@ pub enum Inst {
         trap: TrapInfo,
     },
     /// `[use base, def dst]`: dst = [base + off] (64-bit).
-    LoadPtr { off: i32 },
+    LoadPtr {
+        off: i32,
+    },
     /// `[use base, use value]`: [base + off] = value (64-bit or f64 slot).
-    StorePtr { off: i32, float: bool },
+    StorePtr {
+        off: i32,
+        float: bool,
+    },
     /// `[def dst]`: dst = a relocated 32-bit immediate.
-    ImmReloc { kind: RelocKind, index: u32 },
+    ImmReloc {
+        kind: RelocKind,
+        index: u32,
+    },
     /// `[use vmctx, def dst]`: dst = [vmctx + relocated offset + addend] (64-bit).
     VmLoad {
         kind: RelocKind,
@@ -195,17 +287,29 @@ pub enum Inst {
         addend: i32,
     },
     /// `[use value]`: [rsp + off] = value.
-    StoreOutgoing { off: u32, float: bool },
+    StoreOutgoing {
+        off: u32,
+        float: bool,
+    },
     /// `[def dst]`: dst = rsp + off.
-    LeaOutgoing { off: u32 },
+    LeaOutgoing {
+        off: u32,
+    },
     /// `[def dst]`: dst = [rsp + off].
-    LoadOutgoing { off: u32, float: bool },
+    LoadOutgoing {
+        off: u32,
+        float: bool,
+    },
     /// `[fixed uses.., fixed defs..]` direct call to function reference `func`.
-    CallDirect { func: u32 },
+    CallDirect {
+        func: u32,
+    },
     /// `[use code, fixed uses.., fixed defs..]`.
     CallReg,
     /// `[fixed uses.., fixed defs..]` call through the VM context's libcall table.
-    CallLibcall { index: u32 },
+    CallLibcall {
+        index: u32,
+    },
     /// `[use src]`: trap unless src == 0 (`nonzero` = trap when non-zero).
     TrapIf {
         size: Size,
@@ -215,14 +319,21 @@ pub enum Inst {
     /// Terminator, one successor.
     Jump,
     /// Terminator `[use cond]`: successors (taken if non-zero, not taken).
-    Brif { size: Size },
+    Brif {
+        size: Size,
+    },
     /// Terminator `[use index]`: successors are the distinct targets; `table[i]` and
     /// `default` index into them.
-    BrTable { table: Box<[u32]>, default: u32 },
+    BrTable {
+        table: Box<[u32]>,
+        default: u32,
+    },
     /// Terminator `[fixed uses of results]`.
     Ret,
     /// Terminator: raise a trap.
-    Trap { trap: TrapInfo },
+    Trap {
+        trap: TrapInfo,
+    },
 }
 
 impl MachInst for Inst {

@@ -103,7 +103,13 @@ impl X64Lower {
         })
     }
 
-    fn int_bin(&mut self, ctx: C, op: AluOp, ty: ValType, commutative: bool) -> Result<(), CompileError> {
+    fn int_bin(
+        &mut self,
+        ctx: C,
+        op: AluOp,
+        ty: ValType,
+        commutative: bool,
+    ) -> Result<(), CompileError> {
         let size = size_of(ty);
         let mut b = ctx.pop()?;
         let mut a = ctx.pop()?;
@@ -201,7 +207,13 @@ impl X64Lower {
         Ok(())
     }
 
-    fn unary(&mut self, ctx: C, inst: Inst, ty_in: ValType, ty_out: ValType) -> Result<(), CompileError> {
+    fn unary(
+        &mut self,
+        ctx: C,
+        inst: Inst,
+        ty_in: ValType,
+        ty_out: ValType,
+    ) -> Result<(), CompileError> {
         let a = ctx.pop()?;
         let _ = ty_in;
         let ra = self.reg(ctx, a);
@@ -303,7 +315,14 @@ impl X64Lower {
         Ok(())
     }
 
-    fn load(&mut self, ctx: C, kind: MemKind, ty: ValType, offset: u64, off: u32) -> Result<(), CompileError> {
+    fn load(
+        &mut self,
+        ctx: C,
+        kind: MemKind,
+        ty: ValType,
+        offset: u64,
+        off: u32,
+    ) -> Result<(), CompileError> {
         let mem = Self::mem_ref(ctx)?;
         let a = ctx.pop()?;
         let ra = self.reg(ctx, a);
@@ -398,7 +417,14 @@ impl X64Lower {
     }
 
     /// Emits a call: `callee_vmctx` in rdi, arguments per the ABI, results pushed.
-    fn call(&mut self, ctx: C, ty: &FuncType, code: Option<VReg>, callee_vmctx: VReg, direct: Option<u32>) -> Result<(), CompileError> {
+    fn call(
+        &mut self,
+        ctx: C,
+        ty: &FuncType,
+        code: Option<VReg>,
+        callee_vmctx: VReg,
+        direct: Option<u32>,
+    ) -> Result<(), CompileError> {
         let args = ctx.pop_n(ty.params.len())?;
         let (locs, nstack) = abi::param_locs(&ty.params);
         let mut ops = Vec::new();
@@ -483,7 +509,15 @@ impl X64Lower {
         Ok(())
     }
 
-    fn float_to_int(&mut self, ctx: C, src64: bool, dst: ValType, signed: bool, sat: bool, off: u32) -> Result<(), CompileError> {
+    fn float_to_int(
+        &mut self,
+        ctx: C,
+        src64: bool,
+        dst: ValType,
+        signed: bool,
+        sat: bool,
+        off: u32,
+    ) -> Result<(), CompileError> {
         self.unary(
             ctx,
             Inst::FloatToInt {
@@ -498,7 +532,13 @@ impl X64Lower {
         )
     }
 
-    fn int_to_float(&mut self, ctx: C, src: ValType, dst: ValType, signed: bool) -> Result<(), CompileError> {
+    fn int_to_float(
+        &mut self,
+        ctx: C,
+        src: ValType,
+        dst: ValType,
+        signed: bool,
+    ) -> Result<(), CompileError> {
         self.unary(
             ctx,
             Inst::IntToFloat {
@@ -578,7 +618,14 @@ impl Backend for X64Lower {
         );
     }
 
-    fn br_table(&mut self, ctx: &mut Ctx<Inst>, index: Val, targets: &[BlockId], table: Vec<u32>, default: u32) {
+    fn br_table(
+        &mut self,
+        ctx: &mut Ctx<Inst>,
+        index: Val,
+        targets: &[BlockId],
+        table: Vec<u32>,
+        default: u32,
+    ) {
         let i = self.materialize(ctx, index);
         let succs: Vec<(BlockId, Vec<VReg>)> = targets.iter().map(|t| (*t, vec![])).collect();
         ctx.builder.terminate(
@@ -621,7 +668,12 @@ impl Backend for X64Lower {
         );
     }
 
-    fn lower_op(&mut self, ctx: &mut Ctx<Inst>, op: &Operator, off: u32) -> Result<(), CompileError> {
+    fn lower_op(
+        &mut self,
+        ctx: &mut Ctx<Inst>,
+        op: &Operator,
+        off: u32,
+    ) -> Result<(), CompileError> {
         use Operator as O;
         use ValType::*;
         match *op {
@@ -853,13 +905,69 @@ impl Backend for X64Lower {
                     Val::Const(_, bits) => ctx.push(Val::Const(I32, bits as u32 as u64)),
                 }
             }
-            O::I64ExtendI32S => self.unary(ctx, Inst::Extend { kind: LoadKind::S32, size: Size::S64 }, I32, I64)?,
-            O::I64ExtendI32U => self.unary(ctx, Inst::Extend { kind: LoadKind::U32, size: Size::S64 }, I32, I64)?,
-            O::I32Extend8S => self.unary(ctx, Inst::Extend { kind: LoadKind::S8, size: Size::S32 }, I32, I32)?,
-            O::I32Extend16S => self.unary(ctx, Inst::Extend { kind: LoadKind::S16, size: Size::S32 }, I32, I32)?,
-            O::I64Extend8S => self.unary(ctx, Inst::Extend { kind: LoadKind::S8, size: Size::S64 }, I64, I64)?,
-            O::I64Extend16S => self.unary(ctx, Inst::Extend { kind: LoadKind::S16, size: Size::S64 }, I64, I64)?,
-            O::I64Extend32S => self.unary(ctx, Inst::Extend { kind: LoadKind::S32, size: Size::S64 }, I64, I64)?,
+            O::I64ExtendI32S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S32,
+                    size: Size::S64,
+                },
+                I32,
+                I64,
+            )?,
+            O::I64ExtendI32U => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::U32,
+                    size: Size::S64,
+                },
+                I32,
+                I64,
+            )?,
+            O::I32Extend8S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S8,
+                    size: Size::S32,
+                },
+                I32,
+                I32,
+            )?,
+            O::I32Extend16S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S16,
+                    size: Size::S32,
+                },
+                I32,
+                I32,
+            )?,
+            O::I64Extend8S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S8,
+                    size: Size::S64,
+                },
+                I64,
+                I64,
+            )?,
+            O::I64Extend16S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S16,
+                    size: Size::S64,
+                },
+                I64,
+                I64,
+            )?,
+            O::I64Extend32S => self.unary(
+                ctx,
+                Inst::Extend {
+                    kind: LoadKind::S32,
+                    size: Size::S64,
+                },
+                I64,
+                I64,
+            )?,
 
             // Floating point.
             O::F32Add => self.fbin(ctx, SseOp::Addss, F32)?,
@@ -876,20 +984,132 @@ impl Backend for X64Lower {
             O::F64Max => self.fminmax(ctx, F64, true)?,
             O::F32Copysign => self.copysign(ctx, F32)?,
             O::F64Copysign => self.copysign(ctx, F64)?,
-            O::F32Abs => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Abs }, F32, F32)?,
-            O::F64Abs => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Abs }, F64, F64)?,
-            O::F32Neg => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Neg }, F32, F32)?,
-            O::F64Neg => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Neg }, F64, F64)?,
-            O::F32Sqrt => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Sqrt }, F32, F32)?,
-            O::F64Sqrt => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Sqrt }, F64, F64)?,
-            O::F32Nearest => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Round(0) }, F32, F32)?,
-            O::F64Nearest => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Round(0) }, F64, F64)?,
-            O::F32Floor => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Round(1) }, F32, F32)?,
-            O::F64Floor => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Round(1) }, F64, F64)?,
-            O::F32Ceil => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Round(2) }, F32, F32)?,
-            O::F64Ceil => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Round(2) }, F64, F64)?,
-            O::F32Trunc => self.unary(ctx, Inst::FUnary { is64: false, op: FUnaryOp::Round(3) }, F32, F32)?,
-            O::F64Trunc => self.unary(ctx, Inst::FUnary { is64: true, op: FUnaryOp::Round(3) }, F64, F64)?,
+            O::F32Abs => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Abs,
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Abs => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Abs,
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Neg => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Neg,
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Neg => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Neg,
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Sqrt => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Sqrt,
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Sqrt => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Sqrt,
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Nearest => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Round(0),
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Nearest => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Round(0),
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Floor => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Round(1),
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Floor => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Round(1),
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Ceil => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Round(2),
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Ceil => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Round(2),
+                },
+                F64,
+                F64,
+            )?,
+            O::F32Trunc => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: false,
+                    op: FUnaryOp::Round(3),
+                },
+                F32,
+                F32,
+            )?,
+            O::F64Trunc => self.unary(
+                ctx,
+                Inst::FUnary {
+                    is64: true,
+                    op: FUnaryOp::Round(3),
+                },
+                F64,
+                F64,
+            )?,
             O::F32Eq => self.fcmp(ctx, false, FCmp::Eq)?,
             O::F32Ne => self.fcmp(ctx, false, FCmp::Ne)?,
             O::F32Lt => self.fcmp(ctx, false, FCmp::Lt)?,
@@ -902,8 +1122,22 @@ impl Backend for X64Lower {
             O::F64Gt => self.fcmp(ctx, true, FCmp::Gt)?,
             O::F64Le => self.fcmp(ctx, true, FCmp::Le)?,
             O::F64Ge => self.fcmp(ctx, true, FCmp::Ge)?,
-            O::F32DemoteF64 => self.unary(ctx, Inst::FConvert { op: SseOp::Cvtsd2ss }, F64, F32)?,
-            O::F64PromoteF32 => self.unary(ctx, Inst::FConvert { op: SseOp::Cvtss2sd }, F32, F64)?,
+            O::F32DemoteF64 => self.unary(
+                ctx,
+                Inst::FConvert {
+                    op: SseOp::Cvtsd2ss,
+                },
+                F64,
+                F32,
+            )?,
+            O::F64PromoteF32 => self.unary(
+                ctx,
+                Inst::FConvert {
+                    op: SseOp::Cvtss2sd,
+                },
+                F32,
+                F64,
+            )?,
             O::F32ConvertI32S => self.int_to_float(ctx, I32, F32, true)?,
             O::F32ConvertI32U => self.int_to_float(ctx, I32, F32, false)?,
             O::F32ConvertI64S => self.int_to_float(ctx, I64, F32, true)?,
@@ -928,33 +1162,162 @@ impl Backend for X64Lower {
             O::I64TruncSatF32U => self.float_to_int(ctx, false, I64, false, true, off)?,
             O::I64TruncSatF64S => self.float_to_int(ctx, true, I64, true, true, off)?,
             O::I64TruncSatF64U => self.float_to_int(ctx, true, I64, false, true, off)?,
-            O::I32ReinterpretF32 => self.unary(ctx, Inst::Bitcast { to_float: false, size: Size::S32 }, F32, I32)?,
-            O::I64ReinterpretF64 => self.unary(ctx, Inst::Bitcast { to_float: false, size: Size::S64 }, F64, I64)?,
-            O::F32ReinterpretI32 => self.unary(ctx, Inst::Bitcast { to_float: true, size: Size::S32 }, I32, F32)?,
-            O::F64ReinterpretI64 => self.unary(ctx, Inst::Bitcast { to_float: true, size: Size::S64 }, I64, F64)?,
+            O::I32ReinterpretF32 => self.unary(
+                ctx,
+                Inst::Bitcast {
+                    to_float: false,
+                    size: Size::S32,
+                },
+                F32,
+                I32,
+            )?,
+            O::I64ReinterpretF64 => self.unary(
+                ctx,
+                Inst::Bitcast {
+                    to_float: false,
+                    size: Size::S64,
+                },
+                F64,
+                I64,
+            )?,
+            O::F32ReinterpretI32 => self.unary(
+                ctx,
+                Inst::Bitcast {
+                    to_float: true,
+                    size: Size::S32,
+                },
+                I32,
+                F32,
+            )?,
+            O::F64ReinterpretI64 => self.unary(
+                ctx,
+                Inst::Bitcast {
+                    to_float: true,
+                    size: Size::S64,
+                },
+                I64,
+                F64,
+            )?,
 
             // Memory.
-            O::I32Load { memarg } => self.load(ctx, MemKind::Int(LoadKind::U32, Size::S32), I32, memarg.offset, off)?,
-            O::I64Load { memarg } => self.load(ctx, MemKind::Int(LoadKind::I64, Size::S64), I64, memarg.offset, off)?,
+            O::I32Load { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U32, Size::S32),
+                I32,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::I64, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
             O::F32Load { memarg } => self.load(ctx, MemKind::F32, F32, memarg.offset, off)?,
             O::F64Load { memarg } => self.load(ctx, MemKind::F64, F64, memarg.offset, off)?,
-            O::I32Load8S { memarg } => self.load(ctx, MemKind::Int(LoadKind::S8, Size::S32), I32, memarg.offset, off)?,
-            O::I32Load8U { memarg } => self.load(ctx, MemKind::Int(LoadKind::U8, Size::S32), I32, memarg.offset, off)?,
-            O::I32Load16S { memarg } => self.load(ctx, MemKind::Int(LoadKind::S16, Size::S32), I32, memarg.offset, off)?,
-            O::I32Load16U { memarg } => self.load(ctx, MemKind::Int(LoadKind::U16, Size::S32), I32, memarg.offset, off)?,
-            O::I64Load8S { memarg } => self.load(ctx, MemKind::Int(LoadKind::S8, Size::S64), I64, memarg.offset, off)?,
-            O::I64Load8U { memarg } => self.load(ctx, MemKind::Int(LoadKind::U8, Size::S64), I64, memarg.offset, off)?,
-            O::I64Load16S { memarg } => self.load(ctx, MemKind::Int(LoadKind::S16, Size::S64), I64, memarg.offset, off)?,
-            O::I64Load16U { memarg } => self.load(ctx, MemKind::Int(LoadKind::U16, Size::S64), I64, memarg.offset, off)?,
-            O::I64Load32S { memarg } => self.load(ctx, MemKind::Int(LoadKind::S32, Size::S64), I64, memarg.offset, off)?,
-            O::I64Load32U { memarg } => self.load(ctx, MemKind::Int(LoadKind::U32, Size::S64), I64, memarg.offset, off)?,
-            O::I32Store { memarg } => self.store(ctx, MemKind::Int(LoadKind::U32, Size::S32), memarg.offset, off)?,
-            O::I64Store { memarg } => self.store(ctx, MemKind::Int(LoadKind::I64, Size::S64), memarg.offset, off)?,
+            O::I32Load8S { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::S8, Size::S32),
+                I32,
+                memarg.offset,
+                off,
+            )?,
+            O::I32Load8U { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U8, Size::S32),
+                I32,
+                memarg.offset,
+                off,
+            )?,
+            O::I32Load16S { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::S16, Size::S32),
+                I32,
+                memarg.offset,
+                off,
+            )?,
+            O::I32Load16U { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U16, Size::S32),
+                I32,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load8S { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::S8, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load8U { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U8, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load16S { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::S16, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load16U { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U16, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load32S { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::S32, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I64Load32U { memarg } => self.load(
+                ctx,
+                MemKind::Int(LoadKind::U32, Size::S64),
+                I64,
+                memarg.offset,
+                off,
+            )?,
+            O::I32Store { memarg } => self.store(
+                ctx,
+                MemKind::Int(LoadKind::U32, Size::S32),
+                memarg.offset,
+                off,
+            )?,
+            O::I64Store { memarg } => self.store(
+                ctx,
+                MemKind::Int(LoadKind::I64, Size::S64),
+                memarg.offset,
+                off,
+            )?,
             O::F32Store { memarg } => self.store(ctx, MemKind::F32, memarg.offset, off)?,
             O::F64Store { memarg } => self.store(ctx, MemKind::F64, memarg.offset, off)?,
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(ctx, MemKind::Int(LoadKind::U8, Size::S32), memarg.offset, off)?,
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(ctx, MemKind::Int(LoadKind::U16, Size::S32), memarg.offset, off)?,
-            O::I64Store32 { memarg } => self.store(ctx, MemKind::Int(LoadKind::U32, Size::S32), memarg.offset, off)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(
+                ctx,
+                MemKind::Int(LoadKind::U8, Size::S32),
+                memarg.offset,
+                off,
+            )?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(
+                ctx,
+                MemKind::Int(LoadKind::U16, Size::S32),
+                memarg.offset,
+                off,
+            )?,
+            O::I64Store32 { memarg } => self.store(
+                ctx,
+                MemKind::Int(LoadKind::U32, Size::S32),
+                memarg.offset,
+                off,
+            )?,
             O::MemorySize { mem } => {
                 let m = Self::mem_ref_n(ctx, mem)?;
                 let dst = ctx.builder.new_vreg(RegClass::Int);
