@@ -3,27 +3,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-wasmprecomp"));
-    c.arg("wasmprecomp");
-    c.env_remove("WASMPRECOMP_CACHE_DIR");
-    c.env_remove("CARGO_TARGET_DIR");
-    c.env("CI", "1");
-    c
-}
-
-fn ok(o: Output) -> Output {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+mod common;
+use common::{bin, ok};
 
 /// A module of `n` functions; functions `shared_from..` have bodies that other modules
 /// share (at other indices), the rest are unique to `tag`.

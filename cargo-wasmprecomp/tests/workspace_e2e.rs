@@ -2,27 +2,9 @@
 //! artifacts, repeat (all module hits), edit one function (function-tier hits on the rest).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-wasmprecomp"));
-    c.arg("wasmprecomp");
-    c.env_remove("WASMPRECOMP_CACHE_DIR");
-    c.env_remove("CARGO_TARGET_DIR");
-    c.env("CI", "1");
-    c
-}
-
-fn ok(o: Output) -> Output {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+mod common;
+use common::{bin, ok};
 
 fn write(p: &Path, s: &str) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();

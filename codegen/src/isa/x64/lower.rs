@@ -416,6 +416,27 @@ impl X64Lower {
         );
     }
 
+    /// A bulk memory or table operation: the relocated entity indices, then the three
+    /// operands popped from the stack (in stack order), to a trapping libcall.
+    fn bulk(
+        &mut self,
+        ctx: C,
+        lc: Libcall,
+        indices: &[(RelocKind, u32)],
+        off: u32,
+    ) -> Result<(), CompileError> {
+        let ops = ctx.pop_n(3)?;
+        let mut args: Vec<VReg> = indices
+            .iter()
+            .map(|(k, i)| Self::imm_reloc(ctx, *k, *i))
+            .collect();
+        for v in ops {
+            args.push(self.reg(ctx, v));
+        }
+        self.trapping_libcall(ctx, lc, &args, off);
+        Ok(())
+    }
+
     /// Emits a call: `callee_vmctx` in rdi, arguments per the ABI, results pushed.
     fn call(
         &mut self,
@@ -1334,32 +1355,30 @@ impl Backend for X64Lower {
                 self.libcall(ctx, Libcall::MemoryGrow, &[mi, rd], Some(res));
                 ctx.push_reg(res, I32);
             }
-            O::MemoryCopy { dst_mem, src_mem } => {
-                let n = ctx.pop()?;
-                let s = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let dm = Self::imm_reloc(ctx, RelocKind::MemoryIndex, dst_mem);
-                let sm = Self::imm_reloc(ctx, RelocKind::MemoryIndex, src_mem);
-                let (rd, rs, rn) = (self.reg(ctx, dd), self.reg(ctx, s), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::MemoryCopy, &[dm, sm, rd, rs, rn], off);
-            }
-            O::MemoryFill { mem } => {
-                let n = ctx.pop()?;
-                let v = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let m = Self::imm_reloc(ctx, RelocKind::MemoryIndex, mem);
-                let (rd, rv, rn) = (self.reg(ctx, dd), self.reg(ctx, v), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::MemoryFill, &[m, rd, rv, rn], off);
-            }
-            O::MemoryInit { data_index, mem } => {
-                let n = ctx.pop()?;
-                let s = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let m = Self::imm_reloc(ctx, RelocKind::MemoryIndex, mem);
-                let di = Self::imm_reloc(ctx, RelocKind::DataIndex, data_index);
-                let (rd, rs, rn) = (self.reg(ctx, dd), self.reg(ctx, s), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::MemoryInit, &[m, di, rd, rs, rn], off);
-            }
+            O::MemoryCopy { dst_mem, src_mem } => self.bulk(
+                ctx,
+                Libcall::MemoryCopy,
+                &[
+                    (RelocKind::MemoryIndex, dst_mem),
+                    (RelocKind::MemoryIndex, src_mem),
+                ],
+                off,
+            )?,
+            O::MemoryFill { mem } => self.bulk(
+                ctx,
+                Libcall::MemoryFill,
+                &[(RelocKind::MemoryIndex, mem)],
+                off,
+            )?,
+            O::MemoryInit { data_index, mem } => self.bulk(
+                ctx,
+                Libcall::MemoryInit,
+                &[
+                    (RelocKind::MemoryIndex, mem),
+                    (RelocKind::DataIndex, data_index),
+                ],
+                off,
+            )?,
             O::DataDrop { data_index } => {
                 let di = Self::imm_reloc(ctx, RelocKind::DataIndex, data_index);
                 self.libcall(ctx, Libcall::DataDrop, &[di], None);
@@ -1414,35 +1433,33 @@ impl Backend for X64Lower {
                 self.libcall(ctx, Libcall::TableGrow, &[ti, ri, rn], Some(res));
                 ctx.push_reg(res, I32);
             }
-            O::TableFill { table } => {
-                let n = ctx.pop()?;
-                let v = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let ti = Self::imm_reloc(ctx, RelocKind::TableIndex, table);
-                let (rd, rv, rn) = (self.reg(ctx, dd), self.reg(ctx, v), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::TableFill, &[ti, rd, rv, rn], off);
-            }
+            O::TableFill { table } => self.bulk(
+                ctx,
+                Libcall::TableFill,
+                &[(RelocKind::TableIndex, table)],
+                off,
+            )?,
             O::TableCopy {
                 dst_table,
                 src_table,
-            } => {
-                let n = ctx.pop()?;
-                let s = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let dt = Self::imm_reloc(ctx, RelocKind::TableIndex, dst_table);
-                let st = Self::imm_reloc(ctx, RelocKind::TableIndex, src_table);
-                let (rd, rs, rn) = (self.reg(ctx, dd), self.reg(ctx, s), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::TableCopy, &[dt, st, rd, rs, rn], off);
-            }
-            O::TableInit { elem_index, table } => {
-                let n = ctx.pop()?;
-                let s = ctx.pop()?;
-                let dd = ctx.pop()?;
-                let ti = Self::imm_reloc(ctx, RelocKind::TableIndex, table);
-                let ei = Self::imm_reloc(ctx, RelocKind::ElemIndex, elem_index);
-                let (rd, rs, rn) = (self.reg(ctx, dd), self.reg(ctx, s), self.reg(ctx, n));
-                self.trapping_libcall(ctx, Libcall::TableInit, &[ti, ei, rd, rs, rn], off);
-            }
+            } => self.bulk(
+                ctx,
+                Libcall::TableCopy,
+                &[
+                    (RelocKind::TableIndex, dst_table),
+                    (RelocKind::TableIndex, src_table),
+                ],
+                off,
+            )?,
+            O::TableInit { elem_index, table } => self.bulk(
+                ctx,
+                Libcall::TableInit,
+                &[
+                    (RelocKind::TableIndex, table),
+                    (RelocKind::ElemIndex, elem_index),
+                ],
+                off,
+            )?,
             O::ElemDrop { elem_index } => {
                 let ei = Self::imm_reloc(ctx, RelocKind::ElemIndex, elem_index);
                 self.libcall(ctx, Libcall::ElemDrop, &[ei], None);
