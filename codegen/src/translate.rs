@@ -13,20 +13,114 @@ use regalloc2::{RegClass, VReg};
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator};
 use wasmprecomp_artifact::{TrapKind, ValType};
 
-/// A value on the operand stack or in a local: a virtual register, or a constant not yet
-/// materialized (so backends can fold it into an immediate).
+/// A value on the operand stack or in a local: a virtual register, a constant not yet
+/// materialized (so backends can fold it into an immediate), or an integer comparison not
+/// yet turned into 0/1 (so a branch can use the comparison directly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Val {
     Reg(VReg, ValType),
     Const(ValType, u64),
+    Cmp(Compare),
 }
 
 impl Val {
     pub fn ty(self) -> ValType {
         match self {
             Val::Reg(_, t) | Val::Const(t, _) => t,
+            Val::Cmp(_) => ValType::I32,
         }
     }
+}
+
+/// Integer comparison conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntCC {
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+impl IntCC {
+    /// The condition that holds exactly when `self` does not.
+    pub fn invert(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            LtS => GeS,
+            GeS => LtS,
+            LtU => GeU,
+            GeU => LtU,
+            GtS => LeS,
+            LeS => GtS,
+            GtU => LeU,
+            LeU => GtU,
+        }
+    }
+    /// The condition with operands swapped (`a < b` == `b > a`).
+    pub fn swap(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Eq,
+            Ne => Ne,
+            LtS => GtS,
+            GtS => LtS,
+            LtU => GtU,
+            GtU => LtU,
+            LeS => GeS,
+            GeS => LeS,
+            LeU => GeU,
+            GeU => LeU,
+        }
+    }
+    /// Evaluates the condition on constants of the given width.
+    pub fn eval(self, a: u64, b: u64, is64: bool) -> bool {
+        use IntCC::*;
+        let (ua, ub) = if is64 {
+            (a, b)
+        } else {
+            (a as u32 as u64, b as u32 as u64)
+        };
+        let (sa, sb) = if is64 {
+            (a as i64, b as i64)
+        } else {
+            (a as u32 as i32 as i64, b as u32 as i32 as i64)
+        };
+        match self {
+            Eq => ua == ub,
+            Ne => ua != ub,
+            LtS => sa < sb,
+            LtU => ua < ub,
+            GtS => sa > sb,
+            GtU => ua > ub,
+            LeS => sa <= sb,
+            LeU => ua <= ub,
+            GeS => sa >= sb,
+            GeU => ua >= ub,
+        }
+    }
+}
+
+/// `lhs cc rhs` on 32- or 64-bit integers, where `rhs` is a register or an immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compare {
+    pub is64: bool,
+    pub cc: IntCC,
+    pub lhs: VReg,
+    pub rhs: CmpRhs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpRhs {
+    Reg(VReg),
+    Imm(i32),
 }
 
 pub fn class_of(t: ValType) -> RegClass {

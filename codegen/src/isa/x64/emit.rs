@@ -609,6 +609,38 @@ impl Emitter {
                     self.asm.cmov(Cond::E, Size::S64, g(al[3]), g(al[2]));
                 }
             }
+            Inst::CmpSelect {
+                float,
+                size,
+                cc,
+                imm,
+            } => {
+                let lhs = g(al[0]);
+                let k = match imm {
+                    Some(0) if matches!(cc, Cond::E | Cond::NE) => {
+                        self.asm.test_rr(*size, lhs, lhs);
+                        1
+                    }
+                    Some(i) => {
+                        self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i);
+                        1
+                    }
+                    None => {
+                        self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(al[1]));
+                        2
+                    }
+                };
+                // dst already holds `a`; take `b` when the condition fails.
+                if *float {
+                    let skip = self.asm.new_label();
+                    self.asm.jcc(*cc, skip);
+                    self.asm.movaps(x(al[k + 2]), x(al[k + 1]));
+                    self.asm.bind(skip);
+                } else {
+                    self.asm
+                        .cmov(cc.invert(), Size::S64, g(al[k + 2]), g(al[k + 1]));
+                }
+            }
             Inst::FBin { op } => self.asm.sse(*op, x(al[2]), x(al[1])),
             Inst::FUnary { is64, op } => {
                 let (src, dst) = (x(al[0]), x(al[1]));
@@ -885,6 +917,25 @@ impl Emitter {
                     self.asm.jcc(Cond::E, labels[f]);
                 } else {
                     self.asm.jcc(Cond::NE, labels[t]);
+                    if next != Some(f) {
+                        self.asm.jmp(labels[f]);
+                    }
+                }
+            }
+            Inst::CmpBrif { size, cc, imm } => {
+                let lhs = g(al[0]);
+                match imm {
+                    Some(0) if matches!(cc, Cond::E | Cond::NE) => {
+                        self.asm.test_rr(*size, lhs, lhs)
+                    }
+                    Some(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
+                    None => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(al[1])),
+                }
+                let (t, f) = (succs[0], succs[1]);
+                if next == Some(t) {
+                    self.asm.jcc(cc.invert(), labels[f]);
+                } else {
+                    self.asm.jcc(*cc, labels[t]);
                     if next != Some(f) {
                         self.asm.jmp(labels[f]);
                     }

@@ -172,6 +172,14 @@ pub enum Inst {
     Select {
         float: bool,
     },
+    /// `[use lhs, use rhs, use a, use b, def dst(reuse 2)]`, or without `rhs` when `imm`:
+    /// dst = (lhs cc rhs) ? a : b.
+    CmpSelect {
+        float: bool,
+        size: Size,
+        cc: Cond,
+        imm: Option<i32>,
+    },
     /// `[use a, use b, def dst(reuse 0)]`.
     FBin {
         op: SseOp,
@@ -322,6 +330,13 @@ pub enum Inst {
     Brif {
         size: Size,
     },
+    /// Terminator `[use lhs, use rhs]` (or `[use lhs]` with `imm`): successors (taken if
+    /// `lhs cc rhs`, not taken).
+    CmpBrif {
+        size: Size,
+        cc: Cond,
+        imm: Option<i32>,
+    },
     /// Terminator `[use index]`: successors are the distinct targets; `table[i]` and
     /// `default` index into them.
     BrTable {
@@ -338,7 +353,10 @@ pub enum Inst {
 
 impl MachInst for Inst {
     fn is_branch(&self) -> bool {
-        matches!(self, Inst::Jump | Inst::Brif { .. } | Inst::BrTable { .. })
+        matches!(
+            self,
+            Inst::Jump | Inst::Brif { .. } | Inst::CmpBrif { .. } | Inst::BrTable { .. }
+        )
     }
     fn is_ret(&self) -> bool {
         matches!(self, Inst::Ret | Inst::Trap { .. })

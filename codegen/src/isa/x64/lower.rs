@@ -5,7 +5,7 @@ use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
 use super::inst::*;
 use crate::compiled::RelocKind;
 use crate::error::CompileError;
-use crate::translate::{class_of, internal, Backend, Ctx, Val};
+use crate::translate::{class_of, internal, Backend, CmpRhs, Compare, Ctx, IntCC, Val};
 use crate::vcode::BlockId;
 use regalloc2::{Operand, PReg, RegClass, VReg};
 use wasmparser::Operator;
@@ -51,7 +51,7 @@ fn imm32(v: Val, size: Size) -> Option<i32> {
             }
             _ => Some(bits as u32 as i32),
         },
-        Val::Reg(..) => None,
+        Val::Reg(..) | Val::Cmp(_) => None,
     }
 }
 
@@ -223,38 +223,54 @@ impl X64Lower {
         Ok(())
     }
 
-    fn cmp(&mut self, ctx: C, ty: ValType, cc: Cond) -> Result<(), CompileError> {
+    /// Pushes a lazy comparison: a branch on it compares and jumps directly; any other
+    /// use materializes it as 0/1. Constant operands fold.
+    fn cmp(&mut self, ctx: C, ty: ValType, cc: IntCC) -> Result<(), CompileError> {
         let size = size_of(ty);
+        let is64 = size == Size::S64;
         let b = ctx.pop()?;
         let a = ctx.pop()?;
-        let dst = ctx.builder.new_vreg(RegClass::Int);
-        if let Some(imm) = imm32(b, size) {
-            let ra = self.reg(ctx, a);
-            ctx.builder
-                .push(Inst::CmpImmSetcc { size, cc, imm }, &[u(ra), d(dst)]);
-        } else {
-            let ra = self.reg(ctx, a);
-            let rb = self.reg(ctx, b);
-            ctx.builder
-                .push(Inst::CmpSetcc { size, cc }, &[u(ra), u(rb), d(dst)]);
+        if let (Val::Const(_, x), Val::Const(_, y)) = (a, b) {
+            ctx.push(Val::Const(ValType::I32, cc.eval(x, y, is64) as u64));
+            return Ok(());
         }
-        ctx.push_reg(dst, ValType::I32);
+        let (a, b, cc) = if imm32(b, size).is_none() && imm32(a, size).is_some() {
+            (b, a, cc.swap())
+        } else {
+            (a, b, cc)
+        };
+        let lhs = self.reg(ctx, a);
+        let rhs = match imm32(b, size) {
+            Some(i) => CmpRhs::Imm(i),
+            None => CmpRhs::Reg(self.reg(ctx, b)),
+        };
+        ctx.push(Val::Cmp(Compare { is64, cc, lhs, rhs }));
         Ok(())
     }
 
     fn eqz(&mut self, ctx: C, ty: ValType) -> Result<(), CompileError> {
         let a = ctx.pop()?;
-        let ra = self.reg(ctx, a);
-        let dst = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder.push(
-            Inst::CmpImmSetcc {
-                size: size_of(ty),
-                cc: Cond::E,
-                imm: 0,
-            },
-            &[u(ra), d(dst)],
-        );
-        ctx.push_reg(dst, ValType::I32);
+        let v = match a {
+            Val::Cmp(c) => Val::Cmp(Compare {
+                cc: c.cc.invert(),
+                ..c
+            }),
+            Val::Const(_, x) => {
+                let zero = if size_of(ty) == Size::S64 {
+                    x == 0
+                } else {
+                    x as u32 == 0
+                };
+                Val::Const(ValType::I32, zero as u64)
+            }
+            Val::Reg(r, _) => Val::Cmp(Compare {
+                is64: size_of(ty) == Size::S64,
+                cc: IntCC::Eq,
+                lhs: r,
+                rhs: CmpRhs::Imm(0),
+            }),
+        };
+        ctx.push(v);
         Ok(())
     }
 
@@ -606,6 +622,20 @@ impl Backend for X64Lower {
     fn materialize(&mut self, ctx: &mut Ctx<Inst>, v: Val) -> VReg {
         match v {
             Val::Reg(r, _) => r,
+            Val::Cmp(c) => {
+                let dst = ctx.builder.new_vreg(RegClass::Int);
+                let size = if c.is64 { Size::S64 } else { Size::S32 };
+                let cc = cond(c.cc);
+                match c.rhs {
+                    CmpRhs::Imm(imm) => ctx
+                        .builder
+                        .push(Inst::CmpImmSetcc { size, cc, imm }, &[u(c.lhs), d(dst)]),
+                    CmpRhs::Reg(r) => ctx
+                        .builder
+                        .push(Inst::CmpSetcc { size, cc }, &[u(c.lhs), u(r), d(dst)]),
+                }
+                dst
+            }
             Val::Const(t, bits) => {
                 let r = ctx.builder.new_vreg(class_of(t));
                 let inst = match t {
@@ -631,6 +661,32 @@ impl Backend for X64Lower {
     }
 
     fn brif(&mut self, ctx: &mut Ctx<Inst>, cond: Val, taken: BlockId, not_taken: BlockId) {
+        if let Val::Cmp(c) = cond {
+            let size = if c.is64 { Size::S64 } else { Size::S32 };
+            let cc = self::cond(c.cc);
+            let succs = [(taken, vec![]), (not_taken, vec![])];
+            match c.rhs {
+                CmpRhs::Imm(imm) => ctx.builder.terminate(
+                    Inst::CmpBrif {
+                        size,
+                        cc,
+                        imm: Some(imm),
+                    },
+                    &[u(c.lhs)],
+                    &succs,
+                ),
+                CmpRhs::Reg(r) => ctx.builder.terminate(
+                    Inst::CmpBrif {
+                        size,
+                        cc,
+                        imm: None,
+                    },
+                    &[u(c.lhs), u(r)],
+                    &succs,
+                ),
+            }
+            return;
+        }
         let c = self.materialize(ctx, cond);
         ctx.builder.terminate(
             Inst::Brif { size: Size::S32 },
@@ -727,16 +783,44 @@ impl Backend for X64Lower {
                 let b = ctx.pop()?;
                 let a = ctx.pop()?;
                 let ty = a.ty();
-                let rc = self.reg(ctx, c);
+                let float = ty.is_float();
                 let ra = self.reg(ctx, a);
                 let rb = self.reg(ctx, b);
                 let dst = Self::new_reg(ctx, ty);
-                ctx.builder.push(
-                    Inst::Select {
-                        float: ty.is_float(),
-                    },
-                    &[u(rc), u(ra), u(rb), reuse(dst, 1)],
-                );
+                match c {
+                    // Select straight on the comparison's flags.
+                    Val::Cmp(cmp) => {
+                        let size = if cmp.is64 { Size::S64 } else { Size::S32 };
+                        let cc = cond(cmp.cc);
+                        match cmp.rhs {
+                            CmpRhs::Imm(imm) => ctx.builder.push(
+                                Inst::CmpSelect {
+                                    float,
+                                    size,
+                                    cc,
+                                    imm: Some(imm),
+                                },
+                                &[u(cmp.lhs), u(ra), u(rb), reuse(dst, 1)],
+                            ),
+                            CmpRhs::Reg(r) => ctx.builder.push(
+                                Inst::CmpSelect {
+                                    float,
+                                    size,
+                                    cc,
+                                    imm: None,
+                                },
+                                &[u(cmp.lhs), u(r), u(ra), u(rb), reuse(dst, 2)],
+                            ),
+                        }
+                    }
+                    _ => {
+                        let rc = self.reg(ctx, c);
+                        ctx.builder.push(
+                            Inst::Select { float },
+                            &[u(rc), u(ra), u(rb), reuse(dst, 1)],
+                        );
+                    }
+                }
                 ctx.push_reg(dst, ty);
             }
             O::GlobalGet { global_index } => {
@@ -896,26 +980,26 @@ impl Backend for X64Lower {
             O::I64Popcnt => self.unary(ctx, Inst::Popcnt { size: Size::S64 }, I64, I64)?,
             O::I32Eqz => self.eqz(ctx, I32)?,
             O::I64Eqz => self.eqz(ctx, I64)?,
-            O::I32Eq => self.cmp(ctx, I32, Cond::E)?,
-            O::I32Ne => self.cmp(ctx, I32, Cond::NE)?,
-            O::I32LtS => self.cmp(ctx, I32, Cond::L)?,
-            O::I32LtU => self.cmp(ctx, I32, Cond::B)?,
-            O::I32GtS => self.cmp(ctx, I32, Cond::G)?,
-            O::I32GtU => self.cmp(ctx, I32, Cond::A)?,
-            O::I32LeS => self.cmp(ctx, I32, Cond::LE)?,
-            O::I32LeU => self.cmp(ctx, I32, Cond::BE)?,
-            O::I32GeS => self.cmp(ctx, I32, Cond::GE)?,
-            O::I32GeU => self.cmp(ctx, I32, Cond::AE)?,
-            O::I64Eq => self.cmp(ctx, I64, Cond::E)?,
-            O::I64Ne => self.cmp(ctx, I64, Cond::NE)?,
-            O::I64LtS => self.cmp(ctx, I64, Cond::L)?,
-            O::I64LtU => self.cmp(ctx, I64, Cond::B)?,
-            O::I64GtS => self.cmp(ctx, I64, Cond::G)?,
-            O::I64GtU => self.cmp(ctx, I64, Cond::A)?,
-            O::I64LeS => self.cmp(ctx, I64, Cond::LE)?,
-            O::I64LeU => self.cmp(ctx, I64, Cond::BE)?,
-            O::I64GeS => self.cmp(ctx, I64, Cond::GE)?,
-            O::I64GeU => self.cmp(ctx, I64, Cond::AE)?,
+            O::I32Eq => self.cmp(ctx, I32, IntCC::Eq)?,
+            O::I32Ne => self.cmp(ctx, I32, IntCC::Ne)?,
+            O::I32LtS => self.cmp(ctx, I32, IntCC::LtS)?,
+            O::I32LtU => self.cmp(ctx, I32, IntCC::LtU)?,
+            O::I32GtS => self.cmp(ctx, I32, IntCC::GtS)?,
+            O::I32GtU => self.cmp(ctx, I32, IntCC::GtU)?,
+            O::I32LeS => self.cmp(ctx, I32, IntCC::LeS)?,
+            O::I32LeU => self.cmp(ctx, I32, IntCC::LeU)?,
+            O::I32GeS => self.cmp(ctx, I32, IntCC::GeS)?,
+            O::I32GeU => self.cmp(ctx, I32, IntCC::GeU)?,
+            O::I64Eq => self.cmp(ctx, I64, IntCC::Eq)?,
+            O::I64Ne => self.cmp(ctx, I64, IntCC::Ne)?,
+            O::I64LtS => self.cmp(ctx, I64, IntCC::LtS)?,
+            O::I64LtU => self.cmp(ctx, I64, IntCC::LtU)?,
+            O::I64GtS => self.cmp(ctx, I64, IntCC::GtS)?,
+            O::I64GtU => self.cmp(ctx, I64, IntCC::GtU)?,
+            O::I64LeS => self.cmp(ctx, I64, IntCC::LeS)?,
+            O::I64LeU => self.cmp(ctx, I64, IntCC::LeU)?,
+            O::I64GeS => self.cmp(ctx, I64, IntCC::GeS)?,
+            O::I64GeU => self.cmp(ctx, I64, IntCC::GeU)?,
 
             // Extensions and wrapping. An i32 in a register has undefined upper bits, so
             // wrapping is free.
@@ -924,6 +1008,8 @@ impl Backend for X64Lower {
                 match v {
                     Val::Reg(r, _) => ctx.push_reg(r, I32),
                     Val::Const(_, bits) => ctx.push(Val::Const(I32, bits as u32 as u64)),
+                    // An i32 already (i64 operands never produce one).
+                    Val::Cmp(_) => ctx.push(v),
                 }
             }
             O::I64ExtendI32S => self.unary(
@@ -1474,6 +1560,22 @@ impl Backend for X64Lower {
             }
         }
         Ok(())
+    }
+}
+
+/// The x86 condition for an integer comparison.
+fn cond(cc: IntCC) -> Cond {
+    match cc {
+        IntCC::Eq => Cond::E,
+        IntCC::Ne => Cond::NE,
+        IntCC::LtS => Cond::L,
+        IntCC::LtU => Cond::B,
+        IntCC::GtS => Cond::G,
+        IntCC::GtU => Cond::A,
+        IntCC::LeS => Cond::LE,
+        IntCC::LeU => Cond::BE,
+        IntCC::GeS => Cond::GE,
+        IntCC::GeU => Cond::AE,
     }
 }
 
