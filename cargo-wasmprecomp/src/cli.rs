@@ -75,7 +75,7 @@ pub struct CacheArgs {
     #[arg(long, global = true, value_name = "SIZE")]
     pub cache_size: Option<String>,
     /// Recompile every cache hit and fail if the bytes differ.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "WASMPRECOMP_CACHE_CHECK")]
     pub cache_check: bool,
 }
 

@@ -303,3 +303,33 @@ fn cache_dir_and_stats_subcommands() {
         .arg(&cache));
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn run_passes_the_guests_exit_code_and_arguments_through() {
+    let d = tempfile::tempdir().unwrap();
+    // Exits with argc * 10 + 3: checks both the arguments and the exit code.
+    let wasm = write_wat(
+        d.path(),
+        "exit.wasm",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (drop (call $sizes (i32.const 0) (i32.const 4)))
+            (call $exit (i32.add (i32.mul (i32.load (i32.const 0)) (i32.const 10)) (i32.const 3)))))"#,
+    );
+    let cache = d.path().join("cache");
+    let o = run(bin().arg("run").arg(&wasm).arg("--cache-dir").arg(&cache).args(["--", "a", "b"]));
+    assert_eq!(o.status.code(), Some(33), "argv = [exit, a, b]");
+    // An artifact runs too.
+    let out = d.path().join("out");
+    run(bin().arg(&wasm).arg("--cache-dir").arg(&cache).arg("--out-dir").arg(&out));
+    let o = run(bin().arg("run").arg(out.join("exit.wpc")));
+    assert_eq!(o.status.code(), Some(13));
+    // A trapping guest fails with the trap on stderr.
+    let trap = write_wat(d.path(), "trap.wasm", r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#);
+    let o = run(bin().arg("run").arg(&trap).arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unreachable"));
+}
