@@ -75,7 +75,13 @@ pub struct CacheArgs {
     #[arg(long, global = true, value_name = "SIZE")]
     pub cache_size: Option<String>,
     /// Recompile every cache hit and fail if the bytes differ.
-    #[arg(long, global = true, env = "WASMPRECOMP_CACHE_CHECK")]
+    #[arg(
+        long,
+        global = true,
+        env = "WASMPRECOMP_CACHE_CHECK",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub cache_check: bool,
 }
 
