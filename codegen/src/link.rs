@@ -102,15 +102,29 @@ struct Prepared {
 fn prepare(wasm: &[u8], isa: &Isa) -> Result<Prepared, CompileError> {
     let mut timings = Timings::default();
     let t = Instant::now();
-    let info = module::parse_and_validate(wasm)?;
+    let (info, funcs) = module::parse_and_validate_module(wasm)?;
     timings.validate = ms(t);
+    // Each body is validated and turned into a stencil in one parallel pass.
     let t = Instant::now();
-    let built: Vec<(FunctionStencil, Parameters)> = (0..info.bodies.len() as u32)
-        .into_par_iter()
-        .map(|i| stencil::build(&info, wasm, i))
-        .collect::<Result<_, _>>()?;
     let identity = isa.identity();
-    let keys: Vec<StencilKey> = built.par_iter().map(|(s, _)| s.key(&identity)).collect();
+    let results: Vec<Result<(FunctionStencil, Parameters, StencilKey), CompileError>> = funcs
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            module::validate_body(&info, wasm, f, i as u32)?;
+            let (s, p) = stencil::build(&info, wasm, i as u32)?;
+            let k = s.key(&identity);
+            Ok((s, p, k))
+        })
+        .collect();
+    let mut built = Vec::with_capacity(results.len());
+    let mut keys = Vec::with_capacity(results.len());
+    for r in results {
+        // The first invalid function in module order is the one reported.
+        let (s, p, k) = r?;
+        built.push((s, p));
+        keys.push(k);
+    }
     timings.stencil = ms(t);
     Ok(Prepared {
         info,

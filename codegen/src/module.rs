@@ -4,8 +4,9 @@
 use crate::error::CompileError;
 use std::ops::Range;
 use wasmparser::{
-    BinaryReaderError, ElementItems, ElementKind, ExternalKind, Parser, Payload, TypeRef,
-    Validator, WasmFeatures,
+    BinaryReader, BinaryReaderError, ElementItems, ElementKind, ExternalKind, FuncToValidate,
+    FunctionBody, Parser, Payload, TypeRef, ValidPayload, Validator, ValidatorResources,
+    WasmFeatures,
 };
 use wasmprecomp_artifact as art;
 
@@ -187,13 +188,62 @@ pub fn const_expr(e: &wasmparser::ConstExpr) -> Result<art::ConstExpr, CompileEr
 /// Parses `wasm` and validates it fully. Errors name the offset, the function and, for
 /// proposals we do not compile, the proposal.
 pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
+    let (info, funcs) = parse_and_validate_module(wasm)?;
+    for (i, f) in funcs.into_iter().enumerate() {
+        validate_body(&info, wasm, f, i as u32)?;
+    }
+    Ok(info)
+}
+
+/// A function body's validator, to run with [`validate_body`].
+pub type BodyValidator = FuncToValidate<ValidatorResources>;
+
+/// Parses `wasm` and validates everything but the function bodies, whose validators are
+/// returned (in order) so they can run in parallel.
+pub fn parse_and_validate_module(
+    wasm: &[u8],
+) -> Result<(ModuleInfo, Vec<BodyValidator>), CompileError> {
     // Parse first so validation errors can be attributed to a function.
     let parsed = parse(wasm);
-    if let Err(e) = Validator::new_with_features(SUPPORTED_FEATURES).validate_all(wasm) {
-        let function = parsed.as_ref().ok().and_then(|m| m.function_at(e.offset()));
-        return Err(classify_validation_error(wasm, e, function));
+    let mut validator = Validator::new_with_features(SUPPORTED_FEATURES);
+    let mut funcs = Vec::new();
+    // The parser must know the features too: they decide how some fields are encoded
+    // (e.g. memory limits are 64-bit only with memory64).
+    let mut parser = Parser::new(0);
+    parser.set_features(SUPPORTED_FEATURES);
+    for payload in parser.parse_all(wasm) {
+        let checked = payload.and_then(|p| {
+            validator.payload(&p).map(|v| match v {
+                ValidPayload::Func(f, _) => Some(f),
+                _ => None,
+            })
+        });
+        match checked {
+            Ok(Some(f)) => funcs.push(f),
+            Ok(None) => {}
+            Err(e) => {
+                let function = parsed.as_ref().ok().and_then(|m| m.function_at(e.offset()));
+                return Err(classify_validation_error(wasm, e, function));
+            }
+        }
     }
-    parsed
+    Ok((parsed?, funcs))
+}
+
+/// Validates defined function `defined_index`'s body.
+pub fn validate_body(
+    info: &ModuleInfo,
+    wasm: &[u8],
+    f: BodyValidator,
+    defined_index: u32,
+) -> Result<(), CompileError> {
+    let range = info.bodies[defined_index as usize].clone();
+    let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
+    f.into_validator(Default::default())
+        .validate(&body)
+        .map_err(|e| {
+            classify_validation_error(wasm, e, Some(info.num_imported_funcs() + defined_index))
+        })
 }
 
 fn classify_validation_error(
