@@ -320,15 +320,29 @@ fn run_passes_the_guests_exit_code_and_arguments_through() {
             (call $exit (i32.add (i32.mul (i32.load (i32.const 0)) (i32.const 10)) (i32.const 3)))))"#,
     );
     let cache = d.path().join("cache");
-    let o = run(bin().arg("run").arg(&wasm).arg("--cache-dir").arg(&cache).args(["--", "a", "b"]));
+    let o = run(bin()
+        .arg("run")
+        .arg(&wasm)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--", "a", "b"]));
     assert_eq!(o.status.code(), Some(33), "argv = [exit, a, b]");
     // An artifact runs too.
     let out = d.path().join("out");
-    run(bin().arg(&wasm).arg("--cache-dir").arg(&cache).arg("--out-dir").arg(&out));
+    run(bin()
+        .arg(&wasm)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--out-dir")
+        .arg(&out));
     let o = run(bin().arg("run").arg(out.join("exit.wpc")));
     assert_eq!(o.status.code(), Some(13));
     // A trapping guest fails with the trap on stderr.
-    let trap = write_wat(d.path(), "trap.wasm", r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#);
+    let trap = write_wat(
+        d.path(),
+        "trap.wasm",
+        r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#,
+    );
     let o = run(bin().arg("run").arg(&trap).arg("--no-cache"));
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unreachable"));

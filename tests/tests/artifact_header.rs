@@ -43,7 +43,11 @@ fn another_format_version_is_refused() {
 
 #[test]
 fn another_target_is_refused() {
-    let e = refuse(&patch(&artifact(), b"x86_64-unknown-linux-gnu", b"aarch64-unknown-linux-gn"));
+    let e = refuse(&patch(
+        &artifact(),
+        b"x86_64-unknown-linux-gnu",
+        b"aarch64-unknown-linux-gn",
+    ));
     assert!(e.to_string().contains("cannot run on this host"), "{e}");
 }
 
