@@ -11,6 +11,10 @@ use std::process::Command;
 use std::time::Instant;
 use wasmprecomp_codegen::{Isa, OptLevel};
 
+// The same allocator as the cargo-wasmprecomp binary, so in-process numbers match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "wasmprecomp benchmarks")]
 struct Args {

@@ -99,6 +99,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     r
 }
 
+/// Like [`write_atomic`], but leaves an identical existing file alone: replacing a large
+/// file costs far more than reading and comparing it (and keeps its timestamp stable for
+/// tools that watch it).
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.len() == bytes.len() as u64 && std::fs::read(path).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
+    }
+    write_atomic(path, bytes)
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -239,7 +251,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
 fn finish(mut s: Staged) -> ModuleReport {
     let t = Instant::now();
     match (&s.artifact, s.failed) {
-        (Some(a), false) => match write_atomic(&s.out, a) {
+        (Some(a), false) => match write_if_changed(&s.out, a) {
             Ok(()) => {
                 s.rep.status = "ok".into();
                 s.rep.output = Some(s.out.display().to_string());
