@@ -81,6 +81,8 @@ struct ModuleResult {
     cold: Stat,
     /// Cold with one worker thread.
     cold_j1: Stat,
+    /// Compile with the cache off (no cache writes), all cores.
+    no_cache: Stat,
     functions_per_s_j1: f64,
     warm_module: Stat,
     warm_function: Stat,
@@ -100,6 +102,8 @@ struct ModuleResult {
 struct EditResult {
     module: String,
     cold: Stat,
+    no_cache: Stat,
+    ratio_to_no_cache: f64,
     edit: Stat,
     ratio: f64,
     hits: u64,
@@ -132,13 +136,17 @@ struct Bench {
     total_s: f64,
 }
 
+/// Peak resident memory of this process image (VmHWM). Unlike `ru_maxrss`, it does not
+/// carry over the parent's memory across fork and exec.
 fn peak_rss_kib() -> u64 {
-    // SAFETY: getrusage writes into the struct we pass.
-    unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u.ru_maxrss as u64
-    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
+        })
+        .unwrap_or(0)
 }
 
 fn code_section_bytes(wasm: &[u8]) -> u64 {
@@ -326,7 +334,8 @@ fn main() -> Result<()> {
             ..Default::default()
         };
         let out = work.path().join("out");
-        let (mut cold, mut wm, mut wf, mut j1) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut cold, mut wm, mut wf, mut j1, mut nc) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut failed = None;
         let mut lookups = (0.0, 0u64);
         for i in 0..runs {
@@ -351,6 +360,8 @@ fn main() -> Result<()> {
             let rep = comp_j1.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
             j1.push(rep.totals.wall_ms);
             let _ = std::fs::remove_dir_all(&cache);
+            let rep = comp.run(std::slice::from_ref(path), None, false, &out)?;
+            nc.push(rep.totals.wall_ms);
         }
         if let Some(reason) = failed {
             r.status = "rejected".into();
@@ -361,6 +372,7 @@ fn main() -> Result<()> {
         r.status = "ok".into();
         r.cold = stat(cold);
         r.cold_j1 = stat(j1);
+        r.no_cache = stat(nc);
         r.functions_per_s_j1 = r.functions as f64 / (r.cold_j1.median_ms / 1000.0);
         r.warm_module = stat(wm);
         r.warm_function = stat(wf);
@@ -445,17 +457,17 @@ fn main() -> Result<()> {
     let edit = if rust_ok.iter().any(|p| p.ends_with("nbody.wasm")) {
         let base = args.rust_corpus.join("nbody.wasm");
         let edited = args.rust_corpus.join("nbody-edit.wasm");
-        let (mut cold, mut ed) = (Vec::new(), Vec::new());
+        let (mut cold, mut ed, mut nc) = (Vec::new(), Vec::new(), Vec::new());
         let (mut h, mut m) = (0, 0);
+        let e = work.path().join("e");
         for i in 0..runs {
             let cache = work.path().join(format!("edit-cache-{i}"));
-            let rep = comp.run(
-                std::slice::from_ref(&edited),
-                None,
-                true,
-                &work.path().join("e"),
-            )?;
+            let empty = work.path().join(format!("edit-empty-{i}"));
+            let rep = comp.run(std::slice::from_ref(&edited), Some(&empty), false, &e)?;
             cold.push(rep.totals.wall_ms);
+            let _ = std::fs::remove_dir_all(&empty);
+            let rep = comp.run(std::slice::from_ref(&edited), None, false, &e)?;
+            nc.push(rep.totals.wall_ms);
             comp.run(
                 std::slice::from_ref(&base),
                 Some(&cache),
@@ -473,10 +485,12 @@ fn main() -> Result<()> {
             m = rep.totals.function_misses;
             let _ = std::fs::remove_dir_all(&cache);
         }
-        let (c, e) = (stat(cold), stat(ed));
+        let (c, e, n) = (stat(cold), stat(ed), stat(nc));
         Some(EditResult {
             module: "nbody -> nbody-edit".into(),
             ratio: e.median_ms / c.median_ms,
+            ratio_to_no_cache: e.median_ms / n.median_ms,
+            no_cache: n,
             cold: c,
             edit: e,
             hits: h,
@@ -615,12 +629,14 @@ fn print_table(b: &Bench) {
         b.runs
     );
     println!(
-        "{:<44} {:>6} {:>22} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>14}",
+        "{:<44} {:>6} {:>22} {:>8} {:>8} {:>10} {:>10} {:>9} {:>7} {:>8} {:>7} {:>14}",
         "module",
         "funcs",
-        "cold ms",
+        "cold ms (-j2)",
         "funcs/s",
         "MB/s",
+        "-j1 ms",
+        "no-cache",
         "mod-hit",
         "fn-hit",
         "peak MiB",
@@ -637,7 +653,7 @@ fn print_table(b: &Bench) {
             continue;
         }
         println!(
-            "{:<44} {:>6} {:>8.1} [{:.1}-{:.1}] {:>8.0} {:>8.2} {:>10.1} {:>8.1}% {:>6.1}% {:>8.1} {:>6.1}% {:>14}",
+            "{:<44} {:>6} {:>8.1} [{:.1}-{:.1}] {:>8.0} {:>8.2} {:>10.1} {:>10.1} {:>8.1}% {:>6.1}% {:>8.1} {:>6.1}% {:>14}",
             r.module,
             r.functions,
             r.cold.median_ms,
@@ -646,6 +662,7 @@ fn print_table(b: &Bench) {
             r.functions_per_s,
             r.code_mb_per_s,
             r.cold_j1.median_ms,
+            r.no_cache.median_ms,
             100.0 * r.warm_module_ratio,
             100.0 * r.warm_function_ratio,
             r.peak_rss_kib as f64 / 1024.0,
@@ -659,11 +676,13 @@ fn print_table(b: &Bench) {
     );
     if let Some(e) = &b.edit {
         println!(
-            "edit scenario {}: cold {:.1} ms, edit {:.1} ms = {:.1}% of cold ({} hits, {} misses)",
+            "edit scenario {}: cold {:.1} ms (no cache {:.1} ms), edit {:.1} ms = {:.1}% of cold, {:.1}% of no-cache ({} hits, {} misses)",
             e.module,
             e.cold.median_ms,
+            e.no_cache.median_ms,
             e.edit.median_ms,
             100.0 * e.ratio,
+            100.0 * e.ratio_to_no_cache,
             e.hits,
             e.misses
         );
