@@ -156,6 +156,9 @@ impl Module {
             .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
         check_meta(&meta, text.len())?;
         let code = CodeMemory::new(text)?;
+        if std::env::var_os("WASMPRECOMP_PERF_MAP").is_some() {
+            write_perf_map(&meta, code.base());
+        }
         Ok(Module {
             inner: Arc::new(ModuleInner { meta, code }),
         })
@@ -174,6 +177,32 @@ impl Module {
             .iter()
             .map(|e| (e.name.as_str(), e.kind))
     }
+}
+
+/// Appends the functions' addresses to `/tmp/perf-<pid>.map` so `perf report` can name
+/// compiled code (enabled by `WASMPRECOMP_PERF_MAP`). Failures are ignored: it is a
+/// profiling aid.
+fn write_perf_map(meta: &ModuleMeta, base: *const u8) {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let mut out = String::new();
+    for (i, c) in meta.code.iter().enumerate() {
+        let name = &meta.names[meta.num_imported_funcs as usize + i];
+        out.push_str(&format!(
+            "{:x} {:x} {}\n",
+            base as usize + c.text_offset as usize,
+            c.len,
+            name
+        ));
+    }
+    let _ = f.write_all(out.as_bytes());
 }
 
 /// Consistency checks so a damaged artifact is refused instead of jumping into garbage.
