@@ -11,14 +11,7 @@ fn the_example_workspace_precompiles_and_runs_its_plugins() {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/demo");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let o = Command::new(cargo)
-        .args([
-            "run",
-            "--release",
-            "--locked",
-            "-p",
-            "demo-host",
-            "--manifest-path",
-        ])
+        .args(["run", "--release", "-p", "demo-host", "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         .env("WASMPRECOMP_CACHE_DIR", cache.path())
