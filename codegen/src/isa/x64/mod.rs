@@ -25,9 +25,19 @@ pub fn compile(
         validate_ssa: cfg!(debug_assertions),
         algorithm,
     };
-    let out = regalloc2::run(&vcode, env, &opts).map_err(|e| CompileError::Internal {
-        message: format!("register allocation failed: {e}"),
-        function: None,
-    })?;
-    Ok(emit::emit(&vcode, &out, &lower))
+    // The allocator's working memory is reused across the functions a thread compiles
+    // instead of being allocated afresh per function.
+    thread_local! {
+        static CTX: std::cell::RefCell<regalloc2::Ctx> = std::cell::RefCell::new(regalloc2::Ctx::default());
+    }
+    CTX.with(|ctx| {
+        let mut ctx = ctx.borrow_mut();
+        let out = regalloc2::run_with_ctx(&vcode, env, &opts, &mut ctx).map_err(|e| {
+            CompileError::Internal {
+                message: format!("register allocation failed: {e}"),
+                function: None,
+            }
+        })?;
+        Ok(emit::emit(&vcode, out, &lower))
+    })
 }
