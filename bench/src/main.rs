@@ -191,40 +191,19 @@ impl Compiler {
     }
 }
 
-fn ensure_rust_corpus(args: &Args) -> Result<()> {
-    if args.rust_corpus.join("nbody.wasm").is_file() {
+/// Runs `script` from the shared corpus folder into `dir` unless `marker` exists there.
+fn ensure_corpus(args: &Args, dir: &Path, marker: &str, script: &str) -> Result<()> {
+    if dir.join(marker).is_file() {
         return Ok(());
     }
-    eprintln!(
-        "building the Rust corpus into {} ...",
-        args.rust_corpus.display()
-    );
+    eprintln!("{script}: writing the corpus into {} ...", dir.display());
     let st = Command::new("bash")
-        .arg(args.shared.join("build-rust-corpus.sh"))
-        .arg(&args.rust_corpus)
+        .arg(args.shared.join(script))
+        .arg(dir)
         .status()
-        .context("running build-rust-corpus.sh")?;
+        .with_context(|| format!("running {script}"))?;
     if !st.success() {
-        bail!("build-rust-corpus.sh failed");
-    }
-    Ok(())
-}
-
-fn ensure_npm_corpus(args: &Args) -> Result<()> {
-    if args.npm_corpus.join("sources.tsv").is_file() {
-        return Ok(());
-    }
-    eprintln!(
-        "fetching the npm corpus into {} ...",
-        args.npm_corpus.display()
-    );
-    let st = Command::new("bash")
-        .arg(args.shared.join("fetch-npm-wasm.sh"))
-        .arg(&args.npm_corpus)
-        .status()
-        .context("running fetch-npm-wasm.sh")?;
-    if !st.success() {
-        bail!("fetch-npm-wasm.sh failed");
+        bail!("{script} failed");
     }
     Ok(())
 }
@@ -281,7 +260,12 @@ fn main() -> Result<()> {
     }
     let t_all = Instant::now();
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 });
-    ensure_rust_corpus(&args)?;
+    ensure_corpus(
+        &args,
+        &args.rust_corpus,
+        "nbody.wasm",
+        "build-rust-corpus.sh",
+    )?;
     let mut modules: Vec<(PathBuf, &str)> = Vec::new();
     let rust_names = [
         "regex-scan",
@@ -301,7 +285,7 @@ fn main() -> Result<()> {
         modules.push((args.rust_corpus.join(format!("{n}.wasm")), "rust"));
     }
     if !args.quick && !args.no_npm {
-        match ensure_npm_corpus(&args) {
+        match ensure_corpus(&args, &args.npm_corpus, "sources.tsv", "fetch-npm-wasm.sh") {
             Ok(()) => {
                 for p in wasm_files(&args.npm_corpus) {
                     modules.push((p, "npm"));

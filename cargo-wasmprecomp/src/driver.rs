@@ -223,8 +223,9 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     };
     rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
     rep.wasm_bytes = wasm.len() as u64;
-    rep.wasm_sha256 = hex(&Sha256::digest(&wasm));
-    let mkey = CacheKey(module_key(&opts.isa, &wasm));
+    let digest: [u8; 32] = Sha256::digest(&wasm).into();
+    rep.wasm_sha256 = hex(&digest);
+    let mkey = CacheKey(module_key(&opts.isa, &digest));
     let mut artifact = None;
     if let Some(c) = module_tier {
         let t = Instant::now();

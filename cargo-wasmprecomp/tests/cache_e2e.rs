@@ -87,6 +87,26 @@ fn artifacts(out: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// The artifacts of a compile without cache: what every cached compile must reproduce.
+fn reference_artifacts(f: &Fixture) -> Vec<(String, Vec<u8>)> {
+    let reference = f.root.join("ref");
+    ok(compile(
+        &f.inputs,
+        &f.root.join("none"),
+        &reference,
+        &["--no-cache"],
+    ));
+    artifacts(&reference)
+}
+
+/// Every artifact in `out` equals the reference artifact of the same name.
+fn assert_subset_of(want: &[(String, Vec<u8>)], out: &Path, what: &str) {
+    for (name, bytes) in artifacts(out) {
+        let w = want.iter().find(|(n, _)| *n == name).unwrap();
+        assert!(w.1 == bytes, "{name} {what}");
+    }
+}
+
 fn entries(cache: &Path) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
     fn walk(p: &Path, s: &mut BTreeSet<String>, base: &Path) {
@@ -121,14 +141,7 @@ fn verify(cache: &Path) -> serde_json::Value {
 #[test]
 fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
     let f = fixture(60);
-    let reference = f.root.join("ref");
-    ok(compile(
-        &f.inputs,
-        &f.root.join("none"),
-        &reference,
-        &["--no-cache"],
-    ));
-    let want = artifacts(&reference);
+    let want = reference_artifacts(&f);
     let cache = f.root.join("cache");
     for round in 0..3 {
         let mut children = Vec::new();
@@ -153,10 +166,7 @@ fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
         }
         for (c, out) in children {
             ok(c.wait_with_output().unwrap());
-            for (name, bytes) in artifacts(&out) {
-                let w = want.iter().find(|(n, _)| *n == name).unwrap();
-                assert!(w.1 == bytes, "{name} differs from the no-cache compile");
-            }
+            assert_subset_of(&want, &out, "differs from the no-cache compile");
         }
     }
     let v = verify(&cache);
@@ -167,14 +177,7 @@ fn four_processes_share_one_cache_folder_and_produce_identical_artifacts() {
 #[test]
 fn killing_a_compile_at_random_moments_never_corrupts_the_cache() {
     let f = fixture(400);
-    let reference = f.root.join("ref");
-    ok(compile(
-        &f.inputs,
-        &f.root.join("none"),
-        &reference,
-        &["--no-cache"],
-    ));
-    let want = artifacts(&reference);
+    let want = reference_artifacts(&f);
     let cache = f.root.join("cache");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..20 {
@@ -200,13 +203,7 @@ fn killing_a_compile_at_random_moments_never_corrupts_the_cache() {
         let _ = child.wait();
         // Whatever was left, artifacts are never half-written.
         if out.exists() {
-            for (name, bytes) in artifacts(&out) {
-                let w = want.iter().find(|(n, _)| *n == name).unwrap();
-                assert!(
-                    w.1 == bytes,
-                    "{name} is a partial or wrong artifact after kill -9"
-                );
-            }
+            assert_subset_of(&want, &out, "is a partial or wrong artifact after kill -9");
         }
     }
     let v = verify(&cache);

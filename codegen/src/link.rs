@@ -75,15 +75,16 @@ pub struct CompileOptions<'a> {
     pub check_cache: bool,
 }
 
-/// sha256 of the module-tier key: the compiler identity and the wasm bytes.
-pub fn module_key(isa: &Isa, wasm: &[u8]) -> [u8; 32] {
+/// The module-tier key: sha256 of the compiler identity and the wasm's sha256 (which the
+/// caller has already computed for its report, so the bytes are hashed once).
+pub fn module_key(isa: &Isa, wasm_sha256: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"wasmprecomp-module\0");
     h.update((art::FORMAT_VERSION).to_le_bytes());
     let id = isa.identity();
     h.update((id.len() as u32).to_le_bytes());
     h.update(&id);
-    h.update(wasm);
+    h.update(wasm_sha256);
     h.finalize().into()
 }
 
