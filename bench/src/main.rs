@@ -191,6 +191,17 @@ impl Compiler {
     }
 }
 
+/// Removes `dirs`, then flushes the file system, so that no timed run pays for the
+/// writeback or block discards of earlier runs (on a disk mounted with `discard`, a
+/// cache folder deleted just before a cold run made that run several times slower).
+/// Every timed run starts from a clean page cache state; what it writes stays dirty.
+fn settle(dirs: &[&Path]) {
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    rustix::fs::sync();
+}
+
 /// Runs `script` from the shared corpus folder into `dir` unless `marker` exists there.
 fn ensure_corpus(args: &Args, dir: &Path, marker: &str, script: &str) -> Result<()> {
     if dir.join(marker).is_file() {
@@ -326,7 +337,8 @@ fn main() -> Result<()> {
         let mut lookups = (0.0, 0u64);
         for i in 0..runs {
             let cache = work.path().join(format!("cache-{i}"));
-            let _ = std::fs::remove_dir_all(&cache);
+            let cache_j1 = work.path().join(format!("cache-j1-{i}"));
+            settle(&[&cache, &cache_j1]);
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
             let m = &rep.modules[0];
             if let Some(e) = &m.error {
@@ -336,18 +348,21 @@ fn main() -> Result<()> {
             cold.push(rep.totals.wall_ms);
             r.functions = m.functions;
             r.dedup_rate = m.function_cache.deduplicated as f64 / m.functions.max(1) as f64;
+            settle(&[]);
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
             wm.push(rep.totals.wall_ms);
+            settle(&[]);
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), true, &out)?;
             wf.push(rep.totals.wall_ms);
             lookups.0 += rep.modules[0].timings_ms.cache_lookup;
             lookups.1 += rep.modules[0].function_cache.hits;
-            let _ = std::fs::remove_dir_all(&cache);
-            let rep = comp_j1.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
+            settle(&[]);
+            let rep = comp_j1.run(std::slice::from_ref(path), Some(&cache_j1), false, &out)?;
             j1.push(rep.totals.wall_ms);
-            let _ = std::fs::remove_dir_all(&cache);
+            settle(&[]);
             let rep = comp.run(std::slice::from_ref(path), None, false, &out)?;
             nc.push(rep.totals.wall_ms);
+            settle(&[&cache, &cache_j1]);
         }
         if let Some(reason) = failed {
             r.status = "rejected".into();
@@ -450,9 +465,10 @@ fn main() -> Result<()> {
         for i in 0..runs {
             let cache = work.path().join(format!("edit-cache-{i}"));
             let empty = work.path().join(format!("edit-empty-{i}"));
+            settle(&[&cache, &empty]);
             let rep = comp.run(std::slice::from_ref(&edited), Some(&empty), false, &e)?;
             cold.push(rep.totals.wall_ms);
-            let _ = std::fs::remove_dir_all(&empty);
+            settle(&[&empty]);
             let rep = comp.run(std::slice::from_ref(&edited), None, false, &e)?;
             nc.push(rep.totals.wall_ms);
             comp.run(
@@ -461,6 +477,7 @@ fn main() -> Result<()> {
                 true,
                 &work.path().join("e"),
             )?;
+            settle(&[]);
             let rep = comp.run(
                 std::slice::from_ref(&edited),
                 Some(&cache),
@@ -470,7 +487,7 @@ fn main() -> Result<()> {
             ed.push(rep.totals.wall_ms);
             h = rep.totals.function_hits;
             m = rep.totals.function_misses;
-            let _ = std::fs::remove_dir_all(&cache);
+            settle(&[&cache]);
         }
         let (c, e, n) = (stat(cold), stat(ed), stat(nc));
         Some(EditResult {

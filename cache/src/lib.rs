@@ -184,17 +184,22 @@ pub enum Tier {
     Module,
     /// One compiled function (typically 100 B to 20 KB; thousands per run).
     Function,
+    /// A module manifest: what the caller needs to reuse every function of a
+    /// module of the same shape in one read (one per module; its key names
+    /// the shape, not the content, so a newer manifest replaces an older one).
+    Manifest,
 }
 
 impl Tier {
-    /// Both tiers, in a fixed order.
-    pub const ALL: [Tier; 2] = [Tier::Module, Tier::Function];
+    /// Every tier, in a fixed order.
+    pub const ALL: [Tier; 3] = [Tier::Module, Tier::Function, Tier::Manifest];
 
     /// Name of the tier's folder under `<dir>/v1/`.
     pub fn dir_name(self) -> &'static str {
         match self {
             Tier::Module => "modules",
             Tier::Function => "functions",
+            Tier::Manifest => "manifests",
         }
     }
 
@@ -203,6 +208,7 @@ impl Tier {
         match self {
             Tier::Module => 0,
             Tier::Function => 1,
+            Tier::Manifest => 2,
         }
     }
 
@@ -307,6 +313,10 @@ pub struct RunStats {
     pub function_hits: u64,
     /// `get(Tier::Function, ..)` calls that returned `None`.
     pub function_misses: u64,
+    /// `get(Tier::Manifest, ..)` calls that returned the payload.
+    pub manifest_hits: u64,
+    /// `get(Tier::Manifest, ..)` calls that returned `None`.
+    pub manifest_misses: u64,
     /// Entries found damaged (and removed when writable). Each is also a miss.
     pub corrupt: u64,
     /// Payload bytes returned by hits.
@@ -324,20 +334,26 @@ impl RunStats {
         self.module_misses = self.module_misses.saturating_add(other.module_misses);
         self.function_hits = self.function_hits.saturating_add(other.function_hits);
         self.function_misses = self.function_misses.saturating_add(other.function_misses);
+        self.manifest_hits = self.manifest_hits.saturating_add(other.manifest_hits);
+        self.manifest_misses = self.manifest_misses.saturating_add(other.manifest_misses);
         self.corrupt = self.corrupt.saturating_add(other.corrupt);
         self.bytes_read = self.bytes_read.saturating_add(other.bytes_read);
         self.bytes_written = self.bytes_written.saturating_add(other.bytes_written);
         self.evictions = self.evictions.saturating_add(other.evictions);
     }
 
-    /// Hits in both tiers.
+    /// Hits in every tier.
     pub fn hits(&self) -> u64 {
-        self.module_hits.saturating_add(self.function_hits)
+        self.module_hits
+            .saturating_add(self.function_hits)
+            .saturating_add(self.manifest_hits)
     }
 
-    /// Misses in both tiers.
+    /// Misses in every tier.
     pub fn misses(&self) -> u64 {
-        self.module_misses.saturating_add(self.function_misses)
+        self.module_misses
+            .saturating_add(self.function_misses)
+            .saturating_add(self.manifest_misses)
     }
 }
 
@@ -373,19 +389,28 @@ pub struct EntriesSummary {
     pub modules: TierSummary,
     /// The function tier.
     pub functions: TierSummary,
+    /// The manifest tier.
+    #[serde(default)]
+    pub manifests: TierSummary,
     /// Temp files (writes in flight or abandoned).
     pub temp_files: u64,
 }
 
 impl EntriesSummary {
-    /// Bytes of both tiers together.
+    /// Bytes of every tier together.
     pub fn total_bytes(&self) -> u64 {
-        self.modules.bytes.saturating_add(self.functions.bytes)
+        self.modules
+            .bytes
+            .saturating_add(self.functions.bytes)
+            .saturating_add(self.manifests.bytes)
     }
 
-    /// Entries of both tiers together.
+    /// Entries of every tier together.
     pub fn total_entries(&self) -> u64 {
-        self.modules.entries.saturating_add(self.functions.entries)
+        self.modules
+            .entries
+            .saturating_add(self.functions.entries)
+            .saturating_add(self.manifests.entries)
     }
 }
 
@@ -602,8 +627,8 @@ impl Warnings {
 
 #[derive(Default)]
 struct Counters {
-    hits: [AtomicU64; 2],
-    misses: [AtomicU64; 2],
+    hits: [AtomicU64; 3],
+    misses: [AtomicU64; 3],
     corrupt: AtomicU64,
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
@@ -628,6 +653,8 @@ impl Counters {
             module_misses: l(&self.misses[Tier::Module.index()]),
             function_hits: l(&self.hits[Tier::Function.index()]),
             function_misses: l(&self.misses[Tier::Function.index()]),
+            manifest_hits: l(&self.hits[Tier::Manifest.index()]),
+            manifest_misses: l(&self.misses[Tier::Manifest.index()]),
             corrupt: l(&self.corrupt),
             bytes_read: l(&self.bytes_read),
             bytes_written: l(&self.bytes_written),
@@ -646,8 +673,8 @@ struct Inner {
     dir: PathBuf,
     /// `<dir>/v1`
     root: PathBuf,
-    /// `<dir>/v1/modules`, `<dir>/v1/functions`, indexed by `Tier::index`.
-    tier_dirs: [PathBuf; 2],
+    /// `<dir>/v1/modules`, `functions`, `manifests`, indexed by `Tier::index`.
+    tier_dirs: [PathBuf; 3],
     /// Mode after the open-time fallback: `ReadWrite` or `ReadOnly`.
     opened_mode: Mode,
     /// Set when a write fails in a way that will keep failing (permissions,
@@ -721,16 +748,20 @@ impl fmt::Debug for Cache {
     }
 }
 
-/// Creates and removes a uniquely named file to find out whether `root` is
-/// writable. Permission bits alone do not tell (root ignores them, ACLs,
-/// read-only mounts), so we simply try.
+/// Asks the kernel whether this process may create files in `root`
+/// (`faccessat` with the effective ids): the same check an open would make,
+/// covering root's override, ACLs and read-only mounts, without creating and
+/// removing a probe file on every run. Anything it misses (a full disk, a
+/// server that refuses later) still ends in the write-error fallback.
 fn probe_writable(root: &Path) -> io::Result<()> {
-    let probe = root.join(format!(".probe-{}-{}", std::process::id(), next_seq()));
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)?;
-    fs::remove_file(&probe)
+    use rustix::fs::{accessat, Access, AtFlags, CWD};
+    accessat(
+        CWD,
+        root,
+        Access::WRITE_OK | Access::EXEC_OK,
+        AtFlags::EACCESS,
+    )
+    .map_err(io::Error::from)
 }
 
 fn ensure_not_file(path: &Path) -> Result<(), CacheError> {
@@ -880,6 +911,7 @@ impl Cache {
         let tier_dirs = [
             root.join(Tier::Module.dir_name()),
             root.join(Tier::Function.dir_name()),
+            root.join(Tier::Manifest.dir_name()),
         ];
         Ok(Cache {
             inner: Some(Inner {
@@ -1066,16 +1098,29 @@ impl Cache {
 
     fn record_run(&self, inner: &Inner) {
         let added = self.counters.file_bytes_written.load(Ordering::Relaxed);
-        // No lock needed to read: stats.json is replaced atomically.
-        let estimate = stats::read(&inner.root)
-            .ok()
-            .and_then(|s| s.approx_size_bytes);
+        let run = self.stats();
+        let recorded = self.counters.evictions_recorded.load(Ordering::Relaxed);
+        let mut delta = run;
+        delta.evictions = run.evictions.saturating_sub(recorded);
+        let active = run.hits() + run.misses() + run.bytes_written > 0;
+        // One read-modify-write of stats.json in the common case; the size
+        // estimate it returns decides whether to evict.
+        let updated = stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
+            if active {
+                c.runs = c.runs.saturating_add(1);
+            }
+            c.totals.add(&delta);
+            c.approx_size_bytes = c.approx_size_bytes.map(|a| a.saturating_add(added));
+        });
+        self.counters
+            .evictions_recorded
+            .fetch_add(delta.evictions, Ordering::Relaxed);
         let mut exact: Option<u64> = None;
-        let projected = match estimate {
-            Some(e) => e.saturating_add(added),
+        let projected = match updated.as_ref().and_then(|s| s.approx_size_bytes) {
+            Some(e) => e,
+            // First run on this directory (or stats.json was lost): one scan
+            // establishes the estimate (it already includes this run's writes).
             None => match scan::scan(&inner.root) {
-                // First run on this directory (or stats.json was lost): one
-                // scan establishes the estimate.
                 Ok(s) => {
                     let total = s
                         .files
@@ -1094,6 +1139,7 @@ impl Cache {
                 }
             },
         };
+        let mut evicted = 0;
         if projected > inner.max_size {
             let target = low_water(inner.max_size);
             // Neither wait for the exclusive lock nor, afterwards, for the
@@ -1101,7 +1147,10 @@ impl Cache {
             match self.with_exclusive(inner, Duration::ZERO, Duration::ZERO, || {
                 self.evict_locked(inner, Some(target), None)
             }) {
-                Ok(Ok(report)) => exact = Some(report.remaining_bytes),
+                Ok(Ok(report)) => {
+                    exact = Some(report.remaining_bytes);
+                    evicted = report.removed_entries;
+                }
                 Ok(Err(e)) => self.warnings.once("evict", || {
                     format!("cache eviction failed in {} ({e})", inner.dir.display())
                 }),
@@ -1109,18 +1158,17 @@ impl Cache {
                 Err(_) => {}
             }
         }
-        let run = self.stats();
-        let recorded = self.counters.evictions_recorded.load(Ordering::Relaxed);
-        let mut delta = run;
-        delta.evictions = run.evictions.saturating_sub(recorded);
-        let active = run.hits() + run.misses() + run.bytes_written > 0;
-        stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
-            if active {
-                c.runs = c.runs.saturating_add(1);
-            }
-            c.totals.add(&delta);
-            c.approx_size_bytes = exact.or(c.approx_size_bytes.map(|a| a.saturating_add(added)));
-        });
+        if exact.is_some() || evicted > 0 {
+            self.counters
+                .evictions_recorded
+                .fetch_add(evicted, Ordering::Relaxed);
+            stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
+                c.totals.evictions = c.totals.evictions.saturating_add(evicted);
+                if exact.is_some() {
+                    c.approx_size_bytes = exact;
+                }
+            });
+        }
     }
 
     /// Runs `f` while holding the exclusive lock, waiting at most `wait` for
@@ -1407,6 +1455,7 @@ impl Cache {
             let tier = match f.tier {
                 Tier::Module => &mut s.modules,
                 Tier::Function => &mut s.functions,
+                Tier::Manifest => &mut s.manifests,
             };
             match f.kind {
                 FileKind::Entry(_) | FileKind::Misplaced => {

@@ -961,6 +961,8 @@ fn cumulative_statistics_accumulate_across_runs() {
             "evictions",
             "function_hits",
             "function_misses",
+            "manifest_hits",
+            "manifest_misses",
             "module_hits",
             "module_misses"
         ]

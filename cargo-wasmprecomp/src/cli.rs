@@ -71,6 +71,10 @@ pub struct CacheArgs {
     /// Skip the whole-module tier (the function tier does all the work).
     #[arg(long, global = true)]
     pub no_module_cache: bool,
+    /// Skip module manifests: every function is validated, turned into a stencil and
+    /// looked up on its own.
+    #[arg(long, global = true)]
+    pub no_manifest: bool,
     /// Cache size limit, e.g. 500M or 2G (default: $WASMPRECOMP_CACHE_SIZE, else 2G).
     #[arg(long, global = true, value_name = "SIZE")]
     pub cache_size: Option<String>,
@@ -224,6 +228,7 @@ impl CacheArgs {
             read_only: self.cache_read_only,
             max_size,
             no_module_cache: self.no_module_cache,
+            no_manifest: self.no_manifest,
             check: self.cache_check,
         })
     }

@@ -28,6 +28,8 @@ pub struct CacheSettings {
     pub max_size: Option<u64>,
     /// Skip the module tier (the function tier then does all the work).
     pub no_module_cache: bool,
+    /// Skip module manifests (every function is looked up on its own).
+    pub no_manifest: bool,
     /// Recompile every hit and fail if the bytes differ.
     pub check: bool,
 }
@@ -58,14 +60,26 @@ pub fn artifact_path(out_dir: &Path, input: &Path) -> PathBuf {
     out_dir.join(format!("{stem}.{ARTIFACT_EXTENSION}"))
 }
 
-struct FnCache<'a>(&'a Cache);
+struct FnCache<'a> {
+    cache: &'a Cache,
+    manifests: bool,
+}
 
 impl FunctionCache for FnCache<'_> {
     fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
-        self.0.get(Tier::Function, &CacheKey(key.0))
+        self.cache.get(Tier::Function, &CacheKey(key.0))
     }
     fn put(&self, key: &StencilKey, payload: &[u8]) {
-        self.0.put(Tier::Function, &CacheKey(key.0), payload)
+        self.cache.put(Tier::Function, &CacheKey(key.0), payload)
+    }
+    fn manifests(&self) -> bool {
+        self.manifests
+    }
+    fn get_manifest(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        self.cache.get(Tier::Manifest, &CacheKey(*key))
+    }
+    fn put_manifest(&self, key: &[u8; 32], payload: &[u8]) {
+        self.cache.put(Tier::Manifest, &CacheKey(*key), payload)
     }
 }
 
@@ -281,7 +295,10 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     let nc = wasmprecomp_codegen::NoCache;
     let fcache: &dyn FunctionCache = match cache {
         Some(c) => {
-            fc = FnCache(c);
+            fc = FnCache {
+                cache: c,
+                manifests: !opts.cache.no_manifest,
+            };
             &fc
         }
         None => &nc,
@@ -306,6 +323,7 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
                     hits: cm.stats.hits as u64,
                     misses: cm.stats.misses as u64,
                     deduplicated: cm.stats.deduplicated as u64,
+                    from_manifest: cm.stats.from_manifest as u64,
                     hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
                 };
                 rep.timings_ms.validate = cm.timings.validate;
@@ -332,9 +350,11 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
 pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<String>) -> Report {
     let t0 = Instant::now();
     let cache = open_cache(&opts.cache, warnings);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build();
+    // `-j N` gets its own pool; otherwise the global one, whose threads outlive this
+    // run (a build script or a bench calling repeatedly pays for them once).
+    let pool = opts
+        .jobs
+        .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build());
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(inputs.len() as u64);
         b.set_style(
@@ -365,8 +385,8 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
             .collect()
     };
     let modules = match &pool {
-        Ok(p) => p.install(run),
-        Err(_) => run(),
+        Some(Ok(p)) => p.install(run),
+        _ => run(),
     };
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -394,6 +414,8 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
             module_misses: stats.module_misses,
             function_hits: stats.function_hits,
             function_misses: stats.function_misses,
+            manifest_hits: stats.manifest_hits,
+            manifest_misses: stats.manifest_misses,
             corrupt: stats.corrupt,
             bytes_read: stats.bytes_read,
             bytes_written: stats.bytes_written,

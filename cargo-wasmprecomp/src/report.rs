@@ -30,6 +30,11 @@ pub struct CacheReport {
     pub module_misses: u64,
     pub function_hits: u64,
     pub function_misses: u64,
+    /// Module manifest lookups that found one (added in 0.1: absent in older reports).
+    #[serde(default)]
+    pub manifest_hits: u64,
+    #[serde(default)]
+    pub manifest_misses: u64,
     pub corrupt: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
@@ -70,6 +75,10 @@ pub struct FunctionCacheReport {
     pub misses: u64,
     /// Functions whose stencil equals an earlier function's in the same module.
     pub deduplicated: u64,
+    /// Of the hits, functions served by the module's manifest (no validation, stencil
+    /// or per-function lookup).
+    #[serde(default)]
+    pub from_manifest: u64,
     /// `hits / (hits + misses)`, 0 when both are 0.
     pub hit_rate: f64,
 }

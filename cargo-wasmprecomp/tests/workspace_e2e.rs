@@ -1,5 +1,6 @@
 //! A real fixture workspace built to wasm32-wasip1 inside the test: `--build`, run the
-//! artifacts, repeat (all module hits), edit one function (function-tier hits on the rest).
+//! artifacts, repeat (all module hits), edit one function (the module's manifest serves the
+//! rest).
 
 use std::path::Path;
 
@@ -162,6 +163,15 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
         alpha3["function_cache"]["hits"].as_u64().unwrap(),
         funcs - dedup - 1
     );
+    // The edit kept the module's shape: its manifest served every unchanged function,
+    // so the only function entry looked up was the edited one's.
+    assert_eq!(
+        alpha3["function_cache"]["from_manifest"], alpha3["function_cache"]["hits"],
+        "{alpha3}"
+    );
+    assert_eq!(r3["cache"]["manifest_hits"], 1, "{}", r3["cache"]);
+    assert_eq!(r3["cache"]["function_hits"], 0, "{}", r3["cache"]);
+    assert_eq!(r3["cache"]["function_misses"], 1, "{}", r3["cache"]);
     assert_eq!(module(&r3, "beta")["module_cache"], "hit");
     let o = ok(bin()
         .arg("run")

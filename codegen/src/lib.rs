@@ -7,7 +7,9 @@
 //! 2. [`stencil::build`]: each function splits into a [`FunctionStencil`] (its key is a
 //!    sha256) and its [`Parameters`].
 //! 3. Cache lookup through a [`FunctionCache`]; the misses are compiled in parallel by
-//!    [`Isa::compile`], which sees nothing but the stencil and the ISA.
+//!    [`Isa::compile`], which sees nothing but the stencil and the ISA. A module whose
+//!    shape was compiled before first consults its [`manifest`]: functions with unchanged
+//!    bodies skip steps 1 (body validation) to 3.
 //! 4. Finalization applies the parameters through relocations, adds trampolines and
 //!    writes the ELF artifact (format in `wasmprecomp-artifact`).
 
@@ -15,6 +17,7 @@ pub mod compiled;
 pub mod error;
 pub mod isa;
 pub mod link;
+pub mod manifest;
 pub mod module;
 pub mod stencil;
 pub mod translate;

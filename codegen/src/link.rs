@@ -5,6 +5,7 @@
 use crate::compiled::{CompiledStencil, RelocKind};
 use crate::error::CompileError;
 use crate::isa::{x64, Isa};
+use crate::manifest::{self, Manifest};
 use crate::module::{self, ModuleInfo};
 use crate::stencil::{self, FunctionStencil, Parameters, RefKind, StencilKey};
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
@@ -22,6 +23,17 @@ use wasmprecomp_artifact::{self as art, VmCounts, VmLayout};
 pub trait FunctionCache: Sync {
     fn get(&self, key: &StencilKey) -> Option<Vec<u8>>;
     fn put(&self, key: &StencilKey, payload: &[u8]);
+    /// Whether module manifests (see [`crate::manifest`]) are looked up and stored.
+    /// When false, `get_manifest` and `put_manifest` are never called.
+    fn manifests(&self) -> bool {
+        false
+    }
+    /// The manifest stored under `key`, if any.
+    fn get_manifest(&self, _key: &[u8; 32]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Stores (replaces) the manifest under `key`.
+    fn put_manifest(&self, _key: &[u8; 32], _payload: &[u8]) {}
 }
 
 /// A cache that never hits.
@@ -53,6 +65,9 @@ pub struct FunctionStats {
     pub deduplicated: u32,
     /// Cached payloads that failed to decode (treated as misses).
     pub corrupt: u32,
+    /// Of the hits, functions whose key, parameters and code came from the module's
+    /// manifest (no validation, stencil or per-function lookup).
+    pub from_manifest: u32,
 }
 
 /// A compiled module.
@@ -95,43 +110,122 @@ fn ms(t: Instant) -> f64 {
 /// A validated module with its stencils and keys, ready for the function tier.
 struct Prepared {
     info: ModuleInfo,
-    built: Vec<(FunctionStencil, Parameters)>,
+    /// The stencil is `None` for functions served by the manifest (unless checking).
+    built: Vec<(Option<FunctionStencil>, Parameters)>,
     keys: Vec<StencilKey>,
     timings: Timings,
+    /// Compiled code from the manifest for the keys of the functions it served.
+    from_manifest: HashMap<StencilKey, CompiledStencil>,
+    /// Body digests (empty when manifests are off).
+    bodies: Vec<[u8; 32]>,
+    /// The manifest key, when the stored manifest is missing or did not match every
+    /// function (a new one is written after linking).
+    write_manifest: Option<[u8; 32]>,
 }
 
-fn prepare(wasm: &[u8], isa: &Isa) -> Result<Prepared, CompileError> {
+fn prepare(
+    wasm: &[u8],
+    isa: &Isa,
+    cache: &dyn FunctionCache,
+    check: bool,
+) -> Result<Prepared, CompileError> {
     let mut timings = Timings::default();
     let t = Instant::now();
     let (info, funcs) = module::parse_and_validate_module(wasm)?;
     timings.validate = ms(t);
-    // Each body is validated and turned into a stencil in one parallel pass.
+    let t = Instant::now();
+    let use_manifest = cache.manifests();
+    let (mkey, manifest) = if use_manifest {
+        let k = manifest::manifest_key(isa, &manifest::shape_digest(wasm));
+        let m = cache
+            .get_manifest(&k)
+            .and_then(|b| Manifest::decode(&b).ok())
+            .filter(|m| m.rows.len() == funcs.len());
+        (k, m)
+    } else {
+        ([0; 32], None)
+    };
+    timings.cache_lookup = ms(t);
+    // Each body is validated and turned into a stencil in one parallel pass, except
+    // those the manifest serves.
     let t = Instant::now();
     let identity = isa.identity();
-    let results: Vec<Result<(FunctionStencil, Parameters, StencilKey), CompileError>> = funcs
+    let nimp = info.num_imported_funcs();
+    let rows = manifest.as_ref().map(|m| m.rows.as_slice());
+    type Built = (
+        Option<FunctionStencil>,
+        Parameters,
+        StencilKey,
+        [u8; 32],
+        bool,
+    );
+    let results: Vec<Result<Built, CompileError>> = funcs
         .into_par_iter()
         .enumerate()
         .map(|(i, f)| {
+            let range = info.bodies[i].clone();
+            let digest = if use_manifest {
+                manifest::body_digest(&wasm[range.clone()])
+            } else {
+                [0; 32]
+            };
+            let row = rows
+                .and_then(|r| r.get(i))
+                .filter(|r| use_manifest && r.body == digest);
+            if let (Some(row), false) = (row, check) {
+                let p = row.parameters(nimp + i as u32, range.start as u32);
+                return Ok((None, p, row.key, digest, true));
+            }
             module::validate_body(&info, wasm, f, i as u32)?;
             let (s, p) = stencil::build(&info, wasm, i as u32)?;
             let k = s.key(&identity);
-            Ok((s, p, k))
+            if let Some(row) = row {
+                // Checking: the manifest must agree with a fresh build.
+                if row.key != k || row.parameters(p.func_index, p.body_offset) != p {
+                    return Err(CompileError::Internal {
+                        message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
+                        function: Some(p.func_index),
+                    });
+                }
+            }
+            Ok((Some(s), p, k, digest, row.is_some()))
         })
         .collect();
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());
-    for r in results {
+    let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
+    let mut from_manifest = HashMap::new();
+    let mut stale = 0usize;
+    for (i, r) in results.into_iter().enumerate() {
         // The first invalid function in module order is the one reported.
-        let (s, p, k) = r?;
+        let (s, p, k, digest, served) = r?;
+        if served {
+            if let Some(m) = &manifest {
+                let code = &m.code[m.rows[i].code as usize];
+                from_manifest.entry(k).or_insert_with(|| code.clone());
+            }
+        } else {
+            stale += 1;
+        }
         built.push((s, p));
         keys.push(k);
+        if use_manifest {
+            bodies.push(digest);
+        }
     }
     timings.stencil = ms(t);
+    let rewrite = use_manifest && (manifest.is_none() || stale * 8 > keys.len());
     Ok(Prepared {
         info,
         built,
         keys,
         timings,
+        from_manifest,
+        bodies,
+        // A manifest with a few stale rows still serves the rest, and rewriting it costs
+        // more than those rows do (an edit loop would rewrite it every time): replace it
+        // only when it is missing or an eighth of its rows no longer match.
+        write_manifest: rewrite.then_some(mkey),
     })
 }
 
@@ -178,8 +272,9 @@ pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModul
 }
 
 /// Where a unique stencil of a run came from.
-enum Source {
+enum Source<'a> {
     Cache(CompiledStencil),
+    Manifest(&'a CompiledStencil),
     Compiled(CompiledStencil),
     Failed(CompileError),
 }
@@ -194,8 +289,18 @@ pub fn compile_modules(
     opts: CompileOptions,
 ) -> Vec<Result<CompiledModule, CompileError>> {
     let isa = opts.isa;
-    let prepared: Vec<Result<Prepared, CompileError>> =
-        wasms.par_iter().map(|w| prepare(w, isa)).collect();
+    let mut prepared: Vec<Result<Prepared, CompileError>> = wasms
+        .par_iter()
+        .map(|w| prepare(w, isa, opts.cache, opts.check_cache))
+        .collect();
+    // Moved out so the lookup results can borrow them while `prepared` is consumed.
+    let manifest_code: Vec<HashMap<StencilKey, CompiledStencil>> = prepared
+        .iter_mut()
+        .map(|p| match p {
+            Ok(p) => std::mem::take(&mut p.from_manifest),
+            Err(_) => HashMap::new(),
+        })
+        .collect();
 
     // Run-wide unique stencils, owned by their first occurrence.
     let mut owner: HashMap<StencilKey, usize> = HashMap::new();
@@ -223,10 +328,10 @@ pub fn compile_modules(
             }
         }
     }
-    let stencil_of = |u: usize| -> (&FunctionStencil, &Parameters, StencilKey) {
+    let stencil_of = |u: usize| -> (Option<&FunctionStencil>, &Parameters, StencilKey) {
         let (m, f) = unique[u];
         let p = prepared[m].as_ref().expect("owner module prepared");
-        (&p.built[f].0, &p.built[f].1, p.keys[f])
+        (p.built[f].0.as_ref(), &p.built[f].1, p.keys[f])
     };
 
     // Look up, then compile the misses; each task's duration is charged to the owner.
@@ -234,11 +339,24 @@ pub fn compile_modules(
         .into_par_iter()
         .map(|u| {
             let (st, params, key) = stencil_of(u);
+            let served = manifest_code[unique[u].0].get(&key);
+            if let (Some(c), false) = (served, opts.check_cache) {
+                return (Source::Manifest(c), 0.0, 0.0);
+            }
+            // Only manifest-served functions lack a stencil, and they returned above
+            // unless checking, which builds every stencil.
+            let Some(st) = st else {
+                let e = crate::translate::internal("function without a stencil");
+                return (Source::Failed(e), 0.0, 0.0);
+            };
             let t = Instant::now();
-            let hit = opts
-                .cache
-                .get(&key)
-                .and_then(|bytes| CompiledStencil::decode(&bytes).ok());
+            let hit = match served {
+                Some(c) => Some(c.clone()),
+                None => opts
+                    .cache
+                    .get(&key)
+                    .and_then(|bytes| CompiledStencil::decode(&bytes).ok()),
+            };
             let lookup = ms(t);
             let t = Instant::now();
             let src = match hit {
@@ -295,7 +413,17 @@ pub fn compile_modules(
                 match &results[u].0 {
                     Source::Cache(c) => {
                         st.hits += 1;
+                        if own && manifest_code[m].contains_key(&key) {
+                            st.from_manifest += 1;
+                        }
                         code.insert(key, c);
+                    }
+                    Source::Manifest(c) => {
+                        st.hits += 1;
+                        if own {
+                            st.from_manifest += 1;
+                        }
+                        code.insert(key, *c);
                     }
                     Source::Compiled(c) => {
                         if own {
@@ -316,6 +444,11 @@ pub fn compile_modules(
             let t = Instant::now();
             let code_of = |i: usize| code[&p.keys[i]];
             let artifact = link(&p.info, wasms[m], isa, &p.built, &code_of)?;
+            if let Some(k) = p.write_manifest {
+                let manifest =
+                    Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
+                opts.cache.put_manifest(&k, &manifest.encode());
+            }
             let mut timings = timings[m].clone();
             timings.link = ms(t);
             Ok(CompiledModule {
@@ -381,7 +514,7 @@ fn link<'a>(
     info: &ModuleInfo,
     wasm: &[u8],
     isa: &Isa,
-    built: &[(FunctionStencil, Parameters)],
+    built: &[(Option<FunctionStencil>, Parameters)],
     code_of: &dyn Fn(usize) -> &'a CompiledStencil,
 ) -> Result<Vec<u8>, CompileError> {
     let mut meta = info.meta.clone();

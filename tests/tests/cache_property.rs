@@ -210,3 +210,122 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
     eprintln!("cache property: {checked} generated modules, {functions} functions");
     assert!(checked >= 50, "only {checked} generated modules compiled");
 }
+
+/// A re-encoding that changes nothing, so that a module and its edited copy are encoded
+/// by the same encoder (and so have the same shape when only a body differs).
+struct Identity;
+
+impl Reencode for Identity {
+    type Error = std::convert::Infallible;
+}
+
+/// A function cache that also keeps module manifests.
+#[derive(Default)]
+struct ManifestCache {
+    functions: MemCache,
+    manifests: Mutex<HashMap<[u8; 32], Vec<u8>>>,
+}
+
+impl FunctionCache for ManifestCache {
+    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
+        self.functions.get(key)
+    }
+    fn put(&self, key: &StencilKey, payload: &[u8]) {
+        self.functions.put(key, payload)
+    }
+    fn manifests(&self) -> bool {
+        true
+    }
+    fn get_manifest(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        self.manifests.lock().unwrap().get(key).cloned()
+    }
+    fn put_manifest(&self, key: &[u8; 32], payload: &[u8]) {
+        self.manifests
+            .lock()
+            .unwrap()
+            .insert(*key, payload.to_vec());
+    }
+}
+
+#[test]
+fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let none = wasmprecomp_codegen::NoCache;
+    let mut checked = 0;
+    let mut served = 0;
+    for seed in 0..120u64 {
+        let Some(raw) = generate(seed) else { continue };
+        let wasm = reencode(&raw, &mut Identity);
+        let cache = ManifestCache::default();
+        let opts = CompileOptions {
+            isa: &isa,
+            cache: &cache,
+            check_cache: false,
+        };
+        let first = compile_module(&wasm, opts).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        if first.stats.functions == 0 {
+            continue;
+        }
+        let unique = first.stats.hits + first.stats.misses;
+        assert_eq!(first.stats.from_manifest, 0, "seed {seed}");
+        assert_eq!(cache.manifests.lock().unwrap().len(), 1, "seed {seed}");
+
+        // The same module again: every function from the manifest, the same artifact.
+        let again = compile_module(&wasm, opts).unwrap();
+        assert_eq!(again.stats.from_manifest, unique, "seed {seed}");
+        assert_eq!(again.stats.misses, 0, "seed {seed}");
+        assert_eq!(again.keys, first.keys, "seed {seed}");
+        assert_eq!(again.artifact, first.artifact, "seed {seed}");
+
+        // One body edited: the others come from the manifest, and the result equals a
+        // compile without any cache, keys included.
+        let edited = reencode(&raw, &mut EditFirstBody { seen: false });
+        let fresh = compile_module(
+            &edited,
+            CompileOptions {
+                cache: &none,
+                ..opts
+            },
+        )
+        .unwrap();
+        let e = compile_module(&edited, opts).unwrap();
+        assert!(e.stats.from_manifest + 1 >= unique, "seed {seed}");
+        assert!(e.stats.misses <= 1, "seed {seed}");
+        assert_eq!(e.keys, fresh.keys, "seed {seed}");
+        assert_eq!(e.artifact, fresh.artifact, "seed {seed}");
+        // Checking rebuilds every stencil and recompiles every hit: the manifest agrees.
+        let c = compile_module(
+            &edited,
+            CompileOptions {
+                check_cache: true,
+                ..opts
+            },
+        )
+        .unwrap_or_else(|err| panic!("seed {seed}: {err}"));
+        assert_eq!(c.artifact, fresh.artifact, "seed {seed}");
+
+        // Another shape (an import added) does not use the manifest.
+        let shifted = reencode(&raw, &mut ShiftFunctions { added: false });
+        let s = compile_module(&shifted, opts).unwrap();
+        assert_eq!(s.stats.from_manifest, 0, "seed {seed}");
+        assert_eq!(s.stats.misses, 0, "seed {seed}");
+
+        // A damaged manifest is ignored (and replaced).
+        for v in cache.manifests.lock().unwrap().values_mut() {
+            v.truncate(v.len() / 2);
+        }
+        let d = compile_module(&wasm, opts).unwrap();
+        assert_eq!(d.stats.from_manifest, 0, "seed {seed}");
+        assert_eq!(d.artifact, first.artifact, "seed {seed}");
+        let d = compile_module(&wasm, opts).unwrap();
+        assert_eq!(
+            d.stats.from_manifest, unique,
+            "seed {seed}: manifest replaced"
+        );
+
+        checked += 1;
+        served += again.stats.from_manifest;
+    }
+    eprintln!("manifests: {checked} generated modules, {served} functions served");
+    assert!(checked >= 50, "only {checked} generated modules compiled");
+}

@@ -1,0 +1,293 @@
+//! Module manifests: for one module *shape* (every section except the code section and
+//! custom sections), the stencil key, parameters and compiled code of each function.
+//!
+//! A function's stencil and parameters are a pure function of the module's shape, the
+//! function's position and its body bytes (the body offset aside, which the linker takes
+//! from the module at hand). So when a module with the same shape is compiled again
+//! (rebuilt after an edit that changed some bodies, or recompiled with the module tier
+//! off), every function whose body digest matches its manifest row skips validation,
+//! renaming, hashing and the per-function cache lookup: its key, parameters and code come
+//! from one read. The rows whose bodies changed go through the function tier as usual.
+//!
+//! The manifest's cache key names the shape, not the content: a later compile of the same
+//! shape replaces it. Any version is correct for the rows it matches, so concurrent
+//! writers cannot make it wrong, only less useful.
+
+use crate::compiled::CompiledStencil;
+use crate::isa::Isa;
+use crate::stencil::{Parameters, StencilKey, NUM_REF_KINDS};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use wasmprecomp_artifact::{self as art, DecodeError, Reader, Writer};
+
+const MAGIC: &[u8; 4] = b"WPM1";
+const CODE_SECTION: u8 = 10;
+const CUSTOM_SECTION: u8 = 0;
+
+/// sha256 over the ids and contents of every section except code and custom sections,
+/// in order. Expects a module that has passed validation of its sections.
+pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"wasmprecomp-shape\0");
+    let mut r = wasmparser::BinaryReader::new(wasm, 0);
+    // Magic and version: hashed too, so a different encoding never matches.
+    if let Ok(head) = r.read_bytes(8) {
+        h.update(head);
+    }
+    while !r.eof() {
+        let (Ok(id), Ok(len)) = (r.read_u8(), r.read_var_u32()) else {
+            break;
+        };
+        let Ok(body) = r.read_bytes(len as usize) else {
+            break;
+        };
+        if id != CODE_SECTION && id != CUSTOM_SECTION {
+            h.update([id]);
+            h.update((body.len() as u64).to_le_bytes());
+            h.update(body);
+        }
+    }
+    h.finalize().into()
+}
+
+/// The manifest tier key of a module shape for `isa` (compiler identity included).
+pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"wasmprecomp-manifest\0");
+    h.update(art::FORMAT_VERSION.to_le_bytes());
+    let id = isa.identity();
+    h.update((id.len() as u32).to_le_bytes());
+    h.update(&id);
+    h.update(shape);
+    h.finalize().into()
+}
+
+/// sha256 of one function body's bytes (locals and operators).
+pub fn body_digest(body: &[u8]) -> [u8; 32] {
+    Sha256::digest(body).into()
+}
+
+/// One defined function of the manifest's module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub body: [u8; 32],
+    pub key: StencilKey,
+    /// Index into [`Manifest::code`].
+    pub code: u32,
+    /// Real indices of the stencil's references, per kind.
+    pub refs: [Vec<u32>; NUM_REF_KINDS],
+    /// See [`Parameters::offset_fixups`].
+    pub offset_fixups: Vec<(u32, i32)>,
+}
+
+impl Row {
+    /// The parameters of this row's function at `func_index`, whose body now starts at
+    /// `body_offset`.
+    pub fn parameters(&self, func_index: u32, body_offset: u32) -> Parameters {
+        Parameters {
+            func_index,
+            body_offset,
+            refs: self.refs.clone(),
+            offset_fixups: self.offset_fixups.clone(),
+        }
+    }
+}
+
+/// A decoded manifest: a row per defined function, and each distinct compiled stencil
+/// once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub rows: Vec<Row>,
+    pub code: Vec<CompiledStencil>,
+}
+
+impl Manifest {
+    /// Builds the manifest of a compiled module from each function's body digest, key,
+    /// parameters and code.
+    pub fn build<'a>(
+        bodies: &[[u8; 32]],
+        keys: &[StencilKey],
+        params: impl Iterator<Item = &'a Parameters>,
+        code_of: &dyn Fn(usize) -> &'a CompiledStencil,
+    ) -> Manifest {
+        let mut index: HashMap<StencilKey, u32> = HashMap::new();
+        let mut m = Manifest::default();
+        for (i, p) in params.enumerate() {
+            let code = *index.entry(keys[i]).or_insert_with(|| {
+                m.code.push(code_of(i).clone());
+                (m.code.len() - 1) as u32
+            });
+            m.rows.push(Row {
+                body: bodies[i],
+                key: keys[i],
+                code,
+                refs: p.refs.clone(),
+                offset_fixups: p.offset_fixups.clone(),
+            });
+        }
+        m
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(MAGIC);
+        w.u32(self.code.len() as u32);
+        for c in &self.code {
+            w.bytes(&c.encode());
+        }
+        w.u32(self.rows.len() as u32);
+        for r in &self.rows {
+            w.raw(&r.body);
+            w.raw(&r.key.0);
+            w.u32(r.code);
+            for refs in &r.refs {
+                w.u32(refs.len() as u32);
+                for &x in refs {
+                    w.u32(x);
+                }
+            }
+            w.u32(r.offset_fixups.len() as u32);
+            for &(pos, delta) in &r.offset_fixups {
+                w.u32(pos);
+                w.u32(delta as u32);
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes [`Manifest::encode`]'s output, checking every field (a damaged manifest is
+    /// an error, never wrong code).
+    pub fn decode(data: &[u8]) -> Result<Manifest, DecodeError> {
+        let mut r = Reader::new(data);
+        if r.take(4)? != MAGIC {
+            return Err(r.err("bad manifest magic"));
+        }
+        let n = r.count(4)?;
+        let mut code = Vec::with_capacity(n);
+        for _ in 0..n {
+            code.push(CompiledStencil::decode(r.bytes()?)?);
+        }
+        let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 1))?;
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut body = [0u8; 32];
+            body.copy_from_slice(r.take(32)?);
+            let mut key = [0u8; 32];
+            key.copy_from_slice(r.take(32)?);
+            let c = r.u32()?;
+            if c as usize >= code.len() {
+                return Err(r.err("manifest row names unknown code"));
+            }
+            let mut refs: [Vec<u32>; NUM_REF_KINDS] = Default::default();
+            for kind in refs.iter_mut() {
+                let k = r.count(4)?;
+                kind.reserve(k);
+                for _ in 0..k {
+                    kind.push(r.u32()?);
+                }
+            }
+            let k = r.count(8)?;
+            let mut offset_fixups = Vec::with_capacity(k);
+            for _ in 0..k {
+                offset_fixups.push((r.u32()?, r.u32()? as i32));
+            }
+            rows.push(Row {
+                body,
+                key: StencilKey(key),
+                code: c,
+                refs,
+                offset_fixups,
+            });
+        }
+        if !r.is_empty() {
+            return Err(r.err("trailing bytes"));
+        }
+        Ok(Manifest { rows, code })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiled::{Reloc, RelocKind};
+
+    fn sample() -> Manifest {
+        let c = CompiledStencil {
+            code: vec![0x90; 8],
+            relocs: vec![Reloc {
+                offset: 2,
+                kind: RelocKind::VmGlobal,
+                index: 0,
+                addend: -4,
+            }],
+            traps: vec![],
+        };
+        let mut refs: [Vec<u32>; NUM_REF_KINDS] = Default::default();
+        refs[0] = vec![3, 1];
+        Manifest {
+            rows: vec![
+                Row {
+                    body: [1; 32],
+                    key: StencilKey([2; 32]),
+                    code: 0,
+                    refs: refs.clone(),
+                    offset_fixups: vec![(4, -1)],
+                },
+                Row {
+                    body: [3; 32],
+                    key: StencilKey([2; 32]),
+                    code: 0,
+                    refs,
+                    offset_fixups: vec![],
+                },
+            ],
+            code: vec![c],
+        }
+    }
+
+    #[test]
+    fn manifests_round_trip_through_their_encoding() {
+        let m = sample();
+        assert_eq!(Manifest::decode(&m.encode()).expect("decodes"), m);
+    }
+
+    #[test]
+    fn every_truncation_or_extension_of_a_manifest_is_an_error() {
+        let bytes = sample().encode();
+        for len in 0..bytes.len() {
+            assert!(Manifest::decode(&bytes[..len]).is_err(), "prefix {len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Manifest::decode(&longer).is_err());
+    }
+
+    #[test]
+    fn a_row_naming_missing_code_is_an_error() {
+        let mut m = sample();
+        m.rows[1].code = 1;
+        assert!(Manifest::decode(&m.encode()).is_err());
+    }
+
+    #[test]
+    fn the_shape_ignores_code_and_custom_sections_only() {
+        let a = wat::parse_str(
+            r#"(module (global (mut i32) (i32.const 1)) (func (result i32) i32.const 1))"#,
+        )
+        .expect("wat");
+        let b = wat::parse_str(
+            r#"(module (global (mut i32) (i32.const 1)) (func (result i32) i32.const 2))"#,
+        )
+        .expect("wat");
+        let c = wat::parse_str(
+            r#"(module (global (mut i32) (i32.const 2)) (func (result i32) i32.const 1))"#,
+        )
+        .expect("wat");
+        assert_eq!(shape_digest(&a), shape_digest(&b));
+        assert_ne!(shape_digest(&a), shape_digest(&c));
+        let mut named = a.clone();
+        // A custom section appended: same shape.
+        named.extend_from_slice(&[0, 4, 3, b'a', b'b', b'c']);
+        assert_eq!(shape_digest(&a), shape_digest(&named));
+    }
+}
