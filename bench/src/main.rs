@@ -85,14 +85,21 @@ struct ModuleResult {
     no_cache: Stat,
     functions_per_s_j1: f64,
     warm_module: Stat,
+    /// Module tier off: the function tier, served by the module's manifest.
     warm_function: Stat,
+    /// Module tier and manifests off: every function looked up on its own.
+    warm_function_entries: Stat,
     warm_module_ratio: f64,
     warm_function_ratio: f64,
+    warm_function_entries_ratio: f64,
     functions_per_s: f64,
     code_mb_per_s: f64,
     peak_rss_kib: u64,
     dedup_rate: f64,
+    /// Wall time of the per-function lookups over the function hits, manifests off.
     hit_cost_us: f64,
+    /// Manifest lookup and decode time over the functions it served.
+    manifest_hit_cost_us: f64,
     wasmtime_compile: Option<Stat>,
     wasmtime_ratio: Option<f64>,
     /// Compile without cache / `wasmtime compile`.
@@ -173,12 +180,24 @@ impl Compiler {
         no_module: bool,
         out: &Path,
     ) -> Result<cargo_wasmprecomp::Report> {
+        self.run_with(inputs, cache, no_module, false, out)
+    }
+
+    fn run_with(
+        &self,
+        inputs: &[PathBuf],
+        cache: Option<&Path>,
+        no_module: bool,
+        no_manifest: bool,
+        out: &Path,
+    ) -> Result<cargo_wasmprecomp::Report> {
         let opts = DriverOptions {
             isa: Isa::new(None, self.opt)?,
             cache: CacheSettings {
                 dir: cache.map(|p| p.to_path_buf()),
                 disabled: cache.is_none(),
                 no_module_cache: no_module,
+                no_manifest,
                 ..Default::default()
             },
             out_dir: out.to_path_buf(),
@@ -331,10 +350,17 @@ fn main() -> Result<()> {
             ..Default::default()
         };
         let out = work.path().join("out");
-        let (mut cold, mut wm, mut wf, mut j1, mut nc) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut cold, mut wm, mut wf, mut we, mut j1, mut nc) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         let mut failed = None;
         let mut lookups = (0.0, 0u64);
+        let mut manifest_lookups = (0.0, 0u64);
         for i in 0..runs {
             let cache = work.path().join(format!("cache-{i}"));
             let cache_j1 = work.path().join(format!("cache-j1-{i}"));
@@ -354,6 +380,11 @@ fn main() -> Result<()> {
             settle(&[]);
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), true, &out)?;
             wf.push(rep.totals.wall_ms);
+            manifest_lookups.0 += rep.modules[0].timings_ms.cache_lookup;
+            manifest_lookups.1 += rep.modules[0].function_cache.from_manifest;
+            settle(&[]);
+            let rep = comp.run_with(std::slice::from_ref(path), Some(&cache), true, true, &out)?;
+            we.push(rep.totals.wall_ms);
             lookups.0 += rep.modules[0].timings_ms.cache_lookup;
             lookups.1 += rep.modules[0].function_cache.hits;
             settle(&[]);
@@ -377,16 +408,16 @@ fn main() -> Result<()> {
         r.functions_per_s_j1 = r.functions as f64 / (r.cold_j1.median_ms / 1000.0);
         r.warm_module = stat(wm);
         r.warm_function = stat(wf);
+        r.warm_function_entries = stat(we);
+        r.warm_function_entries_ratio = r.warm_function_entries.median_ms / r.cold.median_ms;
         r.warm_module_ratio = r.warm_module.median_ms / r.cold.median_ms;
         r.warm_function_ratio = r.warm_function.median_ms / r.cold.median_ms;
         r.functions_per_s = r.functions as f64 / (r.cold.median_ms / 1000.0);
         r.code_mb_per_s = r.code_bytes as f64 / 1e6 / (r.cold.median_ms / 1000.0);
         // Lookups run on all cores: this is wall time per hit, not CPU time.
-        r.hit_cost_us = if lookups.1 > 0 {
-            1000.0 * lookups.0 / lookups.1 as f64
-        } else {
-            0.0
-        };
+        let per = |(ms, n): (f64, u64)| if n > 0 { 1000.0 * ms / n as f64 } else { 0.0 };
+        r.hit_cost_us = per(lookups);
+        r.manifest_hit_cost_us = per(manifest_lookups);
         let o = Command::new(&self_exe)
             .arg("--child-compile")
             .arg(path)
@@ -650,7 +681,7 @@ fn print_table(b: &Bench) {
         b.runs
     );
     println!(
-        "{:<44} {:>6} {:>22} {:>8} {:>8} {:>10} {:>10} {:>9} {:>7} {:>8} {:>7} {:>14}",
+        "{:<44} {:>6} {:>22} {:>8} {:>8} {:>10} {:>10} {:>9} {:>7} {:>9} {:>8} {:>8} {:>7} {:>14}",
         "module",
         "funcs",
         "cold ms (-j2)",
@@ -660,6 +691,8 @@ fn print_table(b: &Bench) {
         "no-cache",
         "mod-hit",
         "fn-hit",
+        "fn-entries",
+        "hit us",
         "peak MiB",
         "dedup",
         "vs wasmtime (cold/no-cache)"
@@ -674,7 +707,7 @@ fn print_table(b: &Bench) {
             continue;
         }
         println!(
-            "{:<44} {:>6} {:>8.1} [{:.1}-{:.1}] {:>8.0} {:>8.2} {:>10.1} {:>10.1} {:>8.1}% {:>6.1}% {:>8.1} {:>6.1}% {:>14}",
+            "{:<44} {:>6} {:>8.1} [{:.1}-{:.1}] {:>8.0} {:>8.2} {:>10.1} {:>10.1} {:>8.1}% {:>6.1}% {:>8.1}% {:>8.1} {:>8.1} {:>6.1}% {:>14}",
             r.module,
             r.functions,
             r.cold.median_ms,
@@ -686,6 +719,8 @@ fn print_table(b: &Bench) {
             r.no_cache.median_ms,
             100.0 * r.warm_module_ratio,
             100.0 * r.warm_function_ratio,
+            100.0 * r.warm_function_entries_ratio,
+            r.hit_cost_us,
             r.peak_rss_kib as f64 / 1024.0,
             100.0 * r.dedup_rate,
             opt(r.wasmtime_ratio, |x| format!(

@@ -12,7 +12,8 @@ use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
 use wasmprecomp_codegen::{
-    compile_modules, module_key, CompileError, CompileOptions, FunctionCache, Isa, StencilKey,
+    compile_modules_hashed, module_key, CompileError, CompileOptions, FunctionCache, Isa,
+    StencilKey,
 };
 
 /// How the cache is used for a run.
@@ -180,6 +181,7 @@ struct Staged {
     out: PathBuf,
     t0: Instant,
     wasm: Vec<u8>,
+    digest: [u8; 32],
     mkey: CacheKey,
     /// The artifact, when the module tier hit.
     artifact: Option<Vec<u8>>,
@@ -229,6 +231,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
                 out,
                 t0,
                 wasm: Vec::new(),
+                digest: [0; 32],
                 mkey: CacheKey([0; 32]),
                 artifact: None,
                 failed: true,
@@ -256,6 +259,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         out,
         t0,
         wasm,
+        digest,
         mkey,
         artifact,
         failed: false,
@@ -304,8 +308,10 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
         None => &nc,
     };
     let wasms: Vec<&[u8]> = pending.iter().map(|&i| staged[i].wasm.as_slice()).collect();
-    let results = compile_modules(
+    let digests: Vec<[u8; 32]> = pending.iter().map(|&i| staged[i].digest).collect();
+    let results = compile_modules_hashed(
         &wasms,
+        &digests,
         CompileOptions {
             isa: &opts.isa,
             cache: fcache,

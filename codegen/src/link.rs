@@ -196,13 +196,18 @@ fn prepare(
     let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
     let mut from_manifest = HashMap::new();
     let mut stale = 0usize;
+    let mut manifest = manifest;
     for (i, r) in results.into_iter().enumerate() {
         // The first invalid function in module order is the one reported.
         let (s, p, k, digest, served) = r?;
         if served {
-            if let Some(m) = &manifest {
-                let code = &m.code[m.rows[i].code as usize];
-                from_manifest.entry(k).or_insert_with(|| code.clone());
+            if let Some(m) = &mut manifest {
+                // Code entries and keys correspond one to one, so a taken entry is never
+                // needed again.
+                let c = m.rows[i].code as usize;
+                from_manifest
+                    .entry(k)
+                    .or_insert_with(|| std::mem::take(&mut m.code[c]));
             }
         } else {
             stale += 1;
@@ -288,6 +293,18 @@ pub fn compile_modules(
     wasms: &[&[u8]],
     opts: CompileOptions,
 ) -> Vec<Result<CompiledModule, CompileError>> {
+    let digests: Vec<[u8; 32]> = wasms.par_iter().map(|w| Sha256::digest(w).into()).collect();
+    compile_modules_hashed(wasms, &digests, opts)
+}
+
+/// [`compile_modules`] for a caller that already has each module's sha256 (it goes into
+/// the artifact header); `wasm_sha256[i]` must be the digest of `wasms[i]`.
+pub fn compile_modules_hashed(
+    wasms: &[&[u8]],
+    wasm_sha256: &[[u8; 32]],
+    opts: CompileOptions,
+) -> Vec<Result<CompiledModule, CompileError>> {
+    assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
     let isa = opts.isa;
     let mut prepared: Vec<Result<Prepared, CompileError>> = wasms
         .par_iter()
@@ -443,7 +460,7 @@ pub fn compile_modules(
             }
             let t = Instant::now();
             let code_of = |i: usize| code[&p.keys[i]];
-            let artifact = link(&p.info, wasms[m], isa, &p.built, &code_of)?;
+            let artifact = link(&p.info, &wasm_sha256[m], isa, &p.built, &code_of)?;
             if let Some(k) = p.write_manifest {
                 let manifest =
                     Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
@@ -512,7 +529,7 @@ fn layout_of(meta: &art::ModuleMeta) -> VmLayout {
 /// Lays out `.text`, applies parameters, adds trampolines and writes the ELF artifact.
 fn link<'a>(
     info: &ModuleInfo,
-    wasm: &[u8],
+    wasm_sha256: &[u8; 32],
     isa: &Isa,
     built: &[(Option<FunctionStencil>, Parameters)],
     code_of: &dyn Fn(usize) -> &'a CompiledStencil,
@@ -610,7 +627,7 @@ fn link<'a>(
         target: isa.triple().to_string(),
         cpu_features: isa.cpu_features(),
         flags: isa.flags(),
-        wasm_sha256: Sha256::digest(wasm).into(),
+        wasm_sha256: *wasm_sha256,
     };
 
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);

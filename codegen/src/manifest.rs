@@ -169,14 +169,19 @@ impl Manifest {
         }
         let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 1))?;
         let mut rows = Vec::with_capacity(n);
+        // Each code entry belongs to exactly one key (the compiler takes entries out
+        // when it uses them).
+        let mut owner: Vec<Option<[u8; 32]>> = vec![None; code.len()];
         for _ in 0..n {
             let mut body = [0u8; 32];
             body.copy_from_slice(r.take(32)?);
             let mut key = [0u8; 32];
             key.copy_from_slice(r.take(32)?);
             let c = r.u32()?;
-            if c as usize >= code.len() {
-                return Err(r.err("manifest row names unknown code"));
+            match owner.get_mut(c as usize) {
+                None => return Err(r.err("manifest row names unknown code")),
+                Some(Some(k)) if *k != key => return Err(r.err("manifest code shared by two keys")),
+                Some(o) => *o = Some(key),
             }
             let mut refs: [Vec<u32>; NUM_REF_KINDS] = Default::default();
             for kind in refs.iter_mut() {
@@ -266,6 +271,13 @@ mod tests {
     fn a_row_naming_missing_code_is_an_error() {
         let mut m = sample();
         m.rows[1].code = 1;
+        assert!(Manifest::decode(&m.encode()).is_err());
+    }
+
+    #[test]
+    fn code_shared_by_two_keys_is_an_error() {
+        let mut m = sample();
+        m.rows[1].key = StencilKey([9; 32]);
         assert!(Manifest::decode(&m.encode()).is_err());
     }
 
