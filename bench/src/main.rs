@@ -210,14 +210,12 @@ impl Compiler {
     }
 }
 
-/// Removes `dirs`, then flushes the file system, so that no timed run pays for the
-/// writeback or block discards of earlier runs (on a disk mounted with `discard`, a
-/// cache folder deleted just before a cold run made that run several times slower).
-/// Every timed run starts from a clean page cache state; what it writes stays dirty.
-fn settle(dirs: &[&Path]) {
-    for d in dirs {
-        let _ = std::fs::remove_dir_all(d);
-    }
+/// Flushes the file system before a timed run, so that no run pays for the writeback of
+/// earlier ones. Cache folders are never deleted while the bench runs (each run gets a
+/// fresh one; the work folder goes at the end): on ext4, creating a file within about
+/// 30 s of deleting many scans past every recently deleted inode, which made a cold
+/// compile right after a deleted cache several times slower than any real first build.
+fn settle() {
     rustix::fs::sync();
 }
 
@@ -362,9 +360,9 @@ fn main() -> Result<()> {
         let mut lookups = (0.0, 0u64);
         let mut manifest_lookups = (0.0, 0u64);
         for i in 0..runs {
-            let cache = work.path().join(format!("cache-{i}"));
-            let cache_j1 = work.path().join(format!("cache-j1-{i}"));
-            settle(&[&cache, &cache_j1]);
+            let cache = work.path().join(format!("cache-{}-{i}", results.len()));
+            let cache_j1 = work.path().join(format!("cache-j1-{}-{i}", results.len()));
+            settle();
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
             let m = &rep.modules[0];
             if let Some(e) = &m.error {
@@ -374,26 +372,26 @@ fn main() -> Result<()> {
             cold.push(rep.totals.wall_ms);
             r.functions = m.functions;
             r.dedup_rate = m.function_cache.deduplicated as f64 / m.functions.max(1) as f64;
-            settle(&[]);
+            settle();
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), false, &out)?;
             wm.push(rep.totals.wall_ms);
-            settle(&[]);
+            settle();
             let rep = comp.run(std::slice::from_ref(path), Some(&cache), true, &out)?;
             wf.push(rep.totals.wall_ms);
             manifest_lookups.0 += rep.modules[0].timings_ms.cache_lookup;
             manifest_lookups.1 += rep.modules[0].function_cache.from_manifest;
-            settle(&[]);
+            settle();
             let rep = comp.run_with(std::slice::from_ref(path), Some(&cache), true, true, &out)?;
             we.push(rep.totals.wall_ms);
             lookups.0 += rep.modules[0].timings_ms.cache_lookup;
             lookups.1 += rep.modules[0].function_cache.hits;
-            settle(&[]);
+            settle();
             let rep = comp_j1.run(std::slice::from_ref(path), Some(&cache_j1), false, &out)?;
             j1.push(rep.totals.wall_ms);
-            settle(&[]);
+            settle();
             let rep = comp.run(std::slice::from_ref(path), None, false, &out)?;
             nc.push(rep.totals.wall_ms);
-            settle(&[&cache, &cache_j1]);
+            settle();
         }
         if let Some(reason) = failed {
             r.status = "rejected".into();
@@ -496,10 +494,10 @@ fn main() -> Result<()> {
         for i in 0..runs {
             let cache = work.path().join(format!("edit-cache-{i}"));
             let empty = work.path().join(format!("edit-empty-{i}"));
-            settle(&[&cache, &empty]);
+            settle();
             let rep = comp.run(std::slice::from_ref(&edited), Some(&empty), false, &e)?;
             cold.push(rep.totals.wall_ms);
-            settle(&[&empty]);
+            settle();
             let rep = comp.run(std::slice::from_ref(&edited), None, false, &e)?;
             nc.push(rep.totals.wall_ms);
             comp.run(
@@ -508,7 +506,7 @@ fn main() -> Result<()> {
                 true,
                 &work.path().join("e"),
             )?;
-            settle(&[]);
+            settle();
             let rep = comp.run(
                 std::slice::from_ref(&edited),
                 Some(&cache),
@@ -518,7 +516,7 @@ fn main() -> Result<()> {
             ed.push(rep.totals.wall_ms);
             h = rep.totals.function_hits;
             m = rep.totals.function_misses;
-            settle(&[&cache]);
+            settle();
         }
         let (c, e, n) = (stat(cold), stat(ed), stat(nc));
         Some(EditResult {

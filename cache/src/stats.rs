@@ -118,3 +118,41 @@ pub(crate) fn update(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shorter_rewrite_in_place_still_reads_back_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut big = CumulativeStats {
+            runs: u64::MAX,
+            approx_size_bytes: Some(u64::MAX),
+            ..Default::default()
+        };
+        big.totals.function_hits = u64::MAX;
+        write(dir.path(), &big).expect("write");
+        assert_eq!(read(dir.path()), Ok(big));
+        let small = CumulativeStats {
+            runs: 1,
+            ..Default::default()
+        };
+        write(dir.path(), &small).expect("write");
+        assert_eq!(read(dir.path()), Ok(small));
+        let len = fs::metadata(dir.path().join(STATS_FILE)).expect("stat").len();
+        assert!(len > 200, "padded to the old length, not truncated ({len} bytes)");
+    }
+
+    #[test]
+    fn updates_accumulate_and_return_the_new_totals() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = Warnings::default();
+        for _ in 0..3 {
+            update(dir.path(), Duration::from_secs(1), &w, |c| c.runs += 1);
+        }
+        let last = update(dir.path(), Duration::from_secs(1), &w, |c| c.runs += 1);
+        assert_eq!(last.map(|c| c.runs), Some(4));
+        assert_eq!(read(dir.path()).map(|c| c.runs), Ok(4));
+    }
+}
