@@ -824,9 +824,11 @@ impl Cache {
             ));
             return Ok(Cache::off(warnings));
         };
-        ensure_not_file(&dir)?;
         let root = dir.join(format!("v{FORMAT_VERSION}"));
-        ensure_not_file(&root)?;
+        if requested != Mode::ReadWrite {
+            ensure_not_file(&dir)?;
+            ensure_not_file(&root)?;
+        }
         let max_size =
             resolve_max_size(config.max_size, std::env::var_os(CACHE_SIZE_ENV), &warnings);
 
@@ -834,6 +836,9 @@ impl Cache {
         if mode == Mode::ReadWrite {
             let writable = fs::create_dir_all(&root).and_then(|()| probe_writable(&root));
             if let Err(e) = writable {
+                // Only now (off the common path) find out whether a file is in the way.
+                ensure_not_file(&dir)?;
+                ensure_not_file(&root)?;
                 if is_not_a_directory(&e) {
                     return Err(CacheError::NotADirectory(dir));
                 }

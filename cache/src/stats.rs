@@ -1,9 +1,9 @@
 //! `stats.json`: cumulative statistics, updated read-modify-write under an
-//! exclusive lock on `stats.lock` so that concurrent `finish()` calls from
+//! exclusive lock on the file itself so that concurrent `finish()` calls from
 //! several processes never lose each other's counts.
 
-use std::fs::{self, OpenOptions};
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
@@ -12,75 +12,76 @@ use crate::lock::{self, LockKind, LockOutcome};
 use crate::{CumulativeStats, Warnings};
 
 pub(crate) const STATS_FILE: &str = "stats.json";
-pub(crate) const STATS_LOCK_FILE: &str = "stats.lock";
+
+fn parse(bytes: &[u8], path: &Path) -> Result<CumulativeStats, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        // Created by an update that did not get to write (or never ran).
+        return Ok(CumulativeStats::default());
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| format!("{} is not valid stats JSON ({e})", path.display()))
+}
 
 /// Reads `stats.json`. A missing file is an empty history; an unreadable or
 /// unparsable one is reported as an error so the caller can warn.
 pub(crate) fn read(root: &Path) -> Result<CumulativeStats, String> {
     let path = root.join(STATS_FILE);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not valid stats JSON ({e})", path.display())),
+        Ok(bytes) => parse(&bytes, &path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(CumulativeStats::default()),
         Err(e) => Err(format!("cannot read {} ({e})", path.display())),
     }
 }
 
-/// Writes `stats.json` atomically (temp file + rename), so a reader that does
-/// not take the lock (`Cache::cumulative_stats`) never sees half a file.
-/// Rewrites `stats.json` in place with one positioned write, padded with
-/// trailing spaces (valid JSON whitespace) to at least its old length, so the
-/// file never needs truncating. A killed process cannot tear a single small
-/// write, and creating a temp file plus a rename costs several times more on
-/// every run. Callers hold the exclusive stats lock.
-fn write(root: &Path, stats: &CumulativeStats) -> io::Result<()> {
+/// Rewrites the open `stats.json` in place with one positioned write, padded
+/// with trailing spaces (valid JSON whitespace) to at least its old length,
+/// so the file never needs truncating. A killed process cannot tear a single
+/// small write, and a temp file plus a rename cost several times more on
+/// every run (and would break the lock, which lives on this inode).
+fn write(f: &File, old_len: usize, stats: &CumulativeStats) -> io::Result<()> {
     let mut json = serde_json::to_vec_pretty(stats).map_err(io::Error::other)?;
     json.push(b'\n');
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(root.join(STATS_FILE))?;
-    let old_len = f.metadata()?.len();
-    if (json.len() as u64) < old_len {
-        json.resize(old_len as usize, b' ');
+    if json.len() < old_len {
+        json.resize(old_len, b' ');
     }
     f.write_all_at(&json, 0)
 }
 
+/// Applies `change` to the stored statistics under the exclusive lock and
+/// returns the result, or `None` (with a warning) when they could not be
+/// updated. One open file serves the lock, the read and the write.
 pub(crate) fn update(
     root: &Path,
     timeout: Duration,
     warnings: &Warnings,
     change: impl FnOnce(&mut CumulativeStats),
 ) -> Option<CumulativeStats> {
-    let lock_path = root.join(STATS_LOCK_FILE);
-    let lock_file = match OpenOptions::new()
+    let path = root.join(STATS_FILE);
+    let mut file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&lock_path)
+        .open(&path)
     {
         Ok(f) => f,
         Err(e) => {
-            warnings.once("stats-lock-open", || {
+            warnings.once("stats-open", || {
                 format!(
                     "cache statistics not updated: cannot open {} ({e})",
-                    lock_path.display()
+                    path.display()
                 )
             });
             return None;
         }
     };
-    match lock::lock_with_timeout(&lock_file, LockKind::Exclusive, timeout) {
+    match lock::lock_with_timeout(&file, LockKind::Exclusive, timeout) {
         LockOutcome::Acquired => {}
         LockOutcome::Busy => {
             warnings.once("stats-lock-busy", || {
                 format!(
                     "cache statistics not updated: {} stayed locked for {timeout:?}",
-                    lock_path.display()
+                    path.display()
                 )
             });
             return None;
@@ -91,23 +92,25 @@ pub(crate) fn update(
             warnings.once(crate::LOCK_UNSUPPORTED, || {
                 format!(
                     "file locking failed on {} ({e}); updating cache statistics without a lock",
-                    lock_path.display()
+                    path.display()
                 )
             });
         }
     }
-    let mut stats = match read(root) {
-        Ok(s) => s,
-        Err(msg) => {
-            warnings.once("stats-unreadable", || {
-                format!("{msg}; cache statistics start over")
-            });
-            CumulativeStats::default()
-        }
-    };
+    let mut bytes = Vec::with_capacity(512);
+    let mut stats = match file.read_to_end(&mut bytes) {
+        Ok(_) => parse(&bytes, &path),
+        Err(e) => Err(format!("cannot read {} ({e})", path.display())),
+    }
+    .unwrap_or_else(|msg| {
+        warnings.once("stats-unreadable", || {
+            format!("{msg}; cache statistics start over")
+        });
+        CumulativeStats::default()
+    });
     change(&mut stats);
-    let result = write(root, &stats);
-    lock::unlock(&lock_file);
+    let result = write(&file, bytes.len(), &stats);
+    lock::unlock(&file);
     match result {
         Ok(()) => Some(stats),
         Err(e) => {
@@ -132,16 +135,23 @@ mod tests {
             ..Default::default()
         };
         big.totals.function_hits = u64::MAX;
-        write(dir.path(), &big).expect("write");
+        let w = Warnings::default();
+        let t = Duration::from_secs(1);
+        update(dir.path(), t, &w, |c| *c = big.clone()).expect("update");
         assert_eq!(read(dir.path()), Ok(big));
         let small = CumulativeStats {
             runs: 1,
             ..Default::default()
         };
-        write(dir.path(), &small).expect("write");
+        update(dir.path(), t, &w, |c| *c = small.clone()).expect("update");
         assert_eq!(read(dir.path()), Ok(small));
-        let len = fs::metadata(dir.path().join(STATS_FILE)).expect("stat").len();
-        assert!(len > 200, "padded to the old length, not truncated ({len} bytes)");
+        let len = fs::metadata(dir.path().join(STATS_FILE))
+            .expect("stat")
+            .len();
+        assert!(
+            len > 200,
+            "padded to the old length, not truncated ({len} bytes)"
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
 use wasmprecomp_codegen::{
-    compile_modules_hashed, module_key, CompileError, CompileOptions, FunctionCache, Isa,
-    StencilKey,
+    compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
+    Isa, StencilKey,
 };
 
 /// How the cache is used for a run.
@@ -118,9 +118,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// file costs far more than reading and comparing it (and keeps its timestamp stable for
 /// tools that watch it).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Ok(m) = std::fs::metadata(path) {
-        if m.len() == bytes.len() as u64 && std::fs::read(path).is_ok_and(|old| old == bytes) {
-            return Ok(());
+    use std::io::Read;
+    if let Ok(mut f) = std::fs::File::open(path) {
+        if f.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
+            let mut old = Vec::with_capacity(bytes.len() + 1);
+            if f.read_to_end(&mut old).is_ok() && old == bytes {
+                return Ok(());
+            }
         }
     }
     write_atomic(path, bytes)
@@ -163,16 +167,18 @@ fn error_report(e: &CompileError) -> ErrorReport {
     }
 }
 
-/// Whether cached artifact bytes look like an artifact (a cheap structural check; the
-/// cache's checksum already covers the bytes).
-fn plausible_artifact(bytes: &[u8]) -> bool {
+/// The wasm sha256 recorded in cached artifact bytes, when they look like an artifact (a
+/// cheap structural check; the cache's checksum already covers the bytes).
+fn artifact_wasm_sha256(bytes: &[u8]) -> Option<[u8; 32]> {
     use object::{Object, ObjectSection};
-    let Ok(f) = object::File::parse(bytes) else {
-        return false;
-    };
-    f.section_by_name(wasmprecomp_artifact::META_SECTION)
-        .and_then(|s| s.data().ok())
-        .is_some_and(|d| wasmprecomp_artifact::ModuleMeta::decode_header(d).is_ok())
+    let f = object::File::parse(bytes).ok()?;
+    let d = f
+        .section_by_name(wasmprecomp_artifact::META_SECTION)?
+        .data()
+        .ok()?;
+    wasmprecomp_artifact::ModuleMeta::decode_header(d)
+        .ok()
+        .map(|h| h.wasm_sha256)
 }
 
 /// A module after reading and the module-tier lookup.
@@ -240,20 +246,24 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     };
     rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
     rep.wasm_bytes = wasm.len() as u64;
-    let digest: [u8; 32] = Sha256::digest(&wasm).into();
-    rep.wasm_sha256 = hex(&digest);
-    let mkey = CacheKey(module_key(&opts.isa, &digest));
+    let mut mkey = CacheKey([0; 32]);
     let mut artifact = None;
+    let mut digest = None;
     if let Some(c) = module_tier {
         let t = Instant::now();
+        mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&wasm)));
         if let Some(bytes) = c.get(Tier::Module, &mkey) {
-            if plausible_artifact(&bytes) {
+            // The key covers the bytes, so the artifact's recorded sha256 is theirs.
+            if let Some(sha) = artifact_wasm_sha256(&bytes) {
                 rep.module_cache = "hit".into();
                 artifact = Some(bytes);
+                digest = Some(sha);
             }
         }
         rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
     }
+    let digest: [u8; 32] = digest.unwrap_or_else(|| Sha256::digest(&wasm).into());
+    rep.wasm_sha256 = hex(&digest);
     Staged {
         rep,
         out,

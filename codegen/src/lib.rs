@@ -27,7 +27,7 @@ pub use compiled::CompiledStencil;
 pub use error::CompileError;
 pub use isa::{Isa, OptLevel, CODEGEN_VERSION};
 pub use link::{
-    compile_module, compile_modules, compile_modules_hashed, compile_wasm, module_key,
+    compile_module, compile_modules, compile_modules_hashed, compile_wasm, module_key, wasm_digest,
     CompileOptions, CompiledModule, FunctionCache, FunctionStats, NoCache, Timings,
 };
 pub use stencil::{FunctionStencil, Parameters, StencilKey};

@@ -24,10 +24,10 @@ const MAGIC: &[u8; 4] = b"WPM1";
 const CODE_SECTION: u8 = 10;
 const CUSTOM_SECTION: u8 = 0;
 
-/// sha256 over the ids and contents of every section except code and custom sections,
-/// in order. Expects a module that has passed validation of its sections.
+/// BLAKE3 over the ids and contents of every section except code and custom sections, in
+/// order. Expects a module that has passed validation of its sections.
 pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
+    let mut h = blake3::Hasher::new();
     h.update(b"wasmprecomp-shape\0");
     let mut r = wasmparser::BinaryReader::new(wasm, 0);
     // Magic and version: hashed too, so a different encoding never matches.
@@ -42,8 +42,8 @@ pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
             break;
         };
         if id != CODE_SECTION && id != CUSTOM_SECTION {
-            h.update([id]);
-            h.update((body.len() as u64).to_le_bytes());
+            h.update(&[id]);
+            h.update(&(body.len() as u64).to_le_bytes());
             h.update(body);
         }
     }
@@ -62,9 +62,10 @@ pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// sha256 of one function body's bytes (locals and operators).
+/// BLAKE3 of one function body's bytes (locals and operators): collision-resistant like
+/// the SHA-256 of stencil keys, and faster on the large bodies where it matters.
 pub fn body_digest(body: &[u8]) -> [u8; 32] {
-    Sha256::digest(body).into()
+    blake3::hash(body).into()
 }
 
 /// One defined function of the manifest's module.
