@@ -48,6 +48,10 @@ struct Args {
     /// Optimization level to benchmark.
     #[arg(long, default_value = "speed")]
     opt_level: String,
+    /// Only the corpus modules whose path contains this text (repeatable); the workspace
+    /// hit rate, edit scenario and programs then cover only what was selected.
+    #[arg(long, value_name = "TEXT")]
+    only: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]
@@ -322,6 +326,12 @@ fn main() -> Result<()> {
             Err(e) => eprintln!("npm corpus unavailable: {e:#}"),
         }
     }
+    if !args.only.is_empty() {
+        modules.retain(|(p, _)| {
+            let p = p.to_string_lossy();
+            args.only.iter().any(|o| p.contains(o.as_str()))
+        });
+    }
     let wasmtime = wasmtime_version();
     let comp = Compiler { opt, jobs: None };
     let comp_j1 = Compiler { opt, jobs: Some(1) };
@@ -593,6 +603,9 @@ fn run_programs(
     let mut out = Vec::new();
     for p in programs {
         if args.quick && !quick.contains(&p) {
+            continue;
+        }
+        if !args.only.is_empty() && !args.only.iter().any(|o| p.contains(o.as_str())) {
             continue;
         }
         let wasm = args.rust_corpus.join(format!("{p}.wasm"));

@@ -292,16 +292,17 @@ fn build(a: BuildArgs) -> Result<i32> {
         Color::Always => "always",
         Color::Never => "never",
     });
+    // A missing input is reported per module below; the others are still compiled.
     let mut inputs: Vec<PathBuf> = a.wasm.clone();
-    for w in &inputs {
-        if !w.exists() {
-            // Reported per module below; the others are still compiled.
-            continue;
-        }
-    }
     let explicit_only = !inputs.is_empty() && !a.build && a.package.is_empty();
     let meta = if explicit_only && a.manifest_path.is_none() {
-        workspace::metadata(&sel).ok()
+        // Only the target folder is wanted from cargo (for the default out folder);
+        // asking it costs a `cargo metadata` process, about 20 ms.
+        if a.out_dir.is_some() || sel.target_dir.is_some() {
+            None
+        } else {
+            workspace::metadata(&sel).ok()
+        }
     } else {
         Some(workspace::metadata(&sel).map_err(|e| usage(format!("{e:#}")))?)
     };

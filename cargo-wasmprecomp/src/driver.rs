@@ -118,16 +118,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// file costs far more than reading and comparing it (and keeps its timestamp stable for
 /// tools that watch it).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    if let Ok(mut f) = std::fs::File::open(path) {
-        if f.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
-            let mut old = Vec::with_capacity(bytes.len() + 1);
-            if f.read_to_end(&mut old).is_ok() && old == bytes {
-                return Ok(());
-            }
-        }
+    if same_contents(path, bytes) {
+        return Ok(());
     }
     write_atomic(path, bytes)
+}
+
+/// Whether the file at `path` holds exactly `bytes`, read in pieces through one small
+/// buffer (reading a large artifact whole into fresh memory costs its page faults again).
+fn same_contents(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if !f.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
+        return false;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return at == bytes.len(),
+            Ok(n) => {
+                if bytes.get(at..at + n) != Some(&buf[..n]) {
+                    return false;
+                }
+                at += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -206,7 +227,7 @@ fn read_error(rep: &mut ModuleReport, message: String) {
 fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     let t0 = Instant::now();
     let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
-    let mut rep = ModuleReport {
+    let rep = ModuleReport {
         input: input.path.display().to_string(),
         output: None,
         wasm_bytes: 0,
@@ -224,56 +245,47 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         timings_ms: Timings::default(),
     };
     let out = artifact_path(&opts.out_dir, &input.path);
-    let t = Instant::now();
-    let wasm = match std::fs::read(&input.path) {
-        Ok(b) => b,
-        Err(e) => {
-            read_error(
-                &mut rep,
-                format!("cannot read {}: {e}", input.path.display()),
-            );
-            return Staged {
-                rep,
-                out,
-                t0,
-                wasm: Vec::new(),
-                digest: [0; 32],
-                mkey: CacheKey([0; 32]),
-                artifact: None,
-                failed: true,
-            };
-        }
-    };
-    rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
-    rep.wasm_bytes = wasm.len() as u64;
-    let mut mkey = CacheKey([0; 32]);
-    let mut artifact = None;
-    let mut digest = None;
-    if let Some(c) = module_tier {
-        let t = Instant::now();
-        mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&wasm)));
-        if let Some(bytes) = c.get(Tier::Module, &mkey) {
-            // The key covers the bytes, so the artifact's recorded sha256 is theirs.
-            if let Some(sha) = artifact_wasm_sha256(&bytes) {
-                rep.module_cache = "hit".into();
-                artifact = Some(bytes);
-                digest = Some(sha);
-            }
-        }
-        rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
-    }
-    let digest: [u8; 32] = digest.unwrap_or_else(|| Sha256::digest(&wasm).into());
-    rep.wasm_sha256 = hex(&digest);
-    Staged {
+    let mut staged = Staged {
         rep,
         out,
         t0,
-        wasm,
-        digest,
-        mkey,
-        artifact,
+        wasm: Vec::new(),
+        digest: [0; 32],
+        mkey: CacheKey([0; 32]),
+        artifact: None,
         failed: false,
+    };
+    let t = Instant::now();
+    match std::fs::read(&input.path) {
+        Ok(b) => staged.wasm = b,
+        Err(e) => {
+            read_error(
+                &mut staged.rep,
+                format!("cannot read {}: {e}", input.path.display()),
+            );
+            staged.failed = true;
+            return staged;
+        }
     }
+    staged.rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
+    staged.rep.wasm_bytes = staged.wasm.len() as u64;
+    let mut sha = None;
+    if let Some(c) = module_tier {
+        let t = Instant::now();
+        staged.mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&staged.wasm)));
+        if let Some(bytes) = c.get(Tier::Module, &staged.mkey) {
+            // The key covers the bytes, so the artifact's recorded sha256 is theirs.
+            if let Some(recorded) = artifact_wasm_sha256(&bytes) {
+                staged.rep.module_cache = "hit".into();
+                staged.artifact = Some(bytes);
+                sha = Some(recorded);
+            }
+        }
+        staged.rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
+    }
+    staged.digest = sha.unwrap_or_else(|| Sha256::digest(&staged.wasm).into());
+    staged.rep.wasm_sha256 = hex(&staged.digest);
+    staged
 }
 
 /// Writes the artifact (or records the failure) and finishes the module's report.
@@ -299,8 +311,12 @@ fn finish(mut s: Staged) -> ModuleReport {
 }
 
 fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Cache>) {
+    // With `--cache-check`, module hits are compiled too, and compared.
     let pending: Vec<usize> = (0..staged.len())
-        .filter(|&i| !staged[i].failed && staged[i].artifact.is_none())
+        .filter(|&i| {
+            let s = &staged[i];
+            !s.failed && (s.artifact.is_none() || opts.cache.check)
+        })
         .collect();
     if pending.is_empty() {
         return;
@@ -332,6 +348,22 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     for (&i, r) in pending.iter().zip(results) {
         let s = &mut staged[i];
         match r {
+            Ok(cm) if s.artifact.is_some() => {
+                // A checked module hit: the report keeps describing the hit.
+                if s.artifact.as_ref() != Some(&cm.artifact) {
+                    s.rep.error = Some(ErrorReport {
+                        message: format!(
+                            "{}: cache check failed: the cached artifact differs from a fresh compile (module key {})",
+                            s.rep.input,
+                            s.mkey.to_hex()
+                        ),
+                        offset: None,
+                        function: None,
+                        proposal: None,
+                    });
+                    s.failed = true;
+                }
+            }
             Ok(cm) => {
                 let rep = &mut s.rep;
                 rep.functions = cm.stats.functions as u64;
@@ -383,22 +415,30 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     };
     // Module tier first; then every miss goes through the function tier as one run, so
     // a function shared by several modules is compiled once.
+    let finish_one = |s: Staged| {
+        let r = finish(s);
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        r
+    };
     let run = || -> Vec<ModuleReport> {
-        let mut staged: Vec<Staged> = inputs
-            .par_iter()
-            .map(|i| stage(i, opts, cache.as_ref()))
-            .collect();
+        // One module is staged and finished on this thread: handing it to a worker costs
+        // a thread wake-up, about as much as a small module's whole module-tier hit.
+        let mut staged: Vec<Staged> = if inputs.len() == 1 {
+            vec![stage(&inputs[0], opts, cache.as_ref())]
+        } else {
+            inputs
+                .par_iter()
+                .map(|i| stage(i, opts, cache.as_ref()))
+                .collect()
+        };
         compile_staged(&mut staged, opts, cache.as_ref());
-        staged
-            .into_par_iter()
-            .map(|s| {
-                let r = finish(s);
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-                r
-            })
-            .collect()
+        if staged.len() == 1 {
+            staged.into_iter().map(finish_one).collect()
+        } else {
+            staged.into_par_iter().map(finish_one).collect()
+        }
     };
     let modules = match &pool {
         Some(Ok(p)) => p.install(run),

@@ -347,3 +347,130 @@ fn run_passes_the_guests_exit_code_and_arguments_through() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unreachable"));
 }
+
+/// The module entry of the only module compiled into `cache`.
+fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
+    let mut found = Vec::new();
+    for fan in std::fs::read_dir(cache.join("v1/modules")).unwrap() {
+        for e in std::fs::read_dir(fan.unwrap().path()).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            if !name.starts_with('.') {
+                found.push(name);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    wasmprecomp_cache::CacheKey::from_hex(&found[0]).unwrap()
+}
+
+#[test]
+fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let cache = d.path().join("cache");
+    let out = d.path().join("out");
+    let art = out.join("good.wpc");
+    // This path is what a run without `--cache-check` takes (CI sets it for the suite).
+    let compile = || {
+        let mut c = bin();
+        c.arg(&good)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .env("WASMPRECOMP_CACHE_CHECK", "false");
+        assert_eq!(run(&mut c).status.code(), Some(0));
+        report(&out.join("report.json"))
+    };
+    compile();
+    let want = std::fs::read(&art).unwrap();
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = inode(&art);
+
+    let r = compile();
+    let m = &r["modules"][0];
+    assert_eq!(m["module_cache"], "hit");
+    assert_eq!(m["artifact_bytes"], want.len() as u64);
+    let sha = {
+        use sha2::Digest;
+        let d: [u8; 32] = sha2::Sha256::digest(std::fs::read(&good).unwrap()).into();
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!(
+        m["wasm_sha256"],
+        sha.as_str(),
+        "read from the artifact in place"
+    );
+    assert_eq!(r["cache"]["module_hits"], 1);
+    assert_eq!(
+        inode(&art),
+        before,
+        "the artifact in place was not rewritten"
+    );
+    assert_eq!(std::fs::read(&art).unwrap(), want);
+
+    // A damaged artifact in place is not the cached one: it is replaced.
+    let mut bad = want.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    std::fs::write(&art, &bad).unwrap();
+    let r = compile();
+    assert_eq!(r["modules"][0]["module_cache"], "hit");
+    assert_eq!(std::fs::read(&art).unwrap(), want);
+    // And a missing one is written.
+    std::fs::remove_file(&art).unwrap();
+    let r = compile();
+    assert_eq!(r["modules"][0]["module_cache"], "hit");
+    assert_eq!(std::fs::read(&art).unwrap(), want);
+}
+
+#[test]
+fn cache_check_recompiles_module_hits_and_fails_on_a_wrong_artifact() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let cache = d.path().join("cache");
+    let out = d.path().join("out");
+    let compile = |extra: &[&str], check: bool| {
+        let mut c = bin();
+        c.arg(&good)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(extra)
+            .env(
+                "WASMPRECOMP_CACHE_CHECK",
+                if check { "true" } else { "false" },
+            );
+        run(&mut c)
+    };
+    assert_eq!(compile(&[], false).status.code(), Some(0));
+    let key = only_module_key(&cache);
+    // A plausible but wrong artifact for the same bytes: the one compiled at another
+    // opt level, planted under this module's key with a valid entry header.
+    let other = d.path().join("other");
+    let o = run(bin()
+        .arg(&good)
+        .args(["--no-cache", "--opt-level", "none", "--out-dir"])
+        .arg(&other));
+    assert_eq!(o.status.code(), Some(0));
+    let wrong = std::fs::read(other.join("good.wpc")).unwrap();
+    let c =
+        wasmprecomp_cache::Cache::open(&wasmprecomp_cache::CacheConfig::with_dir(&cache)).unwrap();
+    c.put(wasmprecomp_cache::Tier::Module, &key, &wrong);
+    c.finish();
+    std::fs::remove_dir_all(&out).unwrap();
+
+    // Without the check the planted entry is served: the check is what catches it.
+    assert_eq!(compile(&[], false).status.code(), Some(0));
+    assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), wrong);
+    let o = compile(&[], true);
+    assert_eq!(o.status.code(), Some(1), "a failed check fails the run");
+    let r = report(&out.join("report.json"));
+    let msg = r["modules"][0]["error"]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("cache check failed"), "{msg}");
+    assert!(
+        !out.join("good.wpc").exists(),
+        "no artifact next to a failed module"
+    );
+}
