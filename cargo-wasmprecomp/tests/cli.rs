@@ -144,37 +144,70 @@ fn workspace_without_wasm_says_so() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no .wasm artifacts found"));
 }
 
+/// `good.wasm` compiled into `out/` through the cache in `cache/`, all in a temp folder.
+struct Cached {
+    dir: tempfile::TempDir,
+    good: PathBuf,
+    cache: PathBuf,
+    out: PathBuf,
+}
+
+impl Cached {
+    fn new() -> Cached {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write_wat(dir.path(), "good.wasm", GOOD);
+        let cache = dir.path().join("cache");
+        let out = dir.path().join("out");
+        Cached {
+            dir,
+            good,
+            cache,
+            out,
+        }
+    }
+
+    /// The compile command, without the extra flags.
+    fn base(&self) -> Command {
+        let mut c = bin();
+        c.arg(&self.good)
+            .arg("--out-dir")
+            .arg(&self.out)
+            .arg("--cache-dir")
+            .arg(&self.cache);
+        c
+    }
+
+    /// The compile command with `WASMPRECOMP_CACHE_CHECK` set either way (CI sets it
+    /// for the whole suite).
+    fn cmd(&self, check: bool) -> Command {
+        let mut c = self.base();
+        c.env(
+            "WASMPRECOMP_CACHE_CHECK",
+            if check { "true" } else { "false" },
+        );
+        c
+    }
+}
+
 #[test]
 fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
-    let d = tempfile::tempdir().unwrap();
-    let good = write_wat(d.path(), "good.wasm", GOOD);
-    let cache = d.path().join("cache");
-    let out = d.path().join("out");
-    let args = |c: &mut Command| {
-        c.arg(&good)
-            .arg("--out-dir")
-            .arg(&out)
-            .arg("--cache-dir")
-            .arg(&cache);
-    };
-    let mut c = bin();
-    args(&mut c);
+    let f = Cached::new();
+    let out = &f.out;
+    let mut c = f.base();
     assert_eq!(run(&mut c).status.code(), Some(0));
     let r1 = report(&out.join("report.json"));
     assert_eq!(r1["modules"][0]["module_cache"], "miss");
     assert_eq!(r1["modules"][0]["function_cache"]["misses"], 3);
     let first = std::fs::read(out.join("good.wpc")).unwrap();
 
-    let mut c = bin();
-    args(&mut c);
+    let mut c = f.base();
     assert_eq!(run(&mut c).status.code(), Some(0));
     let r2 = report(&out.join("report.json"));
     assert_eq!(r2["modules"][0]["module_cache"], "hit");
     assert_eq!(r2["cache"]["module_hits"], 1);
     assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), first);
 
-    let mut c = bin();
-    args(&mut c);
+    let mut c = f.base();
     c.arg("--no-module-cache").arg("--cache-check");
     assert_eq!(run(&mut c).status.code(), Some(0));
     let r3 = report(&out.join("report.json"));
@@ -365,21 +398,11 @@ fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
 
 #[test]
 fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
-    let d = tempfile::tempdir().unwrap();
-    let good = write_wat(d.path(), "good.wasm", GOOD);
-    let cache = d.path().join("cache");
-    let out = d.path().join("out");
+    let f = Cached::new();
+    let (good, out) = (&f.good, &f.out);
     let art = out.join("good.wpc");
-    // This path is what a run without `--cache-check` takes (CI sets it for the suite).
     let compile = || {
-        let mut c = bin();
-        c.arg(&good)
-            .arg("--out-dir")
-            .arg(&out)
-            .arg("--cache-dir")
-            .arg(&cache)
-            .env("WASMPRECOMP_CACHE_CHECK", "false");
-        assert_eq!(run(&mut c).status.code(), Some(0));
+        assert_eq!(run(&mut f.cmd(false)).status.code(), Some(0));
         report(&out.join("report.json"))
     };
     compile();
@@ -393,7 +416,7 @@ fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
     assert_eq!(m["artifact_bytes"], want.len() as u64);
     let sha = {
         use sha2::Digest;
-        let d: [u8; 32] = sha2::Sha256::digest(std::fs::read(&good).unwrap()).into();
+        let d: [u8; 32] = sha2::Sha256::digest(std::fs::read(good).unwrap()).into();
         d.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     assert_eq!(
@@ -426,45 +449,30 @@ fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
 
 #[test]
 fn cache_check_recompiles_module_hits_and_fails_on_a_wrong_artifact() {
-    let d = tempfile::tempdir().unwrap();
-    let good = write_wat(d.path(), "good.wasm", GOOD);
-    let cache = d.path().join("cache");
-    let out = d.path().join("out");
-    let compile = |extra: &[&str], check: bool| {
-        let mut c = bin();
-        c.arg(&good)
-            .arg("--out-dir")
-            .arg(&out)
-            .arg("--cache-dir")
-            .arg(&cache)
-            .args(extra)
-            .env(
-                "WASMPRECOMP_CACHE_CHECK",
-                if check { "true" } else { "false" },
-            );
-        run(&mut c)
-    };
-    assert_eq!(compile(&[], false).status.code(), Some(0));
-    let key = only_module_key(&cache);
+    let f = Cached::new();
+    let (good, cache, out) = (&f.good, &f.cache, &f.out);
+    let compile = |check: bool| run(&mut f.cmd(check));
+    assert_eq!(compile(false).status.code(), Some(0));
+    let key = only_module_key(cache);
     // A plausible but wrong artifact for the same bytes: the one compiled at another
     // opt level, planted under this module's key with a valid entry header.
-    let other = d.path().join("other");
+    let other = f.dir.path().join("other");
     let o = run(bin()
-        .arg(&good)
+        .arg(good)
         .args(["--no-cache", "--opt-level", "none", "--out-dir"])
         .arg(&other));
     assert_eq!(o.status.code(), Some(0));
     let wrong = std::fs::read(other.join("good.wpc")).unwrap();
     let c =
-        wasmprecomp_cache::Cache::open(&wasmprecomp_cache::CacheConfig::with_dir(&cache)).unwrap();
+        wasmprecomp_cache::Cache::open(&wasmprecomp_cache::CacheConfig::with_dir(cache)).unwrap();
     c.put(wasmprecomp_cache::Tier::Module, &key, &wrong);
     c.finish();
-    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(out).unwrap();
 
     // Without the check the planted entry is served: the check is what catches it.
-    assert_eq!(compile(&[], false).status.code(), Some(0));
+    assert_eq!(compile(false).status.code(), Some(0));
     assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), wrong);
-    let o = compile(&[], true);
+    let o = compile(true);
     assert_eq!(o.status.code(), Some(1), "a failed check fails the run");
     let r = report(&out.join("report.json"));
     let msg = r["modules"][0]["error"]["message"].as_str().unwrap_or("");
