@@ -7,7 +7,7 @@ use crate::error::CompileError;
 use crate::isa::{x64, Isa};
 use crate::manifest::{self, Manifest};
 use crate::module::{self, ModuleInfo};
-use crate::stencil::{self, FunctionStencil, Parameters, RefKind, StencilKey};
+use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, RefKind, StencilKey};
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
@@ -122,7 +122,7 @@ struct Prepared {
     keys: Vec<StencilKey>,
     timings: Timings,
     /// Compiled code from the manifest for the keys of the functions it served.
-    from_manifest: HashMap<StencilKey, CompiledStencil>,
+    from_manifest: KeyMap<CompiledStencil>,
     /// Body digests (empty when manifests are off).
     bodies: Vec<[u8; 32]>,
     /// The manifest key, when the stored manifest is missing or did not match every
@@ -202,7 +202,7 @@ fn prepare(
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());
     let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
-    let mut from_manifest = HashMap::new();
+    let mut from_manifest = KeyMap::default();
     let mut stale = 0usize;
     let mut manifest = manifest;
     for (i, r) in results.into_iter().enumerate() {
@@ -319,16 +319,16 @@ pub fn compile_modules_hashed(
         .map(|w| prepare(w, isa, opts.cache, opts.check_cache))
         .collect();
     // Moved out so the lookup results can borrow them while `prepared` is consumed.
-    let manifest_code: Vec<HashMap<StencilKey, CompiledStencil>> = prepared
+    let manifest_code: Vec<KeyMap<CompiledStencil>> = prepared
         .iter_mut()
         .map(|p| match p {
             Ok(p) => std::mem::take(&mut p.from_manifest),
-            Err(_) => HashMap::new(),
+            Err(_) => KeyMap::default(),
         })
         .collect();
 
     // Run-wide unique stencils, owned by their first occurrence.
-    let mut owner: HashMap<StencilKey, usize> = HashMap::new();
+    let mut owner: KeyMap<usize> = KeyMap::default();
     let mut unique: Vec<(usize, usize)> = Vec::new(); // (module, function)
     let mut stats: Vec<FunctionStats> = vec![FunctionStats::default(); wasms.len()];
     // Per module: (unique index, is owner) for each function that is not a duplicate
@@ -337,7 +337,7 @@ pub fn compile_modules_hashed(
     for (m, p) in prepared.iter().enumerate() {
         let Ok(p) = p else { continue };
         stats[m].functions = p.keys.len() as u32;
-        let mut seen_here: std::collections::HashSet<StencilKey> = std::collections::HashSet::new();
+        let mut seen_here = KeySet::default();
         for (f, k) in p.keys.iter().enumerate() {
             if !seen_here.insert(*k) {
                 stats[m].deduplicated += 1;
@@ -432,8 +432,8 @@ pub fn compile_modules_hashed(
         .map(|(m, p)| {
             let p = p?;
             let mut st = stats[m].clone();
-            let mut code: HashMap<StencilKey, &CompiledStencil> =
-                HashMap::with_capacity(uses[m].len());
+            let mut code: KeyMap<&CompiledStencil> =
+                KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
             for &(key, u, own) in &uses[m] {
                 match &results[u].0 {
                     Source::Cache(c) => {

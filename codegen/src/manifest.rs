@@ -15,9 +15,8 @@
 
 use crate::compiled::CompiledStencil;
 use crate::isa::Isa;
-use crate::stencil::{Parameters, StencilKey, NUM_REF_KINDS};
+use crate::stencil::{KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use wasmprecomp_artifact::{self as art, DecodeError, Reader, Writer};
 
 const MAGIC: &[u8; 4] = b"WPM1";
@@ -111,7 +110,7 @@ impl Manifest {
         params: impl Iterator<Item = &'a Parameters>,
         code_of: &dyn Fn(usize) -> &'a CompiledStencil,
     ) -> Manifest {
-        let mut index: HashMap<StencilKey, u32> = HashMap::new();
+        let mut index: KeyMap<u32> = KeyMap::default();
         let mut m = Manifest::default();
         for (i, p) in params.enumerate() {
             let code = *index.entry(keys[i]).or_insert_with(|| {
