@@ -468,7 +468,7 @@ pub fn compile_modules_hashed(
             }
             let t = Instant::now();
             let code_of = |i: usize| code[&p.keys[i]];
-            let artifact = link(&p.info, &wasm_sha256[m], isa, &p.built, &code_of)?;
+            let artifact = link(p.info, &wasm_sha256[m], isa, &p.built, &code_of)?;
             if let Some(k) = p.write_manifest {
                 let manifest =
                     Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
@@ -536,13 +536,15 @@ fn layout_of(meta: &art::ModuleMeta) -> VmLayout {
 
 /// Lays out `.text`, applies parameters, adds trampolines and writes the ELF artifact.
 fn link<'a>(
-    info: &ModuleInfo,
+    info: ModuleInfo,
     wasm_sha256: &[u8; 32],
     isa: &Isa,
     built: &[(Option<FunctionStencil>, Parameters)],
     code_of: &dyn Fn(usize) -> &'a CompiledStencil,
 ) -> Result<Vec<u8>, CompileError> {
-    let mut meta = info.meta.clone();
+    // Taken, not cloned: the metadata holds the data segments, which are most of a
+    // data-heavy module's bytes.
+    let mut meta = info.meta;
     let layout = layout_of(&meta);
     let nimp = meta.num_imported_funcs;
     let mut text = Vec::new();
