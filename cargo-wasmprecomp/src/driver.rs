@@ -134,7 +134,7 @@ fn same_contents(path: &Path, bytes: &[u8]) -> bool {
     if !f.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
         return false;
     }
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; bytes.len().clamp(1, 64 * 1024)];
     let mut at = 0;
     loop {
         match f.read(&mut buf) {
