@@ -1104,9 +1104,8 @@ impl Cache {
     fn record_run(&self, inner: &Inner) {
         let added = self.counters.file_bytes_written.load(Ordering::Relaxed);
         let run = self.stats();
-        let recorded = self.counters.evictions_recorded.load(Ordering::Relaxed);
         let mut delta = run;
-        delta.evictions = run.evictions.saturating_sub(recorded);
+        delta.evictions = self.take_unrecorded_evictions();
         let active = run.hits() + run.misses() + run.bytes_written > 0;
         // One read-modify-write of stats.json in the common case; the size
         // estimate it returns decides whether to evict.
@@ -1117,9 +1116,6 @@ impl Cache {
             c.totals.add(&delta);
             c.approx_size_bytes = c.approx_size_bytes.map(|a| a.saturating_add(added));
         });
-        self.counters
-            .evictions_recorded
-            .fetch_add(delta.evictions, Ordering::Relaxed);
         let mut exact: Option<u64> = None;
         let projected = match updated.as_ref().and_then(|s| s.approx_size_bytes) {
             Some(e) => e,
@@ -1144,7 +1140,6 @@ impl Cache {
                 }
             },
         };
-        let mut evicted = 0;
         if projected > inner.max_size {
             let target = low_water(inner.max_size);
             // Neither wait for the exclusive lock nor, afterwards, for the
@@ -1152,10 +1147,7 @@ impl Cache {
             match self.with_exclusive(inner, Duration::ZERO, Duration::ZERO, || {
                 self.evict_locked(inner, Some(target), None)
             }) {
-                Ok(Ok(report)) => {
-                    exact = Some(report.remaining_bytes);
-                    evicted = report.removed_entries;
-                }
+                Ok(Ok(report)) => exact = Some(report.remaining_bytes),
                 Ok(Err(e)) => self.warnings.once("evict", || {
                     format!("cache eviction failed in {} ({e})", inner.dir.display())
                 }),
@@ -1163,10 +1155,8 @@ impl Cache {
                 Err(_) => {}
             }
         }
+        let evicted = self.take_unrecorded_evictions();
         if exact.is_some() || evicted > 0 {
-            self.counters
-                .evictions_recorded
-                .fetch_add(evicted, Ordering::Relaxed);
             stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
                 c.totals.evictions = c.totals.evictions.saturating_add(evicted);
                 if exact.is_some() {
@@ -1174,6 +1164,17 @@ impl Cache {
                 }
             });
         }
+    }
+
+    /// This run's evictions not yet added to `stats.json`, which from now on
+    /// count as added.
+    fn take_unrecorded_evictions(&self) -> u64 {
+        let total = self.counters.evictions.load(Ordering::Relaxed);
+        let before = self
+            .counters
+            .evictions_recorded
+            .swap(total, Ordering::Relaxed);
+        total.saturating_sub(before)
     }
 
     /// Runs `f` while holding the exclusive lock, waiting at most `wait` for

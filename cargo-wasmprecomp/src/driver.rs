@@ -355,16 +355,12 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
             Ok(cm) if s.artifact.is_some() => {
                 // A checked module hit: the report keeps describing the hit.
                 if s.artifact.as_ref() != Some(&cm.artifact) {
-                    s.rep.error = Some(ErrorReport {
-                        message: format!(
-                            "{}: cache check failed: the cached artifact differs from a fresh compile (module key {})",
-                            s.rep.input,
-                            s.mkey.to_hex()
-                        ),
-                        offset: None,
-                        function: None,
-                        proposal: None,
-                    });
+                    let message = format!(
+                        "{}: cache check failed: the cached artifact differs from a fresh compile (module key {})",
+                        s.rep.input,
+                        s.mkey.to_hex()
+                    );
+                    read_error(&mut s.rep, message);
                     s.failed = true;
                 }
             }

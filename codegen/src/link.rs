@@ -90,16 +90,22 @@ pub struct CompileOptions<'a> {
     pub check_cache: bool,
 }
 
-/// The module-tier key: sha256 of the compiler identity and [`wasm_digest`] of the bytes.
-pub fn module_key(isa: &Isa, wasm_digest: &[u8; 32]) -> [u8; 32] {
+/// sha256 of a domain tag, the artifact format version, the compiler identity and
+/// `digest`: the shape of every module-level cache key.
+pub(crate) fn identity_key(domain: &[u8], isa: &Isa, digest: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(b"wasmprecomp-module\0");
-    h.update((art::FORMAT_VERSION).to_le_bytes());
+    h.update(domain);
+    h.update(art::FORMAT_VERSION.to_le_bytes());
     let id = isa.identity();
     h.update((id.len() as u32).to_le_bytes());
     h.update(&id);
-    h.update(wasm_digest);
+    h.update(digest);
     h.finalize().into()
+}
+
+/// The module-tier key: sha256 of the compiler identity and [`wasm_digest`] of the bytes.
+pub fn module_key(isa: &Isa, wasm_digest: &[u8; 32]) -> [u8; 32] {
+    identity_key(b"wasmprecomp-module\0", isa, wasm_digest)
 }
 
 /// The digest of a module's bytes that its module key covers: BLAKE3, which hashes 3.6

@@ -16,8 +16,7 @@
 use crate::compiled::CompiledStencil;
 use crate::isa::Isa;
 use crate::stencil::{KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
-use sha2::{Digest, Sha256};
-use wasmprecomp_artifact::{self as art, DecodeError, Reader, Writer};
+use wasmprecomp_artifact::{DecodeError, Reader, Writer};
 
 const MAGIC: &[u8; 4] = b"WPM1";
 const CODE_SECTION: u8 = 10;
@@ -51,14 +50,7 @@ pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
 
 /// The manifest tier key of a module shape for `isa` (compiler identity included).
 pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"wasmprecomp-manifest\0");
-    h.update(art::FORMAT_VERSION.to_le_bytes());
-    let id = isa.identity();
-    h.update((id.len() as u32).to_le_bytes());
-    h.update(&id);
-    h.update(shape);
-    h.finalize().into()
+    crate::link::identity_key(b"wasmprecomp-manifest\0", isa, shape)
 }
 
 /// BLAKE3 of one function body's bytes (locals and operators): collision-resistant like
