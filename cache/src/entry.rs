@@ -147,10 +147,10 @@ pub(crate) enum ReadOutcome {
     Io(io::Error),
 }
 
-/// Reads and fully validates the entry at `path`, expected to hold `key` in
-/// `tier`. This is the hit path: open, one statx, one read, close.
-pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
-    let mut file = match File::open(path) {
+/// Opens the entry at `path` and reads its metadata; `Err` carries the outcome for a
+/// file that is missing, unreadable or too short to hold a header.
+fn open_entry(path: &Path) -> Result<(File, std::fs::Metadata), ReadOutcome> {
+    let file = match File::open(path) {
         Ok(f) => f,
         // NotADirectory: something other than a folder sits where the
         // fan-out folder should be; the entry cannot exist either way.
@@ -160,18 +160,25 @@ pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) =>
         {
-            return ReadOutcome::Missing
+            return Err(ReadOutcome::Missing)
         }
-        Err(e) => return ReadOutcome::Io(e),
+        Err(e) => return Err(ReadOutcome::Io(e)),
     };
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => return ReadOutcome::Io(e),
+    let meta = file.metadata().map_err(ReadOutcome::Io)?;
+    if meta.len() < HEADER_LEN as u64 {
+        return Err(ReadOutcome::Corrupt(Corruption::TooShort));
+    }
+    Ok((file, meta))
+}
+
+/// Reads and fully validates the entry at `path`, expected to hold `key` in
+/// `tier`. This is the hit path: open, one statx, one read, close.
+pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
+    let (mut file, meta) = match open_entry(path) {
+        Ok(f) => f,
+        Err(outcome) => return outcome,
     };
     let file_len = meta.len();
-    if file_len < HEADER_LEN as u64 {
-        return ReadOutcome::Corrupt(Corruption::TooShort);
-    }
     // One `readv` for header and payload together (the length is known from
     // the statx above): the header lands in its own array and the payload in
     // its own buffer, so nothing is moved afterwards (a module artifact is
@@ -197,6 +204,67 @@ pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome
         mtime: meta.modified().ok(),
         file,
     }
+}
+
+/// Like [`read_entry`], but once the header has passed its checks, `candidate` is
+/// asked for the caller's own copy of a payload of that length. When its length and
+/// checksum equal the header's, the hit returns the candidate and the payload is never
+/// read (the returned flag is `true`); otherwise the payload is read and checked as
+/// usual. Costs one read more than [`read_entry`] when the candidate does not match.
+pub(crate) fn read_entry_or_confirm(
+    path: &Path,
+    tier: Tier,
+    key: &CacheKey,
+    candidate: impl FnOnce(u64) -> Option<Vec<u8>>,
+) -> (ReadOutcome, bool) {
+    let (mut file, meta) = match open_entry(path) {
+        Ok(f) => f,
+        Err(outcome) => return (outcome, false),
+    };
+    let file_len = meta.len();
+    let mut header = [0u8; HEADER_LEN];
+    if let Err(e) = file.read_exact(&mut header) {
+        return (short_read(e), false);
+    }
+    let info = match check_header(&header, tier, key, file_len) {
+        Ok(i) => i,
+        Err(c) => return (ReadOutcome::Corrupt(c), false),
+    };
+    let payload_len = file_len - HEADER_LEN as u64;
+    let mtime = meta.modified().ok();
+    if let Some(c) = candidate(payload_len) {
+        if c.len() as u64 == payload_len && checksum(&c) == info.checksum {
+            let hit = ReadOutcome::Hit {
+                payload: c,
+                mtime,
+                file,
+            };
+            return (hit, true);
+        }
+    }
+    // Bounded by the real file size (checked against the header above).
+    let mut payload = Vec::new();
+    if let Err(e) = usize::try_from(payload_len)
+        .map_err(io::Error::other)
+        .and_then(|n| payload.try_reserve_exact(n).map_err(io::Error::other))
+    {
+        return (ReadOutcome::Io(e), false);
+    }
+    if let Err(e) = (&mut file).take(payload_len).read_to_end(&mut payload) {
+        return (ReadOutcome::Io(e), false);
+    }
+    if payload.len() as u64 != payload_len {
+        return (ReadOutcome::Corrupt(Corruption::LengthMismatch), false);
+    }
+    if checksum(&payload) != info.checksum {
+        return (ReadOutcome::Corrupt(Corruption::BadChecksum), false);
+    }
+    let hit = ReadOutcome::Hit {
+        payload,
+        mtime,
+        file,
+    };
+    (hit, false)
 }
 
 /// A read that ended early means the file shrank under us (or lied about its

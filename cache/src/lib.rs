@@ -217,6 +217,24 @@ impl Tier {
     }
 }
 
+/// A hit of [`Cache::get_or_confirm`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The caller's candidate, which has the stored payload's length and checksum.
+    Confirmed(Vec<u8>),
+    /// The stored payload, read and checked (there was no candidate, or it differed).
+    Read(Vec<u8>),
+}
+
+impl Found {
+    /// The payload, whichever way it was found.
+    pub fn into_payload(self) -> Vec<u8> {
+        match self {
+            Found::Confirmed(p) | Found::Read(p) => p,
+        }
+    }
+}
+
 /// How the cache is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
@@ -755,9 +773,10 @@ impl fmt::Debug for Cache {
 /// server that refuses later) still ends in the write-error fallback.
 fn probe_writable(root: &Path) -> io::Result<()> {
     use rustix::fs::{accessat, Access, AtFlags, CWD};
+    // The trailing slash makes a file in the folder's place fail (ENOTDIR).
     accessat(
         CWD,
-        root,
+        root.join(""),
         Access::WRITE_OK | Access::EXEC_OK,
         AtFlags::EACCESS,
     )
@@ -834,7 +853,14 @@ impl Cache {
 
         let mut mode = requested;
         if mode == Mode::ReadWrite {
-            let writable = fs::create_dir_all(&root).and_then(|()| probe_writable(&root));
+            // The folder usually exists: ask about it first, and create it only
+            // when it is missing (saves a mkdir and a stat on every run).
+            let writable = match probe_writable(&root) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(&root).and_then(|()| probe_writable(&root))
+                }
+                r => r,
+            };
             if let Err(e) = writable {
                 // Only now (off the common path) find out whether a file is in the way.
                 ensure_not_file(&dir)?;
@@ -970,13 +996,55 @@ impl Cache {
     /// are counted as `corrupt` and removed when writable. Never panics on
     /// filesystem content.
     pub fn get(&self, tier: Tier, key: &CacheKey) -> Option<Vec<u8>> {
-        let c = &self.counters;
         let Some(inner) = &self.inner else {
-            Counters::add(&c.misses[tier.index()], 1);
+            Counters::add(&self.counters.misses[tier.index()], 1);
             return None;
         };
         let path = inner.entry_path(tier, key);
-        match entry::read_entry(&path, tier, key) {
+        let outcome = entry::read_entry(&path, tier, key);
+        self.account(inner, tier, &path, outcome, false)
+    }
+
+    /// Looks up `key` in `tier` like [`Cache::get`], but first offers the
+    /// caller's own copy of the payload (say, the file an earlier run wrote from
+    /// it): once the entry's header has passed its checks, `candidate` is called
+    /// with the stored payload's length and may return bytes of that length.
+    /// When their checksum equals the stored one, the hit is
+    /// [`Found::Confirmed`] with those bytes and the stored payload is never
+    /// read; otherwise it is [`Found::Read`] with the stored payload. A
+    /// confirmed hit counts as a hit (and a use) but reads no payload bytes.
+    pub fn get_or_confirm(
+        &self,
+        tier: Tier,
+        key: &CacheKey,
+        candidate: impl FnOnce(u64) -> Option<Vec<u8>>,
+    ) -> Option<Found> {
+        let Some(inner) = &self.inner else {
+            Counters::add(&self.counters.misses[tier.index()], 1);
+            return None;
+        };
+        let path = inner.entry_path(tier, key);
+        let (outcome, confirmed) = entry::read_entry_or_confirm(&path, tier, key, candidate);
+        let payload = self.account(inner, tier, &path, outcome, confirmed)?;
+        Some(if confirmed {
+            Found::Confirmed(payload)
+        } else {
+            Found::Read(payload)
+        })
+    }
+
+    /// Counts a lookup's outcome, refreshes a hit's recency and removes a
+    /// damaged entry; returns the payload of a hit.
+    fn account(
+        &self,
+        inner: &Inner,
+        tier: Tier,
+        path: &Path,
+        outcome: ReadOutcome,
+        confirmed: bool,
+    ) -> Option<Vec<u8>> {
+        let c = &self.counters;
+        match outcome {
             ReadOutcome::Hit {
                 payload,
                 mtime,
@@ -996,7 +1064,9 @@ impl Cache {
                     }
                 }
                 Counters::add(&c.hits[tier.index()], 1);
-                Counters::add(&c.bytes_read, payload.len() as u64);
+                if !confirmed {
+                    Counters::add(&c.bytes_read, payload.len() as u64);
+                }
                 Some(payload)
             }
             ReadOutcome::Missing => {
@@ -1010,7 +1080,7 @@ impl Cache {
                     // Removing could in theory hit a good entry another
                     // process renamed in since our read; that only costs a
                     // recompile, so no inode check is done.
-                    let _ = scan::remove_file(&path);
+                    let _ = scan::remove_file(path);
                 }
                 self.warnings.once("corrupt-entry", || {
                     format!(

@@ -3,7 +3,7 @@
 //! several processes never lose each other's counts.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +33,31 @@ pub(crate) fn read(root: &Path) -> Result<CumulativeStats, String> {
     }
 }
 
+/// Reads the whole file with positioned reads into a buffer sized for a typical
+/// `stats.json`: one `pread` when it fits, where `read_to_end` also asks for the
+/// size and position and reads once more to see the end.
+fn read_at_start(f: &File) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 1024];
+    let mut len = 0;
+    loop {
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                // A short read of a regular file is its end.
+                if len < buf.len() {
+                    break;
+                }
+                buf.resize(buf.len() * 2, 0);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// Rewrites the open `stats.json` in place with one positioned write, padded
 /// with trailing spaces (valid JSON whitespace) to at least its old length,
 /// so the file never needs truncating. A killed process cannot tear a single
@@ -57,7 +82,8 @@ pub(crate) fn update(
     change: impl FnOnce(&mut CumulativeStats),
 ) -> Option<CumulativeStats> {
     let path = root.join(STATS_FILE);
-    let mut file = match OpenOptions::new()
+    let mut bytes = Vec::new();
+    let file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -97,9 +123,11 @@ pub(crate) fn update(
             });
         }
     }
-    let mut bytes = Vec::with_capacity(512);
-    let mut stats = match file.read_to_end(&mut bytes) {
-        Ok(_) => parse(&bytes, &path),
+    let mut stats = match read_at_start(&file) {
+        Ok(b) => {
+            bytes = b;
+            parse(&bytes, &path)
+        }
         Err(e) => Err(format!("cannot read {} ({e})", path.display())),
     }
     .unwrap_or_else(|msg| {
@@ -110,7 +138,8 @@ pub(crate) fn update(
     });
     change(&mut stats);
     let result = write(&file, bytes.len(), &stats);
-    lock::unlock(&file);
+    // Closing the only descriptor releases the lock.
+    drop(file);
     match result {
         Ok(()) => Some(stats),
         Err(e) => {

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use wasmprecomp_cache::{
-    parse_size, Cache, CacheConfig, CacheError, CacheKey, CumulativeStats, Mode, RunStats, Tier,
+    parse_size, Cache, CacheConfig, CacheError, CacheKey, CumulativeStats, Found, Mode, RunStats,
+    Tier,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -153,6 +154,73 @@ fn a_put_entry_comes_back_byte_for_byte_in_both_tiers() {
 }
 
 #[test]
+fn a_matching_candidate_confirms_a_hit_without_reading_the_payload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    let k = key(1);
+    let stored = payload(1, 100_000);
+    cache.put(Tier::Module, &k, &stored);
+    let offer = |c: Option<Vec<u8>>| {
+        let mut asked = None;
+        let found = cache.get_or_confirm(Tier::Module, &k, |len| {
+            asked = Some(len);
+            c
+        });
+        assert_eq!(asked, Some(100_000), "asked with the stored length");
+        found
+    };
+
+    // The caller's identical copy: confirmed, and no payload byte read.
+    assert_eq!(
+        offer(Some(stored.clone())),
+        Some(Found::Confirmed(stored.clone()))
+    );
+    assert_eq!(
+        (cache.stats().module_hits, cache.stats().bytes_read),
+        (1, 0)
+    );
+
+    // A copy that differs in one byte, has another length, or is absent: the
+    // stored payload is read and returned.
+    let mut changed = stored.clone();
+    changed[77_777] ^= 1;
+    for c in [Some(changed), Some(stored[1..].to_vec()), None] {
+        assert_eq!(offer(c), Some(Found::Read(stored.clone())));
+    }
+    let s = cache.stats();
+    assert_eq!((s.module_hits, s.bytes_read), (4, 3 * 100_000));
+
+    // No entry: a miss, and the candidate is never asked for.
+    let missing = cache.get_or_confirm(Tier::Module, &key(2), |_| -> Option<Vec<u8>> {
+        panic!("asked for a candidate without an entry")
+    });
+    assert_eq!(missing, None);
+
+    // A damaged header is a corrupt miss before any candidate is asked for.
+    let path = entry_path(dir.path(), Tier::Module, &k);
+    flip_byte_at(&path, 20);
+    let damaged = cache.get_or_confirm(Tier::Module, &k, |_| -> Option<Vec<u8>> {
+        panic!("asked for a candidate for a damaged header")
+    });
+    assert_eq!(damaged, None);
+    let s = cache.stats();
+    assert_eq!((s.module_misses, s.corrupt), (2, 1));
+    assert!(!path.exists(), "the damaged entry was removed");
+
+    // A damaged payload with an intact header: a differing candidate finds the
+    // damage (a corrupt miss); the stored bytes themselves, offered by the
+    // caller, still confirm, because that is exactly what was stored.
+    cache.put(Tier::Module, &k, &stored);
+    flip_byte_at(&path, HEADER + 5);
+    assert_eq!(
+        offer(Some(stored.clone())),
+        Some(Found::Confirmed(stored.clone()))
+    );
+    assert_eq!(offer(None), None);
+    assert_eq!(cache.stats().corrupt, 2);
+}
+
+#[test]
 fn a_key_that_was_never_put_is_a_counted_miss() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = open(dir.path());
@@ -236,6 +304,17 @@ fn opening_a_path_that_is_a_file_is_an_error() {
     // Also when the file is further up the path.
     assert!(matches!(
         Cache::open(&config(&file.join("below"))),
+        Err(CacheError::NotADirectory(_))
+    ));
+    // And when the versioned folder inside is a file, even one that may be
+    // written and executed.
+    let outer = dir.path().join("cache");
+    fs::create_dir(&outer).expect("mkdir");
+    let v1 = outer.join("v1");
+    fs::write(&v1, b"hi").expect("write");
+    fs::set_permissions(&v1, fs::Permissions::from_mode(0o777)).expect("chmod");
+    assert!(matches!(
+        Cache::open(&config(&outer)),
         Err(CacheError::NotADirectory(_))
     ));
 }

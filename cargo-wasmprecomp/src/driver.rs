@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
-use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Mode, Tier};
+use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
 use wasmprecomp_codegen::{
     compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
     Isa, StencilKey,
@@ -114,6 +114,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     r
 }
 
+/// The file at `path` if it holds exactly `len` bytes (`None` when it is missing,
+/// unreadable or of another length).
+fn read_if_len(path: &Path, len: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    if f.metadata().ok()?.len() != len {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(usize::try_from(len).ok()?).ok()?;
+    f.take(len).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 == len).then_some(bytes)
+}
+
 /// Like [`write_atomic`], but leaves an identical existing file alone: replacing a large
 /// file costs far more than reading and comparing it (and keeps its timestamp stable for
 /// tools that watch it).
@@ -151,8 +165,8 @@ fn same_contents(path: &Path, bytes: &[u8]) -> bool {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+fn hex(b: &[u8; 32]) -> String {
+    CacheKey(*b).to_hex()
 }
 
 /// Opens the cache for a run; problems become warnings, never failures.
@@ -212,6 +226,9 @@ struct Staged {
     mkey: CacheKey,
     /// The artifact, when the module tier hit.
     artifact: Option<Vec<u8>>,
+    /// Whether the file at `out` holds the artifact, when known: a module hit confirms
+    /// the file an earlier run wrote against the cache entry instead of reading both.
+    out_matches: Option<bool>,
     failed: bool,
 }
 
@@ -253,6 +270,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         digest: [0; 32],
         mkey: CacheKey([0; 32]),
         artifact: None,
+        out_matches: None,
         failed: false,
     };
     let t = Instant::now();
@@ -273,11 +291,20 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     if let Some(c) = module_tier {
         let t = Instant::now();
         staged.mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&staged.wasm)));
-        if let Some(bytes) = c.get(Tier::Module, &staged.mkey) {
+        // The artifact an earlier run wrote is offered to the cache, which compares its
+        // checksum with the entry's: when they agree the entry's payload is never read
+        // and nothing is written.
+        let found = c.get_or_confirm(Tier::Module, &staged.mkey, |len| {
+            read_if_len(&staged.out, len)
+        });
+        if let Some(found) = found {
+            let confirmed = matches!(found, Found::Confirmed(_));
+            let bytes = found.into_payload();
             // The key covers the bytes, so the artifact's recorded sha256 is theirs.
             if let Some(recorded) = artifact_wasm_sha256(&bytes) {
                 staged.rep.module_cache = "hit".into();
                 staged.artifact = Some(bytes);
+                staged.out_matches = Some(confirmed);
                 sha = Some(recorded);
             }
         }
@@ -296,7 +323,11 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
 fn finish(mut s: Staged) -> ModuleReport {
     let t = Instant::now();
     match (&s.artifact, s.failed) {
-        (Some(a), false) => match write_if_changed(&s.out, a) {
+        (Some(a), false) => match match s.out_matches {
+            Some(true) => Ok(()),
+            Some(false) => write_atomic(&s.out, a),
+            None => write_if_changed(&s.out, a),
+        } {
             Ok(()) => {
                 s.rep.status = "ok".into();
                 s.rep.output = Some(s.out.display().to_string());

@@ -113,12 +113,45 @@ pub fn module_key(isa: &Isa, wasm_digest: &[u8; 32]) -> [u8; 32] {
 /// hashing the bytes is most of the work. (The report's `wasm_sha256` then comes from the
 /// cached artifact's header.)
 pub fn wasm_digest(wasm: &[u8]) -> [u8; 32] {
+    // On one core: hashing on both (BLAKE3 is a tree) made a 800 KB module's hit slower
+    // here, the hand-off to the pool costing more than the halved hashing saved.
     blake3::hash(wasm).into()
 }
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
+
+/// Maps `items` on the thread pool, or on this thread when `parallel` is false. Handing
+/// work to the pool and waiting for it costs two thread wake-ups, tens of microseconds
+/// here, which is more than small work takes: a module-tier miss on a small module, or a
+/// module whose manifest serves every function.
+fn map_items<I: Send, T: Send>(
+    items: Vec<I>,
+    parallel: bool,
+    f: impl Fn(usize, I) -> T + Sync + Send,
+) -> Vec<T> {
+    if parallel {
+        items
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, x)| f(i, x))
+            .collect()
+    } else {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| f(i, x))
+            .collect()
+    }
+}
+
+/// Below this many bytes of function bodies, a module's bodies are validated and turned
+/// into stencils on the calling thread (about 30 µs of work at most).
+const SERIAL_STENCIL_BYTES: usize = 4 << 10;
+/// Below this many bytes, bodies are only digested for the manifest on the calling
+/// thread (BLAKE3 of small inputs: about 100 µs at most).
+const SERIAL_DIGEST_BYTES: usize = 128 << 10;
 
 /// A validated module with its stencils and keys, ready for the function tier.
 struct Prepared {
@@ -173,38 +206,42 @@ fn prepare(
         [u8; 32],
         bool,
     );
-    let results: Vec<Result<Built, CompileError>> = funcs
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let range = info.bodies[i].clone();
-            let digest = if use_manifest {
-                manifest::body_digest(&wasm[range.clone()])
-            } else {
-                [0; 32]
-            };
-            let row = rows
-                .and_then(|r| r.get(i))
-                .filter(|r| use_manifest && r.body == digest);
-            if let (Some(row), false) = (row, check) {
-                let p = row.parameters(nimp + i as u32, range.start as u32);
-                return Ok((None, p, row.key, digest, true));
-            }
-            module::validate_body(&info, wasm, f, i as u32)?;
-            let (s, p) = stencil::build(&info, wasm, i as u32)?;
-            let k = s.key(&identity);
-            if let Some(row) = row {
-                // Checking: the manifest must agree with a fresh build.
-                if row.key != k || row.parameters(p.func_index, p.body_offset) != p {
-                    return Err(CompileError::Internal {
+    let body_bytes: usize = info.bodies.iter().map(|r| r.len()).sum();
+    let digest_only = manifest.is_some() && !check;
+    let parallel = body_bytes
+        >= if digest_only {
+            SERIAL_DIGEST_BYTES
+        } else {
+            SERIAL_STENCIL_BYTES
+        };
+    let results: Vec<Result<Built, CompileError>> = map_items(funcs, parallel, |i, f| {
+        let range = info.bodies[i].clone();
+        let digest = if use_manifest {
+            manifest::body_digest(&wasm[range.clone()])
+        } else {
+            [0; 32]
+        };
+        let row = rows
+            .and_then(|r| r.get(i))
+            .filter(|r| use_manifest && r.body == digest);
+        if let (Some(row), false) = (row, check) {
+            let p = row.parameters(nimp + i as u32, range.start as u32);
+            return Ok((None, p, row.key, digest, true));
+        }
+        module::validate_body(&info, wasm, f, i as u32)?;
+        let (s, p) = stencil::build(&info, wasm, i as u32)?;
+        let k = s.key(&identity);
+        if let Some(row) = row {
+            // Checking: the manifest must agree with a fresh build.
+            if row.key != k || row.parameters(p.func_index, p.body_offset) != p {
+                return Err(CompileError::Internal {
                         message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
                         function: Some(p.func_index),
                     });
-                }
             }
-            Ok((Some(s), p, k, digest, row.is_some()))
-        })
-        .collect();
+        }
+        Ok((Some(s), p, k, digest, row.is_some()))
+    });
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());
     let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
@@ -320,10 +357,10 @@ pub fn compile_modules_hashed(
 ) -> Vec<Result<CompiledModule, CompileError>> {
     assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
     let isa = opts.isa;
-    let mut prepared: Vec<Result<Prepared, CompileError>> = wasms
-        .par_iter()
-        .map(|w| prepare(w, isa, opts.cache, opts.check_cache))
-        .collect();
+    let mut prepared: Vec<Result<Prepared, CompileError>> =
+        map_items(wasms.to_vec(), wasms.len() > 1, |_, w| {
+            prepare(w, isa, opts.cache, opts.check_cache)
+        });
     // Moved out so the lookup results can borrow them while `prepared` is consumed.
     let manifest_code: Vec<KeyMap<CompiledStencil>> = prepared
         .iter_mut()
@@ -366,9 +403,15 @@ pub fn compile_modules_hashed(
     };
 
     // Look up, then compile the misses; each task's duration is charged to the owner.
-    let results: Vec<(Source, f64, f64)> = (0..unique.len())
-        .into_par_iter()
-        .map(|u| {
+    // What the manifests serve needs no work; one lookup or compile alone gains nothing
+    // from the pool.
+    let work = (0..unique.len())
+        .filter(|&u| opts.check_cache || !manifest_code[unique[u].0].contains_key(&stencil_of(u).2))
+        .count();
+    let results: Vec<(Source, f64, f64)> = map_items(
+        (0..unique.len()).collect(),
+        work > 1,
+        |_, u| {
             let (st, params, key) = stencil_of(u);
             let served = manifest_code[unique[u].0].get(&key);
             if let (Some(c), false) = (served, opts.check_cache) {
@@ -417,8 +460,8 @@ pub fn compile_modules_hashed(
                 },
             };
             (src, lookup, ms(t))
-        })
-        .collect();
+        },
+    );
 
     let mut timings: Vec<Timings> = prepared
         .iter()
@@ -430,66 +473,61 @@ pub fn compile_modules_hashed(
         timings[m].compile += compile;
     }
 
-    prepared
-        .into_iter()
-        .enumerate()
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|(m, p)| {
-            let p = p?;
-            let mut st = stats[m].clone();
-            let mut code: KeyMap<&CompiledStencil> =
-                KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
-            for &(key, u, own) in &uses[m] {
-                match &results[u].0 {
-                    Source::Cache(c) => {
+    let several = prepared.len() > 1;
+    map_items(prepared, several, |m, p| {
+        let p = p?;
+        let mut st = stats[m].clone();
+        let mut code: KeyMap<&CompiledStencil> =
+            KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
+        for &(key, u, own) in &uses[m] {
+            match &results[u].0 {
+                Source::Cache(c) => {
+                    st.hits += 1;
+                    if own && manifest_code[m].contains_key(&key) {
+                        st.from_manifest += 1;
+                    }
+                    code.insert(key, c);
+                }
+                Source::Manifest(c) => {
+                    st.hits += 1;
+                    if own {
+                        st.from_manifest += 1;
+                    }
+                    code.insert(key, *c);
+                }
+                Source::Compiled(c) => {
+                    if own {
+                        st.misses += 1;
+                    } else {
                         st.hits += 1;
-                        if own && manifest_code[m].contains_key(&key) {
-                            st.from_manifest += 1;
-                        }
-                        code.insert(key, c);
                     }
-                    Source::Manifest(c) => {
-                        st.hits += 1;
-                        if own {
-                            st.from_manifest += 1;
-                        }
-                        code.insert(key, *c);
-                    }
-                    Source::Compiled(c) => {
-                        if own {
-                            st.misses += 1;
-                        } else {
-                            st.hits += 1;
-                        }
-                        code.insert(key, c);
-                    }
-                    Source::Failed(e) => {
-                        // Report the failure against this module's own function.
-                        let fi = p.keys.iter().position(|k| *k == key).unwrap_or(0);
-                        let params = &p.built[fi].1;
-                        return Err(relocate_error(e.clone(), params));
-                    }
+                    code.insert(key, c);
+                }
+                Source::Failed(e) => {
+                    // Report the failure against this module's own function.
+                    let fi = p.keys.iter().position(|k| *k == key).unwrap_or(0);
+                    let params = &p.built[fi].1;
+                    return Err(relocate_error(e.clone(), params));
                 }
             }
-            let t = Instant::now();
-            let code_of = |i: usize| code[&p.keys[i]];
-            let artifact = link(p.info, &wasm_sha256[m], isa, &p.built, &code_of)?;
-            if let Some(k) = p.write_manifest {
-                let manifest =
-                    Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
-                opts.cache.put_manifest(&k, &manifest.encode());
-            }
-            let mut timings = timings[m].clone();
-            timings.link = ms(t);
-            Ok(CompiledModule {
-                artifact,
-                stats: st,
-                timings,
-                keys: p.keys,
-            })
+        }
+        let t = Instant::now();
+        let code_of = |i: usize| code[&p.keys[i]];
+        let artifact = link(p.info, &wasm_sha256[m], isa, &p.built, &code_of)?;
+        if let Some(k) = p.write_manifest {
+            let manifest =
+                Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
+            opts.cache.put_manifest(&k, &manifest.encode());
+        }
+        let mut timings = timings[m].clone();
+        timings.link = ms(t);
+        Ok(CompiledModule {
+            artifact,
+            stats: st,
+            timings,
+            keys: p.keys,
         })
-        .collect()
+    })
 }
 
 /// Re-attributes a compile error found in another module's copy of a function to this
