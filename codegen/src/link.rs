@@ -2,7 +2,7 @@
 //! misses, finalization (parameters applied through relocations), trampolines, and the
 //! ELF artifact.
 
-use crate::compiled::{CompiledStencil, RelocKind};
+use crate::compiled::{CodeRef, CompiledStencil, RelocKind};
 use crate::error::CompileError;
 use crate::isa::{x64, Isa};
 use crate::manifest::{self, Manifest};
@@ -153,15 +153,43 @@ const SERIAL_STENCIL_BYTES: usize = 4 << 10;
 /// thread (BLAKE3 of small inputs: about 100 µs at most).
 const SERIAL_DIGEST_BYTES: usize = 128 << 10;
 
+/// A module's manifest lookup, made before the module is prepared so that the code
+/// views of the manifest can borrow its bytes.
+struct Fetched {
+    /// The manifest key (`None` when manifests are off or the module has no code).
+    key: Option<[u8; 32]>,
+    bytes: Option<Vec<u8>>,
+    lookup_ms: f64,
+}
+
+fn fetch_manifest(wasm: &[u8], cache: &dyn FunctionCache, isa: &Isa) -> Fetched {
+    let t = Instant::now();
+    let mut f = Fetched {
+        key: None,
+        bytes: None,
+        lookup_ms: 0.0,
+    };
+    if cache.manifests() {
+        // A module without functions has nothing a manifest could serve.
+        if let Some(shape) = manifest::shape_digest_with_code(wasm) {
+            let k = manifest::manifest_key(isa, &shape);
+            f.bytes = cache.get_manifest(&k);
+            f.key = Some(k);
+        }
+    }
+    f.lookup_ms = ms(t);
+    f
+}
+
 /// A validated module with its stencils and keys, ready for the function tier.
-struct Prepared {
+struct Prepared<'m> {
     info: ModuleInfo,
     /// The stencil is `None` for functions served by the manifest (unless checking).
     built: Vec<(Option<FunctionStencil>, Parameters)>,
     keys: Vec<StencilKey>,
     timings: Timings,
     /// Compiled code from the manifest for the keys of the functions it served.
-    from_manifest: KeyMap<CompiledStencil>,
+    from_manifest: KeyMap<CodeRef<'m>>,
     /// Body digests (empty when manifests are off).
     bodies: Vec<[u8; 32]>,
     /// The manifest key, when the stored manifest is missing or did not match every
@@ -169,30 +197,26 @@ struct Prepared {
     write_manifest: Option<[u8; 32]>,
 }
 
-fn prepare(
+fn prepare<'m>(
     wasm: &[u8],
     isa: &Isa,
-    cache: &dyn FunctionCache,
+    fetched: &'m Fetched,
     check: bool,
-) -> Result<Prepared, CompileError> {
+) -> Result<Prepared<'m>, CompileError> {
     let mut timings = Timings::default();
     let t = Instant::now();
     let (info, funcs) = module::parse_and_validate_module(wasm)?;
     timings.validate = ms(t);
     let t = Instant::now();
-    // A module without functions has nothing a manifest could serve.
-    let use_manifest = cache.manifests() && !funcs.is_empty();
-    let (mkey, manifest) = if use_manifest {
-        let k = manifest::manifest_key(isa, &manifest::shape_digest(wasm));
-        let m = cache
-            .get_manifest(&k)
-            .and_then(|b| Manifest::decode(&b).ok())
-            .filter(|m| m.rows.len() == funcs.len());
-        (k, m)
-    } else {
-        ([0; 32], None)
-    };
-    timings.cache_lookup = ms(t);
+    let mkey = fetched.key.filter(|_| !funcs.is_empty());
+    let use_manifest = mkey.is_some();
+    let manifest = fetched
+        .bytes
+        .as_deref()
+        .filter(|_| use_manifest)
+        .and_then(|b| Manifest::decode(b).ok())
+        .filter(|m| m.rows.len() == funcs.len());
+    timings.cache_lookup = fetched.lookup_ms + ms(t);
     // Each body is validated and turned into a stencil in one parallel pass, except
     // those the manifest serves.
     let t = Instant::now();
@@ -247,18 +271,16 @@ fn prepare(
     let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
     let mut from_manifest = KeyMap::default();
     let mut stale = 0usize;
-    let mut manifest = manifest;
     for (i, r) in results.into_iter().enumerate() {
         // The first invalid function in module order is the one reported.
         let (s, p, k, digest, served) = r?;
         if served {
-            if let Some(m) = &mut manifest {
-                // Code entries and keys correspond one to one, so a taken entry is never
-                // needed again.
-                let c = m.rows[i].code as usize;
-                from_manifest
-                    .entry(k)
-                    .or_insert_with(|| std::mem::take(&mut m.code[c]));
+            // Decoding checked that every row names existing code.
+            if let Some(c) = manifest
+                .as_ref()
+                .and_then(|m| m.code.get(m.rows[i].code as usize))
+            {
+                from_manifest.insert(k, *c);
             }
         } else {
             stale += 1;
@@ -281,7 +303,7 @@ fn prepare(
         // A manifest with a few stale rows still serves the rest, and rewriting it costs
         // more than those rows do (an edit loop would rewrite it every time): replace it
         // only when it is missing or an eighth of its rows no longer match.
-        write_manifest: rewrite.then_some(mkey),
+        write_manifest: mkey.filter(|_| rewrite),
     })
 }
 
@@ -330,7 +352,7 @@ pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModul
 /// Where a unique stencil of a run came from.
 enum Source<'a> {
     Cache(CompiledStencil),
-    Manifest(&'a CompiledStencil),
+    Manifest(CodeRef<'a>),
     Compiled(CompiledStencil),
     Failed(CompileError),
 }
@@ -357,12 +379,16 @@ pub fn compile_modules_hashed(
 ) -> Vec<Result<CompiledModule, CompileError>> {
     assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
     let isa = opts.isa;
+    let several = wasms.len() > 1;
+    let fetched: Vec<Fetched> = map_items(wasms.to_vec(), several, |_, w| {
+        fetch_manifest(w, opts.cache, isa)
+    });
     let mut prepared: Vec<Result<Prepared, CompileError>> =
-        map_items(wasms.to_vec(), wasms.len() > 1, |_, w| {
-            prepare(w, isa, opts.cache, opts.check_cache)
+        map_items(wasms.to_vec(), several, |m, w| {
+            prepare(w, isa, &fetched[m], opts.check_cache)
         });
     // Moved out so the lookup results can borrow them while `prepared` is consumed.
-    let manifest_code: Vec<KeyMap<CompiledStencil>> = prepared
+    let manifest_code: Vec<KeyMap<CodeRef>> = prepared
         .iter_mut()
         .map(|p| match p {
             Ok(p) => std::mem::take(&mut p.from_manifest),
@@ -413,7 +439,7 @@ pub fn compile_modules_hashed(
         work > 1,
         |_, u| {
             let (st, params, key) = stencil_of(u);
-            let served = manifest_code[unique[u].0].get(&key);
+            let served = manifest_code[unique[u].0].get(&key).copied();
             if let (Some(c), false) = (served, opts.check_cache) {
                 return (Source::Manifest(c), 0.0, 0.0);
             }
@@ -424,8 +450,8 @@ pub fn compile_modules_hashed(
                 return (Source::Failed(e), 0.0, 0.0);
             };
             let t = Instant::now();
-            let hit = match served {
-                Some(c) => Some(c.clone()),
+            let entry = match served {
+                Some(_) => None,
                 None => opts
                     .cache
                     .get(&key)
@@ -433,25 +459,27 @@ pub fn compile_modules_hashed(
             };
             let lookup = ms(t);
             let t = Instant::now();
-            let src = match hit {
-                Some(c) => {
-                    if opts.check_cache {
-                        match isa.compile(st) {
-                            Ok(fresh) if fresh == c => Source::Cache(c),
-                            Ok(_) => Source::Failed(CompileError::Internal {
-                                message: format!(
-                                    "cache check failed: cached code for stencil {} differs from a fresh compile",
-                                    key.to_hex()
-                                ),
-                                function: Some(params.func_index),
-                            }),
-                            Err(e) => Source::Failed(locate(e, params)),
-                        }
-                    } else {
-                        Source::Cache(c)
-                    }
+            // Checking: a hit of either kind must equal a fresh compile.
+            let differs = |cached: CodeRef| -> Option<Source> {
+                match isa.compile(st) {
+                    Ok(fresh) if fresh.as_code() == cached => None,
+                    Ok(_) => Some(Source::Failed(CompileError::Internal {
+                        message: format!(
+                            "cache check failed: cached code for stencil {} differs from a fresh compile",
+                            key.to_hex()
+                        ),
+                        function: Some(params.func_index),
+                    })),
+                    Err(e) => Some(Source::Failed(locate(e, params))),
                 }
-                None => match isa.compile(st) {
+            };
+            let src = match (served, entry) {
+                (Some(c), _) => differs(c).unwrap_or(Source::Manifest(c)),
+                (None, Some(c)) if opts.check_cache => {
+                    differs(c.as_code()).unwrap_or(Source::Cache(c))
+                }
+                (None, Some(c)) => Source::Cache(c),
+                (None, None) => match isa.compile(st) {
                     Ok(c) => {
                         opts.cache.put(&key, &c.encode());
                         Source::Compiled(c)
@@ -477,16 +505,13 @@ pub fn compile_modules_hashed(
     map_items(prepared, several, |m, p| {
         let p = p?;
         let mut st = stats[m].clone();
-        let mut code: KeyMap<&CompiledStencil> =
+        let mut code: KeyMap<CodeRef> =
             KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
         for &(key, u, own) in &uses[m] {
             match &results[u].0 {
                 Source::Cache(c) => {
                     st.hits += 1;
-                    if own && manifest_code[m].contains_key(&key) {
-                        st.from_manifest += 1;
-                    }
-                    code.insert(key, c);
+                    code.insert(key, c.as_code());
                 }
                 Source::Manifest(c) => {
                     st.hits += 1;
@@ -501,7 +526,7 @@ pub fn compile_modules_hashed(
                     } else {
                         st.hits += 1;
                     }
-                    code.insert(key, c);
+                    code.insert(key, c.as_code());
                 }
                 Source::Failed(e) => {
                     // Report the failure against this module's own function.
@@ -584,25 +609,28 @@ fn link<'a>(
     wasm_sha256: &[u8; 32],
     isa: &Isa,
     built: &[(Option<FunctionStencil>, Parameters)],
-    code_of: &dyn Fn(usize) -> &'a CompiledStencil,
+    code_of: &dyn Fn(usize) -> CodeRef<'a>,
 ) -> Result<Vec<u8>, CompileError> {
     // Taken, not cloned: the metadata holds the data segments, which are most of a
     // data-heavy module's bytes.
     let mut meta = info.meta;
     let layout = layout_of(&meta);
     let nimp = meta.num_imported_funcs;
-    let mut text = Vec::new();
+    // Sized up front: growing a buffer of hundreds of kilobytes copies it and touches
+    // fresh pages several times over.
+    let code_bytes: usize = (0..built.len()).map(|i| code_of(i).code.len() + 15).sum();
+    let mut text = Vec::with_capacity(code_bytes + meta.types.len() * 512);
     let mut starts = Vec::with_capacity(built.len());
     for i in 0..built.len() {
         align_to(&mut text, 16);
         starts.push(text.len() as u32);
-        text.extend_from_slice(&code_of(i).code);
+        text.extend_from_slice(code_of(i).code);
     }
     let mut traps = Vec::new();
     for (i, (_, params)) in built.iter().enumerate() {
         let c = code_of(i);
         let start = starts[i];
-        for r in &c.relocs {
+        for r in c.relocs() {
             let real = *params.refs[reloc_ref_kind(r.kind) as usize]
                 .get(r.index as usize)
                 .ok_or_else(|| CompileError::Internal {
@@ -632,7 +660,7 @@ fn link<'a>(
             } + r.addend as i64;
             text[at..at + 4].copy_from_slice(&(value as i32).to_le_bytes());
         }
-        for t in &c.traps {
+        for t in c.traps() {
             traps.push(art::TrapSite {
                 text_offset: start + t.code_offset,
                 kind: t.kind,
@@ -686,7 +714,8 @@ fn link<'a>(
 
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text_id = obj.section_id(StandardSection::Text);
-    obj.append_section_data(text_id, &text, 16);
+    // Borrowed, not copied into the object.
+    obj.set_section_data(text_id, &text[..], 16);
     for (i, c) in meta.code.iter().enumerate() {
         let name = &meta.names[nimp as usize + i];
         obj.add_symbol(Symbol {
@@ -717,7 +746,7 @@ fn link<'a>(
         art::META_SECTION.as_bytes().to_vec(),
         SectionKind::ReadOnlyData,
     );
-    obj.append_section_data(meta_id, &meta.encode(), 8);
+    obj.set_section_data(meta_id, meta.encode(), 8);
     obj.write().map_err(|e| CompileError::Internal {
         message: format!("writing the artifact: {e}"),
         function: None,

@@ -13,7 +13,7 @@
 //! shape replaces it. Any version is correct for the rows it matches, so concurrent
 //! writers cannot make it wrong, only less useful.
 
-use crate::compiled::CompiledStencil;
+use crate::compiled::CodeRef;
 use crate::isa::Isa;
 use crate::stencil::{KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
 use wasmprecomp_artifact::{DecodeError, Reader, Writer};
@@ -25,6 +25,18 @@ const CUSTOM_SECTION: u8 = 0;
 /// BLAKE3 over the ids and contents of every section except code and custom sections, in
 /// order. Expects a module that has passed validation of its sections.
 pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
+    shape_and_code(wasm).0
+}
+
+/// [`shape_digest`], or `None` when the module has no function bodies (no code section,
+/// or one that declares none), so that nothing is looked up for it.
+pub fn shape_digest_with_code(wasm: &[u8]) -> Option<[u8; 32]> {
+    let (shape, has_code) = shape_and_code(wasm);
+    has_code.then_some(shape)
+}
+
+fn shape_and_code(wasm: &[u8]) -> ([u8; 32], bool) {
+    let mut has_code = false;
     let mut h = blake3::Hasher::new();
     h.update(b"wasmprecomp-shape\0");
     let mut r = wasmparser::BinaryReader::new(wasm, 0);
@@ -39,13 +51,16 @@ pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
         let Ok(body) = r.read_bytes(len as usize) else {
             break;
         };
-        if id != CODE_SECTION && id != CUSTOM_SECTION {
+        if id == CODE_SECTION {
+            // A count of zero is the single byte 0.
+            has_code |= body.first().is_some_and(|&b| b != 0);
+        } else if id != CUSTOM_SECTION {
             h.update(&[id]);
             h.update(&(body.len() as u64).to_le_bytes());
             h.update(body);
         }
     }
-    h.finalize().into()
+    (h.finalize().into(), has_code)
 }
 
 /// The manifest tier key of a module shape for `isa` (compiler identity included).
@@ -86,27 +101,27 @@ impl Row {
 }
 
 /// A decoded manifest: a row per defined function, and each distinct compiled stencil
-/// once.
+/// once, borrowed from the encoded bytes (or, when building one, from the compiled code).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Manifest {
+pub struct Manifest<'a> {
     pub rows: Vec<Row>,
-    pub code: Vec<CompiledStencil>,
+    pub code: Vec<CodeRef<'a>>,
 }
 
-impl Manifest {
+impl<'a> Manifest<'a> {
     /// Builds the manifest of a compiled module from each function's body digest, key,
     /// parameters and code.
-    pub fn build<'a>(
+    pub fn build<'p>(
         bodies: &[[u8; 32]],
         keys: &[StencilKey],
-        params: impl Iterator<Item = &'a Parameters>,
-        code_of: &dyn Fn(usize) -> &'a CompiledStencil,
-    ) -> Manifest {
+        params: impl Iterator<Item = &'p Parameters>,
+        code_of: &dyn Fn(usize) -> CodeRef<'a>,
+    ) -> Manifest<'a> {
         let mut index: KeyMap<u32> = KeyMap::default();
         let mut m = Manifest::default();
         for (i, p) in params.enumerate() {
             let code = *index.entry(keys[i]).or_insert_with(|| {
-                m.code.push(code_of(i).clone());
+                m.code.push(code_of(i));
                 (m.code.len() - 1) as u32
             });
             m.rows.push(Row {
@@ -125,7 +140,8 @@ impl Manifest {
         w.raw(MAGIC);
         w.u32(self.code.len() as u32);
         for c in &self.code {
-            w.bytes(&c.encode());
+            w.u32(c.encoded_len() as u32);
+            c.encode_into(&mut w);
         }
         w.u32(self.rows.len() as u32);
         for r in &self.rows {
@@ -149,7 +165,7 @@ impl Manifest {
 
     /// Decodes [`Manifest::encode`]'s output, checking every field (a damaged manifest is
     /// an error, never wrong code).
-    pub fn decode(data: &[u8]) -> Result<Manifest, DecodeError> {
+    pub fn decode(data: &'a [u8]) -> Result<Manifest<'a>, DecodeError> {
         let mut r = Reader::new(data);
         if r.take(4)? != MAGIC {
             return Err(r.err("bad manifest magic"));
@@ -157,7 +173,7 @@ impl Manifest {
         let n = r.count(4)?;
         let mut code = Vec::with_capacity(n);
         for _ in 0..n {
-            code.push(CompiledStencil::decode(r.bytes()?)?);
+            code.push(CodeRef::decode(r.bytes()?)?);
         }
         let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 1))?;
         let mut rows = Vec::with_capacity(n);
@@ -206,19 +222,22 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compiled::{Reloc, RelocKind};
+    use crate::compiled::{CompiledStencil, Reloc, RelocKind};
+    use std::sync::LazyLock;
 
-    fn sample() -> Manifest {
-        let c = CompiledStencil {
-            code: vec![0x90; 8],
-            relocs: vec![Reloc {
-                offset: 2,
-                kind: RelocKind::VmGlobal,
-                index: 0,
-                addend: -4,
-            }],
-            traps: vec![],
-        };
+    static CODE: LazyLock<CompiledStencil> = LazyLock::new(|| CompiledStencil {
+        code: vec![0x90; 8],
+        relocs: vec![Reloc {
+            offset: 2,
+            kind: RelocKind::VmGlobal,
+            index: 0,
+            addend: -4,
+        }],
+        traps: vec![],
+    });
+
+    fn sample() -> Manifest<'static> {
+        let c = CODE.as_code();
         let mut refs: [Vec<u32>; NUM_REF_KINDS] = Default::default();
         refs[0] = vec![3, 1];
         Manifest {
@@ -245,7 +264,8 @@ mod tests {
     #[test]
     fn manifests_round_trip_through_their_encoding() {
         let m = sample();
-        assert_eq!(Manifest::decode(&m.encode()).expect("decodes"), m);
+        let bytes = m.encode();
+        assert_eq!(Manifest::decode(&bytes).expect("decodes"), m);
     }
 
     #[test]
