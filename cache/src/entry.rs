@@ -188,10 +188,24 @@ pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome
         return ReadOutcome::Corrupt(Corruption::LengthMismatch);
     };
     let mut header = [0u8; HEADER_LEN];
-    let mut payload = vec![0u8; total - HEADER_LEN];
-    if let Err(e) = read_split(&mut file, &mut header, &mut payload) {
-        return short_read(e);
-    }
+    let payload_len = total - HEADER_LEN;
+    let payload = if payload_len <= SPLIT_READ_MAX {
+        let mut payload = vec![0u8; payload_len];
+        if let Err(e) = read_split(&mut file, &mut header, &mut payload) {
+            return short_read(e);
+        }
+        payload
+    } else {
+        // A large payload (an artifact, a manifest) is read into unfilled memory: zeroing
+        // a megabyte first cost more than the extra read for the header.
+        if let Err(e) = file.read_exact(&mut header) {
+            return short_read(e);
+        }
+        match read_payload(&mut file, payload_len as u64) {
+            Ok(p) => p,
+            Err(outcome) => return outcome,
+        }
+    };
     let info = match check_header(&header, tier, key, file_len) {
         Ok(i) => i,
         Err(c) => return ReadOutcome::Corrupt(c),
@@ -243,19 +257,10 @@ pub(crate) fn read_entry_or_confirm(
         }
     }
     // Bounded by the real file size (checked against the header above).
-    let mut payload = Vec::new();
-    if let Err(e) = usize::try_from(payload_len)
-        .map_err(io::Error::other)
-        .and_then(|n| payload.try_reserve_exact(n).map_err(io::Error::other))
-    {
-        return (ReadOutcome::Io(e), false);
-    }
-    if let Err(e) = (&mut file).take(payload_len).read_to_end(&mut payload) {
-        return (ReadOutcome::Io(e), false);
-    }
-    if payload.len() as u64 != payload_len {
-        return (ReadOutcome::Corrupt(Corruption::LengthMismatch), false);
-    }
+    let payload = match read_payload(&mut file, payload_len) {
+        Ok(p) => p,
+        Err(outcome) => return (outcome, false),
+    };
     if checksum(&payload) != info.checksum {
         return (ReadOutcome::Corrupt(Corruption::BadChecksum), false);
     }
@@ -265,6 +270,27 @@ pub(crate) fn read_entry_or_confirm(
         file,
     };
     (hit, false)
+}
+
+/// Up to this payload size, header and payload are read with one `readv` into a zeroed
+/// buffer; above it, the payload is read on its own into unfilled memory.
+const SPLIT_READ_MAX: usize = 64 << 10;
+
+/// Reads the `len` bytes after the header into fresh, unfilled memory; fewer bytes (the
+/// file shrank) is corruption.
+fn read_payload(file: &mut File, len: u64) -> Result<Vec<u8>, ReadOutcome> {
+    let mut payload = Vec::new();
+    usize::try_from(len)
+        .map_err(io::Error::other)
+        .and_then(|n| payload.try_reserve_exact(n).map_err(io::Error::other))
+        .map_err(ReadOutcome::Io)?;
+    file.take(len)
+        .read_to_end(&mut payload)
+        .map_err(ReadOutcome::Io)?;
+    if payload.len() as u64 != len {
+        return Err(ReadOutcome::Corrupt(Corruption::LengthMismatch));
+    }
+    Ok(payload)
 }
 
 /// A read that ended early means the file shrank under us (or lied about its

@@ -145,22 +145,30 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// One encoded record as a fixed-size array, so that reading its fields needs no bounds
+/// checks (the chunks come from `chunks_exact`, so the conversion never fails).
+fn record<const N: usize>(b: &[u8]) -> [u8; N] {
+    b.try_into().unwrap_or([0; N])
+}
+
 fn reloc_at(b: &[u8]) -> Reloc {
+    let b: [u8; RELOC_LEN] = record(b);
     Reloc {
-        offset: u32_at(b, 0),
+        offset: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
         // Checked by `CodeRef::decode`.
         kind: RelocKind::from_code(b[4]).unwrap_or(RelocKind::CallFunc),
-        index: u32_at(b, 5),
-        addend: u32_at(b, 9) as i32,
+        index: u32::from_le_bytes([b[5], b[6], b[7], b[8]]),
+        addend: i32::from_le_bytes([b[9], b[10], b[11], b[12]]),
     }
 }
 
 fn trap_at(b: &[u8]) -> StencilTrap {
+    let b: [u8; TRAP_LEN] = record(b);
     StencilTrap {
-        code_offset: u32_at(b, 0),
+        code_offset: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
         // Checked by `CodeRef::decode`.
         kind: TrapKind::from_code(b[4]).unwrap_or(TrapKind::Unreachable),
-        wasm_offset: u32_at(b, 5),
+        wasm_offset: u32::from_le_bytes([b[5], b[6], b[7], b[8]]),
     }
 }
 

@@ -14,6 +14,7 @@
 //!    writes the ELF artifact (format in `wasmprecomp-artifact`).
 
 pub mod compiled;
+mod elf;
 pub mod error;
 pub mod isa;
 pub mod link;

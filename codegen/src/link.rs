@@ -3,15 +3,12 @@
 //! ELF artifact.
 
 use crate::compiled::{CodeRef, CompiledStencil, RelocKind};
+use crate::elf;
 use crate::error::CompileError;
 use crate::isa::{x64, Isa};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, Row};
 use crate::module::{self, ModuleInfo};
 use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, RefKind, StencilKey};
-use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -222,13 +219,26 @@ fn prepare<'m>(
     let t = Instant::now();
     let identity = isa.identity();
     let nimp = info.num_imported_funcs();
-    let rows = manifest.as_ref().map(|m| m.rows.as_slice());
+    // Each function's row goes with its body, so a served row's parameters are moved
+    // out rather than copied.
+    let mut manifest = manifest;
+    let rows: Vec<Option<Row>> = match &mut manifest {
+        Some(m) => std::mem::take(&mut m.rows).into_iter().map(Some).collect(),
+        None => Vec::new(),
+    };
+    let mut rows = rows.into_iter();
+    let items: Vec<_> = funcs
+        .into_iter()
+        .map(|f| (f, rows.next().flatten()))
+        .collect();
+    /// Stencil (unless served), parameters, key, body digest, and the manifest code of a
+    /// function its row served or agreed with.
     type Built = (
         Option<FunctionStencil>,
         Parameters,
         StencilKey,
         [u8; 32],
-        bool,
+        Option<u32>,
     );
     let body_bytes: usize = info.bodies.iter().map(|r| r.len()).sum();
     let digest_only = manifest.is_some() && !check;
@@ -238,48 +248,47 @@ fn prepare<'m>(
         } else {
             SERIAL_STENCIL_BYTES
         };
-    let results: Vec<Result<Built, CompileError>> = map_items(funcs, parallel, |i, f| {
+    let results: Vec<Result<Built, CompileError>> = map_items(items, parallel, |i, (f, row)| {
         let range = info.bodies[i].clone();
         let digest = if use_manifest {
             manifest::body_digest(&wasm[range.clone()])
         } else {
             [0; 32]
         };
-        let row = rows
-            .and_then(|r| r.get(i))
-            .filter(|r| use_manifest && r.body == digest);
-        if let (Some(row), false) = (row, check) {
-            let p = row.parameters(nimp + i as u32, range.start as u32);
-            return Ok((None, p, row.key, digest, true));
-        }
+        let row = row.filter(|r| use_manifest && r.body == digest);
+        let row = match row {
+            Some(row) if !check => {
+                let (key, code) = (row.key, row.code);
+                let p = row.into_parameters(nimp + i as u32, range.start as u32);
+                return Ok((None, p, key, digest, Some(code)));
+            }
+            row => row,
+        };
         module::validate_body(&info, wasm, f, i as u32)?;
         let (s, p) = stencil::build(&info, wasm, i as u32)?;
         let k = s.key(&identity);
-        if let Some(row) = row {
+        if let Some(row) = &row {
             // Checking: the manifest must agree with a fresh build.
-            if row.key != k || row.parameters(p.func_index, p.body_offset) != p {
+            if row.key != k || row.clone().into_parameters(p.func_index, p.body_offset) != p {
                 return Err(CompileError::Internal {
                         message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
                         function: Some(p.func_index),
                     });
             }
         }
-        Ok((Some(s), p, k, digest, row.is_some()))
+        Ok((Some(s), p, k, digest, row.map(|r| r.code)))
     });
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());
     let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
     let mut from_manifest = KeyMap::default();
     let mut stale = 0usize;
-    for (i, r) in results.into_iter().enumerate() {
+    for r in results {
         // The first invalid function in module order is the one reported.
         let (s, p, k, digest, served) = r?;
-        if served {
+        if let Some(code) = served {
             // Decoding checked that every row names existing code.
-            if let Some(c) = manifest
-                .as_ref()
-                .and_then(|m| m.code.get(m.rows[i].code as usize))
-            {
+            if let Some(c) = manifest.as_ref().and_then(|m| m.code.get(code as usize)) {
                 from_manifest.insert(k, *c);
             }
         } else {
@@ -712,45 +721,21 @@ fn link<'a>(
         wasm_sha256: *wasm_sha256,
     };
 
-    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    let text_id = obj.section_id(StandardSection::Text);
-    // Borrowed, not copied into the object.
-    obj.set_section_data(text_id, &text[..], 16);
-    for (i, c) in meta.code.iter().enumerate() {
-        let name = &meta.names[nimp as usize + i];
-        obj.add_symbol(Symbol {
-            name: name.as_bytes().to_vec(),
-            value: c.text_offset as u64,
-            size: c.len as u64,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(text_id),
-            flags: SymbolFlags::None,
-        });
-    }
-    for (name, off, len) in tramp_syms {
-        obj.add_symbol(Symbol {
-            name: name.into_bytes(),
-            value: off as u64,
-            size: len as u64,
-            kind: SymbolKind::Text,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Section(text_id),
-            flags: SymbolFlags::None,
-        });
-    }
-    let meta_id = obj.add_section(
-        vec![],
-        art::META_SECTION.as_bytes().to_vec(),
-        SectionKind::ReadOnlyData,
+    let mut symbols: Vec<elf::FuncSymbol> = meta
+        .code
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = meta.names[nimp as usize + i].as_bytes();
+            (name, c.text_offset as u64, c.len as u64)
+        })
+        .collect();
+    symbols.extend(
+        tramp_syms
+            .iter()
+            .map(|(name, off, len)| (name.as_bytes(), *off as u64, *len as u64)),
     );
-    obj.set_section_data(meta_id, meta.encode(), 8);
-    obj.write().map_err(|e| CompileError::Internal {
-        message: format!("writing the artifact: {e}"),
-        function: None,
-    })
+    Ok(elf::write(&text, &meta.encode(), &symbols))
 }
 
 fn reloc_ref_kind(k: RelocKind) -> RefKind {

@@ -90,12 +90,12 @@ pub struct Row {
 impl Row {
     /// The parameters of this row's function at `func_index`, whose body now starts at
     /// `body_offset`.
-    pub fn parameters(&self, func_index: u32, body_offset: u32) -> Parameters {
+    pub fn into_parameters(self, func_index: u32, body_offset: u32) -> Parameters {
         Parameters {
             func_index,
             body_offset,
-            refs: self.refs.clone(),
-            offset_fixups: self.offset_fixups.clone(),
+            refs: self.refs,
+            offset_fixups: self.offset_fixups,
         }
     }
 }
