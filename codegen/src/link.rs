@@ -159,23 +159,32 @@ struct Fetched {
     lookup_ms: f64,
 }
 
-fn fetch_manifest(wasm: &[u8], cache: &dyn FunctionCache, isa: &Isa) -> Fetched {
+/// Looks up the manifest of a module that passed validation (`functions` defined
+/// functions; a module without any has nothing a manifest could serve).
+fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn FunctionCache, isa: &Isa) -> Fetched {
     let t = Instant::now();
     let mut f = Fetched {
         key: None,
         bytes: None,
         lookup_ms: 0.0,
     };
-    if cache.manifests() {
-        // A module without functions has nothing a manifest could serve.
-        if let Some(shape) = manifest::shape_digest_with_code(wasm) {
-            let k = manifest::manifest_key(isa, &shape);
-            f.bytes = cache.get_manifest(&k);
-            f.key = Some(k);
-        }
+    if cache.manifests() && functions > 0 {
+        let k = manifest::manifest_key(isa, &manifest::shape_digest(wasm));
+        f.bytes = cache.get_manifest(&k);
+        f.key = Some(k);
     }
     f.lookup_ms = ms(t);
     f
+}
+
+/// A module that passed validation of its sections: its info, a validator per body, and
+/// the time that took.
+type Validated = (ModuleInfo, Vec<module::BodyValidator>, f64);
+
+fn validate(wasm: &[u8]) -> Result<Validated, CompileError> {
+    let t = Instant::now();
+    let (info, funcs) = module::parse_and_validate_module(wasm)?;
+    Ok((info, funcs, ms(t)))
 }
 
 /// A validated module with its stencils and keys, ready for the function tier.
@@ -197,15 +206,16 @@ struct Prepared<'m> {
 fn prepare<'m>(
     wasm: &[u8],
     isa: &Isa,
+    (info, funcs, validate_ms): Validated,
     fetched: &'m Fetched,
     check: bool,
 ) -> Result<Prepared<'m>, CompileError> {
-    let mut timings = Timings::default();
+    let mut timings = Timings {
+        validate: validate_ms,
+        ..Default::default()
+    };
     let t = Instant::now();
-    let (info, funcs) = module::parse_and_validate_module(wasm)?;
-    timings.validate = ms(t);
-    let t = Instant::now();
-    let mkey = fetched.key.filter(|_| !funcs.is_empty());
+    let mkey = fetched.key;
     let use_manifest = mkey.is_some();
     let manifest = fetched
         .bytes
@@ -389,12 +399,17 @@ pub fn compile_modules_hashed(
     assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
     let isa = opts.isa;
     let several = wasms.len() > 1;
-    let fetched: Vec<Fetched> = map_items(wasms.to_vec(), several, |_, w| {
-        fetch_manifest(w, opts.cache, isa)
+    // Validation first (a module that fails it looks nothing up), then the manifests,
+    // whose bytes the prepared modules' code views borrow.
+    let validated: Vec<Result<Validated, CompileError>> =
+        map_items(wasms.to_vec(), several, |_, w| validate(w));
+    let fetched: Vec<Fetched> = map_items(wasms.to_vec(), several, |m, w| {
+        let functions = validated[m].as_ref().map_or(0, |v| v.1.len());
+        fetch_manifest(w, functions, opts.cache, isa)
     });
     let mut prepared: Vec<Result<Prepared, CompileError>> =
-        map_items(wasms.to_vec(), several, |m, w| {
-            prepare(w, isa, &fetched[m], opts.check_cache)
+        map_items(validated, several, |m, v| {
+            prepare(wasms[m], isa, v?, &fetched[m], opts.check_cache)
         });
     // Moved out so the lookup results can borrow them while `prepared` is consumed.
     let manifest_code: Vec<KeyMap<CodeRef>> = prepared

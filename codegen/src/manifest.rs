@@ -25,18 +25,6 @@ const CUSTOM_SECTION: u8 = 0;
 /// BLAKE3 over the ids and contents of every section except code and custom sections, in
 /// order. Expects a module that has passed validation of its sections.
 pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
-    shape_and_code(wasm).0
-}
-
-/// [`shape_digest`], or `None` when the module has no function bodies (no code section,
-/// or one that declares none), so that nothing is looked up for it.
-pub fn shape_digest_with_code(wasm: &[u8]) -> Option<[u8; 32]> {
-    let (shape, has_code) = shape_and_code(wasm);
-    has_code.then_some(shape)
-}
-
-fn shape_and_code(wasm: &[u8]) -> ([u8; 32], bool) {
-    let mut has_code = false;
     let mut h = blake3::Hasher::new();
     h.update(b"wasmprecomp-shape\0");
     let mut r = wasmparser::BinaryReader::new(wasm, 0);
@@ -51,16 +39,13 @@ fn shape_and_code(wasm: &[u8]) -> ([u8; 32], bool) {
         let Ok(body) = r.read_bytes(len as usize) else {
             break;
         };
-        if id == CODE_SECTION {
-            // A count of zero is the single byte 0.
-            has_code |= body.first().is_some_and(|&b| b != 0);
-        } else if id != CUSTOM_SECTION {
+        if id != CODE_SECTION && id != CUSTOM_SECTION {
             h.update(&[id]);
             h.update(&(body.len() as u64).to_le_bytes());
             h.update(body);
         }
     }
-    (h.finalize().into(), has_code)
+    h.finalize().into()
 }
 
 /// The manifest tier key of a module shape for `isa` (compiler identity included).

@@ -3,6 +3,7 @@
 //! changing its body misses.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use wasm_encoder::reencode::{utils, Error, Reencode};
 use wasm_encoder::{EntityType, ImportSection, SectionId};
@@ -224,6 +225,7 @@ impl Reencode for Identity {
 struct ManifestCache {
     functions: MemCache,
     manifests: Mutex<HashMap<[u8; 32], Vec<u8>>>,
+    lookups: AtomicUsize,
 }
 
 impl FunctionCache for ManifestCache {
@@ -237,6 +239,7 @@ impl FunctionCache for ManifestCache {
         true
     }
     fn get_manifest(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         self.manifests.lock().unwrap().get(key).cloned()
     }
     fn put_manifest(&self, key: &[u8; 32], payload: &[u8]) {
@@ -328,4 +331,39 @@ fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
     }
     eprintln!("manifests: {checked} generated modules, {served} functions served");
     assert!(checked >= 50, "only {checked} generated modules compiled");
+}
+
+#[test]
+fn only_a_valid_module_with_functions_looks_up_its_manifest() {
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let cache = ManifestCache::default();
+    let opts = CompileOptions {
+        isa: &isa,
+        cache: &cache,
+        check_cache: false,
+    };
+    let lookups = |wat: &str| {
+        let before = cache.lookups.load(Ordering::Relaxed);
+        let r = compile_module(&wat::parse_str(wat).expect("wat"), opts);
+        (r.is_ok(), cache.lookups.load(Ordering::Relaxed) - before)
+    };
+    assert_eq!(lookups("(module (memory 1))"), (true, 0), "no functions");
+    assert_eq!(
+        lookups("(module (func (result i32) i32.const 1))"),
+        (true, 1),
+        "one function"
+    );
+    // wat checks nothing, so these reach our validation and fail it there.
+    assert_eq!(
+        lookups(r#"(module (func (export "a")) (func (export "a")))"#),
+        (false, 0),
+        "invalid sections"
+    );
+    // Bodies are validated only when the manifest does not serve them, so an invalid
+    // body is found after the lookup.
+    assert_eq!(
+        lookups("(module (func (result i32) i64.const 1))"),
+        (false, 1),
+        "an invalid body"
+    );
 }
