@@ -323,18 +323,21 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
 fn finish(mut s: Staged) -> ModuleReport {
     let t = Instant::now();
     match (&s.artifact, s.failed) {
-        (Some(a), false) => match match s.out_matches {
-            Some(true) => Ok(()),
-            Some(false) => write_atomic(&s.out, a),
-            None => write_if_changed(&s.out, a),
-        } {
-            Ok(()) => {
-                s.rep.status = "ok".into();
-                s.rep.output = Some(s.out.display().to_string());
-                s.rep.artifact_bytes = a.len() as u64;
+        (Some(a), false) => {
+            let written = match s.out_matches {
+                Some(true) => Ok(()),
+                Some(false) => write_atomic(&s.out, a),
+                None => write_if_changed(&s.out, a),
+            };
+            match written {
+                Ok(()) => {
+                    s.rep.status = "ok".into();
+                    s.rep.output = Some(s.out.display().to_string());
+                    s.rep.artifact_bytes = a.len() as u64;
+                }
+                Err(e) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
             }
-            Err(e) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
-        },
+        }
         _ => {
             // Never leave an artifact from an earlier run next to a failed module.
             let _ = std::fs::remove_file(&s.out);
