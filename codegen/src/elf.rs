@@ -3,8 +3,8 @@
 //! An artifact has a fixed shape: `.text`, the metadata section, one local `STT_FUNC`
 //! symbol per function and trampoline, and the string tables. `object`'s general writer
 //! deduplicates and suffix-merges symbol names by sorting them, which on a module with a
-//! few hundred long mangled names cost more than all the rest of writing the file (a
-//! fifth of relinking a module after a one-function edit). This writer lays the same
+//! few hundred long mangled names cost more than all the rest of writing the file
+//! (about a sixth of relinking a module after a one-function edit). This writer lays the same
 //! sections out in one pass, each name stored once as given.
 
 use object::elf;
