@@ -265,6 +265,29 @@ mod tests {
     }
 
     #[test]
+    fn any_damaged_byte_is_an_error_or_still_a_well_formed_manifest() {
+        let bytes = sample().encode();
+        for at in 0..bytes.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[at] ^= flip;
+                // Never a panic; whatever decodes is internally consistent.
+                if let Ok(m) = Manifest::decode(&b) {
+                    for row in &m.rows {
+                        let code = m.code.get(row.code as usize).expect("row names code");
+                        for r in code.relocs() {
+                            assert!(r.offset as usize + 4 <= code.code.len(), "byte {at}");
+                        }
+                        for t in code.traps() {
+                            assert!(t.code_offset as usize <= code.code.len(), "byte {at}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_row_naming_missing_code_is_an_error() {
         let mut m = sample();
         m.rows[1].code = 1;
