@@ -1,8 +1,10 @@
 //! The artifact format shared by the wasmprecomp compiler and runtime.
 //!
-//! An artifact is an ELF relocatable-style object written with `object`: `.text` holds the
-//! machine code (one symbol per function and per trampoline), and the section
-//! [`META_SECTION`] holds a [`ModuleMeta`] encoded with [`ModuleMeta::encode`]. The runtime
+//! An artifact is an ELF relocatable-style object laid out with `object`'s ELF definitions:
+//! `.text` holds the machine code (one symbol per function and per trampoline), and the
+//! section [`META_SECTION`] holds a [`ModuleMeta`] encoded with [`ModuleMeta::encode`],
+//! starting at file offset [`META_OFFSET`] (so [`header_from_prefix`] can read the header
+//! from an artifact's first bytes). The runtime
 //! maps `.text` as it is: every reference inside it is already resolved (direct calls are
 //! `rel32` within `.text`; everything instance-specific is reached through the VM context,
 //! whose layout [`VmLayout`] computes from the module's counts alone).
@@ -25,5 +27,20 @@ pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
 pub const FORMAT_VERSION: u32 = 1;
 /// Name of the ELF section carrying [`ModuleMeta`].
 pub const META_SECTION: &str = ".wasmprecomp.meta";
+/// File offset of the [`META_SECTION`] in every artifact: right after the 64-byte ELF
+/// header.
+pub const META_OFFSET: usize = 64;
+
+/// The header of the artifact whose first bytes are `prefix` (the ELF header and the
+/// start of the metadata section; a few hundred bytes suffice), or `None` when they do
+/// not look like an artifact's. A cheap structural read for callers that already trust the
+/// file (such as one whose cache checksum matched); the runtime checks every section.
+pub fn header_from_prefix(prefix: &[u8]) -> Option<ArtifactHeader> {
+    if prefix.get(..4)? != b"\x7fELF" {
+        return None;
+    }
+    ModuleMeta::decode_header(prefix.get(META_OFFSET..)?).ok()
+}
+
 /// Recommended file extension of artifacts (`module.wasm` -> `module.wpc`).
 pub const ARTIFACT_EXTENSION: &str = "wpc";

@@ -220,56 +220,87 @@ pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome
     }
 }
 
-/// Like [`read_entry`], but once the header has passed its checks, `candidate` is
-/// asked for the caller's own copy of a payload of that length. When its length and
-/// checksum equal the header's, the hit returns the candidate and the payload is never
-/// read (the returned flag is `true`); otherwise the payload is read and checked as
-/// usual. Costs one read more than [`read_entry`] when the candidate does not match.
+/// Like [`read_entry`], but once the header has passed its checks, the file at `copy` is
+/// compared with it: when the copy has the payload's length and checksum (streamed
+/// through a small buffer, never held whole), the hit's payload is the copy's first
+/// [`CONFIRM_HEAD`] bytes and the payload length comes back too; the entry's payload is
+/// never read. Otherwise the payload is read and checked as usual (and `None` comes back).
 pub(crate) fn read_entry_or_confirm(
     path: &Path,
     tier: Tier,
     key: &CacheKey,
-    candidate: impl FnOnce(u64) -> Option<Vec<u8>>,
-) -> (ReadOutcome, bool) {
+    copy: &Path,
+) -> (ReadOutcome, Option<u64>) {
     let (mut file, meta) = match open_entry(path) {
         Ok(f) => f,
-        Err(outcome) => return (outcome, false),
+        Err(outcome) => return (outcome, None),
     };
     let file_len = meta.len();
     let mut header = [0u8; HEADER_LEN];
     if let Err(e) = file.read_exact(&mut header) {
-        return (short_read(e), false);
+        return (short_read(e), None);
     }
     let info = match check_header(&header, tier, key, file_len) {
         Ok(i) => i,
-        Err(c) => return (ReadOutcome::Corrupt(c), false),
+        Err(c) => return (ReadOutcome::Corrupt(c), None),
     };
     let payload_len = file_len - HEADER_LEN as u64;
     let mtime = meta.modified().ok();
-    if let Some(c) = candidate(payload_len) {
-        if c.len() as u64 == payload_len && checksum(&c) == info.checksum {
-            let hit = ReadOutcome::Hit {
-                payload: c,
-                mtime,
-                file,
-            };
-            return (hit, true);
-        }
+    if let Some(head) = confirm_copy(copy, payload_len, info.checksum) {
+        let hit = ReadOutcome::Hit {
+            payload: head,
+            mtime,
+            file,
+        };
+        return (hit, Some(payload_len));
     }
     // Bounded by the real file size (checked against the header above).
     let payload = match read_payload(&mut file, payload_len) {
         Ok(p) => p,
-        Err(outcome) => return (outcome, false),
+        Err(outcome) => return (outcome, None),
     };
     if checksum(&payload) != info.checksum {
-        return (ReadOutcome::Corrupt(Corruption::BadChecksum), false);
+        return (ReadOutcome::Corrupt(Corruption::BadChecksum), None);
     }
     let hit = ReadOutcome::Hit {
         payload,
         mtime,
         file,
     };
-    (hit, false)
+    (hit, None)
+}
+
+/// How many leading bytes of a confirmed copy are returned.
+pub(crate) const CONFIRM_HEAD: usize = 4096;
+
+/// The first [`CONFIRM_HEAD`] bytes of the file at `copy` when it holds `len` bytes whose
+/// checksum is `sum`; `None` when it is missing, unreadable or different. The file goes
+/// through one 64 KiB buffer: a copy of a large artifact is never held whole.
+fn confirm_copy(copy: &Path, len: u64, sum: u64) -> Option<Vec<u8>> {
+    let mut f = File::open(copy).ok()?;
+    if f.metadata().ok()?.len() != len {
+        return None;
+    }
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; (len as usize).clamp(1, 64 << 10)];
+    let mut left = len;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match f.read(&mut buf[..want]) {
+            Ok(0) => return None,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        hasher.update(&buf[..n]);
+        if head.len() < CONFIRM_HEAD {
+            let take = n.min(CONFIRM_HEAD - head.len());
+            head.extend_from_slice(&buf[..take]);
+        }
+        left -= n as u64;
+    }
+    (hasher.digest() == sum).then_some(head)
 }
 
 /// Up to this payload size, header and payload are read with one `readv` into a zeroed

@@ -220,19 +220,15 @@ impl Tier {
 /// A hit of [`Cache::get_or_confirm`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
-    /// The caller's candidate, which has the stored payload's length and checksum.
-    Confirmed(Vec<u8>),
-    /// The stored payload, read and checked (there was no candidate, or it differed).
+    /// The copy has the stored payload's length and checksum.
+    Confirmed {
+        /// The copy's length (the stored payload's).
+        len: u64,
+        /// The copy's first bytes (up to 4 KiB), for callers that need to look into it.
+        head: Vec<u8>,
+    },
+    /// The stored payload, read and checked (the copy was missing or differed).
     Read(Vec<u8>),
-}
-
-impl Found {
-    /// The payload, whichever way it was found.
-    pub fn into_payload(self) -> Vec<u8> {
-        match self {
-            Found::Confirmed(p) | Found::Read(p) => p,
-        }
-    }
 }
 
 /// How the cache is used.
@@ -1005,31 +1001,25 @@ impl Cache {
         self.account(inner, tier, &path, outcome, false)
     }
 
-    /// Looks up `key` in `tier` like [`Cache::get`], but first offers the
-    /// caller's own copy of the payload (say, the file an earlier run wrote from
-    /// it): once the entry's header has passed its checks, `candidate` is called
-    /// with the stored payload's length and may return bytes of that length.
-    /// When their checksum equals the stored one, the hit is
-    /// [`Found::Confirmed`] with those bytes and the stored payload is never
-    /// read; otherwise it is [`Found::Read`] with the stored payload. A
-    /// confirmed hit counts as a hit (and a use) but reads no payload bytes.
-    pub fn get_or_confirm(
-        &self,
-        tier: Tier,
-        key: &CacheKey,
-        candidate: impl FnOnce(u64) -> Option<Vec<u8>>,
-    ) -> Option<Found> {
+    /// Looks up `key` in `tier` like [`Cache::get`], but first compares the
+    /// file at `copy` (say, the artifact an earlier run wrote from the payload)
+    /// with the entry: once the entry's header has passed its checks, a copy
+    /// with the stored payload's length and checksum makes the hit
+    /// [`Found::Confirmed`], and the stored payload is never read. Otherwise the
+    /// hit is [`Found::Read`] with the stored payload. The copy is streamed
+    /// through a small buffer, never held whole. A confirmed hit counts as a
+    /// hit (and a use) but reads no payload bytes.
+    pub fn get_or_confirm(&self, tier: Tier, key: &CacheKey, copy: &Path) -> Option<Found> {
         let Some(inner) = &self.inner else {
             Counters::add(&self.counters.misses[tier.index()], 1);
             return None;
         };
         let path = inner.entry_path(tier, key);
-        let (outcome, confirmed) = entry::read_entry_or_confirm(&path, tier, key, candidate);
-        let payload = self.account(inner, tier, &path, outcome, confirmed)?;
-        Some(if confirmed {
-            Found::Confirmed(payload)
-        } else {
-            Found::Read(payload)
+        let (outcome, confirmed) = entry::read_entry_or_confirm(&path, tier, key, copy);
+        let payload = self.account(inner, tier, &path, outcome, confirmed.is_some())?;
+        Some(match confirmed {
+            Some(len) => Found::Confirmed { len, head: payload },
+            None => Found::Read(payload),
         })
     }
 

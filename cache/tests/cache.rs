@@ -154,68 +154,73 @@ fn a_put_entry_comes_back_byte_for_byte_in_both_tiers() {
 }
 
 #[test]
-fn a_matching_candidate_confirms_a_hit_without_reading_the_payload() {
+fn a_matching_copy_confirms_a_hit_without_reading_the_payload() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = open(dir.path());
     let k = key(1);
     let stored = payload(1, 100_000);
     cache.put(Tier::Module, &k, &stored);
-    let offer = |c: Option<Vec<u8>>| {
-        let mut asked = None;
-        let found = cache.get_or_confirm(Tier::Module, &k, |len| {
-            asked = Some(len);
-            c
-        });
-        assert_eq!(asked, Some(100_000), "asked with the stored length");
-        found
+    let copy = dir.path().join("copy");
+    let offer = |c: Option<&[u8]>| {
+        match c {
+            Some(bytes) => fs::write(&copy, bytes).expect("write copy"),
+            None => {
+                let _ = fs::remove_file(&copy);
+            }
+        }
+        cache.get_or_confirm(Tier::Module, &k, &copy)
     };
+    let confirmed = Some(Found::Confirmed {
+        len: 100_000,
+        head: stored[..4096].to_vec(),
+    });
 
-    // The caller's identical copy: confirmed, and no payload byte read.
-    assert_eq!(
-        offer(Some(stored.clone())),
-        Some(Found::Confirmed(stored.clone()))
-    );
+    // An identical copy: confirmed, with its first bytes, and no payload byte read.
+    assert_eq!(offer(Some(&stored)), confirmed);
     assert_eq!(
         (cache.stats().module_hits, cache.stats().bytes_read),
         (1, 0)
     );
 
-    // A copy that differs in one byte, has another length, or is absent: the
-    // stored payload is read and returned.
+    // A copy that differs in one byte, has another length, or is absent: the stored
+    // payload is read and returned.
     let mut changed = stored.clone();
     changed[77_777] ^= 1;
-    for c in [Some(changed), Some(stored[1..].to_vec()), None] {
+    for c in [Some(&changed[..]), Some(&stored[1..]), None] {
         assert_eq!(offer(c), Some(Found::Read(stored.clone())));
     }
     let s = cache.stats();
     assert_eq!((s.module_hits, s.bytes_read), (4, 3 * 100_000));
 
-    // No entry: a miss, and the candidate is never asked for.
-    let missing = cache.get_or_confirm(Tier::Module, &key(2), |_| -> Option<Vec<u8>> {
-        panic!("asked for a candidate without an entry")
-    });
-    assert_eq!(missing, None);
+    // A copy shorter than the returned head: all of it comes back.
+    cache.put(Tier::Function, &key(3), b"tiny");
+    fs::write(&copy, b"tiny").expect("write copy");
+    assert_eq!(
+        cache.get_or_confirm(Tier::Function, &key(3), &copy),
+        Some(Found::Confirmed {
+            len: 4,
+            head: b"tiny".to_vec()
+        })
+    );
 
-    // A damaged header is a corrupt miss before any candidate is asked for.
+    // No entry: a miss, whatever the copy.
+    fs::write(&copy, &stored).expect("write copy");
+    assert_eq!(cache.get_or_confirm(Tier::Module, &key(2), &copy), None);
+
+    // A damaged header is a corrupt miss even with a matching copy.
     let path = entry_path(dir.path(), Tier::Module, &k);
     flip_byte_at(&path, 20);
-    let damaged = cache.get_or_confirm(Tier::Module, &k, |_| -> Option<Vec<u8>> {
-        panic!("asked for a candidate for a damaged header")
-    });
-    assert_eq!(damaged, None);
+    assert_eq!(offer(Some(&stored)), None);
     let s = cache.stats();
     assert_eq!((s.module_misses, s.corrupt), (2, 1));
     assert!(!path.exists(), "the damaged entry was removed");
 
-    // A damaged payload with an intact header: a differing candidate finds the
-    // damage (a corrupt miss); the stored bytes themselves, offered by the
-    // caller, still confirm, because that is exactly what was stored.
+    // A damaged payload with an intact header: a differing copy finds the damage (a
+    // corrupt miss); the stored bytes themselves still confirm, because that is exactly
+    // what was stored.
     cache.put(Tier::Module, &k, &stored);
     flip_byte_at(&path, HEADER + 5);
-    assert_eq!(
-        offer(Some(stored.clone())),
-        Some(Found::Confirmed(stored.clone()))
-    );
+    assert_eq!(offer(Some(&stored)), confirmed);
     assert_eq!(offer(None), None);
     assert_eq!(cache.stats().corrupt, 2);
 }

@@ -13,7 +13,7 @@ use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
 use wasmprecomp_codegen::{
     compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
-    Isa, StencilKey,
+    Isa, StencilKey, WasmDigester,
 };
 
 /// How the cache is used for a run.
@@ -114,20 +114,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     r
 }
 
-/// The file at `path` if it holds exactly `len` bytes (`None` when it is missing,
-/// unreadable or of another length).
-fn read_if_len(path: &Path, len: u64) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).ok()?;
-    if f.metadata().ok()?.len() != len {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(usize::try_from(len).ok()?).ok()?;
-    f.take(len).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 == len).then_some(bytes)
-}
-
 /// Like [`write_atomic`], but leaves an identical existing file alone: replacing a large
 /// file costs far more than reading and comparing it (and keeps its timestamp stable for
 /// tools that watch it).
@@ -202,18 +188,60 @@ fn error_report(e: &CompileError) -> ErrorReport {
     }
 }
 
-/// The wasm sha256 recorded in cached artifact bytes, when they look like an artifact (a
-/// cheap structural check; the cache's checksum already covers the bytes).
-fn artifact_wasm_sha256(bytes: &[u8]) -> Option<[u8; 32]> {
-    use object::{Object, ObjectSection};
-    let f = object::File::parse(bytes).ok()?;
-    let d = f
-        .section_by_name(wasmprecomp_artifact::META_SECTION)?
-        .data()
-        .ok()?;
-    wasmprecomp_artifact::ModuleMeta::decode_header(d)
-        .ok()
-        .map(|h| h.wasm_sha256)
+/// Inputs from this size on are hashed as they are read, through a small buffer, when the
+/// module tier may make holding them unnecessary: reading a large module whole into fresh
+/// memory costs its page faults on every run.
+const STREAM_INPUT_BYTES: u64 = 256 << 10;
+
+/// A module's bytes, or only their digest.
+enum WasmInput {
+    Bytes(Vec<u8>),
+    /// Streamed into the module-tier digest; read again only if the module is compiled.
+    Digested {
+        digest: [u8; 32],
+        len: u64,
+    },
+}
+
+/// Reads the module at `path`: whole, or, when `stream` and it is large, only into its
+/// [`wasm_digest`].
+fn read_input(path: &Path, stream: bool) -> std::io::Result<WasmInput> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if !stream || len < STREAM_INPUT_BYTES {
+        let mut bytes = Vec::with_capacity(len as usize);
+        f.read_to_end(&mut bytes)?;
+        return Ok(WasmInput::Bytes(bytes));
+    }
+    let mut hasher = WasmDigester::default();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut len = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                len += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(WasmInput::Digested {
+        digest: hasher.finalize(),
+        len,
+    })
+}
+
+/// What the module tier found for a module.
+enum ModuleHit {
+    /// Nothing: a miss, or the tier is off.
+    No,
+    /// The artifact already at the output path equals the entry (its length).
+    InPlace(u64),
+    /// The entry's artifact, to be written to the output path.
+    Read(Vec<u8>),
 }
 
 /// A module after reading and the module-tier lookup.
@@ -221,14 +249,14 @@ struct Staged {
     rep: ModuleReport,
     out: PathBuf,
     t0: Instant,
+    /// The module's bytes; empty for a module-tier hit on a large module that is not
+    /// checked (only its digest was needed).
     wasm: Vec<u8>,
     digest: [u8; 32],
     mkey: CacheKey,
-    /// The artifact, when the module tier hit.
+    hit: ModuleHit,
+    /// The compiled artifact of a module-tier miss.
     artifact: Option<Vec<u8>>,
-    /// Whether the file at `out` holds the artifact, when known: a module hit confirms
-    /// the file an earlier run wrote against the cache entry instead of reading both.
-    out_matches: Option<bool>,
     failed: bool,
 }
 
@@ -269,46 +297,82 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         wasm: Vec::new(),
         digest: [0; 32],
         mkey: CacheKey([0; 32]),
+        hit: ModuleHit::No,
         artifact: None,
-        out_matches: None,
         failed: false,
     };
     let t = Instant::now();
-    match std::fs::read(&input.path) {
-        Ok(b) => staged.wasm = b,
+    let cannot_read = |s: &mut Staged, e: std::io::Error| {
+        read_error(
+            &mut s.rep,
+            format!("cannot read {}: {e}", input.path.display()),
+        );
+        s.failed = true;
+    };
+    let read = match read_input(&input.path, module_tier.is_some()) {
+        Ok(r) => r,
         Err(e) => {
-            read_error(
-                &mut staged.rep,
-                format!("cannot read {}: {e}", input.path.display()),
-            );
-            staged.failed = true;
+            cannot_read(&mut staged, e);
             return staged;
         }
-    }
+    };
     staged.rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
-    staged.rep.wasm_bytes = staged.wasm.len() as u64;
+    let mut digest = None;
+    match read {
+        WasmInput::Bytes(b) => staged.wasm = b,
+        WasmInput::Digested { digest: d, len } => {
+            digest = Some(d);
+            staged.rep.wasm_bytes = len;
+        }
+    }
     let mut sha = None;
     if let Some(c) = module_tier {
         let t = Instant::now();
-        staged.mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&staged.wasm)));
-        // The artifact an earlier run wrote is offered to the cache, which compares its
-        // checksum with the entry's: when they agree the entry's payload is never read
-        // and nothing is written.
-        let found = c.get_or_confirm(Tier::Module, &staged.mkey, |len| {
-            read_if_len(&staged.out, len)
-        });
-        if let Some(found) = found {
-            let confirmed = matches!(found, Found::Confirmed(_));
-            let bytes = found.into_payload();
+        let d = digest.unwrap_or_else(|| wasm_digest(&staged.wasm));
+        staged.mkey = CacheKey(module_key(&opts.isa, &d));
+        // The artifact an earlier run wrote is compared with the entry by checksum: when
+        // they agree the entry's payload is never read and nothing is written.
+        match c.get_or_confirm(Tier::Module, &staged.mkey, &staged.out) {
             // The key covers the bytes, so the artifact's recorded sha256 is theirs.
-            if let Some(recorded) = artifact_wasm_sha256(&bytes) {
-                staged.rep.module_cache = "hit".into();
-                staged.artifact = Some(bytes);
-                staged.out_matches = Some(confirmed);
-                sha = Some(recorded);
+            Some(Found::Confirmed { len, head }) => {
+                if let Some(h) = wasmprecomp_artifact::header_from_prefix(&head) {
+                    staged.hit = ModuleHit::InPlace(len);
+                    sha = Some(h.wasm_sha256);
+                }
             }
+            Some(Found::Read(bytes)) => {
+                if let Some(h) = wasmprecomp_artifact::header_from_prefix(&bytes) {
+                    staged.hit = ModuleHit::Read(bytes);
+                    sha = Some(h.wasm_sha256);
+                }
+            }
+            None => {}
+        }
+        if !matches!(staged.hit, ModuleHit::No) {
+            staged.rep.module_cache = "hit".into();
         }
         staged.rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
+    }
+    // A module that is compiled (a miss, or a hit that is checked) needs its bytes. Read
+    // again, they may have changed since they were digested: the key follows the bytes.
+    let compiled = matches!(staged.hit, ModuleHit::No) || opts.cache.check;
+    if let (Some(d), true) = (digest, compiled) {
+        match std::fs::read(&input.path) {
+            Ok(b) => staged.wasm = b,
+            Err(e) => {
+                cannot_read(&mut staged, e);
+                return staged;
+            }
+        }
+        if wasm_digest(&staged.wasm) != d {
+            staged.mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&staged.wasm)));
+            staged.hit = ModuleHit::No;
+            staged.rep.module_cache = "miss".into();
+            sha = None;
+        }
+    }
+    if digest.is_none() || compiled {
+        staged.rep.wasm_bytes = staged.wasm.len() as u64;
     }
     // Checking recompiles the hit, so the digest it embeds must be computed, not read
     // back from the artifact under test.
@@ -322,23 +386,23 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
 /// Writes the artifact (or records the failure) and finishes the module's report.
 fn finish(mut s: Staged) -> ModuleReport {
     let t = Instant::now();
-    match (&s.artifact, s.failed) {
-        (Some(a), false) => {
-            let written = match s.out_matches {
-                Some(true) => Ok(()),
-                Some(false) => write_atomic(&s.out, a),
-                None => write_if_changed(&s.out, a),
-            };
-            match written {
-                Ok(()) => {
-                    s.rep.status = "ok".into();
-                    s.rep.output = Some(s.out.display().to_string());
-                    s.rep.artifact_bytes = a.len() as u64;
-                }
-                Err(e) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
-            }
+    // A module hit's artifact is in place already or known to differ from the file
+    // there; a compiled one may equal what an earlier run wrote.
+    let written = match (&s.hit, &s.artifact, s.failed) {
+        (_, _, true) => None,
+        (ModuleHit::InPlace(len), _, _) => Some(Ok(*len)),
+        (ModuleHit::Read(a), _, _) => Some(write_atomic(&s.out, a).map(|()| a.len() as u64)),
+        (ModuleHit::No, Some(a), _) => Some(write_if_changed(&s.out, a).map(|()| a.len() as u64)),
+        (ModuleHit::No, None, _) => None,
+    };
+    match written {
+        Some(Ok(len)) => {
+            s.rep.status = "ok".into();
+            s.rep.output = Some(s.out.display().to_string());
+            s.rep.artifact_bytes = len;
         }
-        _ => {
+        Some(Err(e)) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
+        None => {
             // Never leave an artifact from an earlier run next to a failed module.
             let _ = std::fs::remove_file(&s.out);
         }
@@ -353,7 +417,7 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     let pending: Vec<usize> = (0..staged.len())
         .filter(|&i| {
             let s = &staged[i];
-            !s.failed && (s.artifact.is_none() || opts.cache.check)
+            !s.failed && (matches!(s.hit, ModuleHit::No) || opts.cache.check)
         })
         .collect();
     if pending.is_empty() {
@@ -386,9 +450,13 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     for (&i, r) in pending.iter().zip(results) {
         let s = &mut staged[i];
         match r {
-            Ok(cm) if s.artifact.is_some() => {
+            Ok(cm) if !matches!(s.hit, ModuleHit::No) => {
                 // A checked module hit: the report keeps describing the hit.
-                if s.artifact.as_ref() != Some(&cm.artifact) {
+                let same = match &s.hit {
+                    ModuleHit::Read(a) => *a == cm.artifact,
+                    _ => std::fs::read(&s.out).is_ok_and(|a| a == cm.artifact),
+                };
+                if !same {
                     let message = format!(
                         "{}: cache check failed: the cached artifact differs from a fresh compile (module key {})",
                         s.rep.input,

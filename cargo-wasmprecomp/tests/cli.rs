@@ -152,10 +152,28 @@ struct Cached {
     out: PathBuf,
 }
 
+/// [`GOOD`] with a 300 KB data segment: large enough that a module hit hashes it as it
+/// is read instead of holding it.
+fn large_good() -> String {
+    let data: String = (0..300 * 1024)
+        .map(|i| format!("\\{:02x}", (i * 7 % 251) as u8))
+        .collect();
+    format!(
+        r#"(module (memory 5) (data (i32.const 0) "{data}")
+  (func $a (export "a") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $b (export "b") (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+  (func $c (export "c") (param i32) (result i32) local.get 0 call $a call $b))"#
+    )
+}
+
 impl Cached {
     fn new() -> Cached {
+        Cached::with(GOOD)
+    }
+
+    fn with(wat: &str) -> Cached {
         let dir = tempfile::tempdir().unwrap();
-        let good = write_wat(dir.path(), "good.wasm", GOOD);
+        let good = write_wat(dir.path(), "good.wasm", wat);
         let cache = dir.path().join("cache");
         let out = dir.path().join("out");
         Cached {
@@ -398,11 +416,48 @@ fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
 
 #[test]
 fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
-    let f = Cached::new();
+    artifact_in_place(&Cached::new(), false);
+    artifact_in_place(&Cached::new(), true);
+    // A large module is hashed as it is read; the hit works the same, and an edit of its
+    // bytes is a miss that compiles the new bytes.
+    let f = Cached::with(&large_good());
+    assert!(std::fs::metadata(&f.good).unwrap().len() > 256 * 1024);
+    artifact_in_place(&f, false);
+    artifact_in_place(&f, true);
+    let mut wasm = std::fs::read(&f.good).unwrap();
+    let at = wasm.len() / 2;
+    wasm[at] ^= 0x01;
+    std::fs::write(&f.good, &wasm).unwrap();
+    let o = run(&mut f.cmd(false));
+    assert_eq!(o.status.code(), Some(0));
+    let r = report(&f.out.join("report.json"));
+    assert_eq!(r["modules"][0]["module_cache"], "miss");
+    assert_eq!(r["modules"][0]["wasm_bytes"], wasm.len() as u64);
+    let fresh = f.dir.path().join("fresh");
+    assert_eq!(
+        run(bin()
+            .arg(&f.good)
+            .arg("--no-cache")
+            .arg("--out-dir")
+            .arg(&fresh))
+        .status
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read(f.out.join("good.wpc")).unwrap(),
+        std::fs::read(fresh.join("good.wpc")).unwrap(),
+        "the edited bytes were compiled"
+    );
+}
+
+/// Compiles `f` twice and checks the second run's module hit leaves the artifact in
+/// place alone; then damages and removes it. `check` sets `WASMPRECOMP_CACHE_CHECK`.
+fn artifact_in_place(f: &Cached, check: bool) {
     let (good, out) = (&f.good, &f.out);
     let art = out.join("good.wpc");
     let compile = || {
-        assert_eq!(run(&mut f.cmd(false)).status.code(), Some(0));
+        assert_eq!(run(&mut f.cmd(check)).status.code(), Some(0));
         report(&out.join("report.json"))
     };
     compile();
@@ -414,6 +469,11 @@ fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
     let m = &r["modules"][0];
     assert_eq!(m["module_cache"], "hit");
     assert_eq!(m["artifact_bytes"], want.len() as u64);
+    assert_eq!(
+        m["wasm_bytes"],
+        std::fs::metadata(good).unwrap().len(),
+        "the module's size is reported"
+    );
     let sha = {
         use sha2::Digest;
         let d: [u8; 32] = sha2::Sha256::digest(std::fs::read(good).unwrap()).into();
@@ -425,6 +485,12 @@ fn an_artifact_already_in_place_is_a_module_hit_without_rewriting_it() {
         "read from the artifact in place"
     );
     assert_eq!(r["cache"]["module_hits"], 1);
+    if !check {
+        assert_eq!(
+            r["cache"]["bytes_read"], 0,
+            "the entry's payload was not read"
+        );
+    }
     assert_eq!(
         inode(&art),
         before,

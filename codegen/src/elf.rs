@@ -26,6 +26,9 @@ const TEXT_INDEX: u16 = 1;
 const STRTAB_INDEX: u32 = 4;
 const SHSTRTAB_INDEX: u16 = 5;
 const EHDR_LEN: usize = std::mem::size_of::<elf::FileHeader64<LE>>();
+/// The metadata section follows the ELF header directly (and is 8-byte aligned there).
+const META_OFFSET: usize = wasmprecomp_artifact::META_OFFSET;
+const _: () = assert!(META_OFFSET == EHDR_LEN && META_OFFSET.is_multiple_of(8));
 const SHDR_LEN: usize = std::mem::size_of::<elf::SectionHeader64<LE>>();
 const SYM_LEN: usize = std::mem::size_of::<elf::Sym64<LE>>();
 
@@ -72,12 +75,15 @@ fn section(
 }
 
 /// An x86-64 relocatable ELF file holding `text` (16-byte aligned), `meta` as the
-/// `.wasmprecomp.meta` section (8-byte aligned) and `symbols`, all local functions in
-/// `.text`.
+/// `.wasmprecomp.meta` section and `symbols`, all local functions in `.text`.
+///
+/// The metadata comes first in the file, at [`META_OFFSET`], so that its header (which
+/// holds the wasm's sha256) can be read from the first bytes of an artifact without
+/// parsing the rest; `.text` follows, 16-byte aligned.
 pub(crate) fn write(text: &[u8], meta: &[u8], symbols: &[FuncSymbol]) -> Vec<u8> {
-    let text_at = align(EHDR_LEN, 16);
-    let meta_at = align(text_at + text.len(), 8);
-    let symtab_at = align(meta_at + meta.len(), 8);
+    let meta_at = META_OFFSET;
+    let text_at = align(meta_at + meta.len(), 16);
+    let symtab_at = align(text_at + text.len(), 8);
     let symtab_len = SYM_LEN * (symbols.len() + 1);
     let strtab_at = symtab_at + symtab_len;
     let names: Vec<&[u8]> = symbols.iter().map(|(n, ..)| symbol_name(n)).collect();
@@ -112,10 +118,10 @@ pub(crate) fn write(text: &[u8], meta: &[u8], symbols: &[FuncSymbol]) -> Vec<u8>
         e_shstrndx: U16::new(LE, elf::SymbolSection(SHSTRTAB_INDEX)),
     };
     out.extend_from_slice(bytes_of(&header));
-    pad_to(&mut out, text_at);
-    out.extend_from_slice(text);
     pad_to(&mut out, meta_at);
     out.extend_from_slice(meta);
+    pad_to(&mut out, text_at);
+    out.extend_from_slice(text);
     pad_to(&mut out, symtab_at);
 
     // Symbol 0 is the null symbol; names follow the leading NUL of the string table.
@@ -233,6 +239,10 @@ mod tests {
             .expect("meta");
         assert_eq!(m.data().expect("data"), &meta[..]);
         assert_eq!(m.align(), 8);
+        assert_eq!(
+            m.file_range(),
+            Some((META_OFFSET as u64, meta.len() as u64))
+        );
         let syms: Vec<(String, u64, u64, SymbolKind)> = f
             .symbols()
             .map(|s| {

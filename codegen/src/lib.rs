@@ -29,6 +29,6 @@ pub use error::CompileError;
 pub use isa::{Isa, OptLevel, CODEGEN_VERSION};
 pub use link::{
     compile_module, compile_modules, compile_modules_hashed, compile_wasm, module_key, wasm_digest,
-    CompileOptions, CompiledModule, FunctionCache, FunctionStats, NoCache, Timings,
+    CompileOptions, CompiledModule, FunctionCache, FunctionStats, NoCache, Timings, WasmDigester,
 };
 pub use stencil::{FunctionStencil, Parameters, StencilKey};

@@ -115,6 +115,21 @@ pub fn wasm_digest(wasm: &[u8]) -> [u8; 32] {
     blake3::hash(wasm).into()
 }
 
+/// [`wasm_digest`] computed piece by piece, for a module read through a small buffer.
+#[derive(Default)]
+pub struct WasmDigester(blake3::Hasher);
+
+impl WasmDigester {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Equals [`wasm_digest`] of everything passed to [`WasmDigester::update`].
+    pub fn finalize(&self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
@@ -776,4 +791,21 @@ pub fn compile_wasm(wasm: &[u8], isa: &Isa) -> Result<Vec<u8>, CompileError> {
         },
     )?
     .artifact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_in_pieces_equals_the_digest_at_once() {
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        for piece in [1, 1000, 64 << 10, 1 << 20] {
+            let mut d = WasmDigester::default();
+            for c in bytes.chunks(piece) {
+                d.update(c);
+            }
+            assert_eq!(d.finalize(), wasm_digest(&bytes), "pieces of {piece}");
+        }
+    }
 }
