@@ -174,90 +174,68 @@ fn open_entry(path: &Path) -> Result<(File, std::fs::Metadata), ReadOutcome> {
 /// Reads and fully validates the entry at `path`, expected to hold `key` in
 /// `tier`. This is the hit path: open, one statx, one read, close.
 pub(crate) fn read_entry(path: &Path, tier: Tier, key: &CacheKey) -> ReadOutcome {
-    let (mut file, meta) = match open_entry(path) {
-        Ok(f) => f,
-        Err(outcome) => return outcome,
-    };
-    let file_len = meta.len();
-    // One `readv` for header and payload together (the length is known from
-    // the statx above): the header lands in its own array and the payload in
-    // its own buffer, so nothing is moved afterwards (a module artifact is
-    // megabytes). The allocation is bounded by the real file size, so a lying
-    // header cannot make it huge.
-    let Ok(total) = usize::try_from(file_len) else {
-        return ReadOutcome::Corrupt(Corruption::LengthMismatch);
-    };
-    let mut header = [0u8; HEADER_LEN];
-    let payload_len = total - HEADER_LEN;
-    let payload = if payload_len <= SPLIT_READ_MAX {
-        let mut payload = vec![0u8; payload_len];
-        if let Err(e) = read_split(&mut file, &mut header, &mut payload) {
-            return short_read(e);
-        }
-        payload
-    } else {
-        // A large payload (an artifact, a manifest) is read into unfilled memory: zeroing
-        // a megabyte first cost more than the extra read for the header.
-        if let Err(e) = file.read_exact(&mut header) {
-            return short_read(e);
-        }
-        match read_payload(&mut file, payload_len as u64) {
-            Ok(p) => p,
-            Err(outcome) => return outcome,
-        }
-    };
-    let info = match check_header(&header, tier, key, file_len) {
-        Ok(i) => i,
-        Err(c) => return ReadOutcome::Corrupt(c),
-    };
-    if checksum(&payload) != info.checksum {
-        return ReadOutcome::Corrupt(Corruption::BadChecksum);
-    }
-    ReadOutcome::Hit {
-        payload,
-        mtime: meta.modified().ok(),
-        file,
-    }
+    read_entry_or_confirm(path, tier, key, None).0
 }
 
-/// Like [`read_entry`], but once the header has passed its checks, the file at `copy` is
-/// compared with it: when the copy has the payload's length and checksum (streamed
-/// through a small buffer, never held whole), the hit's payload is the copy's first
-/// [`CONFIRM_HEAD`] bytes and the payload length comes back too; the entry's payload is
-/// never read. Otherwise the payload is read and checked as usual (and `None` comes back).
+/// Like [`read_entry`], but when `copy` is given, once the header has passed its checks
+/// the file there is compared with it: when the copy has the payload's length and
+/// checksum (streamed through a small buffer, never held whole), the hit's payload is
+/// the copy's first [`CONFIRM_HEAD`] bytes and the payload length comes back too; the
+/// entry's payload is never read. Otherwise the payload is read and checked as usual
+/// (and `None` comes back).
 pub(crate) fn read_entry_or_confirm(
     path: &Path,
     tier: Tier,
     key: &CacheKey,
-    copy: &Path,
+    copy: Option<&Path>,
 ) -> (ReadOutcome, Option<u64>) {
     let (mut file, meta) = match open_entry(path) {
         Ok(f) => f,
         Err(outcome) => return (outcome, None),
     };
     let file_len = meta.len();
+    let mtime = meta.modified().ok();
+    // The allocation is bounded by the real file size, so a lying header cannot make
+    // it huge.
+    let Ok(payload_len) = usize::try_from(file_len - HEADER_LEN as u64) else {
+        return (ReadOutcome::Corrupt(Corruption::LengthMismatch), None);
+    };
     let mut header = [0u8; HEADER_LEN];
-    if let Err(e) = file.read_exact(&mut header) {
+    // A small payload with nothing to confirm comes with its header in one `readv`:
+    // each lands in its own buffer, so nothing is moved afterwards. Otherwise the header
+    // is read first, and a large payload after it into unfilled memory (zeroing a
+    // megabyte first cost more than the extra read).
+    let mut payload = None;
+    if copy.is_none() && payload_len <= SPLIT_READ_MAX {
+        let mut p = vec![0u8; payload_len];
+        if let Err(e) = read_split(&mut file, &mut header, &mut p) {
+            return (short_read(e), None);
+        }
+        payload = Some(p);
+    } else if let Err(e) = file.read_exact(&mut header) {
         return (short_read(e), None);
     }
     let info = match check_header(&header, tier, key, file_len) {
         Ok(i) => i,
         Err(c) => return (ReadOutcome::Corrupt(c), None),
     };
-    let payload_len = file_len - HEADER_LEN as u64;
-    let mtime = meta.modified().ok();
-    if let Some(head) = confirm_copy(copy, payload_len, info.checksum) {
-        let hit = ReadOutcome::Hit {
-            payload: head,
-            mtime,
-            file,
-        };
-        return (hit, Some(payload_len));
-    }
-    // Bounded by the real file size (checked against the header above).
-    let payload = match read_payload(&mut file, payload_len) {
-        Ok(p) => p,
-        Err(outcome) => return (outcome, None),
+    let payload = match payload {
+        Some(p) => p,
+        None => {
+            let confirmed = copy.and_then(|c| confirm_copy(c, payload_len as u64, info.checksum));
+            if let Some(head) = confirmed {
+                let hit = ReadOutcome::Hit {
+                    payload: head,
+                    mtime,
+                    file,
+                };
+                return (hit, Some(payload_len as u64));
+            }
+            match read_payload(&mut file, payload_len as u64) {
+                Ok(p) => p,
+                Err(outcome) => return (outcome, None),
+            }
+        }
     };
     if checksum(&payload) != info.checksum {
         return (ReadOutcome::Corrupt(Corruption::BadChecksum), None);
@@ -324,8 +302,6 @@ fn read_payload(file: &mut File, len: u64) -> Result<Vec<u8>, ReadOutcome> {
     Ok(payload)
 }
 
-/// A read that ended early means the file shrank under us (or lied about its
-/// length): that is corruption, not an I/O failure.
 /// Fills `header` and then `payload` from `file`, with as few `readv` calls as the
 /// kernel allows (one, for a regular file).
 fn read_split(file: &mut File, header: &mut [u8], payload: &mut [u8]) -> io::Result<()> {
@@ -350,6 +326,8 @@ fn read_split(file: &mut File, header: &mut [u8], payload: &mut [u8]) -> io::Res
     Ok(())
 }
 
+/// A read that ended early means the file shrank under us (or lied about its
+/// length): that is corruption, not an I/O failure.
 fn short_read(e: io::Error) -> ReadOutcome {
     if e.kind() == io::ErrorKind::UnexpectedEof {
         ReadOutcome::Corrupt(Corruption::LengthMismatch)

@@ -992,13 +992,7 @@ impl Cache {
     /// are counted as `corrupt` and removed when writable. Never panics on
     /// filesystem content.
     pub fn get(&self, tier: Tier, key: &CacheKey) -> Option<Vec<u8>> {
-        let Some(inner) = &self.inner else {
-            Counters::add(&self.counters.misses[tier.index()], 1);
-            return None;
-        };
-        let path = inner.entry_path(tier, key);
-        let outcome = entry::read_entry(&path, tier, key);
-        self.account(inner, tier, &path, outcome, false)
+        self.lookup(tier, key, None).map(|(payload, _)| payload)
     }
 
     /// Looks up `key` in `tier` like [`Cache::get`], but first compares the
@@ -1010,6 +1004,21 @@ impl Cache {
     /// through a small buffer, never held whole. A confirmed hit counts as a
     /// hit (and a use) but reads no payload bytes.
     pub fn get_or_confirm(&self, tier: Tier, key: &CacheKey, copy: &Path) -> Option<Found> {
+        let (payload, confirmed) = self.lookup(tier, key, Some(copy))?;
+        Some(match confirmed {
+            Some(len) => Found::Confirmed { len, head: payload },
+            None => Found::Read(payload),
+        })
+    }
+
+    /// [`Cache::get_or_confirm`] with an optional copy: the hit's payload, and the
+    /// payload length when the copy confirmed it (the payload is then the copy's head).
+    fn lookup(
+        &self,
+        tier: Tier,
+        key: &CacheKey,
+        copy: Option<&Path>,
+    ) -> Option<(Vec<u8>, Option<u64>)> {
         let Some(inner) = &self.inner else {
             Counters::add(&self.counters.misses[tier.index()], 1);
             return None;
@@ -1017,10 +1026,7 @@ impl Cache {
         let path = inner.entry_path(tier, key);
         let (outcome, confirmed) = entry::read_entry_or_confirm(&path, tier, key, copy);
         let payload = self.account(inner, tier, &path, outcome, confirmed.is_some())?;
-        Some(match confirmed {
-            Some(len) => Found::Confirmed { len, head: payload },
-            None => Found::Read(payload),
-        })
+        Some((payload, confirmed))
     }
 
     /// Counts a lookup's outcome, refreshes a hit's recency and removes a

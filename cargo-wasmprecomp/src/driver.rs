@@ -127,26 +127,43 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Whether the file at `path` holds exactly `bytes`, read in pieces through one small
 /// buffer (reading a large artifact whole into fresh memory costs its page faults again).
 fn same_contents(path: &Path, bytes: &[u8]) -> bool {
-    use std::io::Read;
     let Ok(mut f) = std::fs::File::open(path) else {
         return false;
     };
     if !f.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
         return false;
     }
-    let mut buf = vec![0u8; bytes.len().clamp(1, 64 * 1024)];
     let mut at = 0;
+    let read = read_chunks(&mut f, bytes.len() as u64, |piece| {
+        let same = bytes.get(at..at + piece.len()) == Some(piece);
+        at += piece.len();
+        same
+    });
+    matches!(read, Ok(Some(n)) if n == bytes.len() as u64)
+}
+
+/// Reads `f` to its end through one buffer of at most 64 KiB (sized for `len_hint`
+/// bytes), handing each piece to `each`, which stops the reading by returning false.
+/// Returns how many bytes were read, or `None` when `each` stopped it.
+fn read_chunks(
+    f: &mut std::fs::File,
+    len_hint: u64,
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<Option<u64>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; len_hint.clamp(1, 64 << 10) as usize];
+    let mut total = 0u64;
     loop {
         match f.read(&mut buf) {
-            Ok(0) => return at == bytes.len(),
+            Ok(0) => return Ok(Some(total)),
             Ok(n) => {
-                if bytes.get(at..at + n) != Some(&buf[..n]) {
-                    return false;
+                if !each(&buf[..n]) {
+                    return Ok(None);
                 }
-                at += n;
+                total += n as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(e) => return Err(e),
         }
     }
 }
@@ -215,22 +232,13 @@ fn read_input(path: &Path, stream: bool) -> std::io::Result<WasmInput> {
         return Ok(WasmInput::Bytes(bytes));
     }
     let mut hasher = WasmDigester::default();
-    let mut buf = vec![0u8; 64 << 10];
-    let mut len = 0u64;
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                len += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let read = read_chunks(&mut f, len, |piece| {
+        hasher.update(piece);
+        true
+    })?;
     Ok(WasmInput::Digested {
         digest: hasher.finalize(),
-        len,
+        len: read.unwrap_or(0),
     })
 }
 
@@ -364,8 +372,9 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
                 return staged;
             }
         }
-        if wasm_digest(&staged.wasm) != d {
-            staged.mkey = CacheKey(module_key(&opts.isa, &wasm_digest(&staged.wasm)));
+        let now = wasm_digest(&staged.wasm);
+        if now != d {
+            staged.mkey = CacheKey(module_key(&opts.isa, &now));
             staged.hit = ModuleHit::No;
             staged.rep.module_cache = "miss".into();
             sha = None;

@@ -416,12 +416,14 @@ pub fn compile_modules_hashed(
     let several = wasms.len() > 1;
     // Validation first (a module that fails it looks nothing up), then the manifests,
     // whose bytes the prepared modules' code views borrow.
-    let validated: Vec<Result<Validated, CompileError>> =
-        map_items(wasms.to_vec(), several, |_, w| validate(w));
-    let fetched: Vec<Fetched> = map_items(wasms.to_vec(), several, |m, w| {
-        let functions = validated[m].as_ref().map_or(0, |v| v.1.len());
-        fetch_manifest(w, functions, opts.cache, isa)
-    });
+    let (validated, fetched): (Vec<Result<Validated, CompileError>>, Vec<Fetched>) =
+        map_items(wasms.to_vec(), several, |_, w| {
+            let v = validate(w);
+            let functions = v.as_ref().map_or(0, |v| v.1.len());
+            (v, fetch_manifest(w, functions, opts.cache, isa))
+        })
+        .into_iter()
+        .unzip();
     let mut prepared: Vec<Result<Prepared, CompileError>> =
         map_items(validated, several, |m, v| {
             prepare(wasms[m], isa, v?, &fetched[m], opts.check_cache)
