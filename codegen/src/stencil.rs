@@ -13,7 +13,9 @@
 use crate::error::CompileError;
 use crate::module::ModuleInfo;
 use sha2::{Digest, Sha256};
-use wasmparser::{BinaryReader, BlockType, Operator};
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::Encode;
+use wasmparser::{BinaryReader, BlockType};
 use wasmprecomp_artifact::{self as art, DecodeError, Reader, Writer};
 
 /// The kinds of module-level entity a function body can refer to.
@@ -296,31 +298,6 @@ fn read_functype(r: &mut Reader) -> Result<art::FuncType, DecodeError> {
     Ok(t)
 }
 
-fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        let done = (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0);
-        if done {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 /// Renames references while building one stencil.
 struct Renamer<'m> {
     module: &'m ModuleInfo,
@@ -332,79 +309,126 @@ struct Renamer<'m> {
 }
 
 impl Renamer<'_> {
-    fn rename(&mut self, kind: RefKind, real: u32) -> u32 {
-        let map = &mut self.maps[kind as usize];
-        if let Some(&(_, r)) = map.iter().find(|(x, _)| *x == real) {
-            return r;
+    fn missing(&self, what: &str, real: u32) -> CompileError {
+        CompileError::Internal {
+            message: format!("stencil: no facts for {what} {real}"),
+            function: Some(self.params.func_index),
         }
+    }
+
+    /// The reference number of `real`, numbering it (and recording its facts) on first
+    /// use. A fact the module does not have is an internal error, never a default.
+    fn rename(&mut self, kind: RefKind, real: u32) -> Result<u32, CompileError> {
+        let map = &self.maps[kind as usize];
+        if let Some(&(_, r)) = map.iter().find(|(x, _)| *x == real) {
+            return Ok(r);
+        }
+        let m = &self.module.meta;
+        match kind {
+            RefKind::Func => {
+                let ty = m
+                    .func_type(real)
+                    .cloned()
+                    .ok_or_else(|| self.missing("function", real))?;
+                self.refs.funcs.push(FuncFact {
+                    ty,
+                    imported: real < m.num_imported_funcs,
+                })
+            }
+            RefKind::Type => {
+                let ty = m
+                    .types
+                    .get(real as usize)
+                    .cloned()
+                    .ok_or_else(|| self.missing("type", real))?;
+                self.refs.types.push(ty)
+            }
+            RefKind::Global => {
+                let ty = global_type(m, real).ok_or_else(|| self.missing("global", real))?;
+                self.refs.globals.push(GlobalFact {
+                    ty,
+                    imported: real < m.num_imported_globals,
+                })
+            }
+            RefKind::Table => {
+                let elem = table_elem(m, real).ok_or_else(|| self.missing("table", real))?;
+                self.refs.tables.push(TableFact {
+                    elem,
+                    imported: real < m.num_imported_tables,
+                })
+            }
+            RefKind::Memory => {
+                let count = m.num_imported_memories as usize + m.memories.len();
+                if real as usize >= count {
+                    return Err(self.missing("memory", real));
+                }
+                self.refs.memories.push(MemoryFact {
+                    imported: real < m.num_imported_memories,
+                })
+            }
+            RefKind::Data => {
+                if real as usize >= m.data.len() {
+                    return Err(self.missing("data segment", real));
+                }
+                self.refs.num_data += 1
+            }
+            RefKind::Elem => {
+                if real as usize >= m.elements.len() {
+                    return Err(self.missing("element segment", real));
+                }
+                self.refs.num_elems += 1
+            }
+        }
+        let map = &mut self.maps[kind as usize];
         let r = map.len() as u32;
         map.push((real, r));
         self.params.refs[kind as usize].push(real);
-        let m = &self.module.meta;
-        match kind {
-            RefKind::Func => self.refs.funcs.push(FuncFact {
-                ty: m.func_type(real).cloned().unwrap_or_default(),
-                imported: real < m.num_imported_funcs,
-            }),
-            RefKind::Type => self
-                .refs
-                .types
-                .push(m.types.get(real as usize).cloned().unwrap_or_default()),
-            RefKind::Global => self.refs.globals.push(GlobalFact {
-                ty: global_type(m, real),
-                imported: real < m.num_imported_globals,
-            }),
-            RefKind::Table => self.refs.tables.push(TableFact {
-                elem: table_elem(m, real),
-                imported: real < m.num_imported_tables,
-            }),
-            RefKind::Memory => self.refs.memories.push(MemoryFact {
-                imported: real < m.num_imported_memories,
-            }),
-            RefKind::Data => self.refs.num_data += 1,
-            RefKind::Elem => self.refs.num_elems += 1,
-        }
-        r
+        Ok(r)
+    }
+
+    /// The reference number already given to `real` by the classifier.
+    fn renamed(&self, kind: RefKind, real: u32) -> Result<u32, CompileError> {
+        self.maps[kind as usize]
+            .iter()
+            .find(|(x, _)| *x == real)
+            .map(|&(_, r)| r)
+            .ok_or_else(|| CompileError::Internal {
+                message: format!("stencil: {kind:?} {real} re-encoded but never classified"),
+                function: Some(self.params.func_index),
+            })
     }
 }
 
-fn global_type(m: &art::ModuleMeta, idx: u32) -> art::GlobalType {
+fn global_type(m: &art::ModuleMeta, idx: u32) -> Option<art::GlobalType> {
     if idx < m.num_imported_globals {
-        let mut i = 0;
-        for imp in &m.imports {
-            if let art::ImportKind::Global(g) = imp.kind {
-                if i == idx {
-                    return g;
-                }
-                i += 1;
-            }
-        }
+        return m
+            .imports
+            .iter()
+            .filter_map(|imp| match imp.kind {
+                art::ImportKind::Global(g) => Some(g),
+                _ => None,
+            })
+            .nth(idx as usize);
     }
     m.globals
         .get((idx - m.num_imported_globals) as usize)
         .map(|g| g.ty)
-        .unwrap_or(art::GlobalType {
-            ty: art::ValType::I32,
-            mutable: false,
-        })
 }
 
-fn table_elem(m: &art::ModuleMeta, idx: u32) -> art::ValType {
+fn table_elem(m: &art::ModuleMeta, idx: u32) -> Option<art::ValType> {
     if idx < m.num_imported_tables {
-        let mut i = 0;
-        for imp in &m.imports {
-            if let art::ImportKind::Table(t) = imp.kind {
-                if i == idx {
-                    return t.elem;
-                }
-                i += 1;
-            }
-        }
+        return m
+            .imports
+            .iter()
+            .filter_map(|imp| match imp.kind {
+                art::ImportKind::Table(t) => Some(t.elem),
+                _ => None,
+            })
+            .nth(idx as usize);
     }
     m.tables
         .get((idx - m.num_imported_tables) as usize)
         .map(|t| t.elem)
-        .unwrap_or(art::ValType::FuncRef)
 }
 
 /// Builds the stencil and parameters of defined function `defined_index`.
@@ -413,7 +437,14 @@ pub fn build(
     wasm: &[u8],
     defined_index: u32,
 ) -> Result<(FunctionStencil, Parameters), CompileError> {
-    let range = module.bodies[defined_index as usize].clone();
+    let range = module
+        .bodies
+        .get(defined_index as usize)
+        .cloned()
+        .ok_or_else(|| CompileError::Internal {
+            message: format!("stencil: no body for defined function {defined_index}"),
+            function: None,
+        })?;
     let func_index = module.meta.num_imported_funcs + defined_index;
     let body = &wasm[range.clone()];
     let err = |e: wasmparser::BinaryReaderError| CompileError::Malformed {
@@ -425,7 +456,10 @@ pub fn build(
         .meta
         .func_type(func_index)
         .cloned()
-        .unwrap_or_default();
+        .ok_or_else(|| CompileError::Internal {
+            message: format!("stencil: no signature for function {func_index}"),
+            function: Some(func_index),
+        })?;
     let mut rn = Renamer {
         module,
         maps: Default::default(),
@@ -443,22 +477,37 @@ pub fn build(
     out.extend_from_slice(&body[..ops_start]);
     let mut reader = wasmparser::OperatorsReader::new(ops_reader);
     let mut copied_to = ops_start; // body-relative: bytes before this are in `out`
+    let mut new = Vec::new();
     while !reader.eof() {
-        let (op, start) = reader.read_with_offset().map_err(err)?;
-        let start = start as usize - range.start;
+        let start = reader.original_position() as usize - range.start;
+        let mut classify = Classify {
+            rn: &mut rn,
+            indexed: false,
+        };
+        reader.visit_operator(&mut classify).map_err(err)??;
+        if !classify.indexed {
+            continue;
+        }
         let end = reader.original_position() as usize - range.start;
-        let mut new = Vec::new();
-        let rewritten = rewrite(&op, &mut rn, &mut new);
-        if rewritten {
-            out.extend_from_slice(&body[copied_to..start]);
-            out.extend_from_slice(&new);
-            copied_to = end;
-            let delta = (end - start) as i64 - new.len() as i64;
-            if delta != 0 {
-                rn.params
-                    .offset_fixups
-                    .push((out.len() as u32, delta as i32));
-            }
+        // Re-read the operator and encode it with every index renamed.
+        let mut one = wasmparser::OperatorsReader::new(BinaryReader::new(
+            &body[start..end],
+            (range.start + start) as u64,
+        ));
+        let op = one.read().map_err(err)?;
+        new.clear();
+        Renumber(&mut rn)
+            .instruction(op)
+            .map_err(|e| reencode_error(e, func_index))?
+            .encode(&mut new);
+        out.extend_from_slice(&body[copied_to..start]);
+        out.extend_from_slice(&new);
+        copied_to = end;
+        let delta = (end - start) as i64 - new.len() as i64;
+        if delta != 0 {
+            rn.params
+                .offset_fixups
+                .push((out.len() as u32, delta as i32));
         }
     }
     out.extend_from_slice(&body[copied_to..]);
@@ -466,155 +515,251 @@ pub fn build(
     Ok((stencil, rn.params))
 }
 
-/// Re-encodes `op` with renamed indices into `out`; returns false when `op` carries no
-/// module-level index and can be copied verbatim.
-fn rewrite(op: &Operator, rn: &mut Renamer, out: &mut Vec<u8>) -> bool {
-    use Operator as O;
-    let fc = |out: &mut Vec<u8>, sub: u64| {
-        out.push(0xfc);
-        write_uleb(out, sub);
-    };
-    match *op {
-        O::Block { blockty } | O::Loop { blockty } | O::If { blockty } => {
-            let BlockType::FuncType(t) = blockty else {
-                return false;
-            };
-            out.push(match op {
-                O::Block { .. } => 0x02,
-                O::Loop { .. } => 0x03,
-                _ => 0x04,
-            });
-            let r = rn.rename(RefKind::Type, t);
-            write_sleb(out, r as i64);
-        }
-        O::Call { function_index } => {
-            out.push(0x10);
-            write_uleb(out, rn.rename(RefKind::Func, function_index) as u64);
-        }
-        O::CallIndirect {
-            type_index,
-            table_index,
-        } => {
-            out.push(0x11);
-            write_uleb(out, rn.rename(RefKind::Type, type_index) as u64);
-            write_uleb(out, rn.rename(RefKind::Table, table_index) as u64);
-        }
-        O::GlobalGet { global_index } | O::GlobalSet { global_index } => {
-            out.push(if matches!(op, O::GlobalGet { .. }) {
-                0x23
-            } else {
-                0x24
-            });
-            write_uleb(out, rn.rename(RefKind::Global, global_index) as u64);
-        }
-        O::TableGet { table } | O::TableSet { table } => {
-            out.push(if matches!(op, O::TableGet { .. }) {
-                0x25
-            } else {
-                0x26
-            });
-            write_uleb(out, rn.rename(RefKind::Table, table) as u64);
-        }
-        O::RefFunc { function_index } => {
-            out.push(0xd2);
-            write_uleb(out, rn.rename(RefKind::Func, function_index) as u64);
-        }
-        O::MemoryInit { data_index, mem } => {
-            fc(out, 8);
-            write_uleb(out, rn.rename(RefKind::Data, data_index) as u64);
-            write_uleb(out, rn.rename(RefKind::Memory, mem) as u64);
-        }
-        O::DataDrop { data_index } => {
-            fc(out, 9);
-            write_uleb(out, rn.rename(RefKind::Data, data_index) as u64);
-        }
-        O::MemoryCopy { dst_mem, src_mem } => {
-            fc(out, 10);
-            write_uleb(out, rn.rename(RefKind::Memory, dst_mem) as u64);
-            write_uleb(out, rn.rename(RefKind::Memory, src_mem) as u64);
-        }
-        O::MemoryFill { mem } => {
-            fc(out, 11);
-            write_uleb(out, rn.rename(RefKind::Memory, mem) as u64);
-        }
-        O::TableInit { elem_index, table } => {
-            fc(out, 12);
-            write_uleb(out, rn.rename(RefKind::Elem, elem_index) as u64);
-            write_uleb(out, rn.rename(RefKind::Table, table) as u64);
-        }
-        O::ElemDrop { elem_index } => {
-            fc(out, 13);
-            write_uleb(out, rn.rename(RefKind::Elem, elem_index) as u64);
-        }
-        O::TableCopy {
-            dst_table,
-            src_table,
-        } => {
-            fc(out, 14);
-            write_uleb(out, rn.rename(RefKind::Table, dst_table) as u64);
-            write_uleb(out, rn.rename(RefKind::Table, src_table) as u64);
-        }
-        O::TableGrow { table } | O::TableSize { table } | O::TableFill { table } => {
-            fc(
-                out,
-                match op {
-                    O::TableGrow { .. } => 15,
-                    O::TableSize { .. } => 16,
-                    _ => 17,
-                },
-            );
-            write_uleb(out, rn.rename(RefKind::Table, table) as u64);
-        }
-        O::MemorySize { mem } | O::MemoryGrow { mem } => {
-            out.push(if matches!(op, O::MemorySize { .. }) {
-                0x3f
-            } else {
-                0x40
-            });
-            write_uleb(out, rn.rename(RefKind::Memory, mem) as u64);
-        }
-        _ => {
-            // Loads and stores name memory 0 implicitly (multi-memory is not compiled):
-            // record the reference so its facts are part of the stencil.
-            if let Some(m) = memarg_memory(op) {
-                rn.rename(RefKind::Memory, m);
-            }
-            return false;
-        }
+fn reencode_error(e: wasm_encoder::reencode::Error<CompileError>, function: u32) -> CompileError {
+    match e {
+        wasm_encoder::reencode::Error::UserError(e) => e,
+        other => CompileError::Internal {
+            message: format!("stencil: re-encoding failed: {other}"),
+            function: Some(function),
+        },
     }
-    true
 }
 
-fn memarg_memory(op: &Operator) -> Option<u32> {
-    use Operator as O;
-    let m = match op {
-        O::I32Load { memarg }
-        | O::I64Load { memarg }
-        | O::F32Load { memarg }
-        | O::F64Load { memarg }
-        | O::I32Load8S { memarg }
-        | O::I32Load8U { memarg }
-        | O::I32Load16S { memarg }
-        | O::I32Load16U { memarg }
-        | O::I64Load8S { memarg }
-        | O::I64Load8U { memarg }
-        | O::I64Load16S { memarg }
-        | O::I64Load16U { memarg }
-        | O::I64Load32S { memarg }
-        | O::I64Load32U { memarg }
-        | O::I32Store { memarg }
-        | O::I64Store { memarg }
-        | O::F32Store { memarg }
-        | O::F64Store { memarg }
-        | O::I32Store8 { memarg }
-        | O::I32Store16 { memarg }
-        | O::I64Store8 { memarg }
-        | O::I64Store16 { memarg }
-        | O::I64Store32 { memarg } => memarg,
-        _ => return None,
+/// Visits one operator and names each module-level index it carries to the [`Renamer`].
+///
+/// The visit methods are generated from wasmparser's list of every operator, and each
+/// immediate is classified by its name in `classify_imm!` below: an operator whose
+/// immediate is not listed there does not compile, so no index can reach a stencil
+/// un-renamed with its facts left out of the key. Operators of proposals this compiler
+/// does not compile (validation rejects them first) are refused here too.
+struct Classify<'r, 'm> {
+    rn: &'r mut Renamer<'m>,
+    /// Whether the operator names a module-level entity (and is re-encoded).
+    indexed: bool,
+}
+
+impl Classify<'_, '_> {
+    fn index(&mut self, kind: RefKind, real: u32) -> Result<(), CompileError> {
+        self.indexed = true;
+        self.rn.rename(kind, real).map(|_| ())
+    }
+
+    /// Loads and stores name their memory through the memarg. With one memory the
+    /// reference number equals the index, so the bytes are copied as they are; the
+    /// reference is still recorded so its facts are part of the stencil.
+    fn memarg(&mut self, m: &wasmparser::MemArg) -> Result<(), CompileError> {
+        match m.target {
+            wasmparser::MemArgTarget::Memory(i) => {
+                if self.rn.rename(RefKind::Memory, i)? != i {
+                    self.indexed = true;
+                }
+                Ok(())
+            }
+            wasmparser::MemArgTarget::Array(t) => self.index(RefKind::Type, t),
+        }
+    }
+
+    fn block_type(&mut self, bt: BlockType) -> Result<(), CompileError> {
+        match bt {
+            BlockType::FuncType(t) => self.index(RefKind::Type, t),
+            BlockType::Type(t) => self.val_type(t),
+            BlockType::Empty => Ok(()),
+        }
+    }
+
+    fn val_type(&mut self, t: wasmparser::ValType) -> Result<(), CompileError> {
+        match t {
+            wasmparser::ValType::Ref(r) => self.heap_type(r.heap_type()),
+            _ => Ok(()),
+        }
+    }
+
+    fn heap_type(&mut self, h: wasmparser::HeapType) -> Result<(), CompileError> {
+        match h {
+            wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) => {
+                match i.as_module_index() {
+                    Some(t) => self.index(RefKind::Type, t),
+                    None => Err(self.not_compiled("gc")),
+                }
+            }
+            wasmparser::HeapType::Abstract { .. } => Ok(()),
+        }
+    }
+
+    fn not_compiled(&self, proposal: &str) -> CompileError {
+        CompileError::Internal {
+            message: format!("stencil: operator of the `{proposal}` proposal, which is not compiled, passed validation"),
+            function: Some(self.rn.params.func_index),
+        }
+    }
+}
+
+/// One visit method per operator; see [`Classify`].
+macro_rules! classify_ops {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                classify_ops!(@body self $proposal [$($($arg)*)?])
+            }
+        )*
     };
-    match m.target {
-        wasmparser::MemArgTarget::Memory(i) => Some(i),
-        wasmparser::MemArgTarget::Array(_) => None,
+    // The proposals this compiler compiles (`module::SUPPORTED_FEATURES`).
+    (@body $s:ident mvp [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident sign_extension [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident saturating_float_to_int [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident bulk_memory [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident reference_types [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident $other:ident [$($arg:ident)*]) => {{
+        $( let _ = $arg; )*
+        Err($s.not_compiled(stringify!($other)))
+    }};
+    (@imms $s:ident [$($arg:ident)*]) => {{
+        $( classify_imm!($s $arg $arg); )*
+        Ok(())
+    }};
+}
+
+/// Classifies one immediate by its name in wasmparser's operator list.
+macro_rules! classify_imm {
+    ($s:ident function_index $v:ident) => {
+        $s.index(RefKind::Func, $v)?
+    };
+    ($s:ident type_index $v:ident) => {
+        $s.index(RefKind::Type, $v)?
+    };
+    ($s:ident table_index $v:ident) => {
+        $s.index(RefKind::Table, $v)?
+    };
+    ($s:ident table $v:ident) => {
+        $s.index(RefKind::Table, $v)?
+    };
+    ($s:ident dst_table $v:ident) => {
+        $s.index(RefKind::Table, $v)?
+    };
+    ($s:ident src_table $v:ident) => {
+        $s.index(RefKind::Table, $v)?
+    };
+    ($s:ident global_index $v:ident) => {
+        $s.index(RefKind::Global, $v)?
+    };
+    ($s:ident mem $v:ident) => {
+        $s.index(RefKind::Memory, $v)?
+    };
+    ($s:ident dst_mem $v:ident) => {
+        $s.index(RefKind::Memory, $v)?
+    };
+    ($s:ident src_mem $v:ident) => {
+        $s.index(RefKind::Memory, $v)?
+    };
+    ($s:ident data_index $v:ident) => {
+        $s.index(RefKind::Data, $v)?
+    };
+    ($s:ident elem_index $v:ident) => {
+        $s.index(RefKind::Elem, $v)?
+    };
+    ($s:ident memarg $v:ident) => {
+        $s.memarg(&$v)?
+    };
+    ($s:ident blockty $v:ident) => {
+        $s.block_type($v)?
+    };
+    ($s:ident hty $v:ident) => {
+        $s.heap_type($v)?
+    };
+    ($s:ident ty $v:ident) => {
+        $s.val_type($v)?
+    };
+    ($s:ident tys $v:ident) => {
+        for t in $v {
+            $s.val_type(t)?
+        }
+    };
+    // Immediates that name nothing outside the function: copied as they are.
+    ($s:ident local_index $v:ident) => {
+        let _ = $v;
+    };
+    ($s:ident relative_depth $v:ident) => {
+        let _ = $v;
+    };
+    ($s:ident targets $v:ident) => {
+        let _ = $v;
+    };
+    ($s:ident value $v:ident) => {
+        let _ = $v;
+    };
+    ($s:ident lane $v:ident) => {
+        let _ = $v;
+    };
+    ($s:ident lanes $v:ident) => {
+        let _ = $v;
+    };
+}
+
+impl<'a> wasmparser::VisitOperator<'a> for Classify<'_, '_> {
+    type Output = Result<(), CompileError>;
+    fn simd_visitor(
+        &mut self,
+    ) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+    wasmparser::for_each_visit_operator!(classify_ops);
+}
+
+impl<'a> wasmparser::VisitSimdOperator<'a> for Classify<'_, '_> {
+    wasmparser::for_each_visit_simd_operator!(classify_ops);
+}
+
+/// Encodes an operator with each index replaced by the reference number the classifier
+/// gave it.
+struct Renumber<'r, 'm>(&'r mut Renamer<'m>);
+
+impl Renumber<'_, '_> {
+    fn get(
+        &mut self,
+        kind: RefKind,
+        real: u32,
+    ) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.0
+            .renamed(kind, real)
+            .map_err(wasm_encoder::reencode::Error::UserError)
+    }
+}
+
+impl wasm_encoder::reencode::Reencode for Renumber<'_, '_> {
+    type Error = CompileError;
+    fn function_index(
+        &mut self,
+        i: u32,
+    ) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Func, i)
+    }
+    fn type_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Type, i)
+    }
+    fn global_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Global, i)
+    }
+    fn table_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Table, i)
+    }
+    fn memory_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Memory, i)
+    }
+    fn data_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Data, i)
+    }
+    fn element_index(
+        &mut self,
+        i: u32,
+    ) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        self.get(RefKind::Elem, i)
+    }
+    fn tag_index(&mut self, i: u32) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
+        Err(wasm_encoder::reencode::Error::UserError(
+            CompileError::Internal {
+                message: format!("stencil: tag {i} (exception handling is not compiled)"),
+                function: Some(self.0.params.func_index),
+            },
+        ))
     }
 }
