@@ -1,0 +1,28 @@
+;; Comparisons consumed by br_if, if and select (fusable into a flags-setting compare and
+;; a conditional jump or move), and a comparison used twice.
+(module
+  (func $br_if_lt (param i32 i32) (result i32)
+    (block $out (result i32)
+      (br_if $out (i32.const 1) (i32.lt_s (local.get 0) (local.get 1)))
+      (drop)
+      (i32.const 2)))
+  (func $if_ge_u (param i64 i64) (result i64)
+    (if (result i64) (i64.ge_u (local.get 0) (local.get 1))
+      (then (i64.sub (local.get 0) (local.get 1)))
+      (else (i64.sub (local.get 1) (local.get 0)))))
+  (func $select_max_s (param i32 i32) (result i32)
+    (select (local.get 0) (local.get 1) (i32.gt_s (local.get 0) (local.get 1))))
+  (func $if_imm (param i32) (result i32)
+    (if (result i32) (i32.eq (local.get 0) (i32.const 42))
+      (then (i32.const 1))
+      (else (i32.const 0))))
+  (func $compare_used_twice (param i32 i32) (result i32)
+    (local $c i32)
+    (local.set $c (i32.lt_u (local.get 0) (local.get 1)))
+    (if (local.get $c) (then (return (i32.const 7))))
+    (local.get $c))
+  (func $br_if_value (param i32) (result i32)
+    (block $out
+      (br_if $out (local.get 0))
+      (return (i32.const 10)))
+    (i32.const 20)))

@@ -1,0 +1,17 @@
+;; Defined globals: mutable ones of every type read and written, an immutable one read.
+(module
+  (global $counter (mut i32) (i32.const 0))
+  (global $wide (mut i64) (i64.const 0))
+  (global $single (mut f32) (f32.const 0))
+  (global $double (mut f64) (f64.const 0))
+  (global $limit i32 (i32.const 100))
+  (func $get_i32 (result i32) (global.get $counter))
+  (func $set_i32 (param i32) (global.set $counter (local.get 0)))
+  (func $increment (result i32)
+    (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
+    (global.get $counter))
+  (func $set_i64 (param i64) (global.set $wide (local.get 0)))
+  (func $get_f32 (result f32) (global.get $single))
+  (func $set_f64 (param f64) (global.set $double (local.get 0)))
+  (func $get_immutable (result i32) (global.get $limit))
+  (func $set_const (global.set $wide (i64.const 0x1122334455667788))))
