@@ -18,6 +18,7 @@ mod elf;
 pub mod error;
 pub mod isa;
 pub mod link;
+pub mod lower;
 pub mod manifest;
 pub mod module;
 pub mod stencil;

@@ -5,7 +5,7 @@
 use crate::compiled::{CodeRef, CompiledStencil, RelocKind};
 use crate::elf;
 use crate::error::CompileError;
-use crate::isa::{x64, Isa};
+use crate::isa::Isa;
 use crate::manifest::{self, Manifest, Row};
 use crate::module::{self, ModuleInfo};
 use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, RefKind, StencilKey};
@@ -723,10 +723,10 @@ fn link<'a>(
         }
         align_to(&mut text, 16);
         let a2w = text.len() as u32;
-        text.extend_from_slice(&x64::trampolines::array_to_wasm(ty));
+        text.extend_from_slice(&isa.array_to_wasm_trampoline(ty));
         align_to(&mut text, 16);
         let w2h = text.len() as u32;
-        let (code, site) = x64::trampolines::wasm_to_host(ty);
+        let (code, site) = isa.wasm_to_host_trampoline(ty);
         text.extend_from_slice(&code);
         traps.push(art::TrapSite {
             text_offset: w2h + site,

@@ -39,6 +39,7 @@ pub struct VCodeBuilder<I> {
     current: Option<BlockId>,
     current_start: u32,
     num_vregs: u32,
+    outgoing: u32,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -59,7 +60,14 @@ impl<I: MachInst> VCodeBuilder<I> {
             current: None,
             current_start: 0,
             num_vregs: 0,
+            outgoing: 0,
         }
+    }
+
+    /// Reserves `bytes` at the bottom of the frame for outgoing stack arguments and
+    /// result areas (the frame holds the largest reservation).
+    pub fn reserve_outgoing(&mut self, bytes: u32) {
+        self.outgoing = self.outgoing.max(bytes);
     }
 
     pub fn new_vreg(&mut self, class: RegClass) -> VReg {
@@ -179,6 +187,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             block_params,
             branch_args,
             num_vregs: self.num_vregs as usize,
+            outgoing: self.outgoing,
         }
     }
 }
@@ -195,6 +204,7 @@ pub struct VCode<I> {
     block_params: Vec<Vec<VReg>>,
     branch_args: Vec<Vec<Vec<VReg>>>,
     num_vregs: usize,
+    outgoing: u32,
 }
 
 impl<I> VCode<I> {
@@ -206,6 +216,10 @@ impl<I> VCode<I> {
     }
     pub fn succs(&self, b: usize) -> &[Block] {
         &self.block_succs[b]
+    }
+    /// Bytes the frame reserves for outgoing stack arguments and result areas.
+    pub fn outgoing_bytes(&self) -> u32 {
+        self.outgoing
     }
 }
 

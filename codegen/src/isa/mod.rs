@@ -1,10 +1,12 @@
-//! The ISA boundary: target selection, flags, and the compiler identity that goes into
-//! every cache key.
+//! The ISA boundary: target selection, flags, the compiler identity that goes into every
+//! cache key, and the dispatch to a backend.
 //!
-//! Everything target-specific sits under `isa/<arch>/`: instruction selection for
-//! non-control operators, register environment, calling convention, encoder, emission and
-//! trampolines. Control-flow lowering, stencils, the cache and the artifact format are
-//! shared, so adding aarch64 means adding `isa/aarch64/` and a match arm here.
+//! Everything target-specific sits under `isa/<arch>/`: instruction selection (the
+//! [`crate::lower::Lower`] hooks), register environment, calling convention, encoder,
+//! emission and trampolines. Translation (`translate/`), stencils, the pipeline, the cache
+//! and the artifact format are shared. Nothing outside `isa/<arch>/` names an
+//! architecture but this file's [`Backend`] enum: adding aarch64 means adding
+//! `isa/aarch64/` and one variant here.
 
 pub mod x64;
 
@@ -40,13 +42,17 @@ impl OptLevel {
     }
 }
 
-/// CPU features the generated code requires (x86-64-v2 minus the parts we do not use).
-pub const X64_CPU_FEATURES: &[&str] = &["sse4.1", "popcnt"];
+/// The backends, one per architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    X64,
+}
 
 /// A compilation target with its flags.
 #[derive(Debug, Clone)]
 pub struct Isa {
     triple: Triple,
+    backend: Backend,
     opt_level: OptLevel,
     env: regalloc2::MachineEnv,
 }
@@ -68,15 +74,18 @@ impl Isa {
                 Triple::from_str(t).map_err(|_| CompileError::UnsupportedTarget(t.to_string()))?
             }
         };
-        let ok = triple.architecture == Architecture::X86_64
-            && matches!(triple.operating_system, OperatingSystem::Linux);
-        if !ok {
-            return Err(CompileError::UnsupportedTarget(triple.to_string()));
-        }
+        let backend = match (triple.architecture, triple.operating_system) {
+            (Architecture::X86_64, OperatingSystem::Linux) => Backend::X64,
+            _ => return Err(CompileError::UnsupportedTarget(triple.to_string())),
+        };
+        let env = match backend {
+            Backend::X64 => x64::abi::machine_env(),
+        };
         Ok(Isa {
             triple,
+            backend,
             opt_level,
-            env: x64::abi::machine_env(),
+            env,
         })
     }
 
@@ -86,8 +95,17 @@ impl Isa {
     pub fn opt_level(&self) -> OptLevel {
         self.opt_level
     }
+    /// CPU features the generated code requires.
     pub fn cpu_features(&self) -> Vec<String> {
-        X64_CPU_FEATURES.iter().map(|s| s.to_string()).collect()
+        self.required_features()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+    fn required_features(&self) -> &'static [&'static str] {
+        match self.backend {
+            Backend::X64 => x64::CPU_FEATURES,
+        }
     }
     /// The flags string recorded in artifacts and keys.
     pub fn flags(&self) -> String {
@@ -99,7 +117,7 @@ impl Isa {
             "{}\0{}\0{}\0{}",
             CODEGEN_VERSION,
             self.triple,
-            X64_CPU_FEATURES.join(","),
+            self.required_features().join(","),
             self.flags()
         )
         .into_bytes()
@@ -111,6 +129,24 @@ impl Isa {
             OptLevel::None => regalloc2::Algorithm::Fastalloc,
             OptLevel::Speed => regalloc2::Algorithm::Ion,
         };
-        x64::compile(stencil, &self.env, alg)
+        match self.backend {
+            Backend::X64 => x64::compile(stencil, &self.env, alg),
+        }
+    }
+
+    /// The trampoline through which the host calls a function of type `ty`: arguments
+    /// and results in an array of 8-byte values.
+    pub fn array_to_wasm_trampoline(&self, ty: &wasmprecomp_artifact::FuncType) -> Vec<u8> {
+        match self.backend {
+            Backend::X64 => x64::trampolines::array_to_wasm(ty),
+        }
+    }
+
+    /// The trampoline through which compiled code calls a host function of type `ty`,
+    /// and the code offset of its trap site (a failing host call).
+    pub fn wasm_to_host_trampoline(&self, ty: &wasmprecomp_artifact::FuncType) -> (Vec<u8>, u32) {
+        match self.backend {
+            Backend::X64 => x64::trampolines::wasm_to_host(ty),
+        }
     }
 }

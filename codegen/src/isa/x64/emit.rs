@@ -15,7 +15,6 @@
 use super::abi;
 use super::asm::{regs::*, *};
 use super::inst::*;
-use super::lower::X64Lower;
 use crate::compiled::{CompiledStencil, Reloc, RelocKind, StencilTrap};
 use crate::vcode::VCode;
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
@@ -978,7 +977,7 @@ impl Emitter {
 }
 
 /// Emits machine code for allocated VCode.
-pub fn emit(vcode: &VCode<Inst>, ra: &Output, lower: &X64Lower) -> CompiledStencil {
+pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
     // Callee-saved registers the allocator used.
     let mut used = [false; 16];
     let mut note = |a: &Allocation| {
@@ -998,7 +997,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, lower: &X64Lower) -> CompiledStenc
         .filter(|r| used[**r as usize])
         .map(|r| Gpr(*r))
         .collect();
-    let outgoing = (lower.outgoing + 7) & !7;
+    let outgoing = (vcode.outgoing_bytes() + 7) & !7;
     let below = 8 + 8 * saved.len() as u32 + 8 * ra.num_spillslots as u32 + outgoing;
     let frame = (below + 15) & !15;
 

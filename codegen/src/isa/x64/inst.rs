@@ -7,23 +7,8 @@
 
 use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
 use crate::compiled::RelocKind;
+pub use crate::lower::{TrapInfo, VmRef};
 use crate::vcode::MachInst;
-use wasmprecomp_artifact::TrapKind;
-
-/// Where a trapping instruction reports: the kind and the stencil-relative wasm offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrapInfo {
-    pub kind: TrapKind,
-    pub offset: u32,
-}
-
-/// A memory, table or global reached through the VM context: the stencil reference number
-/// (relocated at link time) and whether the VM context holds it inline or by pointer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VmRef {
-    pub index: u32,
-    pub imported: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DivKind {

@@ -12,13 +12,16 @@ use crate::error::CompileError;
 use crate::stencil::FunctionStencil;
 use crate::translate::translate;
 
+/// CPU features the generated code requires (x86-64-v2 minus the parts we do not use).
+pub const CPU_FEATURES: &[&str] = &["sse4.1", "popcnt"];
+
 /// Compiles one stencil for x86-64.
 pub fn compile(
     stencil: &FunctionStencil,
     env: &regalloc2::MachineEnv,
     algorithm: regalloc2::Algorithm,
 ) -> Result<CompiledStencil, CompileError> {
-    let mut lower = lower::X64Lower::default();
+    let mut lower = lower::X64Lower;
     let vcode = translate(stencil, &mut lower)?;
     let opts = regalloc2::RegallocOptions {
         verbose_log: false,
@@ -38,6 +41,6 @@ pub fn compile(
                 function: None,
             }
         })?;
-        Ok(emit::emit(&vcode, out, &lower))
+        Ok(emit::emit(&vcode, out))
     })
 }

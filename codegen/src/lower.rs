@@ -1,0 +1,588 @@
+//! The seam between the ISA-neutral translator (`translate/`) and an ISA's instruction
+//! selection (`isa/<arch>/lower.rs`): the [`Lower`] trait, and the values and operation
+//! kinds that cross it.
+//!
+//! The translator owns every WebAssembly decision: the operand stack, control flow,
+//! constant folding, which operators become libcalls and with which arguments in which
+//! order, what a stencil reference means in the VM context, imported versus defined
+//! calls, how traps are reported. An ISA owns every machine decision: which immediates an
+//! instruction can hold, register constraints, the calling convention, how a value is
+//! loaded, compared or converted. An ISA never sees a wasm operator or the operand stack.
+//!
+//! Each hook appends instructions to the current block of `ctx.builder` and returns the
+//! virtual registers that hold its results. Hooks may assume the translator has checked
+//! types: operands have the types the operation names (validation guarantees it).
+
+use crate::compiled::RelocKind;
+use crate::vcode::{BlockId, MachInst, VCodeBuilder};
+use regalloc2::{RegClass, VReg};
+use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
+
+/// A value on the operand stack or in a local: a virtual register, a constant not yet
+/// materialized (so an ISA can fold it into an immediate), or an integer comparison not
+/// yet turned into 0/1 (so a branch or select can use the comparison directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Val {
+    Reg(VReg, ValType),
+    Const(ValType, u64),
+    Cmp(Compare),
+}
+
+impl Val {
+    pub fn ty(self) -> ValType {
+        match self {
+            Val::Reg(_, t) | Val::Const(t, _) => t,
+            Val::Cmp(_) => ValType::I32,
+        }
+    }
+}
+
+/// Integer comparison conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntCC {
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+impl IntCC {
+    /// The condition that holds exactly when `self` does not.
+    pub fn invert(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            LtS => GeS,
+            GeS => LtS,
+            LtU => GeU,
+            GeU => LtU,
+            GtS => LeS,
+            LeS => GtS,
+            GtU => LeU,
+            LeU => GtU,
+        }
+    }
+    /// The condition with operands swapped (`a < b` == `b > a`).
+    pub fn swap(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Eq,
+            Ne => Ne,
+            LtS => GtS,
+            GtS => LtS,
+            LtU => GtU,
+            GtU => LtU,
+            LeS => GeS,
+            GeS => LeS,
+            LeU => GeU,
+            GeU => LeU,
+        }
+    }
+    /// Evaluates the condition on constants of the given width.
+    pub fn eval(self, a: u64, b: u64, is64: bool) -> bool {
+        use IntCC::*;
+        let (ua, ub) = if is64 {
+            (a, b)
+        } else {
+            (a as u32 as u64, b as u32 as u64)
+        };
+        let (sa, sb) = if is64 {
+            (a as i64, b as i64)
+        } else {
+            (a as u32 as i32 as i64, b as u32 as i32 as i64)
+        };
+        match self {
+            Eq => ua == ub,
+            Ne => ua != ub,
+            LtS => sa < sb,
+            LtU => ua < ub,
+            GtS => sa > sb,
+            GtU => ua > ub,
+            LeS => sa <= sb,
+            LeU => ua <= ub,
+            GeS => sa >= sb,
+            GeU => ua >= ub,
+        }
+    }
+}
+
+/// `lhs cc rhs` on 32- or 64-bit integers, where `rhs` is a register or an immediate the
+/// ISA chose (see [`Lower::compare`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compare {
+    pub is64: bool,
+    pub cc: IntCC,
+    pub lhs: VReg,
+    pub rhs: CmpRhs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpRhs {
+    Reg(VReg),
+    Imm(i32),
+}
+
+/// The register class that holds values of `t`.
+pub fn class_of(t: ValType) -> RegClass {
+    if t.is_float() {
+        RegClass::Float
+    } else {
+        RegClass::Int
+    }
+}
+
+/// Where a trapping instruction reports: the kind and the stencil-relative wasm offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapInfo {
+    pub kind: TrapKind,
+    pub offset: u32,
+}
+
+/// A memory, table or global reached through the VM context: the stencil reference number
+/// (relocated at link time) and whether the VM context holds it inline or by pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmRef {
+    pub index: u32,
+    pub imported: bool,
+}
+
+/// Two-operand integer operations without traps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntBinOp {
+    Add,
+    Sub,
+    Mul,
+    And,
+    Or,
+    Xor,
+}
+
+impl IntBinOp {
+    pub fn commutative(self) -> bool {
+        !matches!(self, IntBinOp::Sub)
+    }
+}
+
+/// Shifts and rotates; the count is taken modulo the width (the translator has already
+/// reduced a constant count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShiftOp {
+    Shl,
+    ShrS,
+    ShrU,
+    Rotl,
+    Rotr,
+}
+
+/// Division and remainder: trap on a zero divisor (and `DivS` on overflow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DivOp {
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
+/// Float comparisons (IEEE: false on NaN, except `Ne`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatCC {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+/// Two-operand float operations with WebAssembly semantics (min/max propagate NaN and
+/// order -0 below +0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatBinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Copysign,
+}
+
+/// One-operand operations: the result type follows from the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Clz(ValType),
+    Ctz(ValType),
+    Popcnt(ValType),
+    /// `i64.extend_i32_s` / `_u`.
+    ExtendI32 {
+        signed: bool,
+    },
+    /// Sign extension in place: `bits` of `ty` (`i32.extend8_s` is `{ I32, 8 }`).
+    SignExtend {
+        ty: ValType,
+        bits: u8,
+    },
+    FAbs(ValType),
+    FNeg(ValType),
+    FSqrt(ValType),
+    FCeil(ValType),
+    FFloor(ValType),
+    FTrunc(ValType),
+    FNearest(ValType),
+    /// `f32.demote_f64`.
+    Demote,
+    /// `f64.promote_f32`.
+    Promote,
+    /// `fN.convert_iM_s/u`.
+    IntToFloat {
+        src: ValType,
+        dst: ValType,
+        signed: bool,
+    },
+    /// `iM.trunc_fN_s/u` (trapping, reported at the given site) and `trunc_sat`.
+    FloatToInt {
+        src: ValType,
+        dst: ValType,
+        signed: bool,
+        sat: bool,
+        trap: TrapInfo,
+    },
+    /// Reinterpretation of the bits of a value of type `from` as the other register file.
+    Reinterpret {
+        from: ValType,
+    },
+}
+
+impl UnaryOp {
+    /// The type of the result.
+    pub fn result(self) -> ValType {
+        use ValType::*;
+        match self {
+            UnaryOp::Clz(t) | UnaryOp::Ctz(t) | UnaryOp::Popcnt(t) => t,
+            UnaryOp::ExtendI32 { .. } => I64,
+            UnaryOp::SignExtend { ty, .. } => ty,
+            UnaryOp::FAbs(t)
+            | UnaryOp::FNeg(t)
+            | UnaryOp::FSqrt(t)
+            | UnaryOp::FCeil(t)
+            | UnaryOp::FFloor(t)
+            | UnaryOp::FTrunc(t)
+            | UnaryOp::FNearest(t) => t,
+            UnaryOp::Demote => F32,
+            UnaryOp::Promote => F64,
+            UnaryOp::IntToFloat { dst, .. } | UnaryOp::FloatToInt { dst, .. } => dst,
+            UnaryOp::Reinterpret { from } => match from {
+                I32 => F32,
+                I64 => F64,
+                F32 => I32,
+                _ => I64,
+            },
+        }
+    }
+}
+
+/// What a load or store moves between memory and a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemKind {
+    /// An integer access of `bytes` (1, 2, 4 or 8) into or from a register of type `ty`
+    /// (I32 or I64); loads narrower than `ty` extend per `signed`.
+    Int {
+        bytes: u8,
+        signed: bool,
+        ty: ValType,
+    },
+    F32,
+    F64,
+}
+
+impl MemKind {
+    /// Bytes accessed.
+    pub fn bytes(self) -> u32 {
+        match self {
+            MemKind::Int { bytes, .. } => bytes as u32,
+            MemKind::F32 => 4,
+            MemKind::F64 => 8,
+        }
+    }
+}
+
+/// Who a call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    /// A function defined in this module: function reference `func`, called directly
+    /// with the caller's VM context.
+    Direct { func: u32 },
+    /// Code at an address, with the callee's VM context (imported functions and
+    /// `call_indirect`).
+    Indirect { code: VReg, vmctx: VReg },
+}
+
+/// The state an ISA's hooks work on.
+pub struct LowerCtx<'s, I> {
+    pub builder: VCodeBuilder<I>,
+    /// The function's own signature.
+    pub sig: &'s FuncType,
+    /// The function's VM context.
+    pub vmctx: VReg,
+    /// Where multiple results are written (hidden argument), when the function has them.
+    /// Set by [`Lower::args`].
+    pub ret_area: Option<VReg>,
+}
+
+impl<I: MachInst> LowerCtx<'_, I> {
+    /// A fresh virtual register for a value of type `t`.
+    pub fn new_reg(&mut self, t: ValType) -> VReg {
+        self.builder.new_vreg(class_of(t))
+    }
+}
+
+/// An ISA's instruction selection, called by the translator once per operation in
+/// program order. Every hook appends to the current block; terminator hooks end it.
+///
+/// Contract for every hook taking [`Val`]s: an operand may be a register, a constant or a
+/// lazy comparison; the hook materializes what it cannot use directly (through
+/// [`Lower::materialize`]) and must not assume constants were folded by the translator
+/// beyond what the hook's doc says.
+pub trait Lower {
+    type Inst: MachInst;
+
+    /// Emits the entry: defines `ctx.vmctx`, one register per parameter of `ctx.sig`
+    /// (returned in order) and, for multiple results, `ctx.ret_area`.
+    fn args(&mut self, ctx: &mut LowerCtx<Self::Inst>) -> Vec<VReg>;
+
+    /// Puts a value in a register (a comparison becomes 0 or 1, an i32 constant has
+    /// undefined upper bits).
+    fn materialize(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: Val) -> VReg;
+
+    /// `a op b` on `ty` (I32 or I64), wrapping; either operand, or both, may be a
+    /// constant.
+    fn int_bin(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: IntBinOp,
+        ty: ValType,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+
+    /// `a op (b mod width)`; a constant `b` is already reduced modulo the width.
+    fn shift(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: ShiftOp,
+        ty: ValType,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+
+    /// Division or remainder; traps at `trap` (kind `IntegerDivideByZero`) on a zero
+    /// divisor and with `IntegerOverflow` for `DivS` of MIN by -1 (`RemS` of it is 0).
+    fn div_rem(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: DivOp,
+        ty: ValType,
+        a: Val,
+        b: Val,
+        trap: TrapInfo,
+    ) -> VReg;
+
+    /// The lazy comparison `a cc b` on `ty` (I32 or I64), neither operand both constant
+    /// (the translator folds that). The ISA picks which operand may be an immediate and
+    /// may swap them (with `cc.swap()`).
+    fn compare(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        ty: ValType,
+        cc: IntCC,
+        a: Val,
+        b: Val,
+    ) -> Compare;
+
+    /// `a cc b` on F32 or F64 as an i32 0/1.
+    fn float_compare(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        ty: ValType,
+        cc: FloatCC,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+
+    /// `a op b` on F32 or F64.
+    fn float_bin(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: FloatBinOp,
+        ty: ValType,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+
+    /// A one-operand operation; the result has type `op.result()`.
+    fn unary(&mut self, ctx: &mut LowerCtx<Self::Inst>, op: UnaryOp, a: Val) -> VReg;
+
+    /// `cond ? a : b` for values of type `ty`; `cond` is an i32 (possibly a comparison).
+    fn select(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        ty: ValType,
+        cond: Val,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+
+    /// Loads `kind` from `mem` at `addr + offset` (`addr` an i32 address), trapping at
+    /// `trap` when the access is out of bounds.
+    fn load(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        kind: MemKind,
+        mem: VmRef,
+        addr: Val,
+        offset: u64,
+        trap: TrapInfo,
+    ) -> VReg;
+
+    /// Stores `value` as `kind` to `mem` at `addr + offset`, trapping like [`Lower::load`].
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        kind: MemKind,
+        mem: VmRef,
+        addr: Val,
+        value: Val,
+        offset: u64,
+        trap: TrapInfo,
+    );
+
+    /// The current size of `mem` in pages (i32).
+    fn memory_size(&mut self, ctx: &mut LowerCtx<Self::Inst>, mem: VmRef) -> VReg;
+
+    /// Reads `global`, a value of type `ty`.
+    fn global_get(&mut self, ctx: &mut LowerCtx<Self::Inst>, global: VmRef, ty: ValType) -> VReg;
+
+    /// Writes `value` (of type `ty`) to `global`.
+    fn global_set(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        global: VmRef,
+        ty: ValType,
+        value: Val,
+    );
+
+    /// `table[index]`, trapping at `trap` when out of bounds.
+    fn table_get(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        table: VmRef,
+        index: Val,
+        trap: TrapInfo,
+    ) -> VReg;
+
+    /// `table[index] = value`, trapping at `trap` when out of bounds.
+    fn table_set(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        table: VmRef,
+        index: Val,
+        value: Val,
+        trap: TrapInfo,
+    );
+
+    /// The current size of `table` (i32).
+    fn table_size(&mut self, ctx: &mut LowerCtx<Self::Inst>, table: VmRef) -> VReg;
+
+    /// The address of function reference `func`'s funcref in the VM context.
+    fn ref_func(&mut self, ctx: &mut LowerCtx<Self::Inst>, func: u32) -> VReg;
+
+    /// A 64-bit load from the VM context at the offset that relocation `kind` of
+    /// reference `index` resolves to, plus `addend`.
+    fn vm_load(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        kind: RelocKind,
+        index: u32,
+        addend: i32,
+    ) -> VReg;
+
+    /// A 64-bit load from `base + offset`.
+    fn load_ptr(&mut self, ctx: &mut LowerCtx<Self::Inst>, base: VReg, offset: i32) -> VReg;
+
+    /// A 32-bit constant that relocation `kind` of reference `index` resolves to (a real
+    /// module index, for libcall arguments).
+    fn reloc_imm(&mut self, ctx: &mut LowerCtx<Self::Inst>, kind: RelocKind, index: u32) -> VReg;
+
+    /// The funcref for `call_indirect`: bounds-checks `index` against `table`, loads the
+    /// element, traps at `trap` on null (`IndirectCallToNull`), out of bounds
+    /// (`UndefinedElement`) or a signature other than type reference `ty`
+    /// (`BadSignature`).
+    fn call_indirect_check(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        table: VmRef,
+        ty: u32,
+        index: Val,
+        trap: TrapInfo,
+    ) -> VReg;
+
+    /// Calls `callee` with signature `sig` and `args`; returns the results in order.
+    fn call(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        sig: &FuncType,
+        callee: Callee,
+        args: &[Val],
+    ) -> Vec<VReg>;
+
+    /// Calls runtime function `lc` with the VM context and the integer `args`; returns
+    /// its 32-bit result when `result`.
+    fn libcall(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        lc: Libcall,
+        args: &[VReg],
+        result: bool,
+    ) -> Option<VReg>;
+
+    /// Traps at `trap` when the i32 `v` is non-zero.
+    fn trap_if_nonzero(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: VReg, trap: TrapInfo);
+
+    /// Terminator: jumps to `target` passing `args` as its block parameters.
+    fn jump(&mut self, ctx: &mut LowerCtx<Self::Inst>, target: BlockId, args: Vec<VReg>);
+
+    /// Terminator: to `taken` when the i32 `cond` is non-zero, else `not_taken`; neither
+    /// takes block parameters.
+    fn brif(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        cond: Val,
+        taken: BlockId,
+        not_taken: BlockId,
+    );
+
+    /// Terminator: `targets` are distinct and take no parameters; `table[i]` and
+    /// `default` index into them.
+    fn br_table(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        index: Val,
+        targets: &[BlockId],
+        table: Vec<u32>,
+        default: u32,
+    );
+
+    /// Terminator: returns `results` (the function's result types, in order).
+    fn ret(&mut self, ctx: &mut LowerCtx<Self::Inst>, results: Vec<Val>);
+
+    /// Terminator: raises trap `kind` reported at stencil offset `offset`.
+    fn trap(&mut self, ctx: &mut LowerCtx<Self::Inst>, kind: TrapKind, offset: u32);
+}

@@ -1,0 +1,617 @@
+//! The semantics of every non-control operator, ISA-neutral: what is popped and pushed,
+//! what folds, which [`Lower`] hook runs with which operands, which operators become
+//! libcalls and with their arguments in which order.
+//!
+//! Operators are visited through wasmparser's `VisitOperator`: every operator of a
+//! proposal this compiler compiles has its method written out below, so a new one is a
+//! compile error until it is handled; operators of other proposals are refused (module
+//! validation rejects them first, naming the proposal).
+
+use super::{internal, Translator};
+use crate::compiled::RelocKind;
+use crate::error::CompileError;
+use crate::lower::{
+    CmpRhs, Compare, DivOp, FloatBinOp, FloatCC, IntBinOp, IntCC, Lower, MemKind, ShiftOp,
+    TrapInfo, UnaryOp, Val,
+};
+use wasmparser::{VisitOperator, VisitSimdOperator};
+use wasmprecomp_artifact::{Libcall, TrapKind, ValType};
+
+type R = Result<(), CompileError>;
+
+use ValType::{ExternRef, FuncRef, F32, F64, I32, I64};
+
+impl<B: Lower> Translator<'_, '_, B> {
+    fn trap_here(&self, kind: TrapKind) -> TrapInfo {
+        TrapInfo {
+            kind,
+            offset: self.offset,
+        }
+    }
+
+    fn int_bin(&mut self, op: IntBinOp, ty: ValType) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let r = self.isa.int_bin(&mut self.ctx, op, ty, a, b);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn shift(&mut self, op: ShiftOp, ty: ValType) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let mask = if ty == I64 { 63 } else { 31 };
+        let b = match b {
+            Val::Const(t, bits) => Val::Const(t, bits & mask),
+            other => other,
+        };
+        let r = self.isa.shift(&mut self.ctx, op, ty, a, b);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn div_rem(&mut self, op: DivOp, ty: ValType) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let trap = self.trap_here(TrapKind::IntegerDivideByZero);
+        let r = self.isa.div_rem(&mut self.ctx, op, ty, a, b, trap);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn unary(&mut self, op: UnaryOp) -> R {
+        let a = self.pop()?;
+        let r = self.isa.unary(&mut self.ctx, op, a);
+        self.push_reg(r, op.result());
+        Ok(())
+    }
+
+    /// Pushes a lazy comparison: a branch on it compares and jumps directly; any other
+    /// use materializes it as 0/1. Constant operands fold.
+    fn compare(&mut self, ty: ValType, cc: IntCC) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        if let (Val::Const(_, x), Val::Const(_, y)) = (a, b) {
+            self.push(Val::Const(I32, cc.eval(x, y, ty == I64) as u64));
+            return Ok(());
+        }
+        let c = self.isa.compare(&mut self.ctx, ty, cc, a, b);
+        self.push(Val::Cmp(c));
+        Ok(())
+    }
+
+    /// `eqz` (and `ref.is_null`, on the 64-bit reference): inverts a pending comparison,
+    /// folds a constant, otherwise compares with zero.
+    fn eqz(&mut self, ty: ValType) -> R {
+        let a = self.pop()?;
+        let is64 = ty != I32;
+        let v = match a {
+            Val::Cmp(c) => Val::Cmp(Compare {
+                cc: c.cc.invert(),
+                ..c
+            }),
+            Val::Const(_, x) => {
+                let zero = if is64 { x == 0 } else { x as u32 == 0 };
+                Val::Const(I32, zero as u64)
+            }
+            Val::Reg(r, _) => Val::Cmp(Compare {
+                is64,
+                cc: IntCC::Eq,
+                lhs: r,
+                rhs: CmpRhs::Imm(0),
+            }),
+        };
+        self.push(v);
+        Ok(())
+    }
+
+    /// `i32.wrap_i64`: an i32 in a register has undefined upper bits (see
+    /// [`Lower::materialize`]), so wrapping moves nothing.
+    fn wrap(&mut self) -> R {
+        let v = self.pop()?;
+        match v {
+            Val::Reg(r, _) => self.push_reg(r, I32),
+            Val::Const(_, bits) => self.push(Val::Const(I32, bits as u32 as u64)),
+            // An i32 already (i64 operands never produce one).
+            Val::Cmp(_) => self.push(v),
+        }
+        Ok(())
+    }
+
+    fn float_compare(&mut self, ty: ValType, cc: FloatCC) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let r = self.isa.float_compare(&mut self.ctx, ty, cc, a, b);
+        self.push_reg(r, I32);
+        Ok(())
+    }
+
+    fn float_bin(&mut self, op: FloatBinOp, ty: ValType) -> R {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let r = self.isa.float_bin(&mut self.ctx, op, ty, a, b);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn trunc(&mut self, src: ValType, dst: ValType, signed: bool, sat: bool) -> R {
+        let trap = self.trap_here(TrapKind::IntegerOverflow);
+        self.unary(UnaryOp::FloatToInt {
+            src,
+            dst,
+            signed,
+            sat,
+            trap,
+        })
+    }
+
+    fn convert(&mut self, src: ValType, dst: ValType, signed: bool) -> R {
+        self.unary(UnaryOp::IntToFloat { src, dst, signed })
+    }
+
+    fn select(&mut self) -> R {
+        let c = self.pop()?;
+        let b = self.pop()?;
+        let a = self.pop()?;
+        let ty = a.ty();
+        let r = self.isa.select(&mut self.ctx, ty, c, a, b);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
+        let mem = self.memory(0)?;
+        let addr = self.pop()?;
+        let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
+        let r = self
+            .isa
+            .load(&mut self.ctx, kind, mem, addr, memarg.offset, trap);
+        let ty = match kind {
+            MemKind::Int { ty, .. } => ty,
+            MemKind::F32 => F32,
+            MemKind::F64 => F64,
+        };
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
+        let mem = self.memory(0)?;
+        let value = self.pop()?;
+        let addr = self.pop()?;
+        let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
+        self.isa
+            .store(&mut self.ctx, kind, mem, addr, value, memarg.offset, trap);
+        Ok(())
+    }
+
+    fn call(&mut self, function_index: u32) -> R {
+        let (sig, callee) = self.callee(function_index)?;
+        let args = self.pop_n(sig.params.len())?;
+        let results = self.isa.call(&mut self.ctx, &sig, callee, &args);
+        for (r, t) in results.into_iter().zip(&sig.results) {
+            self.push_reg(r, *t);
+        }
+        Ok(())
+    }
+
+    fn call_indirect(&mut self, type_index: u32, table_index: u32) -> R {
+        let sig = self.func_type(type_index)?;
+        let (table, _) = self.table(table_index)?;
+        let index = self.pop()?;
+        let trap = self.trap_here(TrapKind::UndefinedElement);
+        let funcref = self
+            .isa
+            .call_indirect_check(&mut self.ctx, table, type_index, index, trap);
+        let callee = self.funcref_callee(funcref);
+        let args = self.pop_n(sig.params.len())?;
+        let results = self.isa.call(&mut self.ctx, &sig, callee, &args);
+        for (r, t) in results.into_iter().zip(&sig.results) {
+            self.push_reg(r, *t);
+        }
+        Ok(())
+    }
+
+    /// A runtime call that returns non-zero when it trapped (reported as a host error at
+    /// this operator).
+    fn trapping_libcall(&mut self, lc: Libcall, args: &[regalloc2::VReg]) -> R {
+        let res = self
+            .isa
+            .libcall(&mut self.ctx, lc, args, true)
+            .ok_or_else(|| internal("libcall without its result"))?;
+        let trap = self.trap_here(TrapKind::HostError);
+        self.isa.trap_if_nonzero(&mut self.ctx, res, trap);
+        Ok(())
+    }
+
+    /// A bulk memory or table operation: the relocated entity indices, then the three
+    /// operands popped from the stack (in stack order), to a trapping libcall.
+    fn bulk(&mut self, lc: Libcall, indices: &[(RelocKind, u32)]) -> R {
+        let ops = self.pop_n(3)?;
+        let mut args: Vec<regalloc2::VReg> = indices
+            .iter()
+            .map(|(k, i)| self.isa.reloc_imm(&mut self.ctx, *k, *i))
+            .collect();
+        for v in ops {
+            args.push(self.reg(v));
+        }
+        self.trapping_libcall(lc, &args)
+    }
+
+    /// A libcall returning an i32 that is pushed (`memory.grow`, `table.grow`).
+    fn value_libcall(&mut self, lc: Libcall, args: &[regalloc2::VReg]) -> R {
+        let r = self
+            .isa
+            .libcall(&mut self.ctx, lc, args, true)
+            .ok_or_else(|| internal("libcall without its result"))?;
+        self.push_reg(r, I32);
+        Ok(())
+    }
+
+    fn global_get(&mut self, global_index: u32) -> R {
+        let (g, ty) = self.global(global_index)?;
+        let r = self.isa.global_get(&mut self.ctx, g, ty);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn global_set(&mut self, global_index: u32) -> R {
+        let (g, ty) = self.global(global_index)?;
+        let v = self.pop()?;
+        self.isa.global_set(&mut self.ctx, g, ty, v);
+        Ok(())
+    }
+
+    fn memory_size(&mut self, mem: u32) -> R {
+        let m = self.memory(mem)?;
+        let r = self.isa.memory_size(&mut self.ctx, m);
+        self.push_reg(r, I32);
+        Ok(())
+    }
+
+    fn memory_grow(&mut self, mem: u32) -> R {
+        let delta = self.pop()?;
+        let rd = self.reg(delta);
+        let mi = self
+            .isa
+            .reloc_imm(&mut self.ctx, RelocKind::MemoryIndex, mem);
+        self.value_libcall(Libcall::MemoryGrow, &[mi, rd])
+    }
+
+    fn table_get(&mut self, table: u32) -> R {
+        let (t, elem) = self.table(table)?;
+        let i = self.pop()?;
+        let trap = self.trap_here(TrapKind::TableOutOfBounds);
+        let r = self.isa.table_get(&mut self.ctx, t, i, trap);
+        self.push_reg(r, elem);
+        Ok(())
+    }
+
+    fn table_set(&mut self, table: u32) -> R {
+        let (t, _) = self.table(table)?;
+        let v = self.pop()?;
+        let i = self.pop()?;
+        let trap = self.trap_here(TrapKind::TableOutOfBounds);
+        self.isa.table_set(&mut self.ctx, t, i, v, trap);
+        Ok(())
+    }
+
+    fn table_size(&mut self, table: u32) -> R {
+        let (t, _) = self.table(table)?;
+        let r = self.isa.table_size(&mut self.ctx, t);
+        self.push_reg(r, I32);
+        Ok(())
+    }
+
+    fn table_grow(&mut self, table: u32) -> R {
+        let n = self.pop()?;
+        let init = self.pop()?;
+        let ti = self
+            .isa
+            .reloc_imm(&mut self.ctx, RelocKind::TableIndex, table);
+        let ri = self.reg(init);
+        let rn = self.reg(n);
+        self.value_libcall(Libcall::TableGrow, &[ti, ri, rn])
+    }
+
+    fn drop_segment(&mut self, lc: Libcall, kind: RelocKind, index: u32) -> R {
+        let i = self.isa.reloc_imm(&mut self.ctx, kind, index);
+        self.isa.libcall(&mut self.ctx, lc, &[i], false);
+        Ok(())
+    }
+
+    fn ref_func(&mut self, function_index: u32) -> R {
+        let r = self.isa.ref_func(&mut self.ctx, function_index);
+        self.push_reg(r, FuncRef);
+        Ok(())
+    }
+
+    fn ref_null(&mut self, hty: wasmparser::HeapType) -> R {
+        let t = if hty == wasmparser::HeapType::EXTERN {
+            ExternRef
+        } else {
+            FuncRef
+        };
+        self.push(Val::Const(t, 0));
+        Ok(())
+    }
+}
+
+fn int(bytes: u8, signed: bool, ty: ValType) -> MemKind {
+    MemKind::Int { bytes, signed, ty }
+}
+
+/// Methods for the operators of proposals this compiler does not compile.
+macro_rules! refuse_ops {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $( refuse_ops!(@one $proposal $op $visit $($($arg: $argty),*)?); )*
+    };
+    // Written out in `impl VisitOperator for Translator`.
+    (@one mvp $($rest:tt)*) => {};
+    (@one sign_extension $($rest:tt)*) => {};
+    (@one saturating_float_to_int $($rest:tt)*) => {};
+    (@one bulk_memory $($rest:tt)*) => {};
+    (@one reference_types $($rest:tt)*) => {};
+    (@one $proposal:ident $op:ident $visit:ident $($arg:ident: $argty:ty),*) => {
+        fn $visit(&mut self $(, $arg: $argty)*) -> Self::Output {
+            $(let _ = $arg;)*
+            Err(internal(concat!(
+                "operator ", stringify!($op), " of the `", stringify!($proposal),
+                "` proposal, which is not compiled, passed validation"
+            )))
+        }
+    };
+}
+
+#[rustfmt::skip]
+impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
+    type Output = R;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = R>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(refuse_ops);
+
+    // Control (translate/mod.rs).
+    fn visit_unreachable(&mut self) -> R { self.unreachable() }
+    fn visit_nop(&mut self) -> R { Ok(()) }
+    fn visit_block(&mut self, blockty: wasmparser::BlockType) -> R { self.block(blockty) }
+    fn visit_loop(&mut self, blockty: wasmparser::BlockType) -> R { self.loop_(blockty) }
+    fn visit_if(&mut self, blockty: wasmparser::BlockType) -> R { self.if_(blockty) }
+    fn visit_else(&mut self) -> R { self.else_() }
+    fn visit_end(&mut self) -> R { self.end() }
+    fn visit_br(&mut self, relative_depth: u32) -> R { self.br(relative_depth) }
+    fn visit_br_if(&mut self, relative_depth: u32) -> R { self.br_if(relative_depth) }
+    fn visit_br_table(&mut self, targets: wasmparser::BrTable<'a>) -> R { self.br_table(targets) }
+    fn visit_return(&mut self) -> R { self.return_() }
+    fn visit_local_get(&mut self, local_index: u32) -> R { self.local_get(local_index) }
+    fn visit_local_set(&mut self, local_index: u32) -> R { self.local_set(local_index) }
+    fn visit_local_tee(&mut self, local_index: u32) -> R { self.local_tee(local_index) }
+    fn visit_drop(&mut self) -> R { self.pop().map(|_| ()) }
+
+    // Calls.
+    fn visit_call(&mut self, function_index: u32) -> R { self.call(function_index) }
+    fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> R { self.call_indirect(type_index, table_index) }
+
+    // Parametric and references.
+    fn visit_select(&mut self) -> R { self.select() }
+    fn visit_typed_select(&mut self, _ty: wasmparser::ValType) -> R { self.select() }
+    fn visit_typed_select_multi(&mut self, _tys: Vec<wasmparser::ValType>) -> R { self.select() }
+    fn visit_ref_null(&mut self, hty: wasmparser::HeapType) -> R { self.ref_null(hty) }
+    fn visit_ref_is_null(&mut self) -> R { self.eqz(I64) }
+    fn visit_ref_func(&mut self, function_index: u32) -> R { self.ref_func(function_index) }
+
+    // Globals.
+    fn visit_global_get(&mut self, global_index: u32) -> R { self.global_get(global_index) }
+    fn visit_global_set(&mut self, global_index: u32) -> R { self.global_set(global_index) }
+
+    // Constants.
+    fn visit_i32_const(&mut self, value: i32) -> R { self.push(Val::Const(I32, value as u32 as u64)); Ok(()) }
+    fn visit_i64_const(&mut self, value: i64) -> R { self.push(Val::Const(I64, value as u64)); Ok(()) }
+    fn visit_f32_const(&mut self, value: wasmparser::Ieee32) -> R { self.push(Val::Const(F32, value.bits() as u64)); Ok(()) }
+    fn visit_f64_const(&mut self, value: wasmparser::Ieee64) -> R { self.push(Val::Const(F64, value.bits())); Ok(()) }
+
+    // Integer arithmetic.
+    fn visit_i32_add(&mut self) -> R { self.int_bin(IntBinOp::Add, I32) }
+    fn visit_i64_add(&mut self) -> R { self.int_bin(IntBinOp::Add, I64) }
+    fn visit_i32_sub(&mut self) -> R { self.int_bin(IntBinOp::Sub, I32) }
+    fn visit_i64_sub(&mut self) -> R { self.int_bin(IntBinOp::Sub, I64) }
+    fn visit_i32_mul(&mut self) -> R { self.int_bin(IntBinOp::Mul, I32) }
+    fn visit_i64_mul(&mut self) -> R { self.int_bin(IntBinOp::Mul, I64) }
+    fn visit_i32_and(&mut self) -> R { self.int_bin(IntBinOp::And, I32) }
+    fn visit_i64_and(&mut self) -> R { self.int_bin(IntBinOp::And, I64) }
+    fn visit_i32_or(&mut self) -> R { self.int_bin(IntBinOp::Or, I32) }
+    fn visit_i64_or(&mut self) -> R { self.int_bin(IntBinOp::Or, I64) }
+    fn visit_i32_xor(&mut self) -> R { self.int_bin(IntBinOp::Xor, I32) }
+    fn visit_i64_xor(&mut self) -> R { self.int_bin(IntBinOp::Xor, I64) }
+    fn visit_i32_div_s(&mut self) -> R { self.div_rem(DivOp::DivS, I32) }
+    fn visit_i32_div_u(&mut self) -> R { self.div_rem(DivOp::DivU, I32) }
+    fn visit_i32_rem_s(&mut self) -> R { self.div_rem(DivOp::RemS, I32) }
+    fn visit_i32_rem_u(&mut self) -> R { self.div_rem(DivOp::RemU, I32) }
+    fn visit_i64_div_s(&mut self) -> R { self.div_rem(DivOp::DivS, I64) }
+    fn visit_i64_div_u(&mut self) -> R { self.div_rem(DivOp::DivU, I64) }
+    fn visit_i64_rem_s(&mut self) -> R { self.div_rem(DivOp::RemS, I64) }
+    fn visit_i64_rem_u(&mut self) -> R { self.div_rem(DivOp::RemU, I64) }
+    fn visit_i32_shl(&mut self) -> R { self.shift(ShiftOp::Shl, I32) }
+    fn visit_i64_shl(&mut self) -> R { self.shift(ShiftOp::Shl, I64) }
+    fn visit_i32_shr_s(&mut self) -> R { self.shift(ShiftOp::ShrS, I32) }
+    fn visit_i64_shr_s(&mut self) -> R { self.shift(ShiftOp::ShrS, I64) }
+    fn visit_i32_shr_u(&mut self) -> R { self.shift(ShiftOp::ShrU, I32) }
+    fn visit_i64_shr_u(&mut self) -> R { self.shift(ShiftOp::ShrU, I64) }
+    fn visit_i32_rotl(&mut self) -> R { self.shift(ShiftOp::Rotl, I32) }
+    fn visit_i64_rotl(&mut self) -> R { self.shift(ShiftOp::Rotl, I64) }
+    fn visit_i32_rotr(&mut self) -> R { self.shift(ShiftOp::Rotr, I32) }
+    fn visit_i64_rotr(&mut self) -> R { self.shift(ShiftOp::Rotr, I64) }
+    fn visit_i32_clz(&mut self) -> R { self.unary(UnaryOp::Clz(I32)) }
+    fn visit_i64_clz(&mut self) -> R { self.unary(UnaryOp::Clz(I64)) }
+    fn visit_i32_ctz(&mut self) -> R { self.unary(UnaryOp::Ctz(I32)) }
+    fn visit_i64_ctz(&mut self) -> R { self.unary(UnaryOp::Ctz(I64)) }
+    fn visit_i32_popcnt(&mut self) -> R { self.unary(UnaryOp::Popcnt(I32)) }
+    fn visit_i64_popcnt(&mut self) -> R { self.unary(UnaryOp::Popcnt(I64)) }
+
+    // Integer comparisons.
+    fn visit_i32_eqz(&mut self) -> R { self.eqz(I32) }
+    fn visit_i64_eqz(&mut self) -> R { self.eqz(I64) }
+    fn visit_i32_eq(&mut self) -> R { self.compare(I32, IntCC::Eq) }
+    fn visit_i32_ne(&mut self) -> R { self.compare(I32, IntCC::Ne) }
+    fn visit_i32_lt_s(&mut self) -> R { self.compare(I32, IntCC::LtS) }
+    fn visit_i32_lt_u(&mut self) -> R { self.compare(I32, IntCC::LtU) }
+    fn visit_i32_gt_s(&mut self) -> R { self.compare(I32, IntCC::GtS) }
+    fn visit_i32_gt_u(&mut self) -> R { self.compare(I32, IntCC::GtU) }
+    fn visit_i32_le_s(&mut self) -> R { self.compare(I32, IntCC::LeS) }
+    fn visit_i32_le_u(&mut self) -> R { self.compare(I32, IntCC::LeU) }
+    fn visit_i32_ge_s(&mut self) -> R { self.compare(I32, IntCC::GeS) }
+    fn visit_i32_ge_u(&mut self) -> R { self.compare(I32, IntCC::GeU) }
+    fn visit_i64_eq(&mut self) -> R { self.compare(I64, IntCC::Eq) }
+    fn visit_i64_ne(&mut self) -> R { self.compare(I64, IntCC::Ne) }
+    fn visit_i64_lt_s(&mut self) -> R { self.compare(I64, IntCC::LtS) }
+    fn visit_i64_lt_u(&mut self) -> R { self.compare(I64, IntCC::LtU) }
+    fn visit_i64_gt_s(&mut self) -> R { self.compare(I64, IntCC::GtS) }
+    fn visit_i64_gt_u(&mut self) -> R { self.compare(I64, IntCC::GtU) }
+    fn visit_i64_le_s(&mut self) -> R { self.compare(I64, IntCC::LeS) }
+    fn visit_i64_le_u(&mut self) -> R { self.compare(I64, IntCC::LeU) }
+    fn visit_i64_ge_s(&mut self) -> R { self.compare(I64, IntCC::GeS) }
+    fn visit_i64_ge_u(&mut self) -> R { self.compare(I64, IntCC::GeU) }
+
+    // Wrapping and extension.
+    fn visit_i32_wrap_i64(&mut self) -> R { self.wrap() }
+    fn visit_i64_extend_i32_s(&mut self) -> R { self.unary(UnaryOp::ExtendI32 { signed: true }) }
+    fn visit_i64_extend_i32_u(&mut self) -> R { self.unary(UnaryOp::ExtendI32 { signed: false }) }
+    fn visit_i32_extend8_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I32, bits: 8 }) }
+    fn visit_i32_extend16_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I32, bits: 16 }) }
+    fn visit_i64_extend8_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 8 }) }
+    fn visit_i64_extend16_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 16 }) }
+    fn visit_i64_extend32_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 32 }) }
+
+    // Float arithmetic.
+    fn visit_f32_add(&mut self) -> R { self.float_bin(FloatBinOp::Add, F32) }
+    fn visit_f64_add(&mut self) -> R { self.float_bin(FloatBinOp::Add, F64) }
+    fn visit_f32_sub(&mut self) -> R { self.float_bin(FloatBinOp::Sub, F32) }
+    fn visit_f64_sub(&mut self) -> R { self.float_bin(FloatBinOp::Sub, F64) }
+    fn visit_f32_mul(&mut self) -> R { self.float_bin(FloatBinOp::Mul, F32) }
+    fn visit_f64_mul(&mut self) -> R { self.float_bin(FloatBinOp::Mul, F64) }
+    fn visit_f32_div(&mut self) -> R { self.float_bin(FloatBinOp::Div, F32) }
+    fn visit_f64_div(&mut self) -> R { self.float_bin(FloatBinOp::Div, F64) }
+    fn visit_f32_min(&mut self) -> R { self.float_bin(FloatBinOp::Min, F32) }
+    fn visit_f64_min(&mut self) -> R { self.float_bin(FloatBinOp::Min, F64) }
+    fn visit_f32_max(&mut self) -> R { self.float_bin(FloatBinOp::Max, F32) }
+    fn visit_f64_max(&mut self) -> R { self.float_bin(FloatBinOp::Max, F64) }
+    fn visit_f32_copysign(&mut self) -> R { self.float_bin(FloatBinOp::Copysign, F32) }
+    fn visit_f64_copysign(&mut self) -> R { self.float_bin(FloatBinOp::Copysign, F64) }
+    fn visit_f32_abs(&mut self) -> R { self.unary(UnaryOp::FAbs(F32)) }
+    fn visit_f64_abs(&mut self) -> R { self.unary(UnaryOp::FAbs(F64)) }
+    fn visit_f32_neg(&mut self) -> R { self.unary(UnaryOp::FNeg(F32)) }
+    fn visit_f64_neg(&mut self) -> R { self.unary(UnaryOp::FNeg(F64)) }
+    fn visit_f32_sqrt(&mut self) -> R { self.unary(UnaryOp::FSqrt(F32)) }
+    fn visit_f64_sqrt(&mut self) -> R { self.unary(UnaryOp::FSqrt(F64)) }
+    fn visit_f32_ceil(&mut self) -> R { self.unary(UnaryOp::FCeil(F32)) }
+    fn visit_f64_ceil(&mut self) -> R { self.unary(UnaryOp::FCeil(F64)) }
+    fn visit_f32_floor(&mut self) -> R { self.unary(UnaryOp::FFloor(F32)) }
+    fn visit_f64_floor(&mut self) -> R { self.unary(UnaryOp::FFloor(F64)) }
+    fn visit_f32_trunc(&mut self) -> R { self.unary(UnaryOp::FTrunc(F32)) }
+    fn visit_f64_trunc(&mut self) -> R { self.unary(UnaryOp::FTrunc(F64)) }
+    fn visit_f32_nearest(&mut self) -> R { self.unary(UnaryOp::FNearest(F32)) }
+    fn visit_f64_nearest(&mut self) -> R { self.unary(UnaryOp::FNearest(F64)) }
+
+    // Float comparisons.
+    fn visit_f32_eq(&mut self) -> R { self.float_compare(F32, FloatCC::Eq) }
+    fn visit_f32_ne(&mut self) -> R { self.float_compare(F32, FloatCC::Ne) }
+    fn visit_f32_lt(&mut self) -> R { self.float_compare(F32, FloatCC::Lt) }
+    fn visit_f32_gt(&mut self) -> R { self.float_compare(F32, FloatCC::Gt) }
+    fn visit_f32_le(&mut self) -> R { self.float_compare(F32, FloatCC::Le) }
+    fn visit_f32_ge(&mut self) -> R { self.float_compare(F32, FloatCC::Ge) }
+    fn visit_f64_eq(&mut self) -> R { self.float_compare(F64, FloatCC::Eq) }
+    fn visit_f64_ne(&mut self) -> R { self.float_compare(F64, FloatCC::Ne) }
+    fn visit_f64_lt(&mut self) -> R { self.float_compare(F64, FloatCC::Lt) }
+    fn visit_f64_gt(&mut self) -> R { self.float_compare(F64, FloatCC::Gt) }
+    fn visit_f64_le(&mut self) -> R { self.float_compare(F64, FloatCC::Le) }
+    fn visit_f64_ge(&mut self) -> R { self.float_compare(F64, FloatCC::Ge) }
+
+    // Conversions.
+    fn visit_f32_demote_f64(&mut self) -> R { self.unary(UnaryOp::Demote) }
+    fn visit_f64_promote_f32(&mut self) -> R { self.unary(UnaryOp::Promote) }
+    fn visit_f32_convert_i32_s(&mut self) -> R { self.convert(I32, F32, true) }
+    fn visit_f32_convert_i32_u(&mut self) -> R { self.convert(I32, F32, false) }
+    fn visit_f32_convert_i64_s(&mut self) -> R { self.convert(I64, F32, true) }
+    fn visit_f32_convert_i64_u(&mut self) -> R { self.convert(I64, F32, false) }
+    fn visit_f64_convert_i32_s(&mut self) -> R { self.convert(I32, F64, true) }
+    fn visit_f64_convert_i32_u(&mut self) -> R { self.convert(I32, F64, false) }
+    fn visit_f64_convert_i64_s(&mut self) -> R { self.convert(I64, F64, true) }
+    fn visit_f64_convert_i64_u(&mut self) -> R { self.convert(I64, F64, false) }
+    fn visit_i32_trunc_f32_s(&mut self) -> R { self.trunc(F32, I32, true, false) }
+    fn visit_i32_trunc_f32_u(&mut self) -> R { self.trunc(F32, I32, false, false) }
+    fn visit_i32_trunc_f64_s(&mut self) -> R { self.trunc(F64, I32, true, false) }
+    fn visit_i32_trunc_f64_u(&mut self) -> R { self.trunc(F64, I32, false, false) }
+    fn visit_i64_trunc_f32_s(&mut self) -> R { self.trunc(F32, I64, true, false) }
+    fn visit_i64_trunc_f32_u(&mut self) -> R { self.trunc(F32, I64, false, false) }
+    fn visit_i64_trunc_f64_s(&mut self) -> R { self.trunc(F64, I64, true, false) }
+    fn visit_i64_trunc_f64_u(&mut self) -> R { self.trunc(F64, I64, false, false) }
+    fn visit_i32_trunc_sat_f32_s(&mut self) -> R { self.trunc(F32, I32, true, true) }
+    fn visit_i32_trunc_sat_f32_u(&mut self) -> R { self.trunc(F32, I32, false, true) }
+    fn visit_i32_trunc_sat_f64_s(&mut self) -> R { self.trunc(F64, I32, true, true) }
+    fn visit_i32_trunc_sat_f64_u(&mut self) -> R { self.trunc(F64, I32, false, true) }
+    fn visit_i64_trunc_sat_f32_s(&mut self) -> R { self.trunc(F32, I64, true, true) }
+    fn visit_i64_trunc_sat_f32_u(&mut self) -> R { self.trunc(F32, I64, false, true) }
+    fn visit_i64_trunc_sat_f64_s(&mut self) -> R { self.trunc(F64, I64, true, true) }
+    fn visit_i64_trunc_sat_f64_u(&mut self) -> R { self.trunc(F64, I64, false, true) }
+    fn visit_i32_reinterpret_f32(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: F32 }) }
+    fn visit_i64_reinterpret_f64(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: F64 }) }
+    fn visit_f32_reinterpret_i32(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: I32 }) }
+    fn visit_f64_reinterpret_i64(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: I64 }) }
+
+    // Memory.
+    fn visit_i32_load(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(4, false, I32), memarg) }
+    fn visit_i64_load(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(8, false, I64), memarg) }
+    fn visit_f32_load(&mut self, memarg: wasmparser::MemArg) -> R { self.load(MemKind::F32, memarg) }
+    fn visit_f64_load(&mut self, memarg: wasmparser::MemArg) -> R { self.load(MemKind::F64, memarg) }
+    fn visit_i32_load8_s(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(1, true, I32), memarg) }
+    fn visit_i32_load8_u(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(1, false, I32), memarg) }
+    fn visit_i32_load16_s(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(2, true, I32), memarg) }
+    fn visit_i32_load16_u(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(2, false, I32), memarg) }
+    fn visit_i64_load8_s(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(1, true, I64), memarg) }
+    fn visit_i64_load8_u(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(1, false, I64), memarg) }
+    fn visit_i64_load16_s(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(2, true, I64), memarg) }
+    fn visit_i64_load16_u(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(2, false, I64), memarg) }
+    fn visit_i64_load32_s(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(4, true, I64), memarg) }
+    fn visit_i64_load32_u(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(4, false, I64), memarg) }
+    fn visit_i32_store(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(4, false, I32), memarg) }
+    fn visit_i64_store(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(8, false, I64), memarg) }
+    fn visit_f32_store(&mut self, memarg: wasmparser::MemArg) -> R { self.store(MemKind::F32, memarg) }
+    fn visit_f64_store(&mut self, memarg: wasmparser::MemArg) -> R { self.store(MemKind::F64, memarg) }
+    fn visit_i32_store8(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(1, false, I32), memarg) }
+    fn visit_i32_store16(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(2, false, I32), memarg) }
+    fn visit_i64_store8(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(1, false, I64), memarg) }
+    fn visit_i64_store16(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(2, false, I64), memarg) }
+    fn visit_i64_store32(&mut self, memarg: wasmparser::MemArg) -> R { self.store(int(4, false, I64), memarg) }
+    fn visit_memory_size(&mut self, mem: u32) -> R { self.memory_size(mem) }
+    fn visit_memory_grow(&mut self, mem: u32) -> R { self.memory_grow(mem) }
+
+    // Bulk memory.
+    fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R {
+        self.bulk(Libcall::MemoryCopy, &[(RelocKind::MemoryIndex, dst_mem), (RelocKind::MemoryIndex, src_mem)])
+    }
+    fn visit_memory_fill(&mut self, mem: u32) -> R { self.bulk(Libcall::MemoryFill, &[(RelocKind::MemoryIndex, mem)]) }
+    fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> R {
+        self.bulk(Libcall::MemoryInit, &[(RelocKind::MemoryIndex, mem), (RelocKind::DataIndex, data_index)])
+    }
+    fn visit_data_drop(&mut self, data_index: u32) -> R { self.drop_segment(Libcall::DataDrop, RelocKind::DataIndex, data_index) }
+
+    // Tables.
+    fn visit_table_get(&mut self, table: u32) -> R { self.table_get(table) }
+    fn visit_table_set(&mut self, table: u32) -> R { self.table_set(table) }
+    fn visit_table_size(&mut self, table: u32) -> R { self.table_size(table) }
+    fn visit_table_grow(&mut self, table: u32) -> R { self.table_grow(table) }
+    fn visit_table_fill(&mut self, table: u32) -> R { self.bulk(Libcall::TableFill, &[(RelocKind::TableIndex, table)]) }
+    fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> R {
+        self.bulk(Libcall::TableCopy, &[(RelocKind::TableIndex, dst_table), (RelocKind::TableIndex, src_table)])
+    }
+    fn visit_table_init(&mut self, elem_index: u32, table: u32) -> R {
+        self.bulk(Libcall::TableInit, &[(RelocKind::TableIndex, table), (RelocKind::ElemIndex, elem_index)])
+    }
+    fn visit_elem_drop(&mut self, elem_index: u32) -> R { self.drop_segment(Libcall::ElemDrop, RelocKind::ElemIndex, elem_index) }
+}
+
+impl<B: Lower> VisitSimdOperator<'_> for Translator<'_, '_, B> {
+    wasmparser::for_each_visit_simd_operator!(refuse_ops);
+}
