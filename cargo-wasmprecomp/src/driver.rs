@@ -337,7 +337,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
     if let Some(c) = module_tier {
         let t = Instant::now();
         let d = digest.unwrap_or_else(|| wasm_digest(&staged.wasm));
-        staged.mkey = CacheKey(module_key(&opts.isa, &d));
+        staged.mkey = CacheKey(module_key(&opts.isa, &d).0);
         // The artifact an earlier run wrote is compared with the entry by checksum: when
         // they agree the entry's payload is never read and nothing is written.
         match c.get_or_confirm(Tier::Module, &staged.mkey, &staged.out) {
@@ -374,7 +374,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         }
         let now = wasm_digest(&staged.wasm);
         if now != d {
-            staged.mkey = CacheKey(module_key(&opts.isa, &now));
+            staged.mkey = CacheKey(module_key(&opts.isa, &now).0);
             staged.hit = ModuleHit::No;
             staged.rep.module_cache = "miss".into();
             sha = None;

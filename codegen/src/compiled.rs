@@ -31,6 +31,20 @@ pub enum RelocKind {
 }
 
 impl RelocKind {
+    /// The kind of stencil reference a relocation of this kind names.
+    pub fn ref_kind(self) -> crate::stencil::RefKind {
+        use crate::stencil::RefKind;
+        match self {
+            RelocKind::CallFunc | RelocKind::VmFuncRef => RefKind::Func,
+            RelocKind::VmMemory | RelocKind::MemoryIndex => RefKind::Memory,
+            RelocKind::VmTable | RelocKind::TableIndex => RefKind::Table,
+            RelocKind::VmGlobal => RefKind::Global,
+            RelocKind::VmSigId => RefKind::Type,
+            RelocKind::DataIndex => RefKind::Data,
+            RelocKind::ElemIndex => RefKind::Elem,
+        }
+    }
+
     fn from_code(c: u8) -> Option<RelocKind> {
         use RelocKind::*;
         Some(match c {

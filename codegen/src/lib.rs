@@ -17,10 +17,12 @@ pub mod compiled;
 mod elf;
 pub mod error;
 pub mod isa;
-pub mod link;
+pub mod keys;
+mod link;
 pub mod lower;
 pub mod manifest;
 pub mod module;
+pub mod pipeline;
 pub mod stencil;
 pub mod translate;
 pub mod vcode;
@@ -28,8 +30,9 @@ pub mod vcode;
 pub use compiled::CompiledStencil;
 pub use error::CompileError;
 pub use isa::{Isa, OptLevel, CODEGEN_VERSION};
-pub use link::{
-    compile_module, compile_modules, compile_modules_hashed, compile_wasm, module_key, wasm_digest,
-    CompileOptions, CompiledModule, FunctionCache, FunctionStats, NoCache, Timings, WasmDigester,
+pub use keys::{module_key, wasm_digest, ManifestKey, ModuleKey, WasmDigester};
+pub use pipeline::{
+    compile_module, compile_modules, compile_modules_hashed, compile_wasm, CompileOptions,
+    CompiledModule, FunctionCache, FunctionStats, NoCache, Timings,
 };
 pub use stencil::{FunctionStencil, Parameters, StencilKey};

@@ -14,50 +14,10 @@
 //! writers cannot make it wrong, only less useful.
 
 use crate::compiled::CodeRef;
-use crate::isa::Isa;
 use crate::stencil::{KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
 use wasmprecomp_artifact::{DecodeError, Reader, Writer};
 
 const MAGIC: &[u8; 4] = b"WPM1";
-const CODE_SECTION: u8 = 10;
-const CUSTOM_SECTION: u8 = 0;
-
-/// BLAKE3 over the ids and contents of every section except code and custom sections, in
-/// order. Expects a module that has passed validation of its sections.
-pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(b"wasmprecomp-shape\0");
-    let mut r = wasmparser::BinaryReader::new(wasm, 0);
-    // Magic and version: hashed too, so a different encoding never matches.
-    if let Ok(head) = r.read_bytes(8) {
-        h.update(head);
-    }
-    while !r.eof() {
-        let (Ok(id), Ok(len)) = (r.read_u8(), r.read_var_u32()) else {
-            break;
-        };
-        let Ok(body) = r.read_bytes(len as usize) else {
-            break;
-        };
-        if id != CODE_SECTION && id != CUSTOM_SECTION {
-            h.update(&[id]);
-            h.update(&(body.len() as u64).to_le_bytes());
-            h.update(body);
-        }
-    }
-    h.finalize().into()
-}
-
-/// The manifest tier key of a module shape for `isa` (compiler identity included).
-pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> [u8; 32] {
-    crate::link::identity_key(b"wasmprecomp-manifest\0", isa, shape)
-}
-
-/// BLAKE3 of one function body's bytes (locals and operators): collision-resistant like
-/// the SHA-256 of stencil keys, and faster on the large bodies where it matters.
-pub fn body_digest(body: &[u8]) -> [u8; 32] {
-    blake3::hash(body).into()
-}
 
 /// One defined function of the manifest's module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,11 +275,14 @@ mod tests {
             r#"(module (global (mut i32) (i32.const 2)) (func (result i32) i32.const 1))"#,
         )
         .expect("wat");
-        assert_eq!(shape_digest(&a), shape_digest(&b));
-        assert_ne!(shape_digest(&a), shape_digest(&c));
+        assert_eq!(crate::keys::shape_digest(&a), crate::keys::shape_digest(&b));
+        assert_ne!(crate::keys::shape_digest(&a), crate::keys::shape_digest(&c));
         let mut named = a.clone();
         // A custom section appended: same shape.
         named.extend_from_slice(&[0, 4, 3, b'a', b'b', b'c']);
-        assert_eq!(shape_digest(&a), shape_digest(&named));
+        assert_eq!(
+            crate::keys::shape_digest(&a),
+            crate::keys::shape_digest(&named)
+        );
     }
 }

@@ -12,7 +12,6 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use wasmprecomp_codegen::compiled::RelocKind;
 use wasmprecomp_codegen::stencil::{self, FunctionStencil, Parameters, RefKind};
 use wasmprecomp_codegen::{module, CompiledStencil, Isa, OptLevel};
 
@@ -152,19 +151,6 @@ fn render_case(isa: &Isa, wat_path: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-/// The stencil reference kind a relocation names (the linker's mapping, which is private).
-fn ref_kind(k: RelocKind) -> RefKind {
-    match k {
-        RelocKind::CallFunc | RelocKind::VmFuncRef => RefKind::Func,
-        RelocKind::VmMemory | RelocKind::MemoryIndex => RefKind::Memory,
-        RelocKind::VmTable | RelocKind::TableIndex => RefKind::Table,
-        RelocKind::VmGlobal => RefKind::Global,
-        RelocKind::VmSigId => RefKind::Type,
-        RelocKind::DataIndex => RefKind::Data,
-        RelocKind::ElemIndex => RefKind::Elem,
-    }
-}
-
 fn ref_name(k: RefKind) -> &'static str {
     match k {
         RefKind::Func => "func",
@@ -213,7 +199,7 @@ fn render_function(
     );
     let ops = operators(st);
     let reloc_text = |r: &wasmprecomp_codegen::compiled::Reloc| {
-        let k = ref_kind(r.kind);
+        let k = r.kind.ref_kind();
         let real = params.refs[k as usize]
             .get(r.index as usize)
             .map_or_else(|| "?".to_string(), |i| i.to_string());

@@ -1,0 +1,605 @@
+//! The module pipeline: validation, the manifest tier, stencils and the function tier
+//! (one lookup per distinct stencil across every module of a run), parallel compilation
+//! of the misses, then the link (`link.rs`) and a new manifest when one is due. Keys and
+//! digests are in `keys.rs`. The module tier is looked up before this pipeline runs, by
+//! the driver.
+
+use crate::compiled::{CodeRef, CompiledStencil};
+use crate::error::CompileError;
+use crate::isa::Isa;
+use crate::keys;
+use crate::link::{link, FunctionLink};
+use crate::manifest::{Manifest, Row};
+use crate::module::{self, ModuleInfo};
+use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, StencilKey};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+/// Where compiled stencils are looked up and stored. Implemented by the CLI over the
+/// on-disk cache; must be thread-safe (lookups and stores happen from worker threads).
+pub trait FunctionCache: Sync {
+    fn get(&self, key: &StencilKey) -> Option<Vec<u8>>;
+    fn put(&self, key: &StencilKey, payload: &[u8]);
+    /// Whether module manifests (see [`crate::manifest`]) are looked up and stored.
+    /// When false, `get_manifest` and `put_manifest` are never called.
+    fn manifests(&self) -> bool {
+        false
+    }
+    /// The manifest stored under `key`, if any.
+    fn get_manifest(&self, _key: &[u8; 32]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Stores (replaces) the manifest under `key`.
+    fn put_manifest(&self, _key: &[u8; 32], _payload: &[u8]) {}
+}
+
+/// A cache that never hits.
+pub struct NoCache;
+impl FunctionCache for NoCache {
+    fn get(&self, _: &StencilKey) -> Option<Vec<u8>> {
+        None
+    }
+    fn put(&self, _: &StencilKey, _: &[u8]) {}
+}
+
+/// Milliseconds spent in each phase.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    pub validate: f64,
+    pub stencil: f64,
+    pub cache_lookup: f64,
+    pub compile: f64,
+    pub link: f64,
+}
+
+/// Function-tier results of one module compile.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionStats {
+    pub functions: u32,
+    pub hits: u32,
+    pub misses: u32,
+    /// Functions whose stencil equals an earlier one's in the same module.
+    pub deduplicated: u32,
+    /// Cached payloads that failed to decode (treated as misses).
+    pub corrupt: u32,
+    /// Of the hits, functions whose key, parameters and code came from the module's
+    /// manifest (no validation, stencil or per-function lookup).
+    pub from_manifest: u32,
+}
+
+/// A compiled module.
+#[derive(Debug, Clone)]
+pub struct CompiledModule {
+    /// The artifact file's bytes.
+    pub artifact: Vec<u8>,
+    pub stats: FunctionStats,
+    pub timings: Timings,
+    /// The stencil key of each defined function (for tests and reports).
+    pub keys: Vec<StencilKey>,
+}
+
+/// Options for [`compile_module`].
+#[derive(Clone, Copy)]
+pub struct CompileOptions<'a> {
+    pub isa: &'a Isa,
+    pub cache: &'a dyn FunctionCache,
+    /// Recompile every cache hit and fail if the bytes differ.
+    pub check_cache: bool,
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Maps `items` on the thread pool, or on this thread when `parallel` is false. Handing
+/// work to the pool and waiting for it costs two thread wake-ups, tens of microseconds
+/// here, which is more than small work takes: a module-tier miss on a small module, or a
+/// module whose manifest serves every function.
+fn map_items<I: Send, T: Send>(
+    items: Vec<I>,
+    parallel: bool,
+    f: impl Fn(usize, I) -> T + Sync + Send,
+) -> Vec<T> {
+    if parallel {
+        items
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, x)| f(i, x))
+            .collect()
+    } else {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| f(i, x))
+            .collect()
+    }
+}
+
+/// Below this many bytes of function bodies, a module's bodies are validated and turned
+/// into stencils on the calling thread (about 30 µs of work at most).
+const SERIAL_STENCIL_BYTES: usize = 4 << 10;
+/// Below this many bytes, bodies are only digested for the manifest on the calling
+/// thread (BLAKE3 of small inputs: about 100 µs at most).
+const SERIAL_DIGEST_BYTES: usize = 128 << 10;
+
+/// A module's manifest lookup, made before the module is prepared so that the code
+/// views of the manifest can borrow its bytes.
+struct Fetched {
+    /// The manifest key (`None` when manifests are off or the module has no code).
+    key: Option<[u8; 32]>,
+    bytes: Option<Vec<u8>>,
+    lookup_ms: f64,
+}
+
+/// Looks up the manifest of a module that passed validation (`functions` defined
+/// functions; a module without any has nothing a manifest could serve).
+fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn FunctionCache, isa: &Isa) -> Fetched {
+    let t = Instant::now();
+    let mut f = Fetched {
+        key: None,
+        bytes: None,
+        lookup_ms: 0.0,
+    };
+    if cache.manifests() && functions > 0 {
+        let k = keys::manifest_key(isa, &keys::shape_digest(wasm)).0;
+        f.bytes = cache.get_manifest(&k);
+        f.key = Some(k);
+    }
+    f.lookup_ms = ms(t);
+    f
+}
+
+/// A module that passed validation of its sections: its info, a validator per body, and
+/// the time that took.
+type Validated = (ModuleInfo, Vec<module::BodyValidator>, f64);
+
+fn validate(wasm: &[u8]) -> Result<Validated, CompileError> {
+    let t = Instant::now();
+    let (info, funcs) = module::parse_and_validate_module(wasm)?;
+    Ok((info, funcs, ms(t)))
+}
+
+/// A validated module with its stencils and keys, ready for the function tier.
+struct Prepared<'m> {
+    info: ModuleInfo,
+    /// The stencil is `None` for functions served by the manifest (unless checking).
+    built: Vec<(Option<FunctionStencil>, Parameters)>,
+    keys: Vec<StencilKey>,
+    timings: Timings,
+    /// Compiled code from the manifest for the keys of the functions it served.
+    from_manifest: KeyMap<CodeRef<'m>>,
+    /// Body digests (empty when manifests are off).
+    bodies: Vec<[u8; 32]>,
+    /// The manifest key, when the stored manifest is missing or did not match every
+    /// function (a new one is written after linking).
+    write_manifest: Option<[u8; 32]>,
+}
+
+fn prepare<'m>(
+    wasm: &[u8],
+    isa: &Isa,
+    (info, funcs, validate_ms): Validated,
+    fetched: &'m Fetched,
+    check: bool,
+) -> Result<Prepared<'m>, CompileError> {
+    let mut timings = Timings {
+        validate: validate_ms,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let mkey = fetched.key;
+    let use_manifest = mkey.is_some();
+    let manifest = fetched
+        .bytes
+        .as_deref()
+        .filter(|_| use_manifest)
+        .and_then(|b| Manifest::decode(b).ok())
+        .filter(|m| m.rows.len() == funcs.len());
+    timings.cache_lookup = fetched.lookup_ms + ms(t);
+    // Each body is validated and turned into a stencil in one parallel pass, except
+    // those the manifest serves.
+    let t = Instant::now();
+    let identity = isa.identity();
+    let nimp = info.num_imported_funcs();
+    // Each function's row goes with its body, so a served row's parameters are moved
+    // out rather than copied.
+    let mut manifest = manifest;
+    let rows: Vec<Option<Row>> = match &mut manifest {
+        Some(m) => std::mem::take(&mut m.rows).into_iter().map(Some).collect(),
+        None => Vec::new(),
+    };
+    let mut rows = rows.into_iter();
+    let items: Vec<_> = funcs
+        .into_iter()
+        .map(|f| (f, rows.next().flatten()))
+        .collect();
+    /// Stencil (unless served), parameters, key, body digest, and the manifest code of a
+    /// function its row served or agreed with.
+    type Built = (
+        Option<FunctionStencil>,
+        Parameters,
+        StencilKey,
+        [u8; 32],
+        Option<u32>,
+    );
+    let body_bytes: usize = info.bodies.iter().map(|r| r.len()).sum();
+    let digest_only = manifest.is_some() && !check;
+    let parallel = body_bytes
+        >= if digest_only {
+            SERIAL_DIGEST_BYTES
+        } else {
+            SERIAL_STENCIL_BYTES
+        };
+    let results: Vec<Result<Built, CompileError>> = map_items(items, parallel, |i, (f, row)| {
+        let range = info.bodies[i].clone();
+        let digest = if use_manifest {
+            keys::body_digest(&wasm[range.clone()])
+        } else {
+            [0; 32]
+        };
+        let row = row.filter(|r| use_manifest && r.body == digest);
+        let row = match row {
+            Some(row) if !check => {
+                let (key, code) = (row.key, row.code);
+                let p = row.into_parameters(nimp + i as u32, range.start as u32);
+                return Ok((None, p, key, digest, Some(code)));
+            }
+            row => row,
+        };
+        module::validate_body(&info, wasm, f, i as u32)?;
+        let (s, p) = stencil::build(&info, wasm, i as u32)?;
+        let k = s.key(&identity);
+        if let Some(row) = &row {
+            // Checking: the manifest must agree with a fresh build.
+            if row.key != k || row.clone().into_parameters(p.func_index, p.body_offset) != p {
+                return Err(CompileError::Internal {
+                        message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
+                        function: Some(p.func_index),
+                    });
+            }
+        }
+        Ok((Some(s), p, k, digest, row.map(|r| r.code)))
+    });
+    let mut built = Vec::with_capacity(results.len());
+    let mut keys = Vec::with_capacity(results.len());
+    let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
+    let mut from_manifest = KeyMap::default();
+    let mut stale = 0usize;
+    for r in results {
+        // The first invalid function in module order is the one reported.
+        let (s, p, k, digest, served) = r?;
+        if let Some(code) = served {
+            // Decoding checked that every row names existing code.
+            if let Some(c) = manifest.as_ref().and_then(|m| m.code.get(code as usize)) {
+                from_manifest.insert(k, *c);
+            }
+        } else {
+            stale += 1;
+        }
+        built.push((s, p));
+        keys.push(k);
+        if use_manifest {
+            bodies.push(digest);
+        }
+    }
+    timings.stencil = ms(t);
+    let rewrite = use_manifest && (manifest.is_none() || stale * 8 > keys.len());
+    Ok(Prepared {
+        info,
+        built,
+        keys,
+        timings,
+        from_manifest,
+        bodies,
+        // A manifest with a few stale rows still serves the rest, and rewriting it costs
+        // more than those rows do (an edit loop would rewrite it every time): replace it
+        // only when it is missing or an eighth of its rows no longer match.
+        write_manifest: mkey.filter(|_| rewrite),
+    })
+}
+
+/// Puts a function index and a module-relative offset on a compile error.
+fn locate(e: CompileError, params: &Parameters) -> CompileError {
+    let fi = params.func_index;
+    match e {
+        CompileError::Internal { message, .. } => CompileError::Internal {
+            message,
+            function: Some(fi),
+        },
+        CompileError::Malformed {
+            message, offset, ..
+        } => CompileError::Malformed {
+            message,
+            offset: params.module_offset(offset as u32) as u64,
+            function: Some(fi),
+        },
+        CompileError::Unsupported {
+            proposal,
+            message,
+            offset,
+            ..
+        } => CompileError::Unsupported {
+            proposal,
+            message,
+            offset: params.module_offset(offset as u32) as u64,
+            function: Some(fi),
+        },
+        CompileError::Limit { message, .. } => CompileError::Limit {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(fi),
+        },
+        other => other,
+    }
+}
+
+/// Compiles `wasm` to an artifact, reusing compiled stencils from `opts.cache`.
+pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModule, CompileError> {
+    compile_modules(&[wasm], opts)
+        .pop()
+        .unwrap_or_else(|| Err(crate::translate::internal("no module compiled")))
+}
+
+/// Where a unique stencil of a run came from.
+enum Source<'a> {
+    Cache(CompiledStencil),
+    Manifest(CodeRef<'a>),
+    Compiled(CompiledStencil),
+    Failed(CompileError),
+}
+
+/// Compiles several modules as one run: a stencil that occurs in several of them (or
+/// several times in one) is looked up and compiled once. The first module, in the given
+/// order, that contains a stencil owns it: its lookup counts as that module's hit or miss,
+/// and later modules count it as a hit. Results are in input order; one module's failure
+/// does not affect the others unless they share the failing function.
+pub fn compile_modules(
+    wasms: &[&[u8]],
+    opts: CompileOptions,
+) -> Vec<Result<CompiledModule, CompileError>> {
+    let digests: Vec<[u8; 32]> = wasms.par_iter().map(|w| Sha256::digest(w).into()).collect();
+    compile_modules_hashed(wasms, &digests, opts)
+}
+
+/// [`compile_modules`] for a caller that already has each module's sha256 (it goes into
+/// the artifact header); `wasm_sha256[i]` must be the digest of `wasms[i]`.
+pub fn compile_modules_hashed(
+    wasms: &[&[u8]],
+    wasm_sha256: &[[u8; 32]],
+    opts: CompileOptions,
+) -> Vec<Result<CompiledModule, CompileError>> {
+    assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
+    let isa = opts.isa;
+    let several = wasms.len() > 1;
+    // Validation first (a module that fails it looks nothing up), then the manifests,
+    // whose bytes the prepared modules' code views borrow.
+    let (validated, fetched): (Vec<Result<Validated, CompileError>>, Vec<Fetched>) =
+        map_items(wasms.to_vec(), several, |_, w| {
+            let v = validate(w);
+            let functions = v.as_ref().map_or(0, |v| v.1.len());
+            (v, fetch_manifest(w, functions, opts.cache, isa))
+        })
+        .into_iter()
+        .unzip();
+    let mut prepared: Vec<Result<Prepared, CompileError>> =
+        map_items(validated, several, |m, v| {
+            prepare(wasms[m], isa, v?, &fetched[m], opts.check_cache)
+        });
+    // Moved out so the lookup results can borrow them while `prepared` is consumed.
+    let manifest_code: Vec<KeyMap<CodeRef>> = prepared
+        .iter_mut()
+        .map(|p| match p {
+            Ok(p) => std::mem::take(&mut p.from_manifest),
+            Err(_) => KeyMap::default(),
+        })
+        .collect();
+
+    // Run-wide unique stencils, owned by their first occurrence.
+    let mut owner: KeyMap<usize> = KeyMap::default();
+    let mut unique: Vec<(usize, usize)> = Vec::new(); // (module, function)
+    let mut stats: Vec<FunctionStats> = vec![FunctionStats::default(); wasms.len()];
+    // Per module: (unique index, is owner) for each function that is not a duplicate
+    // within its own module.
+    let mut uses: Vec<Vec<(StencilKey, usize, bool)>> = vec![Vec::new(); wasms.len()];
+    for (m, p) in prepared.iter().enumerate() {
+        let Ok(p) = p else { continue };
+        stats[m].functions = p.keys.len() as u32;
+        let mut seen_here = KeySet::default();
+        for (f, k) in p.keys.iter().enumerate() {
+            if !seen_here.insert(*k) {
+                stats[m].deduplicated += 1;
+                continue;
+            }
+            match owner.get(k) {
+                Some(&u) => uses[m].push((*k, u, false)),
+                None => {
+                    owner.insert(*k, unique.len());
+                    uses[m].push((*k, unique.len(), true));
+                    unique.push((m, f));
+                }
+            }
+        }
+    }
+    let stencil_of = |u: usize| -> (Option<&FunctionStencil>, &Parameters, StencilKey) {
+        let (m, f) = unique[u];
+        let p = prepared[m].as_ref().expect("owner module prepared");
+        (p.built[f].0.as_ref(), &p.built[f].1, p.keys[f])
+    };
+
+    // Look up, then compile the misses; each task's duration is charged to the owner.
+    // What the manifests serve needs no work; one lookup or compile alone gains nothing
+    // from the pool.
+    let work = (0..unique.len())
+        .filter(|&u| opts.check_cache || !manifest_code[unique[u].0].contains_key(&stencil_of(u).2))
+        .count();
+    let results: Vec<(Source, f64, f64)> = map_items(
+        (0..unique.len()).collect(),
+        work > 1,
+        |_, u| {
+            let (st, params, key) = stencil_of(u);
+            let served = manifest_code[unique[u].0].get(&key).copied();
+            if let (Some(c), false) = (served, opts.check_cache) {
+                return (Source::Manifest(c), 0.0, 0.0);
+            }
+            // Only manifest-served functions lack a stencil, and they returned above
+            // unless checking, which builds every stencil.
+            let Some(st) = st else {
+                let e = crate::translate::internal("function without a stencil");
+                return (Source::Failed(e), 0.0, 0.0);
+            };
+            let t = Instant::now();
+            let entry = match served {
+                Some(_) => None,
+                None => opts
+                    .cache
+                    .get(&key)
+                    .and_then(|bytes| CompiledStencil::decode(&bytes).ok()),
+            };
+            let lookup = ms(t);
+            let t = Instant::now();
+            // Checking: a hit of either kind must equal a fresh compile.
+            let differs = |cached: CodeRef| -> Option<Source> {
+                match isa.compile(st) {
+                    Ok(fresh) if fresh.as_code() == cached => None,
+                    Ok(_) => Some(Source::Failed(CompileError::Internal {
+                        message: format!(
+                            "cache check failed: cached code for stencil {} differs from a fresh compile",
+                            key.to_hex()
+                        ),
+                        function: Some(params.func_index),
+                    })),
+                    Err(e) => Some(Source::Failed(locate(e, params))),
+                }
+            };
+            let src = match (served, entry) {
+                (Some(c), _) => differs(c).unwrap_or(Source::Manifest(c)),
+                (None, Some(c)) if opts.check_cache => {
+                    differs(c.as_code()).unwrap_or(Source::Cache(c))
+                }
+                (None, Some(c)) => Source::Cache(c),
+                (None, None) => match isa.compile(st) {
+                    Ok(c) => {
+                        opts.cache.put(&key, &c.encode());
+                        Source::Compiled(c)
+                    }
+                    Err(e) => Source::Failed(locate(e, params)),
+                },
+            };
+            (src, lookup, ms(t))
+        },
+    );
+
+    let mut timings: Vec<Timings> = prepared
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.timings.clone()).unwrap_or_default())
+        .collect();
+    for (u, (_, lookup, compile)) in results.iter().enumerate() {
+        let m = unique[u].0;
+        timings[m].cache_lookup += lookup;
+        timings[m].compile += compile;
+    }
+
+    let several = prepared.len() > 1;
+    map_items(prepared, several, |m, p| {
+        let p = p?;
+        let mut st = stats[m].clone();
+        let mut code: KeyMap<CodeRef> =
+            KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
+        for &(key, u, own) in &uses[m] {
+            match &results[u].0 {
+                Source::Cache(c) => {
+                    st.hits += 1;
+                    code.insert(key, c.as_code());
+                }
+                Source::Manifest(c) => {
+                    st.hits += 1;
+                    if own {
+                        st.from_manifest += 1;
+                    }
+                    code.insert(key, *c);
+                }
+                Source::Compiled(c) => {
+                    if own {
+                        st.misses += 1;
+                    } else {
+                        st.hits += 1;
+                    }
+                    code.insert(key, c.as_code());
+                }
+                Source::Failed(e) => {
+                    // Report the failure against this module's own function.
+                    let fi = p.keys.iter().position(|k| *k == key).unwrap_or(0);
+                    let params = &p.built[fi].1;
+                    return Err(relocate_error(e.clone(), params));
+                }
+            }
+        }
+        let t = Instant::now();
+        let code_of = |i: usize| code[&p.keys[i]];
+        let functions: Vec<FunctionLink> = p
+            .built
+            .iter()
+            .map(|(_, params)| FunctionLink { params })
+            .collect();
+        let artifact = link(p.info, &wasm_sha256[m], isa, &functions, &code_of)?;
+        if let Some(k) = p.write_manifest {
+            let manifest =
+                Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
+            opts.cache.put_manifest(&k, &manifest.encode());
+        }
+        let mut timings = timings[m].clone();
+        timings.link = ms(t);
+        Ok(CompiledModule {
+            artifact,
+            stats: st,
+            timings,
+            keys: p.keys,
+        })
+    })
+}
+
+/// Re-attributes a compile error found in another module's copy of a function to this
+/// module's function index and offsets.
+fn relocate_error(e: CompileError, params: &Parameters) -> CompileError {
+    match e {
+        CompileError::Internal { message, .. } => CompileError::Internal {
+            message,
+            function: Some(params.func_index),
+        },
+        CompileError::Limit { message, .. } => CompileError::Limit {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        // Offsets of other kinds were mapped with the owner's parameters; keep the
+        // owner's message but name this module's function.
+        CompileError::Malformed { message, .. } => CompileError::Malformed {
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        CompileError::Unsupported {
+            proposal, message, ..
+        } => CompileError::Unsupported {
+            proposal,
+            message,
+            offset: params.body_offset as u64,
+            function: Some(params.func_index),
+        },
+        other => other,
+    }
+}
+
+/// Convenience: compile without a cache.
+pub fn compile_wasm(wasm: &[u8], isa: &Isa) -> Result<Vec<u8>, CompileError> {
+    Ok(compile_module(
+        wasm,
+        CompileOptions {
+            isa,
+            cache: &NoCache,
+            check_cache: false,
+        },
+    )?
+    .artifact)
+}
