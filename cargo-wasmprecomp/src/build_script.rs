@@ -18,10 +18,10 @@
 //! `OUT_DIR/wasmprecomp/`.
 
 use crate::driver::{self, CacheSettings, DriverOptions, Input};
-use crate::report::Report;
 use crate::workspace::{self, BuildOutcome, Selection};
 use std::path::PathBuf;
 use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_report::{Report, Status};
 
 /// Errors from [`Builder::compile`].
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +178,11 @@ impl Builder {
             println!("cargo:warning=wasmprecomp cache: {w}");
         }
         if !report.ok() {
-            let failed: Vec<_> = report.modules.iter().filter(|m| m.status != "ok").collect();
+            let failed: Vec<_> = report
+                .modules
+                .iter()
+                .filter(|m| m.status != Status::Ok)
+                .collect();
             let first = failed
                 .first()
                 .and_then(|m| m.error.as_ref())

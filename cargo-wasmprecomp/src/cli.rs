@@ -369,7 +369,7 @@ fn build(a: BuildArgs) -> Result<i32> {
         for w in &warnings {
             eprintln!("warning: {w}");
         }
-        eprint!("{}", report.summary());
+        eprint!("{}", crate::summary::summary(&report));
         if a.verbose > 0 {
             eprintln!("report: {}", report_path.display());
         }

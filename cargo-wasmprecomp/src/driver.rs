@@ -1,9 +1,6 @@
 //! The compile driver: modules in parallel, each through the module tier and then the
 //! function tier of the cache, artifacts written atomically, one report for the run.
 
-use crate::report::{
-    self, CacheReport, ErrorReport, FunctionCacheReport, ModuleReport, Report, Timings,
-};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -14,6 +11,10 @@ use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
 use wasmprecomp_codegen::{
     compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
     Isa, StencilKey, WasmDigester,
+};
+use wasmprecomp_report::{
+    self as report, CacheMode, CacheReport, ErrorReport, FunctionCacheReport, ModuleCache,
+    ModuleReport, Report, Status, Timings,
 };
 
 /// How the cache is used for a run.
@@ -286,12 +287,12 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         wasm_bytes: 0,
         artifact_bytes: 0,
         wasm_sha256: String::new(),
-        status: "error".into(),
+        status: Status::Error,
         error: None,
         module_cache: if module_tier.is_some() {
-            "miss".into()
+            ModuleCache::Miss
         } else {
-            "off".into()
+            ModuleCache::Off
         },
         functions: 0,
         function_cache: FunctionCacheReport::default(),
@@ -357,7 +358,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
             None => {}
         }
         if !matches!(staged.hit, ModuleHit::No) {
-            staged.rep.module_cache = "hit".into();
+            staged.rep.module_cache = ModuleCache::Hit;
         }
         staged.rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
     }
@@ -376,7 +377,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         if now != d {
             staged.mkey = CacheKey(module_key(&opts.isa, &now));
             staged.hit = ModuleHit::No;
-            staged.rep.module_cache = "miss".into();
+            staged.rep.module_cache = ModuleCache::Miss;
             sha = None;
         }
     }
@@ -406,7 +407,7 @@ fn finish(mut s: Staged) -> ModuleReport {
     };
     match written {
         Some(Ok(len)) => {
-            s.rep.status = "ok".into();
+            s.rep.status = Status::Ok;
             s.rep.output = Some(s.out.display().to_string());
             s.rep.artifact_bytes = len;
         }
@@ -505,6 +506,15 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     }
 }
 
+/// The report's name for a cache's mode.
+fn cache_mode(m: Mode) -> CacheMode {
+    match m {
+        Mode::ReadWrite => CacheMode::ReadWrite,
+        Mode::ReadOnly => CacheMode::ReadOnly,
+        Mode::Off => CacheMode::Off,
+    }
+}
+
 /// Compiles every input; one failing module does not stop the others.
 pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<String>) -> Report {
     let t0 = Instant::now();
@@ -561,12 +571,12 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     let (dir, mode, stats) = match cache {
         Some(c) => {
             let dir = c.dir().map(|d| d.display().to_string());
-            let mode = c.mode().as_str().to_string();
+            let mode = cache_mode(c.mode());
             let (stats, w) = c.finish_with_warnings();
             warnings.extend(w);
             (dir, mode, stats)
         }
-        None => (None, "off".to_string(), Default::default()),
+        None => (None, CacheMode::Off, Default::default()),
     };
     let mut report = Report {
         schema: report::SCHEMA.into(),

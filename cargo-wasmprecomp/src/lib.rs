@@ -7,11 +7,12 @@ pub mod build_script;
 pub mod cli;
 pub mod driver;
 pub mod init;
-pub mod report;
 pub mod run;
+pub mod summary;
 pub mod workspace;
 
 pub use build_script::{BuildError, BuildOutput, Builder};
 pub use driver::CacheSettings;
-pub use report::Report;
 pub use wasmprecomp_codegen::OptLevel;
+pub use wasmprecomp_report as report;
+pub use wasmprecomp_report::Report;
