@@ -127,6 +127,39 @@ fn unwritable_output_folder_is_a_usage_error() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_is_an_io_failure_not_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let file = d.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = d.path().join("out");
+    let o = run(bin()
+        .arg(&good)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--report")
+        .arg(file.join("report.json"))
+        .arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write report"));
+    assert!(out.join("good.wpc").is_file(), "the module itself compiled");
+}
+
+#[test]
+fn a_bad_flag_value_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    for flags in [["--opt-level", "fast"], ["--cache-size", "lots"]] {
+        let o = run(bin().arg(&good).args(flags).arg("--no-cache"));
+        assert_eq!(o.status.code(), Some(2), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(flags[1]),
+            "the bad value is named"
+        );
+    }
+}
+
+#[test]
 fn workspace_without_wasm_says_so() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
@@ -42,6 +43,17 @@ pub struct Input {
     pub path: PathBuf,
 }
 
+/// Where a run reports its progress: the CLI shows a bar on a terminal outside CI.
+/// Called from the run's worker threads.
+pub trait Progress: Send + Sync {
+    /// The run has `modules` modules to finish.
+    fn start(&self, modules: u64);
+    /// One more module is finished (compiled, served by the cache, or failed).
+    fn module_finished(&self);
+    /// Every module is finished.
+    fn finish(&self);
+}
+
 /// Everything a run needs.
 pub struct DriverOptions {
     pub isa: Isa,
@@ -49,8 +61,8 @@ pub struct DriverOptions {
     pub out_dir: PathBuf,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
-    /// Show a progress bar (only on a terminal, never in CI).
-    pub progress: bool,
+    /// Told as modules finish (`None`: nobody watches).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// The artifact path for a module.
@@ -524,22 +536,16 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     let pool = opts
         .jobs
         .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build());
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(inputs.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
+    let bar = opts.progress.as_deref();
+    if let Some(b) = bar {
+        b.start(inputs.len() as u64);
+    }
     // Module tier first; then every miss goes through the function tier as one run, so
     // a function shared by several modules is compiled once.
     let finish_one = |s: Staged| {
         let r = finish(s);
-        if let Some(b) = &bar {
-            b.inc(1);
+        if let Some(b) = bar {
+            b.module_finished();
         }
         r
     };
@@ -566,7 +572,7 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
         _ => run(),
     };
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     let (dir, mode, stats) = match cache {
         Some(c) => {
