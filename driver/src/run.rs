@@ -14,7 +14,7 @@ use wasmprecomp_runtime::{Linker, Module, Store};
 const THREAD_STACK: usize = 64 << 20;
 const MAX_WASM_STACK: usize = 48 << 20;
 
-/// Runs `module` as a WASI command with `args` (argv, including argv[0]) on a thread
+/// Runs `module` as a WASI command with `args` (argv, including `argv[0]`) on a thread
 /// with a big stack, inheriting stdin and stderr; stdout is inherited too unless
 /// `capture`, in which case it is returned. The guest sees no environment variables.
 pub fn run_command_with(
