@@ -2,11 +2,11 @@
 //
 // Cargo.toml of this crate:
 //   [build-dependencies]
-//   cargo-wasmprecomp = "{{TOOL_VERSION}}"
+//   wasmprecomp-driver = "{{TOOL_VERSION}}"
 //   [dependencies]
 //   wasmprecomp-runtime = "{{TOOL_VERSION}}"
 fn main() {
-    let out = cargo_wasmprecomp::Builder::new()
+    let out = wasmprecomp_driver::Builder::new()
         .package("my-wasm-plugin") // a workspace member built for wasm32-wasip1
         .compile()
         .expect("precompiling wasm");

@@ -3,13 +3,13 @@
 //! are installed. Prints a table and writes JSON (default `target/bench/bench.json`).
 
 use anyhow::{bail, Context, Result};
-use cargo_wasmprecomp::driver::{compile_all, CacheSettings, DriverOptions, Input};
 use clap::Parser;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_driver::{compile_all, CacheSettings, DriverOptions, Input, Report};
 
 // The same allocator as the cargo-wasmprecomp binary, so in-process numbers match it.
 #[global_allocator]
@@ -187,9 +187,9 @@ impl Compiler {
     /// 150 µs here, on cold CPU caches and kernel paths): most of a small module's hit.
     fn timed(
         &self,
-        warm_up: impl Fn(&Compiler) -> Result<cargo_wasmprecomp::Report>,
-        run: impl Fn(&Compiler) -> Result<cargo_wasmprecomp::Report>,
-    ) -> Result<cargo_wasmprecomp::Report> {
+        warm_up: impl Fn(&Compiler) -> Result<Report>,
+        run: impl Fn(&Compiler) -> Result<Report>,
+    ) -> Result<Report> {
         settle();
         warm_up(self)?;
         run(self)
@@ -201,7 +201,7 @@ impl Compiler {
         cache: Option<&Path>,
         no_module: bool,
         out: &Path,
-    ) -> Result<cargo_wasmprecomp::Report> {
+    ) -> Result<Report> {
         self.run_with(inputs, cache, no_module, false, out)
     }
 
@@ -212,7 +212,7 @@ impl Compiler {
         no_module: bool,
         no_manifest: bool,
         out: &Path,
-    ) -> Result<cargo_wasmprecomp::Report> {
+    ) -> Result<Report> {
         let opts = DriverOptions {
             isa: Isa::new(None, self.opt)?,
             cache: CacheSettings {
@@ -224,7 +224,7 @@ impl Compiler {
             },
             out_dir: out.to_path_buf(),
             jobs: self.jobs,
-            progress: false,
+            progress: None,
         };
         let ins: Vec<Input> = inputs.iter().map(|p| Input { path: p.clone() }).collect();
         let mut w = Vec::new();
@@ -692,7 +692,7 @@ fn run_programs(
         let mut our_out = String::new();
         for _ in 0..runs {
             let t = Instant::now();
-            match cargo_wasmprecomp::run::run_command_with(
+            match wasmprecomp_driver::run::run_command_with(
                 module.clone(),
                 vec![p.to_string()],
                 true,

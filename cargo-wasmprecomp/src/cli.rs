@@ -1,24 +1,9 @@
-//! Command-line interface: parsing and dispatch only; the work is in the library modules.
+//! The command line: what `cargo wasmprecomp` accepts, parsed into typed values.
 
-use crate::driver::{self, CacheSettings, DriverOptions, Input};
-use crate::workspace::{self, BuildOutcome, Selection};
-use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use wasmprecomp_cache::{Cache, CacheConfig, Mode};
-use wasmprecomp_codegen::{Isa, OptLevel};
-
-/// Exit codes (documented in the README).
-pub mod exit {
-    /// Every module compiled (or the command succeeded).
-    pub const OK: i32 = 0;
-    /// At least one module failed to compile (the others were still compiled).
-    pub const MODULE_FAILED: i32 = 1;
-    /// Bad usage or configuration: unknown flag or target, no wasm found, unwritable
-    /// output folder.
-    pub const USAGE: i32 = 2;
-}
+use std::path::PathBuf;
+use std::time::Duration;
+use wasmprecomp_driver::{CacheSettings, OptLevel};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", version)]
@@ -76,8 +61,8 @@ pub struct CacheArgs {
     #[arg(long, global = true)]
     pub no_manifest: bool,
     /// Cache size limit, e.g. 500M or 2G (default: $WASMPRECOMP_CACHE_SIZE, else 2G).
-    #[arg(long, global = true, value_name = "SIZE")]
-    pub cache_size: Option<String>,
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub cache_size: Option<u64>,
     /// Recompile every cache hit and fail if the bytes differ.
     #[arg(
         long,
@@ -139,8 +124,8 @@ pub struct BuildArgs {
     #[arg(long, value_name = "TRIPLE")]
     pub target: Option<String>,
     /// `speed` (better code) or `none` (fastest compile).
-    #[arg(long, default_value = "speed", value_name = "LEVEL")]
-    pub opt_level: String,
+    #[arg(long, default_value = "speed", value_name = "LEVEL", value_parser = parse_opt_level)]
+    pub opt_level: OptLevel,
     /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -173,9 +158,9 @@ pub struct RunArgs {
     /// Arguments for the program.
     #[arg(last = true)]
     pub args: Vec<String>,
-    /// Native target (must be the host to run).
-    #[arg(long, default_value = "speed", value_name = "LEVEL")]
-    pub opt_level: String,
+    /// For a .wasm: `speed` (better code) or `none` (fastest compile).
+    #[arg(long, default_value = "speed", value_name = "LEVEL", value_parser = parse_opt_level)]
+    pub opt_level: OptLevel,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -200,11 +185,11 @@ pub enum CacheCmd {
     /// Evict entries: least recently used first down to the size limit, and/or older ones.
     Gc {
         /// Size to shrink to (default: the configured limit).
-        #[arg(long, value_name = "SIZE")]
-        max_size: Option<String>,
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
         /// Also remove entries not used for this long, e.g. 30d, 12h, 90m.
-        #[arg(long, value_name = "AGE")]
-        older_than: Option<String>,
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: Option<Duration>,
     },
     /// Check every entry; remove damaged ones.
     Verify,
@@ -215,289 +200,103 @@ pub enum CacheCmd {
 }
 
 impl CacheArgs {
-    pub fn settings(&self) -> Result<CacheSettings> {
-        let max_size = match &self.cache_size {
-            Some(s) => Some(
-                wasmprecomp_cache::parse_size(s).with_context(|| format!("--cache-size {s}"))?,
-            ),
-            None => None,
-        };
-        Ok(CacheSettings {
+    /// The driver's cache settings.
+    pub fn settings(&self) -> CacheSettings {
+        CacheSettings {
             dir: self.cache_dir.clone(),
             disabled: self.no_cache,
             read_only: self.cache_read_only,
-            max_size,
+            max_size: self.cache_size,
             no_module_cache: self.no_module_cache,
             no_manifest: self.no_manifest,
             check: self.cache_check,
-        })
-    }
-}
-
-/// Whether a progress bar may be shown.
-fn progress_allowed(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-/// An error that maps to a specific exit code.
-#[derive(Debug)]
-pub struct Exit(pub i32, pub String);
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.1)
-    }
-}
-impl std::error::Error for Exit {}
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    Exit(exit::USAGE, msg.into()).into()
-}
-
-fn parse_opt(s: &str) -> Result<OptLevel> {
-    OptLevel::parse(s)
-        .ok_or_else(|| usage(format!("unknown --opt-level `{s}` (use `speed` or `none`)")))
-}
-
-/// Runs the CLI; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
-    match cli.cmd {
-        None => build(cli.build),
-        Some(Cmd::Build(b)) => build(*b),
-        Some(Cmd::Run(r)) => crate::run::run(r),
-        Some(Cmd::Init(i)) => crate::init::init(i),
-        Some(Cmd::Cache { cmd, cache }) => cache_cmd(cmd, cache),
-    }
-}
-
-fn build(a: BuildArgs) -> Result<i32> {
-    let opt = parse_opt(&a.opt_level)?;
-    let isa = Isa::new(a.target.as_deref(), opt).map_err(|e| usage(e.to_string()))?;
-    let cache = a.cache.settings().map_err(|e| usage(format!("{e:#}")))?;
-    let profile = match (&a.profile, a.release) {
-        (Some(p), _) => p.clone(),
-        (None, true) => "release".into(),
-        (None, false) => "dev".into(),
-    };
-    let sel = Selection {
-        manifest_path: a.manifest_path.clone(),
-        packages: a.package.clone(),
-        workspace: a.workspace,
-        exclude: a.exclude.clone(),
-        profile,
-        target_dir: a.target_dir.clone(),
-        wasm_target: a.wasm_target.clone(),
-    };
-    let color = a.color.map(|c| match c {
-        Color::Auto => "auto",
-        Color::Always => "always",
-        Color::Never => "never",
-    });
-    // A missing input is reported per module below; the others are still compiled.
-    let mut inputs: Vec<PathBuf> = a.wasm.clone();
-    let explicit_only = !inputs.is_empty() && !a.build && a.package.is_empty();
-    let meta = if explicit_only && a.manifest_path.is_none() {
-        // Only the target folder is wanted from cargo (for the default out folder);
-        // asking it costs a `cargo metadata` process, about 20 ms.
-        if a.out_dir.is_some() || sel.target_dir.is_some() {
-            None
-        } else {
-            workspace::metadata(&sel).ok()
-        }
-    } else {
-        Some(workspace::metadata(&sel).map_err(|e| usage(format!("{e:#}")))?)
-    };
-    if a.build {
-        match workspace::cargo_build(&sel, a.quiet, color)? {
-            BuildOutcome::Built(files) => inputs.extend(files),
-            BuildOutcome::Failed(code) => {
-                eprintln!("error: `cargo build --target {}` failed", sel.wasm_target);
-                return Ok(code);
-            }
-        }
-    } else if !explicit_only {
-        if let Some(m) = &meta {
-            inputs.extend(workspace::existing_wasm(&sel, m)?);
         }
     }
-    if inputs.is_empty() {
-        return Err(usage(format!(
-            "no .wasm artifacts found for target `{}` and profile `{}`; build them first (e.g. with --build) or pass .wasm paths",
-            sel.wasm_target,
-            sel.profile_dir()
-        )));
-    }
-    let target_dir = sel
-        .target_dir
-        .clone()
-        .or_else(|| meta.as_ref().map(|m| workspace::target_dir(&sel, m)))
-        .unwrap_or_else(|| PathBuf::from("target"));
-    let out_dir = a.out_dir.clone().unwrap_or_else(|| {
-        target_dir
-            .join("wasmprecomp")
-            .join(isa.triple().to_string())
-            .join(sel.profile_dir())
-    });
-    std::fs::create_dir_all(&out_dir).map_err(|e| {
-        usage(format!(
-            "cannot create output folder {}: {e}",
-            out_dir.display()
-        ))
-    })?;
-    check_writable(&out_dir)?;
-    let opts = DriverOptions {
-        isa,
-        cache,
-        out_dir: out_dir.clone(),
-        jobs: a.jobs,
-        progress: progress_allowed(a.quiet),
-    };
-    let inputs: Vec<Input> = inputs.into_iter().map(|path| Input { path }).collect();
-    let mut warnings = Vec::new();
-    let report = driver::compile_all(&inputs, &opts, &mut warnings);
-    let report_path = a
-        .report
-        .clone()
-        .unwrap_or_else(|| out_dir.join("report.json"));
-    let json = serde_json::to_string_pretty(&report)?;
-    driver::write_atomic(&report_path, json.as_bytes()).map_err(|e| {
-        usage(format!(
-            "cannot write report {}: {e}",
-            report_path.display()
-        ))
-    })?;
-    if !a.quiet {
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
-        eprint!("{}", report.summary());
-        if a.verbose > 0 {
-            eprintln!("report: {}", report_path.display());
-        }
-    }
-    for m in &report.modules {
-        if let Some(e) = &m.error {
-            eprintln!("error: {}", e.message);
-        }
-    }
-    if a.message_format == MessageFormat::Json {
-        println!("{json}");
-    }
-    Ok(if report.ok() {
-        exit::OK
-    } else {
-        exit::MODULE_FAILED
-    })
 }
 
-fn check_writable(dir: &Path) -> Result<()> {
-    let probe = dir.join(format!(".wasmprecomp-probe-{}", std::process::id()));
-    match std::fs::write(&probe, b"") {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
+impl Color {
+    /// The value of cargo's `--color`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Auto => "auto",
+            Color::Always => "always",
+            Color::Never => "never",
         }
-        Err(e) => Err(usage(format!(
-            "output folder {} is not writable: {e}",
-            dir.display()
-        ))),
     }
 }
 
-/// Parses durations like `30d`, `12h`, `90m`, `45s`.
-pub fn parse_age(s: &str) -> Result<std::time::Duration> {
+fn parse_opt_level(s: &str) -> Result<OptLevel, String> {
+    OptLevel::parse(s).ok_or_else(|| format!("unknown opt level `{s}` (use `speed` or `none`)"))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    wasmprecomp_cache::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// Parses durations like `30d`, `12h`, `90m`, `45s`, `2w`.
+fn parse_age(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
         .parse()
-        .map_err(|_| usage(format!("bad age `{s}` (e.g. 30d, 12h)")))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        "w" => n * 7 * 86400,
-        _ => return Err(usage(format!("bad age unit in `{s}` (use s, m, h, d, w)"))),
+        .map_err(|_| format!("bad age `{s}` (e.g. 30d, 12h)"))?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => return Err(format!("bad age unit in `{s}` (use s, m, h, d, w)")),
     };
-    Ok(std::time::Duration::from_secs(secs))
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("age `{s}` is too long"))
 }
 
-fn cache_cmd(cmd: CacheCmd, a: CacheArgs) -> Result<i32> {
-    let settings = a.settings().map_err(|e| usage(format!("{e:#}")))?;
-    let dir = settings
-        .dir
-        .clone()
-        .or_else(wasmprecomp_cache::default_cache_dir)
-        .ok_or_else(|| usage("no cache folder: set --cache-dir or WASMPRECOMP_CACHE_DIR"))?;
-    if let CacheCmd::Dir = cmd {
-        println!("{}", dir.display());
-        return Ok(exit::OK);
-    }
-    let cfg = CacheConfig {
-        dir: Some(dir.clone()),
-        mode: Mode::ReadWrite,
-        max_size: settings.max_size,
-        force_read_only: settings.read_only,
-        ..Default::default()
-    };
-    let cache = Cache::open(&cfg).with_context(|| format!("opening cache {}", dir.display()))?;
-    for w in cache.warnings() {
-        eprintln!("warning: {w}");
-    }
-    match cmd {
-        CacheCmd::Stats { json } => {
-            let cum = cache.cumulative_stats();
-            let entries = cache.entries_summary()?;
-            if json {
-                let v = serde_json::json!({
-                    "dir": dir.display().to_string(),
-                    "mode": cache.mode().as_str(),
-                    "max_size": cache.max_size(),
-                    "cumulative": cum,
-                    "entries": entries,
-                });
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                println!("cache folder:   {}", dir.display());
-                println!("mode:           {}", cache.mode());
-                if let Some(m) = cache.max_size() {
-                    println!("size limit:     {m} bytes");
-                }
-                println!("{}", serde_json::to_string_pretty(&entries)?);
-                println!("{}", serde_json::to_string_pretty(&cum)?);
-            }
-        }
-        CacheCmd::Gc {
-            max_size,
-            older_than,
-        } => {
-            let max = match max_size {
-                Some(s) => {
-                    Some(wasmprecomp_cache::parse_size(&s).map_err(|e| usage(e.to_string()))?)
-                }
-                None => None,
-            };
-            let age = older_than.map(|s| parse_age(&s)).transpose()?;
-            let r = cache.gc(max, age)?;
-            println!("{}", serde_json::to_string_pretty(&r)?);
-        }
-        CacheCmd::Verify => {
-            let r = cache.verify()?;
-            println!("{}", serde_json::to_string_pretty(&r)?);
-        }
-        CacheCmd::Clear => {
-            let n = cache.clear()?;
-            println!("removed {n} entries from {}", dir.display());
-        }
-        CacheCmd::Dir => unreachable!("handled above"),
-    }
-    cache.finish();
-    Ok(exit::OK)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Fails with a usage error unless `p` exists.
-pub fn require_file(p: &Path) -> Result<()> {
-    if !p.is_file() {
-        bail!(Exit(exit::USAGE, format!("{}: no such file", p.display())));
+    #[test]
+    fn ages_take_each_unit() {
+        assert_eq!(parse_age("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_age("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_age("30d"), Ok(Duration::from_secs(30 * 86400)));
+        assert_eq!(parse_age("2w"), Ok(Duration::from_secs(14 * 86400)));
     }
-    Ok(())
+
+    #[test]
+    fn a_bad_age_is_refused_not_wrapped() {
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("3y").is_err());
+        assert!(parse_age("99999999999999999999d").is_err());
+        assert!(
+            parse_age("999999999999999999w").is_err(),
+            "overflows u64 seconds"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_parse_errors_that_exit_2() {
+        for args in [
+            &["cargo", "wasmprecomp", "--opt-level", "fast"][..],
+            &["cargo", "wasmprecomp", "--cache-size", "lots"][..],
+            &["cargo", "wasmprecomp", "cache", "gc", "--older-than", "3y"][..],
+        ] {
+            let e = CargoCli::try_parse_from(args).expect_err("refused");
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn no_subcommand_is_a_build() {
+        let CargoCli::Wasmprecomp(cli) =
+            CargoCli::try_parse_from(["cargo", "wasmprecomp", "a.wasm", "--opt-level", "none"])
+                .expect("parses");
+        assert!(cli.cmd.is_none());
+        assert_eq!(cli.build.wasm, vec![PathBuf::from("a.wasm")]);
+        assert_eq!(cli.build.opt_level, OptLevel::None);
+    }
 }

@@ -1,3 +1,11 @@
+//! `cargo wasmprecomp`: parses the command line and hands the work to
+//! `wasmprecomp-driver`; every error's exit code is the driver's.
+
+mod cli;
+mod commands;
+mod progress;
+mod summary;
+
 use clap::Parser;
 
 // Compiles allocate and free many large buffers; mimalloc reuses their pages instead of
@@ -5,20 +13,15 @@ use clap::Parser;
 // docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let cargo_wasmprecomp::cli::CargoCli::Wasmprecomp(cli) =
-        cargo_wasmprecomp::cli::CargoCli::parse();
-    match cargo_wasmprecomp::cli::run(cli) {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+fn main() -> std::process::ExitCode {
+    let cli::CargoCli::Wasmprecomp(cli) = cli::CargoCli::parse();
+    let code = match commands::run(cli) {
+        Ok(code) => code,
         Err(e) => {
-            let code = e
-                .downcast_ref::<cargo_wasmprecomp::cli::Exit>()
-                .map(|x| x.0)
-                .unwrap_or(cargo_wasmprecomp::cli::exit::USAGE);
-            eprintln!("error: {e:#}");
-            ExitCode::from(code.clamp(0, 255) as u8)
+            eprintln!("error: {e}");
+            e.exit_code()
         }
-    }
+    };
+    std::process::ExitCode::from(code.code().clamp(0, 255) as u8)
 }

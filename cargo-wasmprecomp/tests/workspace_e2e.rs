@@ -219,3 +219,22 @@ fn a_failing_cargo_build_fails_the_run_with_cargos_status() {
         "cargo's diagnostics reach the user: {err}"
     );
 }
+
+#[test]
+fn a_package_outside_the_workspace_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    let o = bin()
+        .args(["-p", "gamma", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--no-cache")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("package `gamma` is not a member of the workspace"),
+        "{err}"
+    );
+}

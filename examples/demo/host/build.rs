@@ -1,6 +1,6 @@
 //! Precompiles the plugins for this crate's target; main() loads the artifacts.
 fn main() {
-    let out = cargo_wasmprecomp::Builder::new()
+    let out = wasmprecomp_driver::Builder::new()
         .package("greet")
         .package("stats")
         .compile()

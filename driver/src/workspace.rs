@@ -1,7 +1,7 @@
 //! Finding a workspace's `.wasm` artifacts: from `cargo build`'s JSON messages, or in the
 //! target folder of an earlier build.
 
-use anyhow::{bail, Context, Result};
+use crate::Error;
 use cargo_metadata::{Message, Metadata, MetadataCommand, Package, TargetKind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,13 +31,13 @@ impl Selection {
 }
 
 /// Runs `cargo metadata`.
-pub fn metadata(sel: &Selection) -> Result<Metadata> {
+pub fn metadata(sel: &Selection) -> Result<Metadata, Error> {
     let mut cmd = MetadataCommand::new();
     cmd.no_deps();
     if let Some(m) = &sel.manifest_path {
         cmd.manifest_path(m);
     }
-    cmd.exec().context("running `cargo metadata`")
+    cmd.exec().map_err(Error::Metadata)
 }
 
 /// The target folder: `--target-dir`, else `CARGO_TARGET_DIR` (cargo metadata honours it),
@@ -48,14 +48,14 @@ pub fn target_dir(sel: &Selection, meta: &Metadata) -> PathBuf {
         .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf())
 }
 
-fn selected<'m>(sel: &Selection, meta: &'m Metadata) -> Result<Vec<&'m Package>> {
+fn selected<'m>(sel: &Selection, meta: &'m Metadata) -> Result<Vec<&'m Package>, Error> {
     let members = meta.workspace_packages();
     if !sel.packages.is_empty() {
         let mut out = Vec::new();
         for name in &sel.packages {
             match members.iter().find(|p| p.name.as_str() == name) {
                 Some(p) => out.push(*p),
-                None => bail!("package `{name}` is not a member of the workspace"),
+                None => return Err(Error::UnknownPackage(name.clone())),
             }
         }
         return Ok(out);
@@ -68,7 +68,7 @@ fn selected<'m>(sel: &Selection, meta: &'m Metadata) -> Result<Vec<&'m Package>>
 
 /// The `.wasm` files an earlier build left in the target folder for the selected
 /// members' binary and cdylib targets.
-pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>> {
+pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>, Error> {
     let dir = target_dir(sel, meta)
         .join(&sel.wasm_target)
         .join(sel.profile_dir());
@@ -92,16 +92,14 @@ pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Outcome of `cargo build`.
-pub enum BuildOutcome {
-    Built(Vec<PathBuf>),
-    /// cargo failed with this exit status (its diagnostics already reached the user).
-    Failed(i32),
-}
-
 /// Runs `cargo build --target <wasm target>` with JSON messages and returns the `.wasm`
-/// files of the compiler-artifact messages. Diagnostics are rendered to stderr as usual.
-pub fn cargo_build(sel: &Selection, quiet: bool, color: Option<&str>) -> Result<BuildOutcome> {
+/// files of the compiler-artifact messages. Diagnostics are rendered to stderr as usual;
+/// a failed build is [`Error::CargoBuild`] with cargo's status.
+pub fn cargo_build(
+    sel: &Selection,
+    quiet: bool,
+    color: Option<&str>,
+) -> Result<Vec<PathBuf>, Error> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -132,11 +130,15 @@ pub fn cargo_build(sel: &Selection, quiet: bool, color: Option<&str>) -> Result<
         cmd.arg("--color").arg(c);
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = cmd.spawn().context("starting `cargo build`")?;
-    let stdout = child.stdout.take().context("cargo build stdout")?;
+    let cargo_err = |action| move |source| Error::Cargo { action, source };
+    let mut child = cmd.spawn().map_err(cargo_err("starting `cargo build`"))?;
+    let stdout = child.stdout.take().ok_or_else(|| Error::Cargo {
+        action: "reading `cargo build`'s output",
+        source: std::io::Error::other("its stdout is not piped"),
+    })?;
     let mut out = Vec::new();
     for msg in Message::parse_stream(std::io::BufReader::new(stdout)) {
-        let msg = msg.context("reading cargo's JSON messages")?;
+        let msg = msg.map_err(cargo_err("reading cargo's JSON messages"))?;
         if let Message::CompilerArtifact(a) = msg {
             for f in a.filenames {
                 let p = f.into_std_path_buf();
@@ -146,12 +148,17 @@ pub fn cargo_build(sel: &Selection, quiet: bool, color: Option<&str>) -> Result<
             }
         }
     }
-    let status = child.wait().context("waiting for cargo build")?;
+    let status = child
+        .wait()
+        .map_err(cargo_err("waiting for `cargo build`"))?;
     if !status.success() {
-        return Ok(BuildOutcome::Failed(status.code().unwrap_or(101)));
+        return Err(Error::CargoBuild {
+            wasm_target: sel.wasm_target.clone(),
+            status: status.code().unwrap_or(101),
+        });
     }
     out.sort();
-    Ok(BuildOutcome::Built(out))
+    Ok(out)
 }
 
 /// Whether a path names a wasm module by extension.

@@ -1,15 +1,49 @@
-//! The run report: schema `wasmprecomp-report/1` (documented in `docs/report.md`).
+//! The run report of `cargo wasmprecomp`: schema `wasmprecomp-report/1`, documented in
+//! `docs/report.md`, and the tool's exit codes.
 //!
-//! This module is the schema. Fields may be added; renaming or removing one needs a new
-//! schema version.
+//! These are plain serde types, so a program that reads `report.json` depends on this
+//! crate alone. Fields may be added; renaming or removing one, or a value of one of the
+//! enums, needs a new schema version. `docs/report.example.json` is checked against these
+//! types byte for byte (`tests/example.rs`).
+
+mod exit;
+
+pub use exit::ExitCode;
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// The schema identifier written in every report.
 pub const SCHEMA: &str = "wasmprecomp-report/1";
 
+/// `as_str` and `Display` giving each value's JSON name (the tests check they agree with
+/// serde's).
+macro_rules! json_names {
+    ($t:ident { $($v:ident => $name:literal),* $(,)? }) => {
+        impl $t {
+            /// The name the JSON uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $name,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+json_names!(CacheMode { ReadWrite => "read-write", ReadOnly => "read-only", Off => "off" });
+json_names!(Status { Ok => "ok", Error => "error" });
+json_names!(ModuleCache { Hit => "hit", Miss => "miss", Off => "off" });
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
+    /// [`SCHEMA`].
     pub schema: String,
     pub tool_version: String,
     pub target: String,
@@ -20,12 +54,11 @@ pub struct Report {
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CacheReport {
     /// The cache directory, `null` when the cache is off.
     pub dir: Option<String>,
-    /// `read-write`, `read-only` or `off`.
-    pub mode: String,
+    pub mode: CacheMode,
     pub module_hits: u64,
     pub module_misses: u64,
     pub function_hits: u64,
@@ -41,6 +74,19 @@ pub struct CacheReport {
     pub evictions: u64,
 }
 
+/// How the run used the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheMode {
+    /// `read-write`: hits served, new entries written.
+    ReadWrite,
+    /// `read-only`: hits served, nothing written (`--cache-read-only`, or a folder that
+    /// is not writable).
+    ReadOnly,
+    /// `off`: no cache (`--no-cache`, or none could be opened).
+    Off,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModuleReport {
     /// The input path as given (or as found in the target folder).
@@ -50,22 +96,47 @@ pub struct ModuleReport {
     pub wasm_bytes: u64,
     pub artifact_bytes: u64,
     pub wasm_sha256: String,
-    /// `ok` or `error`.
-    pub status: String,
+    pub status: Status,
+    /// Why the module failed; `null` when it compiled.
     pub error: Option<ErrorReport>,
-    /// `hit`, `miss` or `off`.
-    pub module_cache: String,
+    pub module_cache: ModuleCache,
     /// Defined functions (0 on a module-tier hit: the function tier did not run).
     pub functions: u64,
     pub function_cache: FunctionCacheReport,
     pub timings_ms: Timings,
 }
 
+/// Whether a module compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `ok`: the artifact was written.
+    Ok,
+    /// `error`: no artifact; `error` says why.
+    Error,
+}
+
+/// What the module tier did for a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleCache {
+    /// `hit`: the whole artifact came from the cache.
+    Hit,
+    /// `miss`: the module went through the function tier.
+    Miss,
+    /// `off`: the tier was not used (`--no-module-cache`, `--no-cache`).
+    Off,
+}
+
+/// A module's failure; each field other than `message` is `null` where unknown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ErrorReport {
     pub message: String,
+    /// Byte offset in the module.
     pub offset: Option<u64>,
+    /// Function index.
     pub function: Option<u32>,
+    /// The WebAssembly proposal the module needs and this compiler does not compile.
     pub proposal: Option<String>,
 }
 
@@ -83,6 +154,7 @@ pub struct FunctionCacheReport {
     pub hit_rate: f64,
 }
 
+/// Milliseconds per step of one module.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Timings {
     pub read: f64,
@@ -124,7 +196,7 @@ impl Report {
         };
         for m in &self.modules {
             t.modules += 1;
-            if m.status != "ok" {
+            if m.status != Status::Ok {
                 t.failed += 1;
             }
             t.functions += m.functions;
@@ -137,62 +209,6 @@ impl Report {
 
     /// Whether every module compiled.
     pub fn ok(&self) -> bool {
-        self.modules.iter().all(|m| m.status == "ok")
+        self.modules.iter().all(|m| m.status == Status::Ok)
     }
-
-    /// A short human summary table.
-    pub fn summary(&self) -> String {
-        let mut s = String::new();
-        let name_w = self
-            .modules
-            .iter()
-            .map(|m| display_name(&m.input).len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
-        s.push_str(&format!(
-            "{:<name_w$}  {:>9}  {:>8}  {:>8}  {:>10}  status\n",
-            "module", "functions", "hit rate", "module", "time (ms)"
-        ));
-        for m in &self.modules {
-            let funcs = if m.module_cache == "hit" {
-                "-".to_string()
-            } else {
-                m.functions.to_string()
-            };
-            let rate = if m.module_cache == "hit" {
-                "-".to_string()
-            } else {
-                format!("{:.1}%", 100.0 * m.function_cache.hit_rate)
-            };
-            let status = if m.error.is_none() { "ok" } else { "error" };
-            s.push_str(&format!(
-                "{:<name_w$}  {:>9}  {:>8}  {:>8}  {:>10.1}  {}\n",
-                display_name(&m.input),
-                funcs,
-                rate,
-                m.module_cache,
-                m.timings_ms.total,
-                status
-            ));
-        }
-        s.push_str(&format!(
-            "{} module(s), {} failed; functions: {} hits, {} misses ({:.1}% hit rate); cache {}; {:.0} ms\n",
-            self.totals.modules,
-            self.totals.failed,
-            self.totals.function_hits,
-            self.totals.function_misses,
-            100.0 * self.totals.hit_rate,
-            self.cache.mode,
-            self.totals.wall_ms
-        ));
-        s
-    }
-}
-
-fn display_name(p: &str) -> String {
-    std::path::Path::new(p)
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_else(|| p.to_string())
 }

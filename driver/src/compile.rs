@@ -1,19 +1,21 @@
 //! The compile driver: modules in parallel, each through the module tier and then the
 //! function tier of the cache, artifacts written atomically, one report for the run.
 
-use crate::report::{
-    self, CacheReport, ErrorReport, FunctionCacheReport, ModuleReport, Report, Timings,
-};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
 use wasmprecomp_codegen::{
     compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
     Isa, StencilKey, WasmDigester,
+};
+use wasmprecomp_report::{
+    self as report, CacheMode, CacheReport, ErrorReport, FunctionCacheReport, ModuleCache,
+    ModuleReport, Report, Status, Timings,
 };
 
 /// How the cache is used for a run.
@@ -41,6 +43,17 @@ pub struct Input {
     pub path: PathBuf,
 }
 
+/// Where a run reports its progress: the CLI shows a bar on a terminal outside CI.
+/// Called from the run's worker threads.
+pub trait Progress: Send + Sync {
+    /// The run has `modules` modules to finish.
+    fn start(&self, modules: u64);
+    /// One more module is finished (compiled, served by the cache, or failed).
+    fn module_finished(&self);
+    /// Every module is finished.
+    fn finish(&self);
+}
+
 /// Everything a run needs.
 pub struct DriverOptions {
     pub isa: Isa,
@@ -48,8 +61,8 @@ pub struct DriverOptions {
     pub out_dir: PathBuf,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
-    /// Show a progress bar (only on a terminal, never in CI).
-    pub progress: bool,
+    /// Told as modules finish (`None`: nobody watches).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// The artifact path for a module.
@@ -286,12 +299,12 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         wasm_bytes: 0,
         artifact_bytes: 0,
         wasm_sha256: String::new(),
-        status: "error".into(),
+        status: Status::Error,
         error: None,
         module_cache: if module_tier.is_some() {
-            "miss".into()
+            ModuleCache::Miss
         } else {
-            "off".into()
+            ModuleCache::Off
         },
         functions: 0,
         function_cache: FunctionCacheReport::default(),
@@ -357,7 +370,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
             None => {}
         }
         if !matches!(staged.hit, ModuleHit::No) {
-            staged.rep.module_cache = "hit".into();
+            staged.rep.module_cache = ModuleCache::Hit;
         }
         staged.rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
     }
@@ -376,7 +389,7 @@ fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
         if now != d {
             staged.mkey = CacheKey(module_key(&opts.isa, &now).0);
             staged.hit = ModuleHit::No;
-            staged.rep.module_cache = "miss".into();
+            staged.rep.module_cache = ModuleCache::Miss;
             sha = None;
         }
     }
@@ -406,7 +419,7 @@ fn finish(mut s: Staged) -> ModuleReport {
     };
     match written {
         Some(Ok(len)) => {
-            s.rep.status = "ok".into();
+            s.rep.status = Status::Ok;
             s.rep.output = Some(s.out.display().to_string());
             s.rep.artifact_bytes = len;
         }
@@ -505,6 +518,15 @@ fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Ca
     }
 }
 
+/// The report's name for a cache's mode.
+fn cache_mode(m: Mode) -> CacheMode {
+    match m {
+        Mode::ReadWrite => CacheMode::ReadWrite,
+        Mode::ReadOnly => CacheMode::ReadOnly,
+        Mode::Off => CacheMode::Off,
+    }
+}
+
 /// Compiles every input; one failing module does not stop the others.
 pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<String>) -> Report {
     let t0 = Instant::now();
@@ -514,22 +536,16 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     let pool = opts
         .jobs
         .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build());
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(inputs.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
+    let bar = opts.progress.as_deref();
+    if let Some(b) = bar {
+        b.start(inputs.len() as u64);
+    }
     // Module tier first; then every miss goes through the function tier as one run, so
     // a function shared by several modules is compiled once.
     let finish_one = |s: Staged| {
         let r = finish(s);
-        if let Some(b) = &bar {
-            b.inc(1);
+        if let Some(b) = bar {
+            b.module_finished();
         }
         r
     };
@@ -556,17 +572,17 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
         _ => run(),
     };
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     let (dir, mode, stats) = match cache {
         Some(c) => {
             let dir = c.dir().map(|d| d.display().to_string());
-            let mode = c.mode().as_str().to_string();
+            let mode = cache_mode(c.mode());
             let (stats, w) = c.finish_with_warnings();
             warnings.extend(w);
             (dir, mode, stats)
         }
-        None => (None, "off".to_string(), Default::default()),
+        None => (None, CacheMode::Off, Default::default()),
     };
     let mut report = Report {
         schema: report::SCHEMA.into(),

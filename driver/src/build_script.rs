@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! // in build.rs's main():
-//! let out = cargo_wasmprecomp::Builder::new()
+//! let out = wasmprecomp_driver::Builder::new()
 //!     .package("my-plugin") // a workspace member to build for wasm32-wasip1
 //!     .wasm("assets/extra.wasm") // or a .wasm file
 //!     .compile()
@@ -17,31 +17,12 @@
 //! for the crate's `TARGET` (not the host, when cross-compiling) and written to
 //! `OUT_DIR/wasmprecomp/`.
 
-use crate::driver::{self, CacheSettings, DriverOptions, Input};
-use crate::report::Report;
-use crate::workspace::{self, BuildOutcome, Selection};
+use crate::compile::{self, CacheSettings, DriverOptions, Input};
+use crate::workspace::{self, Selection};
+use crate::Error;
 use std::path::PathBuf;
 use wasmprecomp_codegen::{Isa, OptLevel};
-
-/// Errors from [`Builder::compile`].
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("{0} is not set: call the builder from a build script, or set it")]
-    MissingEnv(&'static str),
-    #[error(transparent)]
-    Target(#[from] wasmprecomp_codegen::CompileError),
-    #[error("building wasm package(s) failed: cargo exited with status {0}")]
-    CargoBuild(i32),
-    #[error("{0}")]
-    Other(String),
-    #[error("{failed} of {total} module(s) failed to compile: {first}")]
-    Modules {
-        failed: usize,
-        total: usize,
-        first: String,
-        report: Box<Report>,
-    },
-}
+use wasmprecomp_report::{Report, Status};
 
 /// What [`Builder::compile`] produced.
 #[derive(Debug, Clone)]
@@ -117,19 +98,18 @@ impl Builder {
 
     /// Builds the packages, compiles every module, prints `cargo:rerun-if-changed` for
     /// the inputs and `cargo:warning` for cache trouble, and returns the artifacts.
-    pub fn compile(self) -> Result<BuildOutput, BuildError> {
+    pub fn compile(self) -> Result<BuildOutput, Error> {
         let out_base = match self.out_dir.clone() {
             Some(d) => d,
-            None => {
-                PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::MissingEnv("OUT_DIR"))?)
-                    .join("wasmprecomp")
-            }
+            None => PathBuf::from(std::env::var_os("OUT_DIR").ok_or(Error::MissingEnv("OUT_DIR"))?)
+                .join("wasmprecomp"),
         };
         let target = match self.target.clone() {
             Some(t) => Some(t),
             None => std::env::var("TARGET").ok(),
         };
-        let isa = Isa::new(target.as_deref(), self.opt_level.unwrap_or_default())?;
+        let isa = Isa::new(target.as_deref(), self.opt_level.unwrap_or_default())
+            .map_err(Error::Target)?;
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
         for w in &self.wasm {
             println!("cargo:rerun-if-changed={}", w.display());
@@ -147,8 +127,7 @@ impl Builder {
                     .clone()
                     .unwrap_or_else(|| "wasm32-wasip1".into()),
             };
-            let meta =
-                workspace::metadata(&sel).map_err(|e| BuildError::Other(format!("{e:#}")))?;
+            let meta = workspace::metadata(&sel)?;
             for p in meta.workspace_packages() {
                 if self.packages.iter().any(|n| n == p.name.as_str()) {
                     if let Some(dir) = p.manifest_path.parent() {
@@ -157,34 +136,33 @@ impl Builder {
                     }
                 }
             }
-            match workspace::cargo_build(&sel, true, Some("never"))
-                .map_err(|e| BuildError::Other(format!("{e:#}")))?
-            {
-                BuildOutcome::Built(files) => inputs.extend(files),
-                BuildOutcome::Failed(code) => return Err(BuildError::CargoBuild(code)),
-            }
+            inputs.extend(workspace::cargo_build(&sel, true, Some("never"))?);
         }
         let opts = DriverOptions {
             isa,
             cache: self.cache.clone(),
             out_dir: out_base,
             jobs: None,
-            progress: false,
+            progress: None,
         };
         let mut warnings = Vec::new();
         let inputs: Vec<Input> = inputs.into_iter().map(|path| Input { path }).collect();
-        let report = driver::compile_all(&inputs, &opts, &mut warnings);
+        let report = compile::compile_all(&inputs, &opts, &mut warnings);
         for w in warnings {
             println!("cargo:warning=wasmprecomp cache: {w}");
         }
         if !report.ok() {
-            let failed: Vec<_> = report.modules.iter().filter(|m| m.status != "ok").collect();
+            let failed: Vec<_> = report
+                .modules
+                .iter()
+                .filter(|m| m.status != Status::Ok)
+                .collect();
             let first = failed
                 .first()
                 .and_then(|m| m.error.as_ref())
                 .map(|e| e.message.clone())
                 .unwrap_or_default();
-            return Err(BuildError::Modules {
+            return Err(Error::Modules {
                 failed: failed.len(),
                 total: report.modules.len(),
                 first,

@@ -1,0 +1,75 @@
+//! `cargo wasmprecomp init`: writes the CI workflow and build.rs snippet templates.
+
+use crate::compile::write_atomic;
+use crate::Error;
+use std::path::{Path, PathBuf};
+
+/// The GitHub Actions workflow template.
+pub const WORKFLOW: &str = include_str!("../../templates/github-workflow.yml");
+/// The build.rs snippet template.
+pub const BUILD_RS: &str = include_str!("../../templates/build.rs");
+
+fn fill(t: &str) -> String {
+    t.replace("{{TOOL_VERSION}}", env!("CARGO_PKG_VERSION"))
+}
+
+/// One template file and what became of it.
+#[derive(Debug)]
+pub struct Template {
+    pub path: PathBuf,
+    /// `Ok` when written; [`Error::Exists`] when left alone without `force`.
+    pub written: Result<(), Error>,
+}
+
+/// Writes the templates into the root of the workspace of `manifest_path` (default: the
+/// workspace around the current folder, else the current folder). A file that exists is
+/// left alone unless `force`; the others are still written.
+pub fn init(manifest_path: Option<&Path>, force: bool) -> Result<Vec<Template>, Error> {
+    let root: PathBuf = match manifest_path {
+        Some(m) => m
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        None => {
+            let mut cmd = cargo_metadata::MetadataCommand::new();
+            cmd.no_deps();
+            match cmd.exec() {
+                Ok(m) => m.workspace_root.into_std_path_buf(),
+                Err(_) => std::env::current_dir().map_err(|source| Error::Io {
+                    action: "reading the current folder",
+                    source,
+                })?,
+            }
+        }
+    };
+    let files = [
+        (
+            root.join(".github/workflows/wasmprecomp.yml"),
+            fill(WORKFLOW),
+        ),
+        (root.join("wasmprecomp-build.rs.example"), fill(BUILD_RS)),
+    ];
+    Ok(files
+        .into_iter()
+        .map(|(path, content)| {
+            let written = write_template(&path, &content, force);
+            Template { path, written }
+        })
+        .collect())
+}
+
+fn write_template(path: &Path, content: &str, force: bool) -> Result<(), Error> {
+    if path.exists() && !force {
+        return Err(Error::Exists(path.to_path_buf()));
+    }
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|source| Error::CreateDir {
+            path: d.to_path_buf(),
+            source,
+        })?;
+    }
+    write_atomic(path, content.as_bytes()).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}

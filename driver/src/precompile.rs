@@ -1,0 +1,154 @@
+//! `cargo wasmprecomp build`: which modules (explicit paths, `cargo build`'s output or an
+//! earlier build's), where their artifacts go, one compile run, and the report written.
+
+use crate::compile::{self, CacheSettings, DriverOptions, Input, Progress};
+use crate::workspace::{self, Selection};
+use crate::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_report::{ExitCode, Report};
+
+/// A precompile as the command line asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct Precompile {
+    /// `.wasm` files to compile.
+    pub wasm: Vec<PathBuf>,
+    /// Run `cargo build --target <wasm target>` first and compile what it produced.
+    pub build: bool,
+    /// The packages, profile and folders to look at.
+    pub selection: Selection,
+    /// Native target triple (`None`: the host).
+    pub target: Option<String>,
+    pub opt_level: OptLevel,
+    /// Where artifacts go (`None`: `<target-dir>/wasmprecomp/<triple>/<profile>/`).
+    pub out_dir: Option<PathBuf>,
+    /// Where the report goes (`None`: `<out-dir>/report.json`).
+    pub report: Option<PathBuf>,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+    pub cache: CacheSettings,
+    /// Passed to `cargo build`: `--quiet`, and `--color` when set.
+    pub quiet: bool,
+    pub color: Option<String>,
+}
+
+/// What a precompile did.
+#[derive(Debug, Clone)]
+pub struct Precompiled {
+    pub report: Report,
+    /// Where the report was written.
+    pub report_path: PathBuf,
+    /// The report as written.
+    pub json: String,
+    /// Cache trouble that did not stop the run.
+    pub warnings: Vec<String>,
+}
+
+impl Precompiled {
+    /// [`ExitCode::Ok`] when every module compiled, else [`ExitCode::ModuleFailed`].
+    pub fn exit_code(&self) -> ExitCode {
+        if self.report.ok() {
+            ExitCode::Ok
+        } else {
+            ExitCode::ModuleFailed
+        }
+    }
+}
+
+impl Precompile {
+    /// Finds the modules, compiles them all (one failing module does not stop the
+    /// others) and writes the artifacts and the report.
+    pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Precompiled, Error> {
+        let isa = Isa::new(self.target.as_deref(), self.opt_level).map_err(Error::Target)?;
+        let sel = &self.selection;
+        // A missing input is reported per module; the others are still compiled.
+        let mut inputs: Vec<PathBuf> = self.wasm.clone();
+        let explicit_only = !inputs.is_empty() && !self.build && sel.packages.is_empty();
+        let meta = if explicit_only && sel.manifest_path.is_none() {
+            // Only the target folder is wanted from cargo (for the default out folder);
+            // asking it costs a `cargo metadata` process, about 20 ms.
+            if self.out_dir.is_some() || sel.target_dir.is_some() {
+                None
+            } else {
+                workspace::metadata(sel).ok()
+            }
+        } else {
+            Some(workspace::metadata(sel)?)
+        };
+        if self.build {
+            inputs.extend(workspace::cargo_build(
+                sel,
+                self.quiet,
+                self.color.as_deref(),
+            )?);
+        } else if !explicit_only {
+            if let Some(m) = &meta {
+                inputs.extend(workspace::existing_wasm(sel, m)?);
+            }
+        }
+        if inputs.is_empty() {
+            return Err(Error::NoWasm {
+                wasm_target: sel.wasm_target.clone(),
+                profile: sel.profile_dir().to_string(),
+            });
+        }
+        let target_dir = sel
+            .target_dir
+            .clone()
+            .or_else(|| meta.as_ref().map(|m| workspace::target_dir(sel, m)))
+            .unwrap_or_else(|| PathBuf::from("target"));
+        let out_dir = self.out_dir.clone().unwrap_or_else(|| {
+            target_dir
+                .join("wasmprecomp")
+                .join(isa.triple().to_string())
+                .join(sel.profile_dir())
+        });
+        std::fs::create_dir_all(&out_dir).map_err(|source| Error::CreateOutputFolder {
+            path: out_dir.clone(),
+            source,
+        })?;
+        check_writable(&out_dir)?;
+        let opts = DriverOptions {
+            isa,
+            cache: self.cache.clone(),
+            out_dir: out_dir.clone(),
+            jobs: self.jobs,
+            progress,
+        };
+        let inputs: Vec<Input> = inputs.into_iter().map(|path| Input { path }).collect();
+        let mut warnings = Vec::new();
+        let report = compile::compile_all(&inputs, &opts, &mut warnings);
+        let report_path = self
+            .report
+            .clone()
+            .unwrap_or_else(|| out_dir.join("report.json"));
+        let json = serde_json::to_string_pretty(&report)?;
+        compile::write_atomic(&report_path, json.as_bytes()).map_err(|source| {
+            Error::WriteReport {
+                path: report_path.clone(),
+                source,
+            }
+        })?;
+        Ok(Precompiled {
+            report,
+            report_path,
+            json,
+            warnings,
+        })
+    }
+}
+
+fn check_writable(dir: &Path) -> Result<(), Error> {
+    let probe = dir.join(format!(".wasmprecomp-probe-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(source) => Err(Error::OutputFolderNotWritable {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}

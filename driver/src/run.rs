@@ -1,0 +1,116 @@
+//! `cargo wasmprecomp run`: runs a WASI command module with the runtime. A `.wasm` input
+//! goes through the cache first; the guest's exit code becomes ours.
+
+use crate::compile::{self, CacheSettings, DriverOptions, Input};
+use crate::workspace::is_wasm;
+use crate::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_runtime::wasi::{self, RunError, WasiCtx};
+use wasmprecomp_runtime::{Linker, Module, Store};
+
+/// Stack of the thread that runs the guest, and how much of it compiled code may use.
+const THREAD_STACK: usize = 64 << 20;
+const MAX_WASM_STACK: usize = 48 << 20;
+
+/// Runs `module` as a WASI command with `args` (argv, including `argv[0]`) on a thread
+/// with a big stack, inheriting stdin and stderr; stdout is inherited too unless
+/// `capture`, in which case it is returned. The guest sees no environment variables.
+pub fn run_command_with(
+    module: Module,
+    args: Vec<String>,
+    capture: bool,
+) -> Result<(i32, Option<Vec<u8>>), Error> {
+    let t = std::thread::Builder::new()
+        .name("wasm".into())
+        .stack_size(THREAD_STACK)
+        .spawn(move || -> Result<(i32, Option<Vec<u8>>), RunError> {
+            let mut store = Store::new();
+            store.set_max_wasm_stack(MAX_WASM_STACK);
+            let mut ctx = WasiCtx::new();
+            ctx.args(args).inherit_stdio();
+            let captured = capture.then(|| ctx.capture_stdout());
+            let ctx = Arc::new(ctx);
+            let mut linker = Linker::new();
+            wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
+            let code = wasi::run_command(&mut store, &linker, &module, &ctx)?;
+            let out = captured.map(|c| c.lock().map(|v| v.clone()).unwrap_or_default());
+            Ok((code, out))
+        })
+        .map_err(|source| Error::Io {
+            action: "starting the guest thread",
+            source,
+        })?;
+    match t.join() {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(Error::ProgramPanicked),
+    }
+}
+
+/// [`run_command_with`], output inherited.
+pub fn run_command(module: Module, args: Vec<String>) -> Result<i32, Error> {
+    Ok(run_command_with(module, args, false)?.0)
+}
+
+/// Loads `file` for [`run_command`]: an artifact as it is, a `.wasm` compiled through the
+/// cache into a temporary folder first (cache trouble goes to `warnings`).
+pub fn load(
+    file: &Path,
+    opt_level: OptLevel,
+    cache: &CacheSettings,
+    warnings: &mut Vec<String>,
+) -> Result<Module, Error> {
+    if !file.is_file() {
+        return Err(Error::NoSuchFile(file.to_path_buf()));
+    }
+    if !is_wasm(file) {
+        return Ok(Module::from_file(file)?);
+    }
+    let isa = Isa::new(None, opt_level).map_err(Error::Target)?;
+    let out = tempfile_dir()?;
+    let opts = DriverOptions {
+        isa,
+        cache: cache.clone(),
+        out_dir: out.clone(),
+        jobs: None,
+        progress: None,
+    };
+    let input = Input {
+        path: file.to_path_buf(),
+    };
+    let report = compile::compile_all(std::slice::from_ref(&input), &opts, warnings);
+    let m = &report.modules[0];
+    let loaded = match (&m.error, &m.output) {
+        (None, Some(p)) => Module::from_file(p).map_err(Error::from),
+        (Some(e), _) => Err(Error::RunCompile(e.message.clone())),
+        _ => Err(Error::RunCompile("no artifact produced".into())),
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    loaded
+}
+
+/// The program's argv for `file`: its stem, then `args`.
+pub fn argv(file: &Path, args: &[String]) -> Vec<String> {
+    let argv0 = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "main".into());
+    std::iter::once(argv0).chain(args.iter().cloned()).collect()
+}
+
+fn tempfile_dir() -> Result<PathBuf, Error> {
+    let d = std::env::temp_dir().join(format!(
+        "wasmprecomp-run-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&d).map_err(|source| Error::CreateDir {
+        path: d.clone(),
+        source,
+    })?;
+    Ok(d)
+}
