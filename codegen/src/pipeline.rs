@@ -433,28 +433,34 @@ pub fn compile_modules_hashed(
     let work = (0..unique.len())
         .filter(|&u| opts.check_cache || !manifest_code[unique[u].0].contains_key(&stencil_of(u).2))
         .count();
-    let results: Vec<(Source, f64, f64)> = map_items(
+    // Per unique stencil: where its code comes from, lookup and compile milliseconds, and
+    // whether its cached payload was damaged.
+    let results: Vec<(Source, f64, f64, bool)> = map_items(
         (0..unique.len()).collect(),
         work > 1,
         |_, u| {
             let (st, params, key) = stencil_of(u);
             let served = manifest_code[unique[u].0].get(&key).copied();
             if let (Some(c), false) = (served, opts.check_cache) {
-                return (Source::Manifest(c), 0.0, 0.0);
+                return (Source::Manifest(c), 0.0, 0.0, false);
             }
             // Only manifest-served functions lack a stencil, and they returned above
             // unless checking, which builds every stencil.
             let Some(st) = st else {
                 let e = crate::translate::internal("function without a stencil");
-                return (Source::Failed(e), 0.0, 0.0);
+                return (Source::Failed(e), 0.0, 0.0, false);
             };
             let t = Instant::now();
+            // A payload that does not decode is a miss (counted): the function is compiled
+            // and the entry replaced.
+            let mut corrupt = false;
             let entry = match served {
                 Some(_) => None,
-                None => opts
-                    .cache
-                    .get(&key)
-                    .and_then(|bytes| CompiledStencil::decode(&bytes).ok()),
+                None => opts.cache.get(&key).and_then(|bytes| {
+                    let c = CompiledStencil::decode(&bytes).ok();
+                    corrupt = c.is_none();
+                    c
+                }),
             };
             let lookup = ms(t);
             let t = Instant::now();
@@ -486,7 +492,7 @@ pub fn compile_modules_hashed(
                     Err(e) => Source::Failed(locate(e, params)),
                 },
             };
-            (src, lookup, ms(t))
+            (src, lookup, ms(t), corrupt)
         },
     );
 
@@ -494,7 +500,7 @@ pub fn compile_modules_hashed(
         .iter()
         .map(|p| p.as_ref().map(|p| p.timings.clone()).unwrap_or_default())
         .collect();
-    for (u, (_, lookup, compile)) in results.iter().enumerate() {
+    for (u, (_, lookup, compile, _)) in results.iter().enumerate() {
         let m = unique[u].0;
         timings[m].cache_lookup += lookup;
         timings[m].compile += compile;
@@ -507,6 +513,9 @@ pub fn compile_modules_hashed(
         let mut code: KeyMap<CodeRef> =
             KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
         for &(key, u, own) in &uses[m] {
+            if own && results[u].3 {
+                st.corrupt += 1;
+            }
             match &results[u].0 {
                 Source::Cache(c) => {
                     st.hits += 1;

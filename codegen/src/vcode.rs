@@ -5,6 +5,7 @@
 //! (blocks are created ahead of use and filled later), then [`VCodeBuilder::finish`] lays
 //! blocks out in fill order and drops blocks that were never filled.
 
+use crate::error::CompileError;
 use regalloc2::{Block, InstRange, Operand, PRegSet, RegClass, VReg};
 
 /// What the register allocator needs to know about an instruction besides its operands.
@@ -270,4 +271,46 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
             _ => 1,
         }
     }
+}
+
+/// Runs the register allocator on `vcode` and hands its output to `emit`.
+///
+/// With the `check-regalloc` feature the input's SSA form is validated and regalloc2's
+/// checker proves the allocation (every use reads the value its vreg holds); a failure is
+/// an internal error. Debug builds validate SSA too.
+pub fn allocate<I: MachInst, R>(
+    vcode: &VCode<I>,
+    env: &regalloc2::MachineEnv,
+    algorithm: regalloc2::Algorithm,
+    emit: impl FnOnce(&regalloc2::Output) -> R,
+) -> Result<R, CompileError> {
+    let opts = regalloc2::RegallocOptions {
+        verbose_log: false,
+        validate_ssa: cfg!(debug_assertions) || cfg!(feature = "check-regalloc"),
+        algorithm,
+    };
+    // The allocator's working memory is reused across the functions a thread compiles
+    // instead of being allocated afresh per function.
+    thread_local! {
+        static CTX: std::cell::RefCell<regalloc2::Ctx> = std::cell::RefCell::new(regalloc2::Ctx::default());
+    }
+    CTX.with(|ctx| {
+        let mut ctx = ctx.borrow_mut();
+        let out = regalloc2::run_with_ctx(vcode, env, &opts, &mut ctx).map_err(|e| {
+            CompileError::Internal {
+                message: format!("register allocation failed: {e}"),
+                function: None,
+            }
+        })?;
+        #[cfg(feature = "check-regalloc")]
+        {
+            let mut checker = regalloc2::checker::Checker::new(vcode, env);
+            checker.prepare(out);
+            checker.run().map_err(|e| CompileError::Internal {
+                message: format!("register allocation checker: {e:?}"),
+                function: None,
+            })?;
+        }
+        Ok(emit(out))
+    })
 }

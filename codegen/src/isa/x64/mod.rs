@@ -23,24 +23,5 @@ pub fn compile(
 ) -> Result<CompiledStencil, CompileError> {
     let mut lower = lower::X64Lower;
     let vcode = translate(stencil, &mut lower)?;
-    let opts = regalloc2::RegallocOptions {
-        verbose_log: false,
-        validate_ssa: cfg!(debug_assertions),
-        algorithm,
-    };
-    // The allocator's working memory is reused across the functions a thread compiles
-    // instead of being allocated afresh per function.
-    thread_local! {
-        static CTX: std::cell::RefCell<regalloc2::Ctx> = std::cell::RefCell::new(regalloc2::Ctx::default());
-    }
-    CTX.with(|ctx| {
-        let mut ctx = ctx.borrow_mut();
-        let out = regalloc2::run_with_ctx(&vcode, env, &opts, &mut ctx).map_err(|e| {
-            CompileError::Internal {
-                message: format!("register allocation failed: {e}"),
-                function: None,
-            }
-        })?;
-        Ok(emit::emit(&vcode, out))
-    })
+    crate::vcode::allocate(&vcode, env, algorithm, |out| emit::emit(&vcode, out))
 }
