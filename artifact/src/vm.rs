@@ -10,7 +10,7 @@
 //!   +0   *StoreState                (shared by all instances of a store)
 //!   +8   raise-trap entry point      (runtime; called by trap stubs, never returns)
 //!   +16  *const [libcall; N]         (runtime functions for bulk memory/table ops)
-//!   +24  runtime-private (the runtime's instance pointer)
+//!   +24  runtime-private (the runtime's index of the instance)
 //!   +32  funcs:    [VMFuncRef; num_funcs]    (24 bytes each; imports resolved at instantiation)
 //!        memories: [16 bytes; num_memories]  (defined: VMMemory inline; imported: *VMMemory)
 //!        tables:   [16 bytes; num_tables]    (defined: VMTable inline;  imported: *VMTable)
