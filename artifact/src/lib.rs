@@ -14,10 +14,12 @@
 //! else.
 
 mod encode;
+mod libcall;
 mod meta;
 mod vm;
 
 pub use encode::{DecodeError, Reader, Writer};
+pub use libcall::{Libcall, LibcallSignature, NUM_LIBCALLS};
 pub use meta::*;
 pub use vm::*;
 

@@ -10,7 +10,7 @@
 //!   +0   *StoreState                (shared by all instances of a store)
 //!   +8   raise-trap entry point      (runtime; called by trap stubs, never returns)
 //!   +16  *const [libcall; N]         (runtime functions for bulk memory/table ops)
-//!   +24  runtime-private (the runtime's instance pointer)
+//!   +24  runtime-private (the runtime's index of the instance)
 //!   +32  funcs:    [VMFuncRef; num_funcs]    (24 bytes each; imports resolved at instantiation)
 //!        memories: [16 bytes; num_memories]  (defined: VMMemory inline; imported: *VMMemory)
 //!        tables:   [16 bytes; num_tables]    (defined: VMTable inline;  imported: *VMTable)
@@ -22,8 +22,10 @@
 pub const VMCTX_STORE: u32 = 0;
 /// Offset of the raise-trap entry point in a VM context (and in a host-function context).
 pub const VMCTX_RAISE: u32 = 8;
-/// Offset of the pointer to the libcall table.
+/// Offset of the pointer to the libcall table (see [`Libcall`](crate::Libcall)).
 pub const VMCTX_LIBCALLS: u32 = 16;
+/// Offset of the runtime-private word; compiled code never reads it.
+pub const VMCTX_INSTANCE: u32 = 24;
 /// Size of the fixed header.
 pub const VMCTX_HEADER_SIZE: u32 = 32;
 
@@ -50,37 +52,6 @@ pub const HOSTCTX_CALLBACK: u32 = 32;
 pub const STORE_STACK_LIMIT: u32 = 0;
 pub const STORE_ENTRY_SP: u32 = 8;
 pub const STORE_TRAP_PC: u32 = 16;
-
-/// Runtime functions compiled code calls through the table at [`VMCTX_LIBCALLS`].
-/// All take the VM context first and use the System V C calling convention; those that
-/// can trap return 0 on success and a non-zero value after recording the trap in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Libcall {
-    /// `(vmctx, mem, delta_pages: u32) -> u32` (old size in pages, or `u32::MAX`).
-    MemoryGrow = 0,
-    /// `(vmctx, dst_mem, src_mem, dst: u32, src: u32, len: u32) -> u32`.
-    MemoryCopy = 1,
-    /// `(vmctx, mem, dst: u32, val: u32, len: u32) -> u32`.
-    MemoryFill = 2,
-    /// `(vmctx, mem, data, dst: u64, src: u32, len: u32) -> u32`.
-    MemoryInit = 3,
-    /// `(vmctx, data)`.
-    DataDrop = 4,
-    /// `(vmctx, table, init: u64, delta: u32) -> u32` (old size, or -1 as u32).
-    TableGrow = 5,
-    /// `(vmctx, table, dst: u32, val: u64, len: u32) -> u32`.
-    TableFill = 6,
-    /// `(vmctx, dst_table, src_table, dst: u32, src: u32, len: u32) -> u32`.
-    TableCopy = 7,
-    /// `(vmctx, table, elem, dst: u32, src: u32, len: u32) -> u32`.
-    TableInit = 8,
-    /// `(vmctx, elem)`.
-    ElemDrop = 9,
-}
-
-/// Number of entries in the libcall table.
-pub const NUM_LIBCALLS: u32 = 10;
 
 /// Counts that determine a VM context's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

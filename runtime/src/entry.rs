@@ -75,6 +75,14 @@ std::arch::global_asm!(
 unsafe extern "C" {
     /// Calls compiled code through an array-to-wasm trampoline. Returns 0 on normal
     /// return, 1 after a trap (the store's trap PC is then set).
+    ///
+    /// # Safety
+    ///
+    /// `store` must be the live store state the VM context `vmctx` points to, `trampoline`
+    /// the array-to-wasm trampoline for the signature of the function at `code` (whose VM
+    /// context is `vmctx`), and `values` an array of max(params, results) slots holding
+    /// the arguments. Nothing may hold a Rust reference into the store state during the
+    /// call: compiled code, libcalls and host functions use it.
     pub fn wasmprecomp_rt_enter(
         store: *mut u8,
         trampoline: *const u8,
@@ -82,6 +90,7 @@ unsafe extern "C" {
         code: *const u8,
         values: *mut u64,
     ) -> u32;
-    /// The raise-trap entry point stored in every VM context. Never called from Rust.
+    /// The raise-trap entry point stored in every VM context. Never called from Rust: its
+    /// address is all the runtime uses.
     pub fn wasmprecomp_rt_raise();
 }

@@ -13,8 +13,14 @@
 //!
 //! Traps come back as [`Trap`] errors with the trap kind and the wasm byte offset.
 //! Compiled code runs on the calling thread's stack, using at most
-//! [`Store::set_max_wasm_stack`] bytes of it (default 1 MiB); the thread needs that much
-//! plus room for host functions.
+//! [`StoreData::set_max_wasm_stack`] bytes of it (default 1 MiB); the thread needs that
+//! much plus room for host functions.
+//!
+//! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) belong to the store
+//! that created them: using one with another store panics, and no safe call reaches
+//! another store's state.
+
+#![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod entry;
 mod linker;
@@ -24,6 +30,7 @@ pub mod wasi;
 
 pub use linker::Linker;
 pub use module::Module;
+use store::StoreId;
 pub use store::{
     Caller, Extern, Func, Global, HostFunc, Instance, Memory, Store, StoreData, Table,
 };
@@ -61,23 +68,39 @@ impl Val {
             Val::I64(v) => v as u64,
             Val::F32(v) => v as u64,
             Val::F64(v) => v,
-            Val::FuncRef(f) => f.map(|f| f.0 as u64).unwrap_or(0),
+            Val::FuncRef(f) => f.map(|f| f.addr() as u64).unwrap_or(0),
             Val::ExternRef(e) => e.map(|v| v.wrapping_add(1)).unwrap_or(0),
         }
     }
-    pub(crate) fn from_bits(t: ValType, bits: u64) -> Val {
+    /// The value of type `t` whose slot holds `bits`, in the store `store`.
+    ///
+    /// # Safety
+    ///
+    /// For `FuncRef`, `bits` must be 0 or the address of a function reference that the
+    /// store `store` owns (what `Func::from_raw` requires).
+    pub(crate) unsafe fn from_bits(t: ValType, bits: u64, store: StoreId) -> Val {
         match t {
             ValType::I32 => Val::I32(bits as u32 as i32),
             ValType::I64 => Val::I64(bits as i64),
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits),
-            ValType::FuncRef => Val::FuncRef((bits != 0).then_some(Func(bits as usize))),
+            ValType::FuncRef => Val::FuncRef((bits != 0).then(|| {
+                // SAFETY: the caller's promise.
+                unsafe { Func::from_raw(store, bits as usize) }
+            })),
             ValType::ExternRef => Val::ExternRef((bits != 0).then(|| bits.wrapping_sub(1))),
         }
     }
     /// The default (zero) value of a type.
     pub fn default_for(t: ValType) -> Val {
-        Val::from_bits(t, 0)
+        match t {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
     }
     pub fn unwrap_i32(&self) -> i32 {
         match self {

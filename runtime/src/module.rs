@@ -11,8 +11,10 @@ pub(crate) struct CodeMemory {
     len: usize,
 }
 
-// SAFETY: the mapping is immutable (read + execute) after construction.
+// SAFETY: the mapping is immutable (read + execute) after construction and freed only
+// on drop, so it may move to another thread.
 unsafe impl Send for CodeMemory {}
+// SAFETY: as above: shared access only reads it.
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {

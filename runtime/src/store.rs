@@ -1,256 +1,111 @@
-//! The store: instances, memories, tables, globals and functions, and calls into
-//! compiled code.
+//! The store: owns the instances, memories, tables, globals and host functions of a group
+//! of instances, and hands out handles to them.
 //!
-//! Everything compiled code touches lives at a stable heap address: VM contexts, memory
-//! and table descriptors, global cells, host-function contexts. Handles ([`Memory`],
-//! [`Table`], [`Global`], [`Instance`]) are indices; a [`Func`] is the address of its
-//! function reference.
+//! Its children, each using only this module's items and those of the children listed
+//! before it:
+//!
+//! - [`func`]: function handles, host functions and the callback compiled code enters them
+//!   through.
+//! - [`memory`], [`table`], [`global`]: the entities and their host API.
+//! - [`call`]: calls into compiled code, and traps back to errors.
+//! - [`instance`]: instance handles, exports, and the segment operations of an instance.
+//! - [`libcalls`]: the runtime functions compiled code calls, their table generated from
+//!   the list in `artifact`.
+//! - [`instantiate`]: linking, VM-context setup, segments and the start function.
+//!
+//! What keeps the safe API sound:
+//!
+//! - Everything compiled code reaches lives at a stable address that the store's state
+//!   ([`StoreInner`]) owns until it drops: VM contexts, memory and table descriptors, global
+//!   cells, host-function contexts. Nothing is freed while the store lives.
+//! - Every handle carries the [`StoreId`] of the store that created it, and every API that
+//!   takes a handle (or a [`Val`] holding one) checks it first: a handle used with another
+//!   store panics instead of naming someone else's memory.
+//! - [`StoreData`] is only a pointer to the state. Host functions receive `&mut StoreData`,
+//!   so they can swap two of them: that swaps which state each one names and nothing else,
+//!   and a state whose owner drops while its compiled code runs is freed when the call
+//!   ends.
+//! - No Rust reference into the state lives across an entry into compiled code: compiled
+//!   code, libcalls and host functions reach it through raw pointers while it runs.
 
-use crate::entry::{wasmprecomp_rt_enter, wasmprecomp_rt_raise};
-use crate::module::{Module, ModuleInner};
-use crate::{InstantiateError, Trap, Val};
+/// Defines a handle that names entry `index` of one of a store's entity lists.
+macro_rules! indexed_handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name {
+            pub(super) store: $crate::store::StoreId,
+            pub(super) index: u32,
+        }
+
+        impl $crate::store::Handle for $name {
+            const KIND: &'static str = stringify!($name);
+            fn store_id(self) -> $crate::store::StoreId {
+                self.store
+            }
+        }
+    };
+}
+
+mod call;
+mod func;
+mod global;
+mod instance;
+mod instantiate;
+mod libcalls;
+mod memory;
+mod table;
+
+pub use func::{Caller, Func, HostFunc};
+pub use global::Global;
+pub use instance::{Extern, Instance};
+pub use memory::Memory;
+pub use table::Table;
+
+use crate::module::ModuleInner;
+use crate::{Trap, Val};
+use func::HostFuncCtx;
+use global::GlobalInstance;
+use instance::InstanceData;
+use memory::MemoryInstance;
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU64;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use wasmprecomp_artifact::{
-    self as art, ConstExpr, ConstOp, ExternKind, FuncType, GlobalType, ImportKind, Libcall,
-    SegmentMode, TrapKind, ValType, VmCounts, VmLayout, FUNCREF_SIZE, NUM_LIBCALLS,
-};
+use table::TableInstance;
+use wasmprecomp_artifact::{FuncType, STORE_ENTRY_SP, STORE_STACK_LIMIT, STORE_TRAP_PC};
 
-const PAGE: u64 = 65536;
-const MAX_PAGES: u64 = 65536;
-
-/// Function reference as compiled code sees it.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct VMFuncRef {
-    pub code: *const u8,
-    pub vmctx: *mut u8,
-    pub sig: u64,
-}
-
-#[repr(C)]
-pub(crate) struct VMMemory {
-    pub base: *mut u8,
-    pub len: u64,
-}
-
-#[repr(C)]
-pub(crate) struct VMTable {
-    pub base: *mut u64,
-    pub len: u64,
-}
-
-/// A function: the address of its [`VMFuncRef`].
+/// Identifies a store for the life of the process; no two stores share one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Func(pub(crate) usize);
-/// A linear memory of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Memory(pub(crate) u32);
-/// A table of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Table(pub(crate) u32);
-/// A global of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Global(pub(crate) u32);
-/// An instance of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Instance(pub(crate) u32);
+pub(crate) struct StoreId(NonZeroU64);
 
-/// Something an instance can import or export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Extern {
-    Func(Func),
-    Memory(Memory),
-    Table(Table),
-    Global(Global),
-}
-
-struct MemoryInstance {
-    vm: *mut VMMemory,
-    _own: Option<Box<VMMemory>>,
-    reserved: usize,
-    max_pages: u64,
-}
-
-impl MemoryInstance {
-    /// Reserves address space for the whole maximum so the base never moves.
-    fn new(
-        vm: *mut VMMemory,
-        own: Option<Box<VMMemory>>,
-        min: u64,
-        max: Option<u64>,
-    ) -> Result<Self, String> {
-        let max_pages = max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        if min > max_pages {
-            return Err(format!("memory minimum {min} exceeds its maximum"));
-        }
-        let reserved = (max_pages * PAGE) as usize;
-        let base = if reserved == 0 {
-            std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8
-        } else {
-            // SAFETY: a fresh anonymous reservation; pages become accessible only through
-            // mprotect in `grow_to`.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    reserved,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return Err(format!(
-                    "cannot reserve {reserved} bytes for a memory: {}",
-                    std::io::Error::last_os_error()
-                ));
-            }
-            p as *mut u8
-        };
-        // SAFETY: `vm` points to a live descriptor owned by the instance or by `own`.
-        unsafe {
-            (*vm).base = base;
-            (*vm).len = 0;
-        }
-        let m = MemoryInstance {
-            vm,
-            _own: own,
-            reserved,
-            max_pages,
-        };
-        if !m.grow_to(min) {
-            return Err("cannot commit the memory's initial pages".into());
-        }
-        Ok(m)
-    }
-    fn pages(&self) -> u64 {
-        // SAFETY: descriptor is live for the memory's lifetime.
-        unsafe { (*self.vm).len / PAGE }
-    }
-    fn grow_to(&self, pages: u64) -> bool {
-        if pages > self.max_pages {
-            return false;
-        }
-        // SAFETY: the range lies within our reservation.
-        unsafe {
-            let old = (*self.vm).len as usize;
-            let new = (pages * PAGE) as usize;
-            if new > old {
-                let r = libc::mprotect(
-                    (*self.vm).base.add(old) as *mut libc::c_void,
-                    new - old,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                );
-                if r != 0 {
-                    return false;
-                }
-            }
-            (*self.vm).len = new as u64;
-        }
-        true
-    }
-    fn grow(&self, delta: u64) -> Option<u64> {
-        let old = self.pages();
-        let new = old.checked_add(delta)?;
-        self.grow_to(new).then_some(old)
-    }
-    fn data(&self) -> &[u8] {
-        // SAFETY: base..base+len is committed read-write memory owned by this instance.
-        unsafe { std::slice::from_raw_parts((*self.vm).base, (*self.vm).len as usize) }
-    }
-    fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; `&mut self` makes the borrow exclusive.
-        unsafe { std::slice::from_raw_parts_mut((*self.vm).base, (*self.vm).len as usize) }
+impl StoreId {
+    fn next() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        // 2^64 stores never happen; wrapping would reuse ids, so refuse it.
+        StoreId(NonZeroU64::new(id).expect("store ids exhausted"))
     }
 }
 
-impl Drop for MemoryInstance {
-    fn drop(&mut self) {
-        if self.reserved > 0 {
-            // SAFETY: unmapping our own reservation; nothing runs after the store drops.
-            unsafe {
-                libc::munmap((*self.vm).base as *mut libc::c_void, self.reserved);
-            }
-        }
-    }
+/// A handle to something a store owns.
+pub(crate) trait Handle: Copy {
+    /// What the handle names, for the mismatch message.
+    const KIND: &'static str;
+    /// The store that created the handle.
+    fn store_id(self) -> StoreId;
 }
 
-struct TableInstance {
-    vm: *mut VMTable,
-    _own: Option<Box<VMTable>>,
-    elems: Vec<u64>,
-    max: Option<u64>,
-    elem: ValType,
-}
-
-impl TableInstance {
-    fn sync(&mut self) {
-        // SAFETY: the descriptor is live for the table's lifetime.
-        unsafe {
-            (*self.vm).base = self.elems.as_mut_ptr();
-            (*self.vm).len = self.elems.len() as u64;
-        }
-    }
-    fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
-        let old = self.elems.len() as u64;
-        let new = old.checked_add(delta)?;
-        if new > self.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64) || new > 10_000_000 {
-            return None;
-        }
-        self.elems.resize(new as usize, init);
-        self.sync();
-        Some(old)
-    }
-}
-
-struct GlobalInstance {
-    ptr: *mut u64,
-    _own: Option<Box<[u64; 2]>>,
-    ty: GlobalType,
-}
-
-/// A host function's context: starts with the same header as a VM context.
+/// The state of a store, at a stable heap address.
 #[repr(C)]
-struct HostFuncCtx {
-    store: *mut StoreData,
-    raise: usize,
-    _reserved: [usize; 2],
-    callback: usize,
-    funcref: VMFuncRef,
-    ty: FuncType,
-    func: HostFunc,
-}
-
-/// A host function: receives the caller's store and the arguments, returns the results.
-pub type HostFunc = Arc<dyn Fn(&mut Caller<'_>, &[Val]) -> Result<Vec<Val>, Trap> + Send + Sync>;
-
-/// What a host function can reach while it runs.
-pub struct Caller<'a> {
-    pub store: &'a mut StoreData,
-}
-
-pub(crate) struct InstanceData {
-    module: Arc<ModuleInner>,
-    vmctx: Box<[u64]>,
-    store: *mut StoreData,
-    funcs: Vec<Func>,
-    memories: Vec<Memory>,
-    tables: Vec<Table>,
-    globals: Vec<Global>,
-    /// Evaluated element segments; `None` once dropped.
-    elems: Vec<Option<Vec<u64>>>,
-    data_dropped: Vec<bool>,
-    exports: HashMap<String, Extern>,
-}
-
-/// The store's state; [`Store`] owns it at a stable address.
-#[repr(C)]
-pub struct StoreData {
+pub(crate) struct StoreInner {
     // Read by compiled code and the entry routines: keep first and in this order.
     stack_limit: usize,
     entry_sp: usize,
     trap_pc: usize,
+    id: StoreId,
+    /// The trap a libcall or host function recorded before returning its failure status.
     pending: Option<Trap>,
     max_wasm_stack: usize,
     sigs: HashMap<FuncType, u32>,
@@ -260,21 +115,149 @@ pub struct StoreData {
     /// Host-function wasm-to-host trampoline per signature id, once some module had one.
     host_tramps: Vec<usize>,
     modules: Vec<Arc<ModuleInner>>,
-    // Boxed: compiled code and libcalls hold pointers to instance data and host contexts,
-    // which must not move when the vectors grow.
-    #[allow(clippy::vec_box)]
-    instances: Vec<Box<InstanceData>>,
+    instances: Vec<InstanceData>,
     memories: Vec<MemoryInstance>,
     tables: Vec<TableInstance>,
     globals: Vec<GlobalInstance>,
-    #[allow(clippy::vec_box)]
-    host_funcs: Vec<Box<HostFuncCtx>>,
+    /// Host contexts, at addresses compiled code and `Func` handles hold.
+    host_funcs: Vec<HeapCell<HostFuncCtx>>,
+    /// Addresses of the host contexts, to tell host functions from compiled ones.
     host_ctxs: HashSet<usize>,
+    /// The `StoreData` of the innermost call running this store's compiled code: what host
+    /// functions get as their [`Caller`]'s store. Null when none runs.
+    caller: *mut StoreData,
+    /// Calls into this store's compiled code that have not returned yet.
+    active_calls: usize,
+    /// Set when the owning `StoreData` dropped while a call ran; that call frees the state.
+    orphaned: bool,
+}
+
+const _: () = {
+    assert!(std::mem::offset_of!(StoreInner, stack_limit) == STORE_STACK_LIMIT as usize);
+    assert!(std::mem::offset_of!(StoreInner, entry_sp) == STORE_ENTRY_SP as usize);
+    assert!(std::mem::offset_of!(StoreInner, trap_pc) == STORE_TRAP_PC as usize);
+};
+
+impl StoreInner {
+    fn new() -> StoreInner {
+        StoreInner {
+            stack_limit: 0,
+            entry_sp: 0,
+            trap_pc: 0,
+            id: StoreId::next(),
+            pending: None,
+            max_wasm_stack: 1 << 20,
+            sigs: HashMap::new(),
+            sig_types: Vec::new(),
+            tramps: Vec::new(),
+            host_tramps: Vec::new(),
+            modules: Vec::new(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            host_funcs: Vec::new(),
+            host_ctxs: HashSet::new(),
+            caller: std::ptr::null_mut(),
+            active_calls: 0,
+            orphaned: false,
+        }
+    }
+
+    /// Panics unless `handle` was created by this store.
+    #[track_caller]
+    pub(crate) fn check<H: Handle>(&self, handle: H) {
+        if handle.store_id() != self.id {
+            panic!(
+                "{} handle used with a store other than the one that created it",
+                H::KIND
+            );
+        }
+    }
+
+    /// Panics unless every function reference in `v` was created by this store.
+    #[track_caller]
+    pub(crate) fn check_val(&self, v: &Val) {
+        if let Val::FuncRef(Some(f)) = v {
+            self.check(*f);
+        }
+    }
+
+    /// The store-wide signature id of `ty`.
+    fn intern(&mut self, ty: &FuncType) -> u32 {
+        if let Some(id) = self.sigs.get(ty) {
+            return *id;
+        }
+        let id = self.sig_types.len() as u32;
+        self.sigs.insert(ty.clone(), id);
+        self.sig_types.push(ty.clone());
+        self.tramps.push(0);
+        self.host_tramps.push(0);
+        id
+    }
+}
+
+/// A store's state as host code sees it: [`Store`] derefs to it and host functions get it
+/// through their [`Caller`]. All methods that take handles panic when a handle comes from
+/// another store.
+pub struct StoreData {
+    /// Owned: from `Box::leak`, freed on drop (or by the running call, see `orphaned`).
+    inner: NonNull<StoreInner>,
+}
+
+impl StoreData {
+    pub(crate) fn inner(&self) -> &StoreInner {
+        // SAFETY: `inner` is live while this `StoreData` owns it; the only other accesses
+        // are the raw ones of compiled code, libcalls and host callbacks, which happen
+        // while no reference derived from here is in use (see the module docs).
+        unsafe { self.inner.as_ref() }
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut StoreInner {
+        // SAFETY: as in `inner`; `&mut self` makes this the only reference.
+        unsafe { self.inner.as_mut() }
+    }
+
+    /// The id of the store whose state this is now.
+    pub(crate) fn id(&self) -> StoreId {
+        self.inner().id
+    }
+
+    /// Whether `handle` was created by the store whose state this is.
+    pub(crate) fn owns<H: Handle>(&self, handle: H) -> bool {
+        handle.store_id() == self.id()
+    }
+
+    /// Panics unless `handle` was created by the store whose state this is.
+    #[track_caller]
+    pub(crate) fn check<H: Handle>(&self, handle: H) {
+        self.inner().check(handle);
+    }
+
+    /// Bytes of the calling thread's stack compiled code may use.
+    pub fn set_max_wasm_stack(&mut self, bytes: usize) {
+        self.inner_mut().max_wasm_stack = bytes;
+    }
+}
+
+impl Drop for StoreData {
+    fn drop(&mut self) {
+        let inner = self.inner_mut();
+        if inner.active_calls > 0 {
+            // Only reachable when a host function swapped this data with its caller's:
+            // the call still running the state's code frees it when it returns.
+            inner.orphaned = true;
+            return;
+        }
+        // SAFETY: the state came from `Box::leak`, this owner is its only one, and no
+        // call runs its code any more.
+        unsafe { drop(Box::from_raw(self.inner.as_ptr())) }
+    }
 }
 
 /// Owns all runtime state of a group of instances.
 pub struct Store {
-    data: Box<StoreData>,
+    data: StoreData,
 }
 
 impl std::ops::Deref for Store {
@@ -296,849 +279,124 @@ impl Default for Store {
 }
 
 impl Store {
+    /// An empty store with a new, process-unique id.
     pub fn new() -> Store {
+        let inner = Box::new(StoreInner::new());
         Store {
-            data: Box::new(StoreData {
-                stack_limit: 0,
-                entry_sp: 0,
-                trap_pc: 0,
-                pending: None,
-                max_wasm_stack: 1 << 20,
-                sigs: HashMap::new(),
-                sig_types: Vec::new(),
-                tramps: Vec::new(),
-                host_tramps: Vec::new(),
-                modules: Vec::new(),
-                instances: Vec::new(),
-                memories: Vec::new(),
-                tables: Vec::new(),
-                globals: Vec::new(),
-                host_funcs: Vec::new(),
-                host_ctxs: HashSet::new(),
-            }),
-        }
-    }
-}
-
-/// The libcall table compiled code calls through (order: [`Libcall`]).
-struct LibcallTable([*const (); NUM_LIBCALLS as usize]);
-// SAFETY: immutable table of function addresses.
-unsafe impl Sync for LibcallTable {}
-
-static LIBCALLS: LibcallTable = LibcallTable([
-    lc_memory_grow as *const (),
-    lc_memory_copy as *const (),
-    lc_memory_fill as *const (),
-    lc_memory_init as *const (),
-    lc_data_drop as *const (),
-    lc_table_grow as *const (),
-    lc_table_fill as *const (),
-    lc_table_copy as *const (),
-    lc_table_init as *const (),
-    lc_elem_drop as *const (),
-]);
-
-fn libcall_table() -> usize {
-    debug_assert_eq!(Libcall::ElemDrop as u32 + 1, NUM_LIBCALLS);
-    LIBCALLS.0.as_ptr() as usize
-}
-
-impl StoreData {
-    /// Bytes of the calling thread's stack compiled code may use.
-    pub fn set_max_wasm_stack(&mut self, bytes: usize) {
-        self.max_wasm_stack = bytes;
-    }
-
-    fn intern(&mut self, ty: &FuncType) -> u32 {
-        if let Some(id) = self.sigs.get(ty) {
-            return *id;
-        }
-        let id = self.sig_types.len() as u32;
-        self.sigs.insert(ty.clone(), id);
-        self.sig_types.push(ty.clone());
-        self.tramps.push(0);
-        self.host_tramps.push(0);
-        id
-    }
-
-    fn funcref(&self, f: Func) -> &VMFuncRef {
-        // SAFETY: a Func is the address of a VMFuncRef inside a VM context or host
-        // context owned by this store.
-        unsafe { &*(f.0 as *const VMFuncRef) }
-    }
-
-    /// The signature of a function.
-    pub fn func_type(&self, f: Func) -> &FuncType {
-        &self.sig_types[self.funcref(f).sig as usize]
-    }
-
-    /// Creates a host function.
-    pub fn new_func(&mut self, ty: FuncType, func: HostFunc) -> Func {
-        let sig = self.intern(&ty);
-        let me: *mut StoreData = self;
-        let mut ctx = Box::new(HostFuncCtx {
-            store: me,
-            raise: wasmprecomp_rt_raise as *const () as usize,
-            _reserved: [0; 2],
-            callback: host_callback as *const () as usize,
-            funcref: VMFuncRef {
-                code: self.host_tramps[sig as usize] as *const u8,
-                vmctx: std::ptr::null_mut(),
-                sig: sig as u64,
+            data: StoreData {
+                inner: NonNull::from(Box::leak(inner)),
             },
-            ty,
-            func,
-        });
-        let p: *mut HostFuncCtx = &mut *ctx;
-        ctx.funcref.vmctx = p as *mut u8;
-        let f = Func(&ctx.funcref as *const VMFuncRef as usize);
-        self.host_ctxs.insert(p as usize);
-        self.host_funcs.push(ctx);
-        f
+        }
+    }
+}
+
+/// A heap allocation reached only through its raw pointer, freed on drop. Unlike a `Box`,
+/// moving the owner asserts nothing about the allocation, so the pointers compiled code
+/// and the rest of the store keep into it stay valid.
+pub(crate) struct HeapCell<T: ?Sized>(NonNull<T>);
+
+impl<T: ?Sized> HeapCell<T> {
+    pub(crate) fn new(value: Box<T>) -> HeapCell<T> {
+        HeapCell(NonNull::from(Box::leak(value)))
     }
 
-    /// Creates a host memory.
-    pub fn new_memory(&mut self, min: u64, max: Option<u64>) -> Result<Memory, String> {
-        let mut own = Box::new(VMMemory {
-            base: std::ptr::null_mut(),
-            len: 0,
-        });
-        let vm: *mut VMMemory = &mut *own;
-        let m = MemoryInstance::new(vm, Some(own), min, max)?;
-        self.memories.push(m);
-        Ok(Memory(self.memories.len() as u32 - 1))
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.0.as_ptr()
     }
+}
 
-    /// Creates a host table filled with `init`.
-    pub fn new_table(&mut self, elem: ValType, min: u64, max: Option<u64>, init: Val) -> Table {
-        let mut own = Box::new(VMTable {
-            base: std::ptr::null_mut(),
-            len: 0,
-        });
-        let vm: *mut VMTable = &mut *own;
-        let mut t = TableInstance {
-            vm,
+impl<T: ?Sized> Drop for HeapCell<T> {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::leak` and is freed only here.
+        unsafe { drop(Box::from_raw(self.0.as_ptr())) }
+    }
+}
+
+/// Where an entity keeps the structure compiled code reads (a memory or table descriptor,
+/// a global's cell): in a VM context, or in an allocation of its own (host entities).
+pub(crate) struct Slot<T> {
+    ptr: NonNull<T>,
+    _own: Option<HeapCell<T>>,
+}
+
+impl<T> Slot<T> {
+    /// A slot of its own holding `value`.
+    fn owned(value: T) -> Slot<T> {
+        let own = HeapCell::new(Box::new(value));
+        Slot {
+            // SAFETY: a fresh allocation is not null.
+            ptr: unsafe { NonNull::new_unchecked(own.as_ptr()) },
             _own: Some(own),
-            elems: vec![init.to_bits(); min as usize],
-            max,
-            elem,
-        };
-        t.sync();
-        self.tables.push(t);
-        Table(self.tables.len() as u32 - 1)
-    }
-
-    /// Creates a host global.
-    pub fn new_global(&mut self, ty: GlobalType, value: Val) -> Global {
-        let mut own = Box::new([value.to_bits(), 0]);
-        let ptr = own.as_mut_ptr();
-        self.globals.push(GlobalInstance {
-            ptr,
-            _own: Some(own),
-            ty,
-        });
-        Global(self.globals.len() as u32 - 1)
-    }
-
-    pub fn memory_data(&self, m: Memory) -> &[u8] {
-        self.memories[m.0 as usize].data()
-    }
-    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
-        self.memories[m.0 as usize].data_mut()
-    }
-    pub fn memory_pages(&self, m: Memory) -> u64 {
-        self.memories[m.0 as usize].pages()
-    }
-    /// Grows a memory; returns the old size in pages.
-    pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Option<u64> {
-        self.memories[m.0 as usize].grow(delta)
-    }
-    pub fn table_size(&self, t: Table) -> u64 {
-        self.tables[t.0 as usize].elems.len() as u64
-    }
-    pub fn table_get(&self, t: Table, i: u64) -> Option<Val> {
-        let t = &self.tables[t.0 as usize];
-        t.elems.get(i as usize).map(|b| Val::from_bits(t.elem, *b))
-    }
-    pub fn global_get(&self, g: Global) -> Val {
-        let gi = &self.globals[g.0 as usize];
-        // SAFETY: the cell is live for the store's lifetime.
-        Val::from_bits(gi.ty.ty, unsafe { *gi.ptr })
-    }
-    pub fn global_set(&mut self, g: Global, v: Val) {
-        let gi = &self.globals[g.0 as usize];
-        // SAFETY: as above.
-        unsafe { *gi.ptr = v.to_bits() }
-    }
-    pub fn global_type(&self, g: Global) -> GlobalType {
-        self.globals[g.0 as usize].ty
-    }
-
-    /// An export of an instance.
-    pub fn get_export(&self, i: Instance, name: &str) -> Option<Extern> {
-        self.instances[i.0 as usize].exports.get(name).copied()
-    }
-    pub fn get_func(&self, i: Instance, name: &str) -> Option<Func> {
-        match self.get_export(i, name)? {
-            Extern::Func(f) => Some(f),
-            _ => None,
-        }
-    }
-    pub fn get_memory(&self, i: Instance, name: &str) -> Option<Memory> {
-        match self.get_export(i, name)? {
-            Extern::Memory(m) => Some(m),
-            _ => None,
-        }
-    }
-    /// All exports of an instance.
-    pub fn exports(&self, i: Instance) -> Vec<(String, Extern)> {
-        let mut v: Vec<_> = self.instances[i.0 as usize]
-            .exports
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-
-    /// Calls a function with arguments of its signature.
-    pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>, Trap> {
-        let ty = self.func_type(f).clone();
-        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
-            return Err(Trap::host(format!(
-                "wrong arguments for a function of type {ty}: {args:?}"
-            )));
-        }
-        let fr = *self.funcref(f);
-        if self.host_ctxs.contains(&(fr.vmctx as usize)) {
-            // SAFETY: host contexts are boxed and owned by this store.
-            let func = unsafe { (*(fr.vmctx as *const HostFuncCtx)).func.clone() };
-            let mut caller = Caller { store: self };
-            return func(&mut caller, args);
-        }
-        let tramp = self.tramps[fr.sig as usize];
-        let mut values: Vec<u64> = vec![0; ty.params.len().max(ty.results.len()).max(1)];
-        for (i, a) in args.iter().enumerate() {
-            values[i] = a.to_bits();
-        }
-        let outermost = self.entry_sp == 0;
-        if outermost {
-            let here = &values as *const _ as usize;
-            self.stack_limit = here.saturating_sub(self.max_wasm_stack);
-        }
-        let me: *mut StoreData = self;
-        // SAFETY: `tramp` is the array-to-wasm trampoline for this signature in a module
-        // kept alive by the store, `fr` is a live function reference, and `values` has
-        // room for the parameters and the results.
-        let r = unsafe {
-            wasmprecomp_rt_enter(
-                me as *mut u8,
-                tramp as *const u8,
-                fr.vmctx,
-                fr.code,
-                values.as_mut_ptr(),
-            )
-        };
-        if r != 0 {
-            let pc = self.trap_pc;
-            let pending = self.pending.take();
-            if outermost {
-                self.stack_limit = 0;
-            }
-            return Err(self.trap_at(pc, pending));
-        }
-        Ok(ty
-            .results
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Val::from_bits(*t, values[i]))
-            .collect())
-    }
-
-    fn trap_at(&self, pc: usize, pending: Option<Trap>) -> Trap {
-        for m in &self.modules {
-            if !m.code.contains(pc) {
-                continue;
-            }
-            let off = (pc - m.code.base() as usize) as u32;
-            let meta = &m.meta;
-            let site = meta
-                .traps
-                .binary_search_by_key(&off, |t| t.text_offset)
-                .ok()
-                .map(|i| meta.traps[i]);
-            let func = meta
-                .code
-                .iter()
-                .position(|c| off > c.text_offset && off <= c.text_offset + c.len)
-                .map(|i| i as u32 + meta.num_imported_funcs);
-            let mut t = match (pending, site) {
-                (Some(p), _) => p,
-                (None, Some(s)) => Trap::new(s.kind),
-                (None, None) => Trap::host(format!("trap at unknown site {off:#x}")),
-            };
-            if t.wasm_offset.is_none() {
-                t.wasm_offset = site.filter(|s| s.wasm_offset != 0).map(|s| s.wasm_offset);
-            }
-            if t.func.is_none() {
-                t.func = func;
-            }
-            return t;
-        }
-        pending.unwrap_or_else(|| Trap::host(format!("trap at unknown address {pc:#x}")))
-    }
-
-    /// Instantiates `module` with `imports` in the module's import order.
-    pub fn instantiate(
-        &mut self,
-        module: &Module,
-        imports: &[Extern],
-    ) -> Result<Instance, InstantiateError> {
-        let inner = module.inner.clone();
-        let meta = &inner.meta;
-        if imports.len() != meta.imports.len() {
-            return Err(InstantiateError::Link(format!(
-                "expected {} imports, got {}",
-                meta.imports.len(),
-                imports.len()
-            )));
-        }
-        // Type-check imports first: nothing changes if linking fails.
-        for (imp, ext) in meta.imports.iter().zip(imports) {
-            self.check_import(meta, imp, ext)?;
-        }
-        if !self.modules.iter().any(|m| Arc::ptr_eq(m, &inner)) {
-            self.modules.push(inner.clone());
-        }
-        let layout = VmLayout::new(VmCounts {
-            funcs: meta.functions.len() as u32,
-            memories: meta.num_memories(),
-            tables: meta.num_tables(),
-            globals: meta.num_globals(),
-            types: meta.types.len() as u32,
-        });
-        let me: *mut StoreData = self;
-        let base = inner.code.base() as usize;
-        let sig_ids: Vec<u32> = meta.types.iter().map(|t| self.intern(t)).collect();
-        for (ti, t) in meta.trampolines.iter().enumerate() {
-            let id = sig_ids[ti] as usize;
-            if self.tramps[id] == 0 {
-                self.tramps[id] = base + t.array_to_wasm as usize;
-            }
-            if self.host_tramps[id] == 0 {
-                self.host_tramps[id] = base + t.wasm_to_host as usize;
-            }
-        }
-        let mut inst = Box::new(InstanceData {
-            module: inner.clone(),
-            vmctx: vec![0u64; layout.size() as usize / 8].into_boxed_slice(),
-            store: me,
-            funcs: Vec::new(),
-            memories: Vec::new(),
-            tables: Vec::new(),
-            globals: Vec::new(),
-            elems: Vec::new(),
-            data_dropped: vec![false; meta.data.len()],
-            exports: HashMap::new(),
-        });
-        let vm = inst.vmctx.as_mut_ptr() as *mut u8;
-        let ip: *mut InstanceData = &mut *inst;
-        let w = |off: u32, v: u64| {
-            // SAFETY: offsets come from the layout of this vmctx.
-            unsafe { *(vm.add(off as usize) as *mut u64) = v }
-        };
-        w(art::VMCTX_STORE, me as u64);
-        w(
-            art::VMCTX_RAISE,
-            wasmprecomp_rt_raise as *const () as usize as u64,
-        );
-        w(art::VMCTX_LIBCALLS, libcall_table() as u64);
-        w(24, ip as u64);
-        for (ti, id) in sig_ids.iter().enumerate() {
-            w(layout.sig_id(ti as u32), *id as u64);
-        }
-        // Imports.
-        let (mut fi, mut mi, mut ti, mut gi) = (0u32, 0u32, 0u32, 0u32);
-        for (imp, ext) in meta.imports.iter().zip(imports) {
-            match (&imp.kind, ext) {
-                (ImportKind::Func(t), Extern::Func(f)) => {
-                    let fr = self.funcref(*f);
-                    if fr.code.is_null() {
-                        // A host function first imported here: give it this module's
-                        // trampoline for its signature.
-                        let tr = base + meta.trampolines[*t as usize].wasm_to_host as usize;
-                        // SAFETY: host function references live in boxed host contexts.
-                        unsafe { (*(f.0 as *mut VMFuncRef)).code = tr as *const u8 };
-                    }
-                    let fr = *self.funcref(*f);
-                    let off = layout.func_ref(fi);
-                    w(off, fr.code as u64);
-                    w(off + 8, fr.vmctx as u64);
-                    w(off + 16, fr.sig);
-                    inst.funcs.push(Func(vm as usize + off as usize));
-                    fi += 1;
-                }
-                (ImportKind::Memory(_), Extern::Memory(m)) => {
-                    w(layout.memory(mi), self.memories[m.0 as usize].vm as u64);
-                    inst.memories.push(*m);
-                    mi += 1;
-                }
-                (ImportKind::Table(_), Extern::Table(t)) => {
-                    w(layout.table(ti), self.tables[t.0 as usize].vm as u64);
-                    inst.tables.push(*t);
-                    ti += 1;
-                }
-                (ImportKind::Global(_), Extern::Global(g)) => {
-                    w(layout.global(gi), self.globals[g.0 as usize].ptr as u64);
-                    inst.globals.push(*g);
-                    gi += 1;
-                }
-                _ => return Err(InstantiateError::Link("import kind mismatch".into())),
-            }
-        }
-        // Defined functions.
-        for (i, c) in meta.code.iter().enumerate() {
-            let idx = meta.num_imported_funcs + i as u32;
-            let off = layout.func_ref(idx);
-            w(off, (base + c.text_offset as usize) as u64);
-            w(off + 8, vm as u64);
-            w(
-                off + 16,
-                sig_ids[meta.functions[idx as usize] as usize] as u64,
-            );
-            inst.funcs.push(Func(vm as usize + off as usize));
-        }
-        let _ = FUNCREF_SIZE;
-        // Defined memories, tables, globals.
-        for (i, m) in meta.memories.iter().enumerate() {
-            // SAFETY: the slot is inside this vmctx.
-            let slot =
-                unsafe { vm.add(layout.memory(meta.num_imported_memories + i as u32) as usize) }
-                    as *mut VMMemory;
-            let mem = MemoryInstance::new(slot, None, m.limits.min, m.limits.max)
-                .map_err(InstantiateError::Resource)?;
-            self.memories.push(mem);
-            inst.memories.push(Memory(self.memories.len() as u32 - 1));
-        }
-        for (i, t) in meta.tables.iter().enumerate() {
-            // SAFETY: the slot is inside this vmctx.
-            let slot = unsafe { vm.add(layout.table(meta.num_imported_tables + i as u32) as usize) }
-                as *mut VMTable;
-            let mut tab = TableInstance {
-                vm: slot,
-                _own: None,
-                elems: vec![0; t.limits.min as usize],
-                max: t.limits.max,
-                elem: t.elem,
-            };
-            tab.sync();
-            self.tables.push(tab);
-            inst.tables.push(Table(self.tables.len() as u32 - 1));
-        }
-        for (i, g) in meta.globals.iter().enumerate() {
-            let v = self.eval_const(&inst, &g.init);
-            let off = layout.global(meta.num_imported_globals + i as u32);
-            w(off, v);
-            self.globals.push(GlobalInstance {
-                // SAFETY: the slot is inside this vmctx.
-                ptr: unsafe { vm.add(off as usize) } as *mut u64,
-                _own: None,
-                ty: g.ty,
-            });
-            inst.globals.push(Global(self.globals.len() as u32 - 1));
-        }
-        for e in &meta.exports {
-            let x = match e.kind {
-                ExternKind::Func => Extern::Func(inst.funcs[e.index as usize]),
-                ExternKind::Memory => Extern::Memory(inst.memories[e.index as usize]),
-                ExternKind::Table => Extern::Table(inst.tables[e.index as usize]),
-                ExternKind::Global => Extern::Global(inst.globals[e.index as usize]),
-            };
-            inst.exports.insert(e.name.clone(), x);
-        }
-        let elems: Vec<Option<Vec<u64>>> = meta
-            .elements
-            .iter()
-            .map(|e| {
-                Some(
-                    e.items
-                        .iter()
-                        .map(|it| self.eval_const(&inst, it))
-                        .collect(),
-                )
-            })
-            .collect();
-        inst.elems = elems;
-        self.instances.push(inst);
-        let handle = Instance(self.instances.len() as u32 - 1);
-        self.initialize(handle).map_err(InstantiateError::Trap)?;
-        Ok(handle)
-    }
-
-    fn check_import(
-        &self,
-        meta: &art::ModuleMeta,
-        imp: &art::Import,
-        ext: &Extern,
-    ) -> Result<(), InstantiateError> {
-        let err = |m: String| {
-            Err(InstantiateError::Link(format!(
-                "incompatible import type for `{}::{}`: {m}",
-                imp.module, imp.name
-            )))
-        };
-        let limits_ok = |cur: u64, max: Option<u64>, want: &art::Limits| {
-            cur >= want.min
-                && match want.max {
-                    None => true,
-                    Some(wm) => max.is_some_and(|m| m <= wm),
-                }
-        };
-        match (&imp.kind, ext) {
-            (ImportKind::Func(t), Extern::Func(f)) => {
-                let want = &meta.types[*t as usize];
-                let have = self.func_type(*f);
-                if want != have {
-                    return err(format!("expected {want}, found {have}"));
-                }
-            }
-            (ImportKind::Memory(mt), Extern::Memory(m)) => {
-                let mi = &self.memories[m.0 as usize];
-                let max = (mi.max_pages < MAX_PAGES || mi.reserved == 0).then_some(mi.max_pages);
-                if !limits_ok(mi.pages(), max, &mt.limits) {
-                    return err("memory limits".into());
-                }
-            }
-            (ImportKind::Table(tt), Extern::Table(t)) => {
-                let ti = &self.tables[t.0 as usize];
-                if ti.elem != tt.elem || !limits_ok(ti.elems.len() as u64, ti.max, &tt.limits) {
-                    return err("table type".into());
-                }
-            }
-            (ImportKind::Global(gt), Extern::Global(g)) => {
-                if self.globals[g.0 as usize].ty != *gt {
-                    return err("global type".into());
-                }
-            }
-            _ => return err("wrong kind".into()),
-        }
-        Ok(())
-    }
-
-    fn eval_const(&self, inst: &InstanceData, e: &ConstExpr) -> u64 {
-        let gval = |g: u32| -> u64 {
-            let gi = &self.globals[inst.globals[g as usize].0 as usize];
-            // SAFETY: live global cell.
-            unsafe { *gi.ptr }
-        };
-        match e {
-            ConstExpr::I32(v) => *v as u32 as u64,
-            ConstExpr::I64(v) => *v as u64,
-            ConstExpr::F32(v) => *v as u64,
-            ConstExpr::F64(v) => *v,
-            ConstExpr::RefNull(_) => 0,
-            ConstExpr::RefFunc(i) => inst.funcs[*i as usize].0 as u64,
-            ConstExpr::GlobalGet(g) => gval(*g),
-            ConstExpr::Ops(ops) => {
-                let mut st: Vec<u64> = Vec::new();
-                for op in ops {
-                    let bin = |st: &mut Vec<u64>, f: &dyn Fn(u64, u64) -> u64| {
-                        let b = st.pop().unwrap_or(0);
-                        let a = st.pop().unwrap_or(0);
-                        st.push(f(a, b));
-                    };
-                    match op {
-                        ConstOp::I32(v) => st.push(*v as u32 as u64),
-                        ConstOp::I64(v) => st.push(*v as u64),
-                        ConstOp::GlobalGet(g) => st.push(gval(*g)),
-                        ConstOp::I32Add => {
-                            bin(&mut st, &|a, b| (a as u32).wrapping_add(b as u32) as u64)
-                        }
-                        ConstOp::I32Sub => {
-                            bin(&mut st, &|a, b| (a as u32).wrapping_sub(b as u32) as u64)
-                        }
-                        ConstOp::I32Mul => {
-                            bin(&mut st, &|a, b| (a as u32).wrapping_mul(b as u32) as u64)
-                        }
-                        ConstOp::I64Add => bin(&mut st, &|a, b| a.wrapping_add(b)),
-                        ConstOp::I64Sub => bin(&mut st, &|a, b| a.wrapping_sub(b)),
-                        ConstOp::I64Mul => bin(&mut st, &|a, b| a.wrapping_mul(b)),
-                    }
-                }
-                st.pop().unwrap_or(0)
-            }
         }
     }
 
-    /// Element and data segments, then the start function.
-    fn initialize(&mut self, h: Instance) -> Result<(), Trap> {
-        let ip: *mut InstanceData = &mut *self.instances[h.0 as usize];
-        // SAFETY: instance data is boxed; we only read the module through it.
-        let module = unsafe { (*ip).module.clone() };
-        let meta = &module.meta;
-        for (i, e) in meta.elements.iter().enumerate() {
-            match &e.mode {
-                SegmentMode::Active { index, offset } => {
-                    // SAFETY: as above.
-                    let off = self.eval_const(unsafe { &*ip }, offset) as u32;
-                    let n = e.items.len() as u32;
-                    // SAFETY: as above.
-                    let res = unsafe { table_init(&mut *ip, *index, i as u32, off, 0, n) };
-                    unsafe { (&mut (*ip).elems)[i] = None };
-                    if let Err(k) = res {
-                        return Err(Trap::new(k));
-                    }
-                }
-                SegmentMode::Declared => unsafe { (&mut (*ip).elems)[i] = None },
-                SegmentMode::Passive => {}
-            }
-        }
-        for (i, d) in meta.data.iter().enumerate() {
-            if let SegmentMode::Active { index, offset } = &d.mode {
-                // SAFETY: as above.
-                let off = self.eval_const(unsafe { &*ip }, offset) as u32;
-                let res = unsafe {
-                    memory_init(&mut *ip, *index, i as u32, off, 0, d.bytes.len() as u32)
-                };
-                unsafe { (&mut (*ip).data_dropped)[i] = true };
-                res.map_err(Trap::new)?;
-            }
-        }
-        if let Some(s) = meta.start {
-            // SAFETY: as above.
-            let f = unsafe { (&(*ip).funcs)[s as usize] };
-            self.call(f, &[])?;
-        }
-        Ok(())
+    /// The VM-context slot at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads and writes for as long as the returned slot is used.
+    unsafe fn in_vmctx(ptr: NonNull<T>) -> Slot<T> {
+        Slot { ptr, _own: None }
+    }
+
+    /// The slot's address; valid for reads and writes while the slot lives.
+    fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
     }
 }
 
-// ---- Host calls and libcalls ----
-
-/// Called by wasm-to-host trampolines.
-extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u64) -> u32 {
-    // SAFETY: the trampoline passes the host context it was called with and a value
-    // array sized for max(params, results).
-    let (store, func, ty) = unsafe { ((*ctx).store, (*ctx).func.clone(), (*ctx).ty.clone()) };
-    let args: Vec<Val> = ty
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Val::from_bits(*t, unsafe { *values.add(i) }))
-        .collect();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the store outlives every call into it; compiled code does not hold
-        // references into it across this call.
-        let mut caller = Caller {
-            store: unsafe { &mut *store },
-        };
-        func(&mut caller, &args)
-    }));
-    let r = match r {
-        Ok(r) => r,
-        Err(_) => Err(Trap::host("host function panicked")),
-    };
-    match r {
-        Ok(results) => {
-            if results.len() != ty.results.len()
-                || results.iter().zip(&ty.results).any(|(v, t)| v.ty() != *t)
-            {
-                // SAFETY: as above.
-                unsafe {
-                    (*store).pending = Some(Trap::host(
-                        "host function returned values of the wrong type",
-                    ))
-                };
-                return 1;
-            }
-            for (i, v) in results.iter().enumerate() {
-                // SAFETY: as above.
-                unsafe { *values.add(i) = v.to_bits() };
-            }
-            0
-        }
-        Err(t) => {
-            // SAFETY: as above.
-            unsafe { (*store).pending = Some(t) };
-            1
-        }
-    }
-}
-
-fn instance_of<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
-    // SAFETY: every VM context holds its instance's address at offset 24.
-    unsafe { &mut *(*(vmctx.add(24) as *const *mut InstanceData)) }
-}
-
-fn store_of<'a>(inst: &InstanceData) -> &'a mut StoreData {
-    // SAFETY: the instance's store outlives it.
-    unsafe { &mut *inst.store }
-}
-
-fn fail(inst: &InstanceData, k: TrapKind) -> u32 {
-    store_of(inst).pending = Some(Trap::new(k));
-    1
-}
-
-extern "C" fn lc_memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
-    let inst = instance_of(vmctx);
-    let m = inst.memories[mem as usize];
-    match store_of(inst).memories[m.0 as usize].grow(delta as u64) {
-        Some(old) => old as u32,
-        None => u32::MAX,
-    }
-}
-
-fn mem_slice<'a>(inst: &InstanceData, mem: u32) -> &'a mut [u8] {
-    let m = inst.memories[mem as usize];
-    store_of(inst).memories[m.0 as usize].data_mut()
-}
-
-extern "C" fn lc_memory_copy(
-    vmctx: *mut u8,
-    dm: u32,
-    sm: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    let inst = instance_of(vmctx);
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    let dl = mem_slice(inst, dm).len();
-    let sl = mem_slice(inst, sm).len();
-    if d + n > dl || s + n > sl {
-        return fail(inst, TrapKind::MemoryOutOfBounds);
-    }
-    let dp = mem_slice(inst, dm).as_mut_ptr();
-    let sp = mem_slice(inst, sm).as_ptr();
-    // SAFETY: both ranges were bounds-checked; `copy` handles overlap.
-    unsafe { std::ptr::copy(sp.add(s), dp.add(d), n) };
-    0
-}
-
-extern "C" fn lc_memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
-    let inst = instance_of(vmctx);
-    let m = mem_slice(inst, mem);
-    let (d, n) = (dst as usize, len as usize);
-    if d + n > m.len() {
-        return fail(inst, TrapKind::MemoryOutOfBounds);
-    }
-    m[d..d + n].fill(val as u8);
-    0
-}
-
-/// Copies part of data segment `data` into memory `mem`.
-fn memory_init(
-    inst: &mut InstanceData,
-    mem: u32,
-    data: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> Result<(), TrapKind> {
-    let bytes: &[u8] = if inst.data_dropped[data as usize] {
-        &[]
+/// Two distinct elements of `v`, both mutable.
+fn pair_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b);
+    if a < b {
+        let (lo, hi) = v.split_at_mut(b);
+        (&mut lo[a], &mut hi[0])
     } else {
-        &inst.module.meta.data[data as usize].bytes
-    };
-    let m = mem_slice(inst, mem);
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    if s + n > bytes.len() || d + n > m.len() {
-        return Err(TrapKind::MemoryOutOfBounds);
-    }
-    m[d..d + n].copy_from_slice(&bytes[s..s + n]);
-    Ok(())
-}
-
-extern "C" fn lc_memory_init(
-    vmctx: *mut u8,
-    mem: u32,
-    data: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    let inst = instance_of(vmctx);
-    match memory_init(inst, mem, data, dst, src, len) {
-        Ok(()) => 0,
-        Err(k) => fail(inst, k),
+        let (lo, hi) = v.split_at_mut(a);
+        (&mut hi[0], &mut lo[b])
     }
 }
 
-extern "C" fn lc_data_drop(vmctx: *mut u8, data: u32) {
-    instance_of(vmctx).data_dropped[data as usize] = true;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ValType;
+    use wasmprecomp_artifact::GlobalType;
 
-fn table_of<'a>(inst: &InstanceData, t: u32) -> &'a mut TableInstance {
-    let h = inst.tables[t as usize];
-    &mut store_of(inst).tables[h.0 as usize]
-}
-
-extern "C" fn lc_table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
-    let inst = instance_of(vmctx);
-    match table_of(inst, table).grow(delta as u64, init) {
-        Some(old) => old as u32,
-        None => u32::MAX,
+    #[test]
+    fn every_store_gets_its_own_id() {
+        let (a, b) = (Store::new(), Store::new());
+        assert_ne!(a.id(), b.id());
     }
-}
 
-extern "C" fn lc_table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
-    let inst = instance_of(vmctx);
-    let t = table_of(inst, table);
-    let (d, n) = (dst as usize, len as usize);
-    if d + n > t.elems.len() {
-        return fail(inst, TrapKind::TableOutOfBounds);
+    #[test]
+    fn swapping_two_stores_data_swaps_which_state_each_names() {
+        let (mut a, mut b) = (Store::new(), Store::new());
+        let ga = a.new_global(
+            GlobalType {
+                ty: ValType::I32,
+                mutable: true,
+            },
+            Val::I32(1),
+        );
+        let gb = b.new_global(
+            GlobalType {
+                ty: ValType::I32,
+                mutable: true,
+            },
+            Val::I32(2),
+        );
+        std::mem::swap(&mut *a, &mut *b);
+        assert_eq!(b.global_get(ga), Val::I32(1));
+        assert_eq!(a.global_get(gb), Val::I32(2));
     }
-    t.elems[d..d + n].fill(val);
-    0
-}
 
-extern "C" fn lc_table_copy(vmctx: *mut u8, dt: u32, st: u32, dst: u32, src: u32, len: u32) -> u32 {
-    let inst = instance_of(vmctx);
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    let slen = table_of(inst, st).elems.len();
-    let dlen = table_of(inst, dt).elems.len();
-    if s + n > slen || d + n > dlen {
-        return fail(inst, TrapKind::TableOutOfBounds);
+    #[test]
+    fn pair_mut_returns_the_two_elements_in_argument_order() {
+        let mut v = [1, 2, 3];
+        let (x, y) = pair_mut(&mut v, 2, 0);
+        assert_eq!((*x, *y), (3, 1));
+        let (x, y) = pair_mut(&mut v, 0, 1);
+        assert_eq!((*x, *y), (1, 2));
     }
-    let tmp: Vec<u64> = table_of(inst, st).elems[s..s + n].to_vec();
-    table_of(inst, dt).elems[d..d + n].copy_from_slice(&tmp);
-    0
-}
-
-fn table_init(
-    inst: &mut InstanceData,
-    table: u32,
-    elem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> Result<(), TrapKind> {
-    let items: Vec<u64> = inst.elems[elem as usize].clone().unwrap_or_default();
-    let t = table_of(inst, table);
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    if s + n > items.len() || d + n > t.elems.len() {
-        return Err(TrapKind::TableOutOfBounds);
-    }
-    t.elems[d..d + n].copy_from_slice(&items[s..s + n]);
-    Ok(())
-}
-
-extern "C" fn lc_table_init(
-    vmctx: *mut u8,
-    table: u32,
-    elem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    let inst = instance_of(vmctx);
-    match table_init(inst, table, elem, dst, src, len) {
-        Ok(()) => 0,
-        Err(k) => fail(inst, k),
-    }
-}
-
-extern "C" fn lc_elem_drop(vmctx: *mut u8, elem: u32) {
-    instance_of(vmctx).elems[elem as usize] = None;
 }

@@ -119,8 +119,8 @@ pub struct WasiCtx {
     /// Stdio descriptors closed by the program.
     closed: Mutex<[bool; 3]>,
     exit_code: Mutex<Option<i32>>,
-    /// The memory pointers refer to, with the address of the store that owns it.
-    memory: Mutex<Option<(usize, Memory)>>,
+    /// The memory pointers refer to (its handle names its store).
+    memory: Mutex<Option<Memory>>,
 }
 
 /// Locks a mutex, ignoring poisoning (the data stays usable: nothing here is left
@@ -214,16 +214,21 @@ impl WasiCtx {
 
     /// Sets the linear memory that guest pointers refer to: the exported `memory` of the
     /// instance that imports these functions. Only calls made through `store` see it.
+    ///
+    /// # Panics
+    ///
+    /// When `memory` comes from another store than `store`.
+    #[track_caller]
     pub fn set_memory(&self, store: &StoreData, memory: Memory) {
-        *lock(&self.memory) = Some((store as *const StoreData as usize, memory));
+        store.check(memory);
+        *lock(&self.memory) = Some(memory);
     }
 
     /// The memory of the calling program, or `EFAULT` when none is set for this store.
     fn mem<'a>(&self, caller: &'a mut Caller<'_>) -> Result<Mem<'a>, Errno> {
-        let cell = *lock(&self.memory);
-        let (addr, m) = cell.ok_or(errno::FAULT)?;
+        let m = (*lock(&self.memory)).ok_or(errno::FAULT)?;
         let store: &'a mut StoreData = &mut *caller.store;
-        if store as *const StoreData as usize != addr {
+        if !store.owns(m) {
             return Err(errno::FAULT);
         }
         Ok(Mem(store.memory_data_mut(m)))
