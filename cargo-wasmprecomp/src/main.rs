@@ -1,6 +1,10 @@
 //! `cargo wasmprecomp`: parses the command line and hands the work to
 //! `wasmprecomp-driver`; every error's exit code is the driver's.
 
+// The doc comments of the command-line types are clap's help text, which names
+// placeholders such as `<target-dir>` the way `--help` shows them.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod cli;
 mod commands;
 mod progress;

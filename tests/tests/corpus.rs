@@ -38,8 +38,36 @@ const REFERENCE: &[(&str, &str)] = &[
     ("nbody", "nbody checksum: 5b45bc0de2053a86"),
     ("fannkuch", "fannkuch checksum: b2ea6aaad22fe453"),
     ("text-stats", "text-stats checksum: 95e31bb97c528da5"),
+    ("markdown", "markdown checksum: 4d99bad48e04e1e5"),
+    ("image-filter", "image-filter checksum: 6907aa686587d199"),
     ("nbody-edit", "nbody checksum: 162937fea94bf2f6"),
+    (
+        "text-stats-edit-text",
+        "text-stats checksum: 95e31bb97c528da5",
+    ),
 ];
+
+/// The manifest's reference rows of the SIMD builds, which this compiler does not compile
+/// yet (fixed-width SIMD is rejected by name): the exact list, checked against the
+/// manifest by [`reference_table_matches_the_manifest`].
+const NOT_COMPILED_SIMD: &[&str] = &[
+    "regex-scan-simd",
+    "json-roundtrip-simd",
+    "sha-digest-simd",
+    "nbody-simd",
+    "fannkuch-simd",
+    "text-stats-simd",
+    "markdown-simd",
+    "image-filter-simd",
+];
+
+fn reference_line(name: &str) -> &'static str {
+    REFERENCE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, l)| *l)
+        .unwrap_or_else(|| panic!("no reference line for {name}"))
+}
 
 /// Every module `build-rust-corpus.sh` writes.
 const MODULES: &[&str] = &[
@@ -49,9 +77,12 @@ const MODULES: &[&str] = &[
     "nbody",
     "fannkuch",
     "text-stats",
+    "markdown",
+    "image-filter",
     "kernels-cdylib",
     "kernels-cdylib-unknown",
     "nbody-edit",
+    "text-stats-edit-text",
 ];
 
 fn shared_corpus() -> PathBuf {
@@ -117,7 +148,7 @@ fn native_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let target = target_dir().join("corpus-native");
         let bin = target.join("release");
-        let bins = &MODULES[..6];
+        let bins = &MODULES[..8];
         if !bins.iter().all(|b| bin.join(b).is_file())
             || !bin.join("libkernels_cdylib.so").is_file()
         {
@@ -219,11 +250,7 @@ fn checksum_line(out: &str) -> &str {
 /// Runs `name` at the default scale (checked against the manifest and the native build)
 /// and at scale 1 (checked against the native build).
 fn check_program(name: &str) {
-    let expected = REFERENCE
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, l)| *l)
-        .unwrap_or_else(|| panic!("no reference line for {name}"));
+    let expected = reference_line(name);
     let ours = run_ours(name, &[]);
     assert_eq!(
         checksum_line(&ours),
@@ -270,11 +297,36 @@ fn text_stats() {
     check_program("text-stats");
 }
 
+#[test]
+fn markdown() {
+    check_program("markdown");
+}
+
+#[test]
+fn image_filter() {
+    check_program("image-filter");
+}
+
 /// The edit scenario: one changed constant, a different checksum (no native build of it).
 #[test]
 fn nbody_edit() {
     let out = run_ours("nbody-edit", &[]);
-    assert_eq!(checksum_line(&out), REFERENCE[6].1, "whole output:\n{out}");
+    assert_eq!(
+        checksum_line(&out),
+        reference_line("nbody-edit"),
+        "whole output:\n{out}"
+    );
+}
+
+/// The other edit scenario: a changed string constant, the same checksum.
+#[test]
+fn text_stats_edit_text() {
+    let out = run_ours("text-stats-edit-text", &[]);
+    assert_eq!(
+        checksum_line(&out),
+        reference_line("text-stats-edit-text"),
+        "whole output:\n{out}"
+    );
 }
 
 #[test]
@@ -296,11 +348,16 @@ fn reference_table_matches_the_manifest() {
             rows.push((cells[1].to_string(), cells[3].trim_matches('`').to_string()));
         }
     }
+    let (simd, scalar): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|(name, _)| NOT_COMPILED_SIMD.contains(&name.as_str()));
     let ours: Vec<(String, String)> = REFERENCE
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    assert_eq!(rows, ours);
+    assert_eq!(scalar, ours);
+    let simd: Vec<&str> = simd.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(simd, NOT_COMPILED_SIMD, "the SIMD rows not compiled yet");
 }
 
 /// One value of each kernel export for some arguments, on a wasmprecomp instance.

@@ -5,7 +5,7 @@
 //! [`crate::lower::Lower`] hooks), register environment, calling convention, encoder,
 //! emission and trampolines. Translation (`translate/`), stencils, the pipeline, the cache
 //! and the artifact format are shared. Nothing outside `isa/<arch>/` names an
-//! architecture but this file's [`Backend`] enum: adding aarch64 means adding
+//! architecture but this file's `Backend` enum: adding aarch64 means adding
 //! `isa/aarch64/` and one variant here.
 
 pub mod x64;

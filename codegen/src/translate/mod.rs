@@ -2,10 +2,10 @@
 //!
 //! - `mod.rs` (this file): control flow, locals in SSA form, the operand stack and
 //!   unreachable code.
-//! - [`ops`]: the semantics of every other operator (stack discipline, constant folding,
+//! - `ops.rs`: the semantics of every other operator (stack discipline, constant folding,
 //!   calls, libcall decisions and argument order, tables, bulk memory), visited with
 //!   wasmparser's `VisitOperator`, so an operator not handled is a compile error.
-//! - [`env`]: what a stencil reference means in the VM context.
+//! - `env.rs`: what a stencil reference means in the VM context.
 //!
 //! The ISA sees only the [`Lower`] hooks, never a wasm operator or the operand stack.
 //!
