@@ -490,11 +490,11 @@ impl Emitter {
                 let dz = self.stub(TrapKind::IntegerDivideByZero, trap.offset);
                 self.asm.jcc(Cond::E, dz);
                 match kind {
-                    DivKind::DivU | DivKind::RemU => {
+                    DivOp::DivU | DivOp::RemU => {
                         self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
                         self.asm.muldiv(MulDivOp::Div, *size, rhs);
                     }
-                    DivKind::DivS => {
+                    DivOp::DivS => {
                         let doit = self.asm.new_label();
                         self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
                         self.asm.jcc(Cond::NE, doit);
@@ -514,7 +514,7 @@ impl Emitter {
                         }
                         self.asm.muldiv(MulDivOp::Idiv, *size, rhs);
                     }
-                    DivKind::RemS => {
+                    DivOp::RemS => {
                         let (doit, done) = (self.asm.new_label(), self.asm.new_label());
                         self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
                         self.asm.jcc(Cond::NE, doit);
@@ -566,9 +566,9 @@ impl Emitter {
             Inst::FCmpSetcc { is64, op } => {
                 let (a, b, dst) = (x(al[0]), x(al[1]), g(al[2]));
                 match op {
-                    FCmp::Eq | FCmp::Ne => {
+                    FloatCC::Eq | FloatCC::Ne => {
                         self.ucomis(*is64, a, b);
-                        let (c1, c2, join) = if *op == FCmp::Eq {
+                        let (c1, c2, join) = if *op == FloatCC::Eq {
                             (Cond::E, Cond::NP, AluOp::And)
                         } else {
                             (Cond::NE, Cond::P, AluOp::Or)
@@ -577,19 +577,19 @@ impl Emitter {
                         self.asm.setcc(c2, R11);
                         self.asm.alu_rr(join, Size::S8, dst, R11);
                     }
-                    FCmp::Lt => {
+                    FloatCC::Lt => {
                         self.ucomis(*is64, b, a);
                         self.asm.setcc(Cond::A, dst);
                     }
-                    FCmp::Gt => {
+                    FloatCC::Gt => {
                         self.ucomis(*is64, a, b);
                         self.asm.setcc(Cond::A, dst);
                     }
-                    FCmp::Le => {
+                    FloatCC::Le => {
                         self.ucomis(*is64, b, a);
                         self.asm.setcc(Cond::AE, dst);
                     }
-                    FCmp::Ge => {
+                    FloatCC::Ge => {
                         self.ucomis(*is64, a, b);
                         self.asm.setcc(Cond::AE, dst);
                     }

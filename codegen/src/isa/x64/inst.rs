@@ -7,26 +7,8 @@
 
 use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
 use crate::compiled::RelocKind;
-pub use crate::lower::{TrapInfo, VmRef};
+pub use crate::lower::{DivOp, FloatCC, TrapInfo, VmRef};
 use crate::vcode::MachInst;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DivKind {
-    DivS,
-    DivU,
-    RemS,
-    RemU,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FCmp {
-    Eq,
-    Ne,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FUnaryOp {
@@ -118,7 +100,7 @@ pub enum Inst {
     },
     /// `[fixed use lhs(rax), use-at-end rhs, fixed def dst(rax or rdx)]`, clobbers the other.
     DivRem {
-        kind: DivKind,
+        kind: DivOp,
         size: Size,
         trap: TrapInfo,
     },
@@ -151,7 +133,7 @@ pub enum Inst {
     /// `[use a, use b, def dst]`.
     FCmpSetcc {
         is64: bool,
-        op: FCmp,
+        op: FloatCC,
     },
     /// `[use cond, use a, use b, def dst(reuse 1)]`: dst = cond ? a : b.
     Select {

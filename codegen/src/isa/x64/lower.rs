@@ -262,20 +262,18 @@ impl Lower for X64Lower {
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.new_reg(ty);
-        let kind = match op {
-            DivOp::DivS => DivKind::DivS,
-            DivOp::DivU => DivKind::DivU,
-            DivOp::RemS => DivKind::RemS,
-            DivOp::RemU => DivKind::RemU,
-        };
-        let (out, other) = match kind {
-            DivKind::DivS | DivKind::DivU => (abi::RAX, abi::RDX),
+        let (out, other) = match op {
+            DivOp::DivS | DivOp::DivU => (abi::RAX, abi::RDX),
             _ => (abi::RDX, abi::RAX),
         };
         let mut clob = regalloc2::PRegSet::empty();
         clob.add(abi::gpr(other));
         ctx.builder.push_clobbers(
-            Inst::DivRem { kind, size, trap },
+            Inst::DivRem {
+                kind: op,
+                size,
+                trap,
+            },
             &[
                 Operand::reg_fixed_use(ra, abi::gpr(abi::RAX)),
                 Operand::reg_use_at_end(rb),
@@ -303,20 +301,12 @@ impl Lower for X64Lower {
     }
 
     fn float_compare(&mut self, ctx: C, ty: ValType, cc: FloatCC, a: Val, b: Val) -> VReg {
-        let op = match cc {
-            FloatCC::Eq => FCmp::Eq,
-            FloatCC::Ne => FCmp::Ne,
-            FloatCC::Lt => FCmp::Lt,
-            FloatCC::Gt => FCmp::Gt,
-            FloatCC::Le => FCmp::Le,
-            FloatCC::Ge => FCmp::Ge,
-        };
         let is64 = ty == ValType::F64;
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.builder.new_vreg(RegClass::Int);
         ctx.builder
-            .push(Inst::FCmpSetcc { is64, op }, &[u(ra), u(rb), d(dst)]);
+            .push(Inst::FCmpSetcc { is64, op: cc }, &[u(ra), u(rb), d(dst)]);
         dst
     }
 
