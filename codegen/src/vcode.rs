@@ -6,12 +6,73 @@
 //! blocks out in fill order and drops blocks that were never filled.
 
 use crate::error::CompileError;
-use regalloc2::{Block, InstRange, Operand, PRegSet, RegClass, VReg};
+use regalloc2::{Block, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 
-/// What the register allocator needs to know about an instruction besides its operands.
+/// A register operand of an instruction: the virtual register lowering gave it and, once
+/// [`VCode::apply_allocations`] ran, the physical register the allocator chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reg {
+    vreg: VReg,
+    preg: PReg,
+}
+
+impl Reg {
+    pub fn new(vreg: VReg) -> Reg {
+        Reg {
+            vreg,
+            preg: PReg::invalid(),
+        }
+    }
+    pub fn vreg(self) -> VReg {
+        self.vreg
+    }
+    /// The allocated register. Panics before allocation (a bug in the backend).
+    pub fn preg(self) -> PReg {
+        assert!(
+            self.preg != PReg::invalid(),
+            "operand read before allocation"
+        );
+        self.preg
+    }
+}
+
+/// How an instruction uses one of its register operands (regalloc2's constraints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperandKind {
+    /// Read, in any register, at the start of the instruction.
+    Use,
+    /// Read, in a register that no def of the instruction reuses.
+    UseAtEnd,
+    /// Written, in any register.
+    Def,
+    /// Written into the register of operand `n` (two-address forms).
+    ReuseDef(usize),
+    /// Read in the given register.
+    FixedUse(PReg),
+    /// Written in the given register.
+    FixedDef(PReg),
+}
+
+/// What the register allocator needs to know about an instruction.
 pub trait MachInst {
     fn is_branch(&self) -> bool;
     fn is_ret(&self) -> bool;
+    /// Visits every register operand with its constraint, always in the same order: this
+    /// is the only place an instruction's operand order is written. The allocator's
+    /// operand list, and the allocations applied back, follow it.
+    fn visit_operands(&mut self, visit: &mut dyn FnMut(&mut Reg, OperandKind));
+}
+
+fn operand(r: &Reg, kind: OperandKind) -> Operand {
+    let v = r.vreg;
+    match kind {
+        OperandKind::Use => Operand::reg_use(v),
+        OperandKind::UseAtEnd => Operand::reg_use_at_end(v),
+        OperandKind::Def => Operand::reg_def(v),
+        OperandKind::ReuseDef(i) => Operand::reg_reuse_def(v, i),
+        OperandKind::FixedUse(p) => Operand::reg_fixed_use(v, p),
+        OperandKind::FixedDef(p) => Operand::reg_fixed_def(v, p),
+    }
 }
 
 /// A block being built, identified by creation order.
@@ -111,25 +172,27 @@ impl<I: MachInst> VCodeBuilder<I> {
         self.current
     }
 
-    /// Appends an instruction with its operands to the current block.
-    pub fn push(&mut self, inst: I, operands: &[Operand]) {
+    /// Appends an instruction to the current block; its operands come from
+    /// [`MachInst::visit_operands`].
+    pub fn push(&mut self, mut inst: I) {
         let start = self.operands.len() as u32;
-        self.operands.extend_from_slice(operands);
+        let ops = &mut self.operands;
+        inst.visit_operands(&mut |r, kind| ops.push(operand(r, kind)));
         self.operand_ranges
             .push((start, self.operands.len() as u32));
         self.insts.push(inst);
     }
 
     /// Like [`push`](Self::push) for an instruction that clobbers registers.
-    pub fn push_clobbers(&mut self, inst: I, operands: &[Operand], clobbers: PRegSet) {
+    pub fn push_clobbers(&mut self, inst: I, clobbers: PRegSet) {
         self.clobbers.push((self.insts.len() as u32, clobbers));
-        self.push(inst, operands);
+        self.push(inst);
     }
 
     /// Appends the terminator of the current block and ends it. `succs[i]` receives
     /// `args[i]`.
-    pub fn terminate(&mut self, inst: I, operands: &[Operand], succs: &[(BlockId, Vec<VReg>)]) {
-        self.push(inst, operands);
+    pub fn terminate(&mut self, inst: I, succs: &[(BlockId, Vec<VReg>)]) {
+        self.push(inst);
         let b = self.current.take().expect("no current block");
         let end = self.insts.len() as u32;
         for (s, _) in succs {
@@ -224,6 +287,24 @@ impl<I> VCode<I> {
     }
 }
 
+impl<I: MachInst> VCode<I> {
+    /// Writes the allocator's choice into every register operand, so emission reads
+    /// named fields. Every operand has a register constraint, so every allocation is a
+    /// register.
+    pub fn apply_allocations(&mut self, out: &regalloc2::Output) {
+        for (i, inst) in self.insts.iter_mut().enumerate() {
+            let allocs = out.inst_allocs(regalloc2::Inst::new(i));
+            let mut k = 0;
+            inst.visit_operands(&mut |r, _| {
+                r.preg = allocs[k]
+                    .as_reg()
+                    .expect("register operands are allocated to registers");
+                k += 1;
+            });
+        }
+    }
+}
+
 impl<I: MachInst> regalloc2::Function for VCode<I> {
     fn num_insts(&self) -> usize {
         self.insts.len()
@@ -273,16 +354,17 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
     }
 }
 
-/// Runs the register allocator on `vcode` and hands its output to `emit`.
+/// Runs the register allocator on `vcode`, applies its allocations to the instructions
+/// and hands the result to `emit`.
 ///
 /// With the `check-regalloc` feature the input's SSA form is validated and regalloc2's
 /// checker proves the allocation (every use reads the value its vreg holds); a failure is
 /// an internal error. Debug builds validate SSA too.
 pub fn allocate<I: MachInst, R>(
-    vcode: &VCode<I>,
+    vcode: &mut VCode<I>,
     env: &regalloc2::MachineEnv,
     algorithm: regalloc2::Algorithm,
-    emit: impl FnOnce(&regalloc2::Output) -> R,
+    emit: impl FnOnce(&VCode<I>, &regalloc2::Output) -> R,
 ) -> Result<R, CompileError> {
     let opts = regalloc2::RegallocOptions {
         verbose_log: false,
@@ -296,7 +378,7 @@ pub fn allocate<I: MachInst, R>(
     }
     CTX.with(|ctx| {
         let mut ctx = ctx.borrow_mut();
-        let out = regalloc2::run_with_ctx(vcode, env, &opts, &mut ctx).map_err(|e| {
+        let out = regalloc2::run_with_ctx(&*vcode, env, &opts, &mut ctx).map_err(|e| {
             CompileError::Internal {
                 message: format!("register allocation failed: {e}"),
                 function: None,
@@ -304,13 +386,14 @@ pub fn allocate<I: MachInst, R>(
         })?;
         #[cfg(feature = "check-regalloc")]
         {
-            let mut checker = regalloc2::checker::Checker::new(vcode, env);
+            let mut checker = regalloc2::checker::Checker::new(&*vcode, env);
             checker.prepare(out);
             checker.run().map_err(|e| CompileError::Internal {
                 message: format!("register allocation checker: {e:?}"),
                 function: None,
             })?;
         }
-        Ok(emit(out))
+        vcode.apply_allocations(out);
+        Ok(emit(vcode, out))
     })
 }

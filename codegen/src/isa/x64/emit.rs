@@ -16,7 +16,7 @@ use super::abi;
 use super::asm::{regs::*, *};
 use super::inst::*;
 use crate::compiled::{CompiledStencil, Reloc, RelocKind, StencilTrap};
-use crate::vcode::VCode;
+use crate::vcode::{Reg, VCode};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
 use wasmprecomp_artifact::{
     TrapKind, FUNCREF_SIG, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
@@ -37,10 +37,18 @@ struct Emitter {
     saved: Vec<Gpr>,
 }
 
-fn g(a: Allocation) -> Gpr {
+/// The general-purpose register allocated to an operand.
+fn g(r: Reg) -> Gpr {
+    Gpr(r.preg().hw_enc() as u8)
+}
+/// The SSE register allocated to an operand.
+fn x(r: Reg) -> Xmm {
+    Xmm(r.preg().hw_enc() as u8)
+}
+fn ga(a: Allocation) -> Gpr {
     Gpr(a.as_reg().expect("register allocation").hw_enc() as u8)
 }
-fn x(a: Allocation) -> Xmm {
+fn xa(a: Allocation) -> Xmm {
     Xmm(a.as_reg().expect("register allocation").hw_enc() as u8)
 }
 fn m(base: Gpr, disp: i32) -> Amode {
@@ -98,25 +106,25 @@ impl Emitter {
                     return;
                 }
                 if float {
-                    self.asm.movaps(x(to), x(from));
+                    self.asm.movaps(xa(to), xa(from));
                 } else {
-                    self.asm.mov_rr(Size::S64, g(to), g(from));
+                    self.asm.mov_rr(Size::S64, ga(to), ga(from));
                 }
             }
             (true, false) => {
                 let a = self.spill(to);
                 if float {
-                    self.asm.movsd_store(a, x(from));
+                    self.asm.movsd_store(a, xa(from));
                 } else {
-                    self.asm.store(Size::S64, a, g(from));
+                    self.asm.store(Size::S64, a, ga(from));
                 }
             }
             (false, true) => {
                 let a = self.spill(from);
                 if float {
-                    self.asm.movsd_load(x(to), a);
+                    self.asm.movsd_load(xa(to), a);
                 } else {
-                    self.asm.load(LoadKind::I64, Size::S64, g(to), a);
+                    self.asm.load(LoadKind::I64, Size::S64, ga(to), a);
                 }
             }
             (false, false) => unreachable!("regalloc2 never emits stack-to-stack moves"),
@@ -411,7 +419,7 @@ impl Emitter {
         }
     }
 
-    fn load_kind(&mut self, kind: MemKind, a: Amode, dst: Allocation) {
+    fn load_kind(&mut self, kind: MemKind, a: Amode, dst: Reg) {
         match kind {
             MemKind::Int(k, size) => self.asm.load(k, size, g(dst), a),
             MemKind::F32 => self.asm.movss_load(x(dst), a),
@@ -419,7 +427,7 @@ impl Emitter {
         }
     }
 
-    fn store_kind(&mut self, kind: MemKind, a: Amode, v: Allocation) {
+    fn store_kind(&mut self, kind: MemKind, a: Amode, v: Reg) {
         match kind {
             MemKind::Int(k, _) => {
                 let size = match k {
@@ -435,57 +443,67 @@ impl Emitter {
         }
     }
 
-    fn inst(
-        &mut self,
-        inst: &Inst,
-        al: &[Allocation],
-        next: Option<usize>,
-        succs: &[usize],
-        labels: &[Label],
-    ) {
+    fn inst(&mut self, inst: &Inst, next: Option<usize>, succs: &[usize], labels: &[Label]) {
         match inst {
-            Inst::Args => {}
-            Inst::LoadStackArg { index, float } => {
+            Inst::Args { .. } => {}
+            Inst::LoadStackArg { dst, index, float } => {
                 let a = m(RBP, 16 + 8 * *index as i32);
                 if *float {
-                    self.asm.movsd_load(x(al[0]), a);
+                    self.asm.movsd_load(x(*dst), a);
                 } else {
-                    self.asm.load(LoadKind::I64, Size::S64, g(al[0]), a);
+                    self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
                 }
             }
-            Inst::Imm { size, bits } => {
+            Inst::Imm { dst, size, bits } => {
                 if *bits == 0 {
-                    self.asm.alu_rr(AluOp::Xor, Size::S32, g(al[0]), g(al[0]));
+                    self.asm.alu_rr(AluOp::Xor, Size::S32, g(*dst), g(*dst));
                 } else {
-                    self.asm.mov_ri(*size, g(al[0]), *bits);
+                    self.asm.mov_ri(*size, g(*dst), *bits);
                 }
             }
-            Inst::FImm { is64, bits } => {
+            Inst::FImm { dst, is64, bits } => {
                 if *bits == 0 {
-                    self.asm.sse(SseOp::Xorps, x(al[0]), x(al[0]));
+                    self.asm.sse(SseOp::Xorps, x(*dst), x(*dst));
                 } else {
                     let size = if *is64 { Size::S64 } else { Size::S32 };
                     self.asm.mov_ri(size, R11, *bits);
-                    self.asm.movd_to_xmm(size, x(al[0]), R11);
+                    self.asm.movd_to_xmm(size, x(*dst), R11);
                 }
             }
-            Inst::Mov { float } => {
-                if al[0] != al[1] {
+            Inst::Mov { src, dst, float } => {
+                if src.preg() != dst.preg() {
                     if *float {
-                        self.asm.movaps(x(al[1]), x(al[0]));
+                        self.asm.movaps(x(*dst), x(*src));
                     } else {
-                        self.asm.mov_rr(Size::S64, g(al[1]), g(al[0]));
+                        self.asm.mov_rr(Size::S64, g(*dst), g(*src));
                     }
                 }
             }
-            Inst::AluRR { op, size } => self.asm.alu_rr(*op, *size, g(al[2]), g(al[1])),
-            Inst::AluRI { op, size, imm } => self.asm.alu_ri(*op, *size, g(al[1]), *imm),
-            Inst::Imul { size } => self.asm.imul_rr(*size, g(al[2]), g(al[1])),
-            Inst::ImulImm { size, imm } => self.asm.imul_rri(*size, g(al[1]), g(al[0]), *imm),
-            Inst::ShiftRR { op, size } => self.asm.shift_cl(*op, *size, g(al[2])),
-            Inst::ShiftRI { op, size, imm } => self.asm.shift_ri(*op, *size, g(al[1]), *imm),
-            Inst::DivRem { kind, size, trap } => {
-                let rhs = g(al[1]);
+            Inst::AluRR {
+                rhs, dst, op, size, ..
+            } => self.asm.alu_rr(*op, *size, g(*dst), g(*rhs)),
+            Inst::AluRI {
+                dst, op, size, imm, ..
+            } => self.asm.alu_ri(*op, *size, g(*dst), *imm),
+            Inst::Imul { rhs, dst, size, .. } => self.asm.imul_rr(*size, g(*dst), g(*rhs)),
+            Inst::ImulImm {
+                src,
+                dst,
+                size,
+                imm,
+            } => self.asm.imul_rri(*size, g(*dst), g(*src), *imm),
+            Inst::ShiftRR { dst, op, size, .. } => self.asm.shift_cl(*op, *size, g(*dst)),
+            Inst::ShiftRI {
+                dst, op, size, imm, ..
+            } => self.asm.shift_ri(*op, *size, g(*dst), *imm),
+            Inst::DivRem {
+                rhs,
+                kind,
+                size,
+                trap,
+                ..
+            } => {
+                let rhs = g(*rhs);
                 self.asm.test_rr(*size, rhs, rhs);
                 let dz = self.stub(TrapKind::IntegerDivideByZero, trap.offset);
                 self.asm.jcc(Cond::E, dz);
@@ -531,8 +549,8 @@ impl Emitter {
                     }
                 }
             }
-            Inst::Clz { size } => {
-                let (src, dst) = (g(al[0]), g(al[1]));
+            Inst::Clz { src, dst, size } => {
+                let (src, dst) = (g(*src), g(*dst));
                 let bits = if *size == Size::S64 { 63 } else { 31 };
                 self.asm.bsr(*size, dst, src);
                 self.asm.mov_ri(Size::S64, R11, u64::MAX);
@@ -540,31 +558,54 @@ impl Emitter {
                 self.asm.neg(*size, dst);
                 self.asm.alu_ri(AluOp::Add, *size, dst, bits);
             }
-            Inst::Ctz { size } => {
-                let (src, dst) = (g(al[0]), g(al[1]));
+            Inst::Ctz { src, dst, size } => {
+                let (src, dst) = (g(*src), g(*dst));
                 let bits = if *size == Size::S64 { 64 } else { 32 };
                 self.asm.bsf(*size, dst, src);
                 self.asm.mov_ri(Size::S32, R11, bits);
                 self.asm.cmov(Cond::E, *size, dst, R11);
             }
-            Inst::Popcnt { size } => self.asm.popcnt(*size, g(al[1]), g(al[0])),
-            Inst::Extend { kind, size } => self.asm.extend_rr(*kind, *size, g(al[1]), g(al[0])),
-            Inst::CmpSetcc { size, cc } => {
-                self.asm.alu_rr(AluOp::Cmp, *size, g(al[0]), g(al[1]));
-                self.asm.setcc(*cc, g(al[2]));
-                self.asm.movzx_r8(g(al[2]), g(al[2]));
+            Inst::Popcnt { src, dst, size } => self.asm.popcnt(*size, g(*dst), g(*src)),
+            Inst::Extend {
+                src,
+                dst,
+                kind,
+                size,
+            } => self.asm.extend_rr(*kind, *size, g(*dst), g(*src)),
+            Inst::CmpSetcc {
+                lhs,
+                rhs,
+                dst,
+                size,
+                cc,
+            } => {
+                self.asm.alu_rr(AluOp::Cmp, *size, g(*lhs), g(*rhs));
+                self.asm.setcc(*cc, g(*dst));
+                self.asm.movzx_r8(g(*dst), g(*dst));
             }
-            Inst::CmpImmSetcc { size, cc, imm } => {
+            Inst::CmpImmSetcc {
+                lhs,
+                dst,
+                size,
+                cc,
+                imm,
+            } => {
                 if *imm == 0 {
-                    self.asm.test_rr(*size, g(al[0]), g(al[0]));
+                    self.asm.test_rr(*size, g(*lhs), g(*lhs));
                 } else {
-                    self.asm.alu_ri(AluOp::Cmp, *size, g(al[0]), *imm);
+                    self.asm.alu_ri(AluOp::Cmp, *size, g(*lhs), *imm);
                 }
-                self.asm.setcc(*cc, g(al[1]));
-                self.asm.movzx_r8(g(al[1]), g(al[1]));
+                self.asm.setcc(*cc, g(*dst));
+                self.asm.movzx_r8(g(*dst), g(*dst));
             }
-            Inst::FCmpSetcc { is64, op } => {
-                let (a, b, dst) = (x(al[0]), x(al[1]), g(al[2]));
+            Inst::FCmpSetcc {
+                a,
+                b,
+                dst,
+                is64,
+                op,
+            } => {
+                let (a, b, dst) = (x(*a), x(*b), g(*dst));
                 match op {
                     FloatCC::Eq | FloatCC::Ne => {
                         self.ucomis(*is64, a, b);
@@ -596,53 +637,55 @@ impl Emitter {
                 }
                 self.asm.movzx_r8(dst, dst);
             }
-            Inst::Select { float } => {
-                let c = g(al[0]);
+            Inst::Select {
+                cond,
+                b,
+                dst,
+                float,
+                ..
+            } => {
+                let c = g(*cond);
                 self.asm.test_rr(Size::S32, c, c);
                 if *float {
                     let skip = self.asm.new_label();
                     self.asm.jcc(Cond::NE, skip);
-                    self.asm.movaps(x(al[3]), x(al[2]));
+                    self.asm.movaps(x(*dst), x(*b));
                     self.asm.bind(skip);
                 } else {
-                    self.asm.cmov(Cond::E, Size::S64, g(al[3]), g(al[2]));
+                    self.asm.cmov(Cond::E, Size::S64, g(*dst), g(*b));
                 }
             }
             Inst::CmpSelect {
+                lhs,
+                rhs,
+                b,
+                dst,
                 float,
                 size,
                 cc,
-                imm,
+                ..
             } => {
-                let lhs = g(al[0]);
-                let k = match imm {
-                    Some(0) if matches!(cc, Cond::E | Cond::NE) => {
-                        self.asm.test_rr(*size, lhs, lhs);
-                        1
+                let lhs = g(*lhs);
+                match rhs {
+                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
+                        self.asm.test_rr(*size, lhs, lhs)
                     }
-                    Some(i) => {
-                        self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i);
-                        1
-                    }
-                    None => {
-                        self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(al[1]));
-                        2
-                    }
-                };
+                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
+                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
+                }
                 // dst already holds `a`; take `b` when the condition fails.
                 if *float {
                     let skip = self.asm.new_label();
                     self.asm.jcc(*cc, skip);
-                    self.asm.movaps(x(al[k + 2]), x(al[k + 1]));
+                    self.asm.movaps(x(*dst), x(*b));
                     self.asm.bind(skip);
                 } else {
-                    self.asm
-                        .cmov(cc.invert(), Size::S64, g(al[k + 2]), g(al[k + 1]));
+                    self.asm.cmov(cc.invert(), Size::S64, g(*dst), g(*b));
                 }
             }
-            Inst::FBin { op } => self.asm.sse(*op, x(al[2]), x(al[1])),
-            Inst::FUnary { is64, op } => {
-                let (src, dst) = (x(al[0]), x(al[1]));
+            Inst::FBin { b, dst, op, .. } => self.asm.sse(*op, x(*dst), x(*b)),
+            Inst::FUnary { src, dst, is64, op } => {
+                let (src, dst) = (x(*src), x(*dst));
                 let size = if *is64 { Size::S64 } else { Size::S32 };
                 match op {
                     FUnaryOp::Abs | FUnaryOp::Neg => {
@@ -676,8 +719,10 @@ impl Emitter {
                     }
                 }
             }
-            Inst::FMinMax { is64, max } => {
-                let (dst, b) = (x(al[2]), x(al[1]));
+            Inst::FMinMax {
+                b, dst, is64, max, ..
+            } => {
+                let (dst, b) = (x(*dst), x(*b));
                 let (ne, nan, done) = (
                     self.asm.new_label(),
                     self.asm.new_label(),
@@ -709,8 +754,8 @@ impl Emitter {
                 self.asm.sse(op, dst, b);
                 self.asm.bind(done);
             }
-            Inst::FCopysign { is64 } => {
-                let (a, b, dst) = (x(al[0]), x(al[1]), x(al[2]));
+            Inst::FCopysign { a, b, dst, is64 } => {
+                let (a, b, dst) = (x(*a), x(*b), x(*dst));
                 if *is64 {
                     self.asm.movd_from_xmm(Size::S64, R10, a);
                     self.asm.movd_from_xmm(Size::S64, R11, b);
@@ -729,47 +774,62 @@ impl Emitter {
                     self.asm.movd_to_xmm(Size::S32, dst, R10);
                 }
             }
-            Inst::FConvert { op } => self.asm.sse(*op, x(al[1]), x(al[0])),
+            Inst::FConvert { src, dst, op } => self.asm.sse(*op, x(*dst), x(*src)),
             Inst::IntToFloat {
+                src,
+                dst,
                 src_size,
                 dst64,
                 signed,
-            } => self.int_to_float(*src_size, *dst64, *signed, x(al[1]), g(al[0])),
+            } => self.int_to_float(*src_size, *dst64, *signed, x(*dst), g(*src)),
             Inst::FloatToInt {
+                src,
+                dst,
                 src64,
                 dst_size,
                 signed,
                 sat,
                 trap,
-            } => self.float_to_int(*src64, *dst_size, *signed, *sat, *trap, g(al[1]), x(al[0])),
-            Inst::Bitcast { to_float, size } => {
+            } => self.float_to_int(*src64, *dst_size, *signed, *sat, *trap, g(*dst), x(*src)),
+            Inst::Bitcast {
+                src,
+                dst,
+                to_float,
+                size,
+            } => {
                 if *to_float {
-                    self.asm.movd_to_xmm(*size, x(al[1]), g(al[0]));
+                    self.asm.movd_to_xmm(*size, x(*dst), g(*src));
                 } else {
-                    self.asm.movd_from_xmm(*size, g(al[1]), x(al[0]));
+                    self.asm.movd_from_xmm(*size, g(*dst), x(*src));
                 }
             }
             Inst::Load {
+                vmctx,
+                addr,
+                dst,
                 kind,
                 offset,
                 mem,
                 trap,
             } => {
-                let a = self.heap_addr(g(al[0]), g(al[1]), *offset, kind.bytes(), *mem, *trap);
-                self.load_kind(*kind, a, al[2]);
+                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                self.load_kind(*kind, a, *dst);
             }
             Inst::Store {
+                vmctx,
+                addr,
+                value,
                 kind,
                 offset,
                 mem,
                 trap,
             } => {
-                let a = self.heap_addr(g(al[0]), g(al[1]), *offset, kind.bytes(), *mem, *trap);
-                self.store_kind(*kind, a, al[2]);
+                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                self.store_kind(*kind, a, *value);
             }
-            Inst::MemorySize { mem } => {
-                let dst = g(al[1]);
-                let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmMemory, *mem);
+            Inst::MemorySize { vmctx, dst, mem } => {
+                let dst = g(*dst);
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmMemory, *mem);
                 self.vm_field(
                     base,
                     RelocKind::VmMemory,
@@ -779,34 +839,56 @@ impl Emitter {
                 );
                 self.asm.shift_ri(ShiftOp::Shr, Size::S64, dst, 16);
             }
-            Inst::GlobalGet { global, kind } => {
-                let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmGlobal, *global);
-                let (kind, dst) = (*kind, al[1]);
+            Inst::GlobalGet {
+                vmctx,
+                dst,
+                global,
+                kind,
+            } => {
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmGlobal, *global);
+                let (kind, dst) = (*kind, *dst);
                 let a = self.vm_global_addr(base, *global);
                 self.load_kind(kind, a, dst);
                 if !global.imported {
                     self.reloc_last(RelocKind::VmGlobal, global.index, 0);
                 }
             }
-            Inst::GlobalSet { global, kind } => {
-                let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmGlobal, *global);
+            Inst::GlobalSet {
+                vmctx,
+                value,
+                global,
+                kind,
+            } => {
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmGlobal, *global);
                 let a = self.vm_global_addr(base, *global);
-                self.store_kind(*kind, a, al[1]);
+                self.store_kind(*kind, a, *value);
                 if !global.imported {
                     self.reloc_last(RelocKind::VmGlobal, global.index, 0);
                 }
             }
-            Inst::TableGet { table, trap } => {
-                let a = self.table_addr(g(al[0]), g(al[1]), *table, *trap);
-                self.asm.load(LoadKind::I64, Size::S64, g(al[2]), a);
+            Inst::TableGet {
+                vmctx,
+                index,
+                dst,
+                table,
+                trap,
+            } => {
+                let a = self.table_addr(g(*vmctx), g(*index), *table, *trap);
+                self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
             }
-            Inst::TableSet { table, trap } => {
-                let a = self.table_addr(g(al[0]), g(al[1]), *table, *trap);
-                self.asm.store(Size::S64, a, g(al[2]));
+            Inst::TableSet {
+                vmctx,
+                index,
+                value,
+                table,
+                trap,
+            } => {
+                let a = self.table_addr(g(*vmctx), g(*index), *table, *trap);
+                self.asm.store(Size::S64, a, g(*value));
             }
-            Inst::TableSize { table } => {
-                let dst = g(al[1]);
-                let base = self.vm_slot_ptr(g(al[0]), RelocKind::VmTable, *table);
+            Inst::TableSize { vmctx, dst, table } => {
+                let dst = g(*dst);
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmTable, *table);
                 self.vm_field(
                     base,
                     RelocKind::VmTable,
@@ -815,14 +897,21 @@ impl Emitter {
                     |a, am| a.load(LoadKind::U32, Size::S32, dst, am),
                 );
             }
-            Inst::RefFunc { func } => {
-                self.asm.lea(g(al[1]), m(g(al[0]), PLACEHOLDER));
+            Inst::RefFunc { vmctx, dst, func } => {
+                self.asm.lea(g(*dst), m(g(*vmctx), PLACEHOLDER));
                 self.reloc_last(RelocKind::VmFuncRef, *func, 0);
             }
-            Inst::CallIndirectCheck { table, ty, trap } => {
+            Inst::CallIndirectCheck {
+                vmctx,
+                index,
+                dst,
+                table,
+                ty,
+                trap,
+            } => {
                 // dst is written last: the VM context may share its register.
-                let (vm, dst) = (g(al[0]), g(al[2]));
-                let a = self.table_addr(vm, g(al[1]), *table, *trap);
+                let (vm, dst) = (g(*vmctx), g(*dst));
+                let a = self.table_addr(vm, g(*index), *table, *trap);
                 self.asm.load(LoadKind::I64, Size::S64, R10, a);
                 self.asm.test_rr(Size::S64, R10, R10);
                 let null = self.stub(TrapKind::IndirectCallToNull, trap.offset);
@@ -836,49 +925,56 @@ impl Emitter {
                 self.asm.jcc(Cond::NE, bad);
                 self.asm.mov_rr(Size::S64, dst, R10);
             }
-            Inst::LoadPtr { off } => {
+            Inst::LoadPtr { base, dst, off } => {
                 self.asm
-                    .load(LoadKind::I64, Size::S64, g(al[1]), m(g(al[0]), *off))
+                    .load(LoadKind::I64, Size::S64, g(*dst), m(g(*base), *off))
             }
-            Inst::StorePtr { off, float } => {
-                let a = m(g(al[0]), *off);
+            Inst::StorePtr {
+                base,
+                value,
+                off,
+                float,
+            } => {
+                let a = m(g(*base), *off);
                 if *float {
-                    self.asm.movsd_store(a, x(al[1]));
+                    self.asm.movsd_store(a, x(*value));
                 } else {
-                    self.asm.store(Size::S64, a, g(al[1]));
+                    self.asm.store(Size::S64, a, g(*value));
                 }
             }
-            Inst::ImmReloc { kind, index } => {
-                self.asm.mov_ri(Size::S32, g(al[0]), PLACEHOLDER as u64);
+            Inst::ImmReloc { dst, kind, index } => {
+                self.asm.mov_ri(Size::S32, g(*dst), PLACEHOLDER as u64);
                 self.reloc_last(*kind, *index, 0);
             }
             Inst::VmLoad {
+                vmctx,
+                dst,
                 kind,
                 index,
                 addend,
             } => {
                 self.asm
-                    .load(LoadKind::I64, Size::S64, g(al[1]), m(g(al[0]), PLACEHOLDER));
+                    .load(LoadKind::I64, Size::S64, g(*dst), m(g(*vmctx), PLACEHOLDER));
                 self.reloc_last(*kind, *index, *addend);
             }
-            Inst::StoreOutgoing { off, float } => {
+            Inst::StoreOutgoing { src, off, float } => {
                 let a = m(RSP, *off as i32);
                 if *float {
-                    self.asm.movsd_store(a, x(al[0]));
+                    self.asm.movsd_store(a, x(*src));
                 } else {
-                    self.asm.store(Size::S64, a, g(al[0]));
+                    self.asm.store(Size::S64, a, g(*src));
                 }
             }
-            Inst::LeaOutgoing { off } => self.asm.lea(g(al[0]), m(RSP, *off as i32)),
-            Inst::LoadOutgoing { off, float } => {
+            Inst::LeaOutgoing { dst, off } => self.asm.lea(g(*dst), m(RSP, *off as i32)),
+            Inst::LoadOutgoing { dst, off, float } => {
                 let a = m(RSP, *off as i32);
                 if *float {
-                    self.asm.movsd_load(x(al[0]), a);
+                    self.asm.movsd_load(x(*dst), a);
                 } else {
-                    self.asm.load(LoadKind::I64, Size::S64, g(al[0]), a);
+                    self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
                 }
             }
-            Inst::CallDirect { func } => {
+            Inst::CallDirect { func, .. } => {
                 let field = self.asm.call_rel32();
                 self.relocs.push(Reloc {
                     offset: field,
@@ -887,18 +983,19 @@ impl Emitter {
                     addend: 0,
                 });
             }
-            Inst::CallReg => self.asm.call_r(g(al[0])),
-            Inst::CallLibcall { index } => {
+            Inst::CallReg { code, .. } => self.asm.call_r(g(*code)),
+            Inst::CallLibcall { index, .. } => {
                 self.asm
                     .load(LoadKind::I64, Size::S64, R11, m(RDI, VMCTX_LIBCALLS as i32));
                 self.asm.call_m(m(R11, 8 * *index as i32));
             }
             Inst::TrapIf {
+                src,
                 size,
                 nonzero,
                 trap,
             } => {
-                let r = g(al[0]);
+                let r = g(*src);
                 self.asm.test_rr(*size, r, r);
                 let l = self.stub(trap.kind, trap.offset);
                 self.asm.jcc(if *nonzero { Cond::NE } else { Cond::E }, l);
@@ -908,8 +1005,8 @@ impl Emitter {
                     self.asm.jmp(labels[succs[0]]);
                 }
             }
-            Inst::Brif { size } => {
-                let c = g(al[0]);
+            Inst::Brif { cond, size } => {
+                let c = g(*cond);
                 self.asm.test_rr(*size, c, c);
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
@@ -921,14 +1018,14 @@ impl Emitter {
                     }
                 }
             }
-            Inst::CmpBrif { size, cc, imm } => {
-                let lhs = g(al[0]);
-                match imm {
-                    Some(0) if matches!(cc, Cond::E | Cond::NE) => {
+            Inst::CmpBrif { lhs, rhs, size, cc } => {
+                let lhs = g(*lhs);
+                match rhs {
+                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
                         self.asm.test_rr(*size, lhs, lhs)
                     }
-                    Some(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
-                    None => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(al[1])),
+                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
+                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
                 }
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
@@ -940,8 +1037,12 @@ impl Emitter {
                     }
                 }
             }
-            Inst::BrTable { table, default } => {
-                self.asm.mov_rr(Size::S32, R10, g(al[0]));
+            Inst::BrTable {
+                index,
+                table,
+                default,
+            } => {
+                self.asm.mov_rr(Size::S32, R10, g(*index));
                 self.asm.alu_ri(
                     AluOp::Cmp,
                     Size::S64,
@@ -962,7 +1063,7 @@ impl Emitter {
                 let targets = table.iter().map(|i| labels[succs[*i as usize]]).collect();
                 self.tables.push((tl, targets));
             }
-            Inst::Ret => self.epilogue(),
+            Inst::Ret { .. } => self.epilogue(),
             Inst::Trap { trap } => self.raise(*trap),
         }
     }
@@ -1038,10 +1139,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
         for ie in ra.block_insts_and_edits(vcode, regalloc2::Block::new(b)) {
             match ie {
                 InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to),
-                InstOrEdit::Inst(i) => {
-                    let allocs = ra.inst_allocs(i);
-                    e.inst(&vcode.insts[i.index()], allocs, next, &succs, &labels);
-                }
+                InstOrEdit::Inst(i) => e.inst(&vcode.insts[i.index()], next, &succs, &labels),
             }
         }
     }

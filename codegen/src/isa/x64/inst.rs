@@ -1,14 +1,17 @@
 //! x86-64 machine instructions on virtual registers.
 //!
-//! Each variant documents its operand list (the order in which its regalloc2 operands are
-//! pushed); emission reads allocations in that order. Instructions that expand to several
-//! machine instructions may use the scratch registers r10, r11, xmm14 and xmm15, which are
-//! never allocated.
+//! Instructions own their register operands as named fields. `visit_operands` (below) is
+//! the only place their order and constraints are written: the allocator's operand list is
+//! collected from it when an instruction is pushed, and the allocations are written back
+//! through it before emission, which then reads the fields by name. Instructions that
+//! expand to several machine instructions may use the scratch registers r10, r11, xmm14
+//! and xmm15, which are never allocated.
 
 use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
 use crate::compiled::RelocKind;
 pub use crate::lower::{DivOp, FloatCC, TrapInfo, VmRef};
-use crate::vcode::MachInst;
+use crate::vcode::{MachInst, OperandKind, Reg};
+use regalloc2::PReg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FUnaryOp {
@@ -44,274 +47,379 @@ impl MemKind {
     }
 }
 
+/// The second operand of a comparison: a register or an immediate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegOrImm {
+    Reg(Reg),
+    Imm(i32),
+}
+
+/// Operands in fixed registers (calls, returns, the entry).
+pub type FixedRegs = Box<[(Reg, PReg)]>;
+
 #[derive(Debug, Clone)]
 pub enum Inst {
-    /// Defines incoming register arguments. Operands: fixed defs.
-    Args,
-    /// `[def dst]`: dst = incoming stack argument `index`.
+    /// Defines the VM context, the incoming register arguments and the result area.
+    Args {
+        defs: FixedRegs,
+    },
+    /// dst = incoming stack argument `index`.
     LoadStackArg {
+        dst: Reg,
         index: u32,
         float: bool,
     },
-    /// `[def dst]`.
     Imm {
+        dst: Reg,
         size: Size,
         bits: u64,
     },
-    /// `[def dst]` (xmm).
     FImm {
+        dst: Reg,
         is64: bool,
         bits: u64,
     },
-    /// `[use src, def dst]`.
     Mov {
+        src: Reg,
+        dst: Reg,
         float: bool,
     },
-    /// `[use lhs, use rhs, def dst(reuse 0)]`.
+    /// dst (= lhs's register) op= rhs.
     AluRR {
+        lhs: Reg,
+        rhs: Reg,
+        dst: Reg,
         op: AluOp,
         size: Size,
     },
-    /// `[use src, def dst(reuse 0)]`.
+    /// dst (= src's register) op= imm.
     AluRI {
+        src: Reg,
+        dst: Reg,
         op: AluOp,
         size: Size,
         imm: i32,
     },
-    /// `[use lhs, use rhs, def dst(reuse 0)]`.
+    /// dst (= lhs's register) *= rhs.
     Imul {
+        lhs: Reg,
+        rhs: Reg,
+        dst: Reg,
         size: Size,
     },
-    /// `[use src, def dst]`.
     ImulImm {
+        src: Reg,
+        dst: Reg,
         size: Size,
         imm: i32,
     },
-    /// `[use src, fixed use count(rcx), def dst(reuse 0)]`.
+    /// dst (= src's register) shifted by `count` (in rcx).
     ShiftRR {
+        src: Reg,
+        count: Reg,
+        dst: Reg,
         op: ShiftOp,
         size: Size,
     },
-    /// `[use src, def dst(reuse 0)]`.
     ShiftRI {
+        src: Reg,
+        dst: Reg,
         op: ShiftOp,
         size: Size,
         imm: u8,
     },
-    /// `[fixed use lhs(rax), use-at-end rhs, fixed def dst(rax or rdx)]`, clobbers the other.
+    /// lhs in rax; dst in rax (quotient) or rdx (remainder); clobbers the other.
     DivRem {
+        lhs: Reg,
+        rhs: Reg,
+        dst: Reg,
         kind: DivOp,
         size: Size,
         trap: TrapInfo,
     },
-    /// `[use src, def dst]`.
     Clz {
+        src: Reg,
+        dst: Reg,
         size: Size,
     },
     Ctz {
+        src: Reg,
+        dst: Reg,
         size: Size,
     },
     Popcnt {
+        src: Reg,
+        dst: Reg,
         size: Size,
     },
-    /// `[use src, def dst]`: sign/zero extension; `U32` with S32 is `i32.wrap_i64`.
+    /// Sign/zero extension; `U32` with S32 is `i32.wrap_i64`.
     Extend {
+        src: Reg,
+        dst: Reg,
         kind: LoadKind,
         size: Size,
     },
-    /// `[use lhs, use rhs, def dst]`: dst = (lhs cc rhs) as i32.
+    /// dst = (lhs cc rhs) as i32.
     CmpSetcc {
+        lhs: Reg,
+        rhs: Reg,
+        dst: Reg,
         size: Size,
         cc: Cond,
     },
-    /// `[use lhs, def dst]`.
     CmpImmSetcc {
+        lhs: Reg,
+        dst: Reg,
         size: Size,
         cc: Cond,
         imm: i32,
     },
-    /// `[use a, use b, def dst]`.
     FCmpSetcc {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         is64: bool,
         op: FloatCC,
     },
-    /// `[use cond, use a, use b, def dst(reuse 1)]`: dst = cond ? a : b.
+    /// dst (= a's register) = cond ? a : b.
     Select {
+        cond: Reg,
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         float: bool,
     },
-    /// `[use lhs, use rhs, use a, use b, def dst(reuse 2)]`, or without `rhs` when `imm`:
-    /// dst = (lhs cc rhs) ? a : b.
+    /// dst (= a's register) = (lhs cc rhs) ? a : b.
     CmpSelect {
+        lhs: Reg,
+        rhs: RegOrImm,
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         float: bool,
         size: Size,
         cc: Cond,
-        imm: Option<i32>,
     },
-    /// `[use a, use b, def dst(reuse 0)]`.
+    /// dst (= a's register) = a op b.
     FBin {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         op: SseOp,
     },
-    /// `[use src, def dst]`.
     FUnary {
+        src: Reg,
+        dst: Reg,
         is64: bool,
         op: FUnaryOp,
     },
-    /// `[use a, use b, def dst(reuse 0)]`.
+    /// dst (= a's register) = min/max(a, b).
     FMinMax {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         is64: bool,
         max: bool,
     },
-    /// `[use a, use b, def dst]`.
     FCopysign {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
         is64: bool,
     },
-    /// `[use src, def dst]`: cvtss2sd / cvtsd2ss.
+    /// cvtss2sd / cvtsd2ss.
     FConvert {
+        src: Reg,
+        dst: Reg,
         op: SseOp,
     },
-    /// `[use src, def dst]`.
     IntToFloat {
+        src: Reg,
+        dst: Reg,
         src_size: Size,
         dst64: bool,
         signed: bool,
     },
-    /// `[use src, def dst]`.
     FloatToInt {
+        src: Reg,
+        dst: Reg,
         src64: bool,
         dst_size: Size,
         signed: bool,
         sat: bool,
         trap: TrapInfo,
     },
-    /// `[use src, def dst]`: movd/movq between register files.
+    /// movd/movq between register files.
     Bitcast {
+        src: Reg,
+        dst: Reg,
         to_float: bool,
         size: Size,
     },
-    /// `[use vmctx, use addr, def dst]`.
     Load {
+        vmctx: Reg,
+        addr: Reg,
+        dst: Reg,
         kind: MemKind,
         offset: u64,
         mem: VmRef,
         trap: TrapInfo,
     },
-    /// `[use vmctx, use addr, use value]`.
     Store {
+        vmctx: Reg,
+        addr: Reg,
+        value: Reg,
         kind: MemKind,
         offset: u64,
         mem: VmRef,
         trap: TrapInfo,
     },
-    /// `[use vmctx, def dst]`: current size in pages.
+    /// dst = current size in pages.
     MemorySize {
+        vmctx: Reg,
+        dst: Reg,
         mem: VmRef,
     },
-    /// `[use vmctx, def dst]`.
     GlobalGet {
+        vmctx: Reg,
+        dst: Reg,
         global: VmRef,
         kind: MemKind,
     },
-    /// `[use vmctx, use value]`.
     GlobalSet {
+        vmctx: Reg,
+        value: Reg,
         global: VmRef,
         kind: MemKind,
     },
-    /// `[use vmctx, use index, def dst]`.
     TableGet {
+        vmctx: Reg,
+        index: Reg,
+        dst: Reg,
         table: VmRef,
         trap: TrapInfo,
     },
-    /// `[use vmctx, use index, use value]`.
     TableSet {
+        vmctx: Reg,
+        index: Reg,
+        value: Reg,
         table: VmRef,
         trap: TrapInfo,
     },
-    /// `[use vmctx, def dst]`.
     TableSize {
+        vmctx: Reg,
+        dst: Reg,
         table: VmRef,
     },
-    /// `[use vmctx, def dst]`: dst = address of the function reference.
+    /// dst = address of the function reference.
     RefFunc {
+        vmctx: Reg,
+        dst: Reg,
         func: u32,
     },
-    /// `[use vmctx, use index, def funcref]`: bounds check, load, null check, signature
-    /// check against type reference `ty`.
+    /// dst = funcref: bounds check, load, null check, signature check against type
+    /// reference `ty`.
     CallIndirectCheck {
+        vmctx: Reg,
+        index: Reg,
+        dst: Reg,
         table: VmRef,
         ty: u32,
         trap: TrapInfo,
     },
-    /// `[use base, def dst]`: dst = [base + off] (64-bit).
+    /// dst = [base + off] (64-bit).
     LoadPtr {
+        base: Reg,
+        dst: Reg,
         off: i32,
     },
-    /// `[use base, use value]`: [base + off] = value (64-bit or f64 slot).
+    /// [base + off] = value (64-bit or f64 slot).
     StorePtr {
+        base: Reg,
+        value: Reg,
         off: i32,
         float: bool,
     },
-    /// `[def dst]`: dst = a relocated 32-bit immediate.
+    /// dst = a relocated 32-bit immediate.
     ImmReloc {
+        dst: Reg,
         kind: RelocKind,
         index: u32,
     },
-    /// `[use vmctx, def dst]`: dst = [vmctx + relocated offset + addend] (64-bit).
+    /// dst = [vmctx + relocated offset + addend] (64-bit).
     VmLoad {
+        vmctx: Reg,
+        dst: Reg,
         kind: RelocKind,
         index: u32,
         addend: i32,
     },
-    /// `[use value]`: [rsp + off] = value.
+    /// [rsp + off] = src.
     StoreOutgoing {
+        src: Reg,
         off: u32,
         float: bool,
     },
-    /// `[def dst]`: dst = rsp + off.
+    /// dst = rsp + off.
     LeaOutgoing {
+        dst: Reg,
         off: u32,
     },
-    /// `[def dst]`: dst = [rsp + off].
+    /// dst = [rsp + off].
     LoadOutgoing {
+        dst: Reg,
         off: u32,
         float: bool,
     },
-    /// `[fixed uses.., fixed defs..]` direct call to function reference `func`.
+    /// Direct call to function reference `func`.
     CallDirect {
+        uses: FixedRegs,
+        defs: FixedRegs,
         func: u32,
     },
-    /// `[use code, fixed uses.., fixed defs..]`.
-    CallReg,
-    /// `[fixed uses.., fixed defs..]` call through the VM context's libcall table.
+    CallReg {
+        code: Reg,
+        uses: FixedRegs,
+        defs: FixedRegs,
+    },
+    /// Call through the VM context's libcall table.
     CallLibcall {
+        uses: FixedRegs,
+        defs: FixedRegs,
         index: u32,
     },
-    /// `[use src]`: trap unless src == 0 (`nonzero` = trap when non-zero).
+    /// Trap unless src == 0 (`nonzero` = trap when non-zero).
     TrapIf {
+        src: Reg,
         size: Size,
         nonzero: bool,
         trap: TrapInfo,
     },
     /// Terminator, one successor.
     Jump,
-    /// Terminator `[use cond]`: successors (taken if non-zero, not taken).
+    /// Terminator: successors (taken if `cond` non-zero, not taken).
     Brif {
+        cond: Reg,
         size: Size,
     },
-    /// Terminator `[use lhs, use rhs]` (or `[use lhs]` with `imm`): successors (taken if
-    /// `lhs cc rhs`, not taken).
+    /// Terminator: successors (taken if `lhs cc rhs`, not taken).
     CmpBrif {
+        lhs: Reg,
+        rhs: RegOrImm,
         size: Size,
         cc: Cond,
-        imm: Option<i32>,
     },
-    /// Terminator `[use index]`: successors are the distinct targets; `table[i]` and
-    /// `default` index into them.
+    /// Terminator: successors are the distinct targets; `table[i]` and `default` index
+    /// into them.
     BrTable {
+        index: Reg,
         table: Box<[u32]>,
         default: u32,
     },
-    /// Terminator `[fixed uses of results]`.
-    Ret,
+    /// Terminator: results in their fixed registers.
+    Ret {
+        uses: FixedRegs,
+    },
     /// Terminator: raise a trap.
     Trap {
         trap: TrapInfo,
@@ -326,6 +434,203 @@ impl MachInst for Inst {
         )
     }
     fn is_ret(&self) -> bool {
-        matches!(self, Inst::Ret | Inst::Trap { .. })
+        matches!(self, Inst::Ret { .. } | Inst::Trap { .. })
+    }
+
+    fn visit_operands(&mut self, v: &mut dyn FnMut(&mut Reg, OperandKind)) {
+        use OperandKind::*;
+        fn fixed(v: &mut dyn FnMut(&mut Reg, OperandKind), regs: &mut FixedRegs, def: bool) {
+            for (r, p) in regs.iter_mut() {
+                v(r, if def { FixedDef(*p) } else { FixedUse(*p) });
+            }
+        }
+        match self {
+            Inst::Args { defs } => fixed(v, defs, true),
+            Inst::CallDirect { uses, defs, .. } | Inst::CallLibcall { uses, defs, .. } => {
+                fixed(v, uses, false);
+                fixed(v, defs, true);
+            }
+            Inst::CallReg { code, uses, defs } => {
+                v(code, Use);
+                fixed(v, uses, false);
+                fixed(v, defs, true);
+            }
+            Inst::Ret { uses } => fixed(v, uses, false),
+            Inst::LoadStackArg { dst, .. }
+            | Inst::Imm { dst, .. }
+            | Inst::FImm { dst, .. }
+            | Inst::ImmReloc { dst, .. }
+            | Inst::LeaOutgoing { dst, .. }
+            | Inst::LoadOutgoing { dst, .. } => v(dst, Def),
+            Inst::Mov { src, dst, .. }
+            | Inst::ImulImm { src, dst, .. }
+            | Inst::Clz { src, dst, .. }
+            | Inst::Ctz { src, dst, .. }
+            | Inst::Popcnt { src, dst, .. }
+            | Inst::Extend { src, dst, .. }
+            | Inst::CmpImmSetcc { lhs: src, dst, .. }
+            | Inst::FUnary { src, dst, .. }
+            | Inst::FConvert { src, dst, .. }
+            | Inst::IntToFloat { src, dst, .. }
+            | Inst::FloatToInt { src, dst, .. }
+            | Inst::Bitcast { src, dst, .. }
+            | Inst::LoadPtr { base: src, dst, .. }
+            | Inst::MemorySize {
+                vmctx: src, dst, ..
+            }
+            | Inst::GlobalGet {
+                vmctx: src, dst, ..
+            }
+            | Inst::TableSize {
+                vmctx: src, dst, ..
+            }
+            | Inst::RefFunc {
+                vmctx: src, dst, ..
+            }
+            | Inst::VmLoad {
+                vmctx: src, dst, ..
+            } => {
+                v(src, Use);
+                v(dst, Def);
+            }
+            Inst::AluRI { src, dst, .. } | Inst::ShiftRI { src, dst, .. } => {
+                v(src, Use);
+                v(dst, ReuseDef(0));
+            }
+            Inst::AluRR { lhs, rhs, dst, .. }
+            | Inst::Imul { lhs, rhs, dst, .. }
+            | Inst::FBin {
+                a: lhs,
+                b: rhs,
+                dst,
+                ..
+            }
+            | Inst::FMinMax {
+                a: lhs,
+                b: rhs,
+                dst,
+                ..
+            } => {
+                v(lhs, Use);
+                v(rhs, Use);
+                v(dst, ReuseDef(0));
+            }
+            Inst::CmpSetcc {
+                lhs: a,
+                rhs: b,
+                dst,
+                ..
+            }
+            | Inst::FCmpSetcc { a, b, dst, .. }
+            | Inst::FCopysign { a, b, dst, .. }
+            | Inst::Load {
+                vmctx: a,
+                addr: b,
+                dst,
+                ..
+            }
+            | Inst::TableGet {
+                vmctx: a,
+                index: b,
+                dst,
+                ..
+            }
+            | Inst::CallIndirectCheck {
+                vmctx: a,
+                index: b,
+                dst,
+                ..
+            } => {
+                v(a, Use);
+                v(b, Use);
+                v(dst, Def);
+            }
+            Inst::ShiftRR {
+                src, count, dst, ..
+            } => {
+                v(src, Use);
+                v(count, FixedUse(super::abi::gpr(super::abi::RCX)));
+                v(dst, ReuseDef(0));
+            }
+            Inst::DivRem {
+                lhs,
+                rhs,
+                dst,
+                kind,
+                ..
+            } => {
+                let out = match kind {
+                    DivOp::DivS | DivOp::DivU => super::abi::RAX,
+                    DivOp::RemS | DivOp::RemU => super::abi::RDX,
+                };
+                v(lhs, FixedUse(super::abi::gpr(super::abi::RAX)));
+                v(rhs, UseAtEnd);
+                v(dst, FixedDef(super::abi::gpr(out)));
+            }
+            Inst::Select {
+                cond, a, b, dst, ..
+            } => {
+                v(cond, Use);
+                v(a, Use);
+                v(b, Use);
+                v(dst, ReuseDef(1));
+            }
+            Inst::CmpSelect {
+                lhs,
+                rhs,
+                a,
+                b,
+                dst,
+                ..
+            } => {
+                v(lhs, Use);
+                let reuse = match rhs {
+                    RegOrImm::Reg(r) => {
+                        v(r, Use);
+                        2
+                    }
+                    RegOrImm::Imm(_) => 1,
+                };
+                v(a, Use);
+                v(b, Use);
+                v(dst, ReuseDef(reuse));
+            }
+            Inst::Store {
+                vmctx: a,
+                addr: b,
+                value: c,
+                ..
+            }
+            | Inst::TableSet {
+                vmctx: a,
+                index: b,
+                value: c,
+                ..
+            } => {
+                v(a, Use);
+                v(b, Use);
+                v(c, Use);
+            }
+            Inst::GlobalSet {
+                vmctx: a, value: b, ..
+            }
+            | Inst::StorePtr {
+                base: a, value: b, ..
+            } => {
+                v(a, Use);
+                v(b, Use);
+            }
+            Inst::StoreOutgoing { src, .. }
+            | Inst::TrapIf { src, .. }
+            | Inst::Brif { cond: src, .. }
+            | Inst::BrTable { index: src, .. } => v(src, Use),
+            Inst::CmpBrif { lhs, rhs, .. } => {
+                v(lhs, Use);
+                if let RegOrImm::Reg(r) = rhs {
+                    v(r, Use);
+                }
+            }
+            Inst::Jump | Inst::Trap { .. } => {}
+        }
     }
 }

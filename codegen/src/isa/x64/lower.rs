@@ -13,7 +13,8 @@ use crate::lower::{
     LowerCtx, MemKind as WasmMem, ShiftOp as WasmShift, TrapInfo, UnaryOp, Val, VmRef,
 };
 use crate::vcode::BlockId;
-use regalloc2::{Operand, PReg, RegClass, VReg};
+use crate::vcode::Reg;
+use regalloc2::{PReg, RegClass, VReg};
 use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 
 /// Per-function lowering state.
@@ -22,14 +23,12 @@ pub struct X64Lower;
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
 
-fn u(v: VReg) -> Operand {
-    Operand::reg_use(v)
+fn r(v: VReg) -> Reg {
+    Reg::new(v)
 }
-fn d(v: VReg) -> Operand {
-    Operand::reg_def(v)
-}
-fn reuse(v: VReg, i: usize) -> Operand {
-    Operand::reg_reuse_def(v, i)
+
+fn fixed(regs: Vec<(VReg, PReg)>) -> FixedRegs {
+    regs.into_iter().map(|(v, p)| (Reg::new(v), p)).collect()
 }
 
 fn size_of(t: ValType) -> Size {
@@ -100,25 +99,17 @@ impl X64Lower {
         for a in args {
             if out.contains(a) || *a == ctx.vmctx {
                 let c = ctx.builder.new_vreg(a.class());
-                ctx.builder.push(
-                    Inst::Mov {
-                        float: a.class() == RegClass::Float,
-                    },
-                    &[u(*a), d(c)],
-                );
+                ctx.builder.push(Inst::Mov {
+                    src: r(*a),
+                    dst: r(c),
+                    float: a.class() == RegClass::Float,
+                });
                 out.push(c);
             } else {
                 out.push(*a);
             }
         }
         out
-    }
-
-    fn simple_unary(&mut self, ctx: C, inst: Inst, a: Val, ty_out: ValType) -> VReg {
-        let ra = self.reg(ctx, a);
-        let dst = ctx.new_reg(ty_out);
-        ctx.builder.push(inst, &[u(ra), d(dst)]);
-        dst
     }
 }
 
@@ -128,63 +119,84 @@ impl Lower for X64Lower {
     fn args(&mut self, ctx: C) -> Vec<VReg> {
         let sig = ctx.sig;
         let (locs, _) = abi::param_locs(&sig.params);
-        let mut ops = vec![Operand::reg_fixed_def(ctx.vmctx, abi::gpr(abi::RDI))];
+        let mut defs = vec![(ctx.vmctx, abi::gpr(abi::RDI))];
         let mut params = Vec::with_capacity(sig.params.len());
         let mut stack_loads = Vec::new();
         for (t, loc) in sig.params.iter().zip(&locs) {
-            let r = ctx.builder.new_vreg(class_of(*t));
-            params.push(r);
+            let v = ctx.builder.new_vreg(class_of(*t));
+            params.push(v);
             match loc {
-                ArgLoc::Reg(p) => ops.push(Operand::reg_fixed_def(r, *p)),
-                ArgLoc::Stack(k) => stack_loads.push((r, *k, t.is_float())),
+                ArgLoc::Reg(p) => defs.push((v, *p)),
+                ArgLoc::Stack(k) => stack_loads.push((v, *k, t.is_float())),
             }
         }
         if sig.results.len() > 1 {
             let ra = ctx.builder.new_vreg(RegClass::Int);
-            ops.push(Operand::reg_fixed_def(ra, abi::gpr(abi::RAX)));
+            defs.push((ra, abi::gpr(abi::RAX)));
             ctx.ret_area = Some(ra);
         }
-        ctx.builder.push(Inst::Args, &ops);
-        for (r, k, float) in stack_loads {
-            ctx.builder
-                .push(Inst::LoadStackArg { index: k, float }, &[d(r)]);
+        ctx.builder.push(Inst::Args { defs: fixed(defs) });
+        for (v, index, float) in stack_loads {
+            ctx.builder.push(Inst::LoadStackArg {
+                dst: r(v),
+                index,
+                float,
+            });
         }
         params
     }
 
     fn materialize(&mut self, ctx: C, v: Val) -> VReg {
         match v {
-            Val::Reg(r, _) => r,
+            Val::Reg(v, _) => v,
             Val::Cmp(c) => {
                 let dst = ctx.builder.new_vreg(RegClass::Int);
                 let size = if c.is64 { Size::S64 } else { Size::S32 };
                 let cc = cond(c.cc);
-                match c.rhs {
-                    CmpRhs::Imm(imm) => ctx
-                        .builder
-                        .push(Inst::CmpImmSetcc { size, cc, imm }, &[u(c.lhs), d(dst)]),
-                    CmpRhs::Reg(r) => ctx
-                        .builder
-                        .push(Inst::CmpSetcc { size, cc }, &[u(c.lhs), u(r), d(dst)]),
-                }
+                ctx.builder.push(match c.rhs {
+                    CmpRhs::Imm(imm) => Inst::CmpImmSetcc {
+                        lhs: r(c.lhs),
+                        dst: r(dst),
+                        size,
+                        cc,
+                        imm,
+                    },
+                    CmpRhs::Reg(rhs) => Inst::CmpSetcc {
+                        lhs: r(c.lhs),
+                        rhs: r(rhs),
+                        dst: r(dst),
+                        size,
+                        cc,
+                    },
+                });
                 dst
             }
             Val::Const(t, bits) => {
-                let r = ctx.builder.new_vreg(class_of(t));
-                let inst = match t {
-                    ValType::F32 => Inst::FImm { is64: false, bits },
-                    ValType::F64 => Inst::FImm { is64: true, bits },
+                let v = ctx.builder.new_vreg(class_of(t));
+                let dst = r(v);
+                ctx.builder.push(match t {
+                    ValType::F32 => Inst::FImm {
+                        dst,
+                        is64: false,
+                        bits,
+                    },
+                    ValType::F64 => Inst::FImm {
+                        dst,
+                        is64: true,
+                        bits,
+                    },
                     ValType::I32 => Inst::Imm {
+                        dst,
                         size: Size::S32,
                         bits: bits as u32 as u64,
                     },
                     _ => Inst::Imm {
+                        dst,
                         size: Size::S64,
                         bits,
                     },
-                };
-                ctx.builder.push(inst, &[d(r)]);
-                r
+                });
+                v
             }
         }
     }
@@ -200,12 +212,20 @@ impl Lower for X64Lower {
         let alu = match op {
             IntBinOp::Mul => {
                 if let Some(imm) = imm32(b, size) {
-                    ctx.builder
-                        .push(Inst::ImulImm { size, imm }, &[u(ra), d(dst)]);
+                    ctx.builder.push(Inst::ImulImm {
+                        src: r(ra),
+                        dst: r(dst),
+                        size,
+                        imm,
+                    });
                 } else {
                     let rb = self.reg(ctx, b);
-                    ctx.builder
-                        .push(Inst::Imul { size }, &[u(ra), u(rb), reuse(dst, 0)]);
+                    ctx.builder.push(Inst::Imul {
+                        lhs: r(ra),
+                        rhs: r(rb),
+                        dst: r(dst),
+                        size,
+                    });
                 }
                 return dst;
             }
@@ -216,14 +236,22 @@ impl Lower for X64Lower {
             IntBinOp::Xor => AluOp::Xor,
         };
         if let Some(imm) = imm32(b, size) {
-            ctx.builder
-                .push(Inst::AluRI { op: alu, size, imm }, &[u(ra), reuse(dst, 0)]);
+            ctx.builder.push(Inst::AluRI {
+                src: r(ra),
+                dst: r(dst),
+                op: alu,
+                size,
+                imm,
+            });
         } else {
             let rb = self.reg(ctx, b);
-            ctx.builder.push(
-                Inst::AluRR { op: alu, size },
-                &[u(ra), u(rb), reuse(dst, 0)],
-            );
+            ctx.builder.push(Inst::AluRR {
+                lhs: r(ra),
+                rhs: r(rb),
+                dst: r(dst),
+                op: alu,
+                size,
+            });
         }
         dst
     }
@@ -240,19 +268,22 @@ impl Lower for X64Lower {
         let dst = ctx.new_reg(ty);
         let ra = self.reg(ctx, a);
         if let Val::Const(_, bits) = b {
-            let imm = bits as u8;
-            ctx.builder
-                .push(Inst::ShiftRI { op, size, imm }, &[u(ra), reuse(dst, 0)]);
+            ctx.builder.push(Inst::ShiftRI {
+                src: r(ra),
+                dst: r(dst),
+                op,
+                size,
+                imm: bits as u8,
+            });
         } else {
             let rb = self.reg(ctx, b);
-            ctx.builder.push(
-                Inst::ShiftRR { op, size },
-                &[
-                    u(ra),
-                    Operand::reg_fixed_use(rb, abi::gpr(abi::RCX)),
-                    reuse(dst, 0),
-                ],
-            );
+            ctx.builder.push(Inst::ShiftRR {
+                src: r(ra),
+                count: r(rb),
+                dst: r(dst),
+                op,
+                size,
+            });
         }
         dst
     }
@@ -262,23 +293,22 @@ impl Lower for X64Lower {
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.new_reg(ty);
-        let (out, other) = match op {
-            DivOp::DivS | DivOp::DivU => (abi::RAX, abi::RDX),
-            _ => (abi::RDX, abi::RAX),
+        // The quotient is in rax and the remainder in rdx: the other one is clobbered.
+        let other = match op {
+            DivOp::DivS | DivOp::DivU => abi::RDX,
+            DivOp::RemS | DivOp::RemU => abi::RAX,
         };
         let mut clob = regalloc2::PRegSet::empty();
         clob.add(abi::gpr(other));
         ctx.builder.push_clobbers(
             Inst::DivRem {
+                lhs: r(ra),
+                rhs: r(rb),
+                dst: r(dst),
                 kind: op,
                 size,
                 trap,
             },
-            &[
-                Operand::reg_fixed_use(ra, abi::gpr(abi::RAX)),
-                Operand::reg_use_at_end(rb),
-                Operand::reg_fixed_def(dst, abi::gpr(out)),
-            ],
             clob,
         );
         dst
@@ -305,8 +335,13 @@ impl Lower for X64Lower {
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder
-            .push(Inst::FCmpSetcc { is64, op: cc }, &[u(ra), u(rb), d(dst)]);
+        ctx.builder.push(Inst::FCmpSetcc {
+            a: r(ra),
+            b: r(rb),
+            dst: r(dst),
+            is64,
+            op: cc,
+        });
         dst
     }
 
@@ -315,6 +350,7 @@ impl Lower for X64Lower {
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.new_reg(ty);
+        let (a, b, d) = (r(ra), r(rb), r(dst));
         let sse = match (op, is64) {
             (FloatBinOp::Add, false) => SseOp::Addss,
             (FloatBinOp::Add, true) => SseOp::Addsd,
@@ -326,32 +362,64 @@ impl Lower for X64Lower {
             (FloatBinOp::Div, true) => SseOp::Divsd,
             (FloatBinOp::Min | FloatBinOp::Max, _) => {
                 let max = op == FloatBinOp::Max;
-                ctx.builder
-                    .push(Inst::FMinMax { is64, max }, &[u(ra), u(rb), reuse(dst, 0)]);
+                ctx.builder.push(Inst::FMinMax {
+                    a,
+                    b,
+                    dst: d,
+                    is64,
+                    max,
+                });
                 return dst;
             }
             (FloatBinOp::Copysign, _) => {
-                ctx.builder
-                    .push(Inst::FCopysign { is64 }, &[u(ra), u(rb), d(dst)]);
+                ctx.builder.push(Inst::FCopysign { a, b, dst: d, is64 });
                 return dst;
             }
         };
-        ctx.builder
-            .push(Inst::FBin { op: sse }, &[u(ra), u(rb), reuse(dst, 0)]);
+        ctx.builder.push(Inst::FBin {
+            a,
+            b,
+            dst: d,
+            op: sse,
+        });
         dst
     }
 
     fn unary(&mut self, ctx: C, op: UnaryOp, a: Val) -> VReg {
-        let is64 = |t: ValType| t == ValType::F64 || t == ValType::I64;
+        let ra = self.reg(ctx, a);
+        let dst = ctx.new_reg(op.result());
+        let (src, d) = (r(ra), r(dst));
+        let float_unary = |t: ValType, op: FUnaryOp| Inst::FUnary {
+            src,
+            dst: d,
+            is64: t == ValType::F64,
+            op,
+        };
         let inst = match op {
-            UnaryOp::Clz(t) => Inst::Clz { size: size_of(t) },
-            UnaryOp::Ctz(t) => Inst::Ctz { size: size_of(t) },
-            UnaryOp::Popcnt(t) => Inst::Popcnt { size: size_of(t) },
+            UnaryOp::Clz(t) => Inst::Clz {
+                src,
+                dst: d,
+                size: size_of(t),
+            },
+            UnaryOp::Ctz(t) => Inst::Ctz {
+                src,
+                dst: d,
+                size: size_of(t),
+            },
+            UnaryOp::Popcnt(t) => Inst::Popcnt {
+                src,
+                dst: d,
+                size: size_of(t),
+            },
             UnaryOp::ExtendI32 { signed } => Inst::Extend {
+                src,
+                dst: d,
                 kind: if signed { LoadKind::S32 } else { LoadKind::U32 },
                 size: Size::S64,
             },
             UnaryOp::SignExtend { ty, bits } => Inst::Extend {
+                src,
+                dst: d,
                 kind: match bits {
                     8 => LoadKind::S8,
                     16 => LoadKind::S16,
@@ -359,64 +427,58 @@ impl Lower for X64Lower {
                 },
                 size: size_of(ty),
             },
-            UnaryOp::FAbs(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Abs,
-            },
-            UnaryOp::FNeg(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Neg,
-            },
-            UnaryOp::FSqrt(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Sqrt,
-            },
-            UnaryOp::FNearest(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Round(0),
-            },
-            UnaryOp::FFloor(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Round(1),
-            },
-            UnaryOp::FCeil(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Round(2),
-            },
-            UnaryOp::FTrunc(t) => Inst::FUnary {
-                is64: is64(t),
-                op: FUnaryOp::Round(3),
-            },
+            UnaryOp::FAbs(t) => float_unary(t, FUnaryOp::Abs),
+            UnaryOp::FNeg(t) => float_unary(t, FUnaryOp::Neg),
+            UnaryOp::FSqrt(t) => float_unary(t, FUnaryOp::Sqrt),
+            UnaryOp::FNearest(t) => float_unary(t, FUnaryOp::Round(0)),
+            UnaryOp::FFloor(t) => float_unary(t, FUnaryOp::Round(1)),
+            UnaryOp::FCeil(t) => float_unary(t, FUnaryOp::Round(2)),
+            UnaryOp::FTrunc(t) => float_unary(t, FUnaryOp::Round(3)),
             UnaryOp::Demote => Inst::FConvert {
+                src,
+                dst: d,
                 op: SseOp::Cvtsd2ss,
             },
             UnaryOp::Promote => Inst::FConvert {
+                src,
+                dst: d,
                 op: SseOp::Cvtss2sd,
             },
-            UnaryOp::IntToFloat { src, dst, signed } => Inst::IntToFloat {
-                src_size: size_of(src),
-                dst64: dst == ValType::F64,
+            UnaryOp::IntToFloat {
+                src: from,
+                dst: to,
+                signed,
+            } => Inst::IntToFloat {
+                src,
+                dst: d,
+                src_size: size_of(from),
+                dst64: to == ValType::F64,
                 signed,
             },
             UnaryOp::FloatToInt {
-                src,
-                dst,
+                src: from,
+                dst: to,
                 signed,
                 sat,
                 trap,
             } => Inst::FloatToInt {
-                src64: src == ValType::F64,
-                dst_size: size_of(dst),
+                src,
+                dst: d,
+                src64: from == ValType::F64,
+                dst_size: size_of(to),
                 signed,
                 sat,
                 trap,
             },
             UnaryOp::Reinterpret { from } => Inst::Bitcast {
+                src,
+                dst: d,
                 to_float: !from.is_float(),
                 size: size_of(from),
             },
         };
-        self.simple_unary(ctx, inst, a, op.result())
+        ctx.builder.push(inst);
+        dst
     }
 
     fn select(&mut self, ctx: C, ty: ValType, c: Val, a: Val, b: Val) -> VReg {
@@ -427,35 +489,30 @@ impl Lower for X64Lower {
         match c {
             // Select straight on the comparison's flags.
             Val::Cmp(cmp) => {
-                let size = if cmp.is64 { Size::S64 } else { Size::S32 };
-                let cc = cond(cmp.cc);
-                match cmp.rhs {
-                    CmpRhs::Imm(imm) => ctx.builder.push(
-                        Inst::CmpSelect {
-                            float,
-                            size,
-                            cc,
-                            imm: Some(imm),
-                        },
-                        &[u(cmp.lhs), u(ra), u(rb), reuse(dst, 1)],
-                    ),
-                    CmpRhs::Reg(r) => ctx.builder.push(
-                        Inst::CmpSelect {
-                            float,
-                            size,
-                            cc,
-                            imm: None,
-                        },
-                        &[u(cmp.lhs), u(r), u(ra), u(rb), reuse(dst, 2)],
-                    ),
-                }
+                let rhs = match cmp.rhs {
+                    CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
+                    CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+                };
+                ctx.builder.push(Inst::CmpSelect {
+                    lhs: r(cmp.lhs),
+                    rhs,
+                    a: r(ra),
+                    b: r(rb),
+                    dst: r(dst),
+                    float,
+                    size: if cmp.is64 { Size::S64 } else { Size::S32 },
+                    cc: cond(cmp.cc),
+                });
             }
             _ => {
                 let rc = self.reg(ctx, c);
-                ctx.builder.push(
-                    Inst::Select { float },
-                    &[u(rc), u(ra), u(rb), reuse(dst, 1)],
-                );
+                ctx.builder.push(Inst::Select {
+                    cond: r(rc),
+                    a: r(ra),
+                    b: r(rb),
+                    dst: r(dst),
+                    float,
+                });
             }
         }
         dst
@@ -477,16 +534,15 @@ impl Lower for X64Lower {
         };
         let ra = self.reg(ctx, addr);
         let dst = ctx.new_reg(ty);
-        let vm = ctx.vmctx;
-        ctx.builder.push(
-            Inst::Load {
-                kind: mem_kind(kind),
-                offset,
-                mem,
-                trap,
-            },
-            &[u(vm), u(ra), d(dst)],
-        );
+        ctx.builder.push(Inst::Load {
+            vmctx: r(ctx.vmctx),
+            addr: r(ra),
+            dst: r(dst),
+            kind: mem_kind(kind),
+            offset,
+            mem,
+            trap,
+        });
         dst
     }
 
@@ -502,107 +558,123 @@ impl Lower for X64Lower {
     ) {
         let ra = self.reg(ctx, addr);
         let rv = self.reg(ctx, value);
-        let vm = ctx.vmctx;
-        ctx.builder.push(
-            Inst::Store {
-                kind: store_kind(kind),
-                offset,
-                mem,
-                trap,
-            },
-            &[u(vm), u(ra), u(rv)],
-        );
+        ctx.builder.push(Inst::Store {
+            vmctx: r(ctx.vmctx),
+            addr: r(ra),
+            value: r(rv),
+            kind: store_kind(kind),
+            offset,
+            mem,
+            trap,
+        });
     }
 
     fn memory_size(&mut self, ctx: C, mem: VmRef) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        let vm = ctx.vmctx;
-        ctx.builder.push(Inst::MemorySize { mem }, &[u(vm), d(dst)]);
+        ctx.builder.push(Inst::MemorySize {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            mem,
+        });
         dst
     }
 
     fn global_get(&mut self, ctx: C, global: VmRef, ty: ValType) -> VReg {
         let dst = ctx.new_reg(ty);
-        let vm = ctx.vmctx;
-        ctx.builder.push(
-            Inst::GlobalGet {
-                global,
-                kind: slot_kind(ty),
-            },
-            &[u(vm), d(dst)],
-        );
+        ctx.builder.push(Inst::GlobalGet {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            global,
+            kind: slot_kind(ty),
+        });
         dst
     }
 
     fn global_set(&mut self, ctx: C, global: VmRef, ty: ValType, value: Val) {
         let rv = self.reg(ctx, value);
-        let vm = ctx.vmctx;
-        ctx.builder.push(
-            Inst::GlobalSet {
-                global,
-                kind: slot_kind(ty),
-            },
-            &[u(vm), u(rv)],
-        );
+        ctx.builder.push(Inst::GlobalSet {
+            vmctx: r(ctx.vmctx),
+            value: r(rv),
+            global,
+            kind: slot_kind(ty),
+        });
     }
 
     fn table_get(&mut self, ctx: C, table: VmRef, index: Val, trap: TrapInfo) -> VReg {
         let ri = self.reg(ctx, index);
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        let vm = ctx.vmctx;
-        ctx.builder
-            .push(Inst::TableGet { table, trap }, &[u(vm), u(ri), d(dst)]);
+        ctx.builder.push(Inst::TableGet {
+            vmctx: r(ctx.vmctx),
+            index: r(ri),
+            dst: r(dst),
+            table,
+            trap,
+        });
         dst
     }
 
     fn table_set(&mut self, ctx: C, table: VmRef, index: Val, value: Val, trap: TrapInfo) {
         let ri = self.reg(ctx, index);
         let rv = self.reg(ctx, value);
-        let vm = ctx.vmctx;
-        ctx.builder
-            .push(Inst::TableSet { table, trap }, &[u(vm), u(ri), u(rv)]);
+        ctx.builder.push(Inst::TableSet {
+            vmctx: r(ctx.vmctx),
+            index: r(ri),
+            value: r(rv),
+            table,
+            trap,
+        });
     }
 
     fn table_size(&mut self, ctx: C, table: VmRef) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        let vm = ctx.vmctx;
-        ctx.builder
-            .push(Inst::TableSize { table }, &[u(vm), d(dst)]);
+        ctx.builder.push(Inst::TableSize {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            table,
+        });
         dst
     }
 
     fn ref_func(&mut self, ctx: C, func: u32) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        let vm = ctx.vmctx;
-        ctx.builder.push(Inst::RefFunc { func }, &[u(vm), d(dst)]);
+        ctx.builder.push(Inst::RefFunc {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            func,
+        });
         dst
     }
 
     fn vm_load(&mut self, ctx: C, kind: RelocKind, index: u32, addend: i32) -> VReg {
-        let vm = ctx.vmctx;
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder.push(
-            Inst::VmLoad {
-                kind,
-                index,
-                addend,
-            },
-            &[u(vm), d(dst)],
-        );
+        ctx.builder.push(Inst::VmLoad {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            kind,
+            index,
+            addend,
+        });
         dst
     }
 
     fn load_ptr(&mut self, ctx: C, base: VReg, offset: i32) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder
-            .push(Inst::LoadPtr { off: offset }, &[u(base), d(dst)]);
+        ctx.builder.push(Inst::LoadPtr {
+            base: r(base),
+            dst: r(dst),
+            off: offset,
+        });
         dst
     }
 
     fn reloc_imm(&mut self, ctx: C, kind: RelocKind, index: u32) -> VReg {
-        let r = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder.push(Inst::ImmReloc { kind, index }, &[d(r)]);
-        r
+        let dst = ctx.builder.new_vreg(RegClass::Int);
+        ctx.builder.push(Inst::ImmReloc {
+            dst: r(dst),
+            kind,
+            index,
+        });
+        dst
     }
 
     fn call_indirect_check(
@@ -614,12 +686,15 @@ impl Lower for X64Lower {
         trap: TrapInfo,
     ) -> VReg {
         let ri = self.reg(ctx, index);
-        let vm = ctx.vmctx;
         let fr = ctx.builder.new_vreg(RegClass::Int);
-        ctx.builder.push(
-            Inst::CallIndirectCheck { table, ty, trap },
-            &[u(vm), u(ri), d(fr)],
-        );
+        ctx.builder.push(Inst::CallIndirectCheck {
+            vmctx: r(ctx.vmctx),
+            index: r(ri),
+            dst: r(fr),
+            table,
+            ty,
+            trap,
+        });
         fr
     }
 
@@ -629,30 +704,26 @@ impl Lower for X64Lower {
             Callee::Indirect { code, vmctx } => (Some(code), vmctx, None),
         };
         let (locs, nstack) = abi::param_locs(&sig.params);
-        let mut ops = Vec::new();
-        if let Some(c) = code {
-            ops.push(u(c));
-        }
         let mut regs: Vec<(VReg, PReg)> = vec![(callee_vmctx, abi::gpr(abi::RDI))];
         for (a, loc) in args.iter().zip(&locs) {
-            let r = self.reg(ctx, *a);
+            let v = self.reg(ctx, *a);
             match loc {
-                ArgLoc::Reg(p) => regs.push((r, *p)),
-                ArgLoc::Stack(k) => ctx.builder.push(
-                    Inst::StoreOutgoing {
-                        off: k * 8,
-                        float: a.ty().is_float(),
-                    },
-                    &[u(r)],
-                ),
+                ArgLoc::Reg(p) => regs.push((v, *p)),
+                ArgLoc::Stack(k) => ctx.builder.push(Inst::StoreOutgoing {
+                    src: r(v),
+                    off: k * 8,
+                    float: a.ty().is_float(),
+                }),
             }
         }
         let area_off = nstack * 8;
         let mut outgoing = area_off;
         if sig.results.len() > 1 {
             let p = ctx.builder.new_vreg(RegClass::Int);
-            ctx.builder
-                .push(Inst::LeaOutgoing { off: area_off }, &[d(p)]);
+            ctx.builder.push(Inst::LeaOutgoing {
+                dst: r(p),
+                off: area_off,
+            });
             regs.push((p, abi::gpr(abi::RAX)));
             outgoing += 8 * sig.results.len() as u32;
         }
@@ -662,48 +733,53 @@ impl Lower for X64Lower {
         if let Some(c) = code {
             seen.push(c);
         }
+        let mut uses = Vec::with_capacity(regs.len());
         for (v, p) in regs {
             let v = if seen.contains(&v) {
                 let c = ctx.builder.new_vreg(v.class());
-                ctx.builder.push(
-                    Inst::Mov {
-                        float: v.class() == RegClass::Float,
-                    },
-                    &[u(v), d(c)],
-                );
+                ctx.builder.push(Inst::Mov {
+                    src: r(v),
+                    dst: r(c),
+                    float: v.class() == RegClass::Float,
+                });
                 c
             } else {
                 v
             };
             seen.push(v);
-            ops.push(Operand::reg_fixed_use(v, p));
+            uses.push((v, p));
         }
         let mut clob = abi::call_clobbers();
         let mut results = Vec::with_capacity(sig.results.len());
+        let mut defs = Vec::new();
         if sig.results.len() == 1 {
             let t = sig.results[0];
-            let r = ctx.new_reg(t);
+            let v = ctx.new_reg(t);
             let p = abi::result_reg(t);
-            ops.push(Operand::reg_fixed_def(r, p));
+            defs.push((v, p));
             clob.remove(p);
-            results.push(r);
+            results.push(v);
         }
-        let inst = match direct {
-            Some(func) => Inst::CallDirect { func },
-            None => Inst::CallReg,
+        let (uses, defs) = (fixed(uses), fixed(defs));
+        let inst = match (direct, code) {
+            (Some(func), _) => Inst::CallDirect { uses, defs, func },
+            (None, Some(code)) => Inst::CallReg {
+                code: r(code),
+                uses,
+                defs,
+            },
+            (None, None) => unreachable!("an indirect callee has its code register"),
         };
-        ctx.builder.push_clobbers(inst, &ops, clob);
+        ctx.builder.push_clobbers(inst, clob);
         if sig.results.len() > 1 {
             for (i, t) in sig.results.iter().enumerate() {
-                let r = ctx.new_reg(*t);
-                ctx.builder.push(
-                    Inst::LoadOutgoing {
-                        off: area_off + 8 * i as u32,
-                        float: t.is_float(),
-                    },
-                    &[d(r)],
-                );
-                results.push(r);
+                let v = ctx.new_reg(*t);
+                ctx.builder.push(Inst::LoadOutgoing {
+                    dst: r(v),
+                    off: area_off + 8 * i as u32,
+                    float: t.is_float(),
+                });
+                results.push(v);
             }
         }
         results
@@ -711,69 +787,67 @@ impl Lower for X64Lower {
 
     fn libcall(&mut self, ctx: C, lc: Libcall, args: &[VReg], result: bool) -> Option<VReg> {
         let res = result.then(|| ctx.builder.new_vreg(RegClass::Int));
-        let mut ops = vec![Operand::reg_fixed_use(ctx.vmctx, abi::gpr(abi::RDI))];
+        let mut uses = vec![(ctx.vmctx, abi::gpr(abi::RDI))];
         let regs = [abi::RSI, abi::RDX, abi::RCX, abi::R8, abi::R9];
         let args = self.dedup_args(ctx, args);
-        for (a, r) in args.iter().zip(regs) {
-            ops.push(Operand::reg_fixed_use(*a, abi::gpr(r)));
+        for (a, p) in args.iter().zip(regs) {
+            uses.push((*a, abi::gpr(p)));
         }
         let mut clob = abi::call_clobbers();
+        let mut defs = Vec::new();
         if let Some(res) = res {
-            ops.push(Operand::reg_fixed_def(res, abi::gpr(abi::RAX)));
+            defs.push((res, abi::gpr(abi::RAX)));
             clob.remove(abi::gpr(abi::RAX));
         }
-        ctx.builder
-            .push_clobbers(Inst::CallLibcall { index: lc as u32 }, &ops, clob);
+        ctx.builder.push_clobbers(
+            Inst::CallLibcall {
+                uses: fixed(uses),
+                defs: fixed(defs),
+                index: lc as u32,
+            },
+            clob,
+        );
         res
     }
 
     fn trap_if_nonzero(&mut self, ctx: C, v: VReg, trap: TrapInfo) {
-        ctx.builder.push(
-            Inst::TrapIf {
-                size: Size::S32,
-                nonzero: true,
-                trap,
-            },
-            &[u(v)],
-        );
+        ctx.builder.push(Inst::TrapIf {
+            src: r(v),
+            size: Size::S32,
+            nonzero: true,
+            trap,
+        });
     }
 
     fn jump(&mut self, ctx: C, target: BlockId, args: Vec<VReg>) {
-        ctx.builder.terminate(Inst::Jump, &[], &[(target, args)]);
+        ctx.builder.terminate(Inst::Jump, &[(target, args)]);
     }
 
     fn brif(&mut self, ctx: C, cond: Val, taken: BlockId, not_taken: BlockId) {
+        let succs = [(taken, vec![]), (not_taken, vec![])];
         if let Val::Cmp(c) = cond {
-            let size = if c.is64 { Size::S64 } else { Size::S32 };
-            let cc = self::cond(c.cc);
-            let succs = [(taken, vec![]), (not_taken, vec![])];
-            match c.rhs {
-                CmpRhs::Imm(imm) => ctx.builder.terminate(
-                    Inst::CmpBrif {
-                        size,
-                        cc,
-                        imm: Some(imm),
-                    },
-                    &[u(c.lhs)],
-                    &succs,
-                ),
-                CmpRhs::Reg(r) => ctx.builder.terminate(
-                    Inst::CmpBrif {
-                        size,
-                        cc,
-                        imm: None,
-                    },
-                    &[u(c.lhs), u(r)],
-                    &succs,
-                ),
-            }
+            let rhs = match c.rhs {
+                CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
+                CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+            };
+            ctx.builder.terminate(
+                Inst::CmpBrif {
+                    lhs: r(c.lhs),
+                    rhs,
+                    size: if c.is64 { Size::S64 } else { Size::S32 },
+                    cc: self::cond(c.cc),
+                },
+                &succs,
+            );
             return;
         }
         let c = self.materialize(ctx, cond);
         ctx.builder.terminate(
-            Inst::Brif { size: Size::S32 },
-            &[u(c)],
-            &[(taken, vec![]), (not_taken, vec![])],
+            Inst::Brif {
+                cond: r(c),
+                size: Size::S32,
+            },
+            &succs,
         );
     }
 
@@ -782,32 +856,31 @@ impl Lower for X64Lower {
         let succs: Vec<(BlockId, Vec<VReg>)> = targets.iter().map(|t| (*t, vec![])).collect();
         ctx.builder.terminate(
             Inst::BrTable {
+                index: r(i),
                 table: table.into_boxed_slice(),
                 default,
             },
-            &[u(i)],
             &succs,
         );
     }
 
     fn ret(&mut self, ctx: C, results: Vec<Val>) {
-        let mut ops = Vec::new();
+        let mut uses = Vec::new();
         if results.len() == 1 {
-            let r = self.materialize(ctx, results[0]);
-            ops.push(Operand::reg_fixed_use(r, abi::result_reg(results[0].ty())));
+            let v = self.materialize(ctx, results[0]);
+            uses.push((v, abi::result_reg(results[0].ty())));
         } else if let Some(area) = ctx.ret_area {
-            for (i, v) in results.iter().enumerate() {
-                let r = self.materialize(ctx, *v);
-                ctx.builder.push(
-                    Inst::StorePtr {
-                        off: 8 * i as i32,
-                        float: v.ty().is_float(),
-                    },
-                    &[u(area), u(r)],
-                );
+            for (i, val) in results.iter().enumerate() {
+                let v = self.materialize(ctx, *val);
+                ctx.builder.push(Inst::StorePtr {
+                    base: r(area),
+                    value: r(v),
+                    off: 8 * i as i32,
+                    float: val.ty().is_float(),
+                });
             }
         }
-        ctx.builder.terminate(Inst::Ret, &ops, &[]);
+        ctx.builder.terminate(Inst::Ret { uses: fixed(uses) }, &[]);
     }
 
     fn trap(&mut self, ctx: C, kind: TrapKind, offset: u32) {
@@ -815,7 +888,6 @@ impl Lower for X64Lower {
             Inst::Trap {
                 trap: TrapInfo { kind, offset },
             },
-            &[],
             &[],
         );
     }

@@ -22,6 +22,6 @@ pub fn compile(
     algorithm: regalloc2::Algorithm,
 ) -> Result<CompiledStencil, CompileError> {
     let mut lower = lower::X64Lower;
-    let vcode = translate(stencil, &mut lower)?;
-    crate::vcode::allocate(&vcode, env, algorithm, |out| emit::emit(&vcode, out))
+    let mut vcode = translate(stencil, &mut lower)?;
+    crate::vcode::allocate(&mut vcode, env, algorithm, emit::emit)
 }
