@@ -214,28 +214,33 @@ pub enum FloatBinOp {
     Copysign,
 }
 
-/// One-operand operations: the result type follows from the operation.
+/// One-operand integer operations (the result has the operand's type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    Clz(ValType),
-    Ctz(ValType),
-    Popcnt(ValType),
+pub enum IntUnaryOp {
+    Clz,
+    Ctz,
+    Popcnt,
+    /// Sign extension in place of the low `bits` (`i32.extend8_s` is `SignExtend(8)`).
+    SignExtend(u8),
+}
+
+/// One-operand float operations (the result has the operand's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatUnaryOp {
+    Abs,
+    Neg,
+    Sqrt,
+    Ceil,
+    Floor,
+    Trunc,
+    Nearest,
+}
+
+/// Conversions: the result type follows from the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvertOp {
     /// `i64.extend_i32_s` / `_u`.
-    ExtendI32 {
-        signed: bool,
-    },
-    /// Sign extension in place: `bits` of `ty` (`i32.extend8_s` is `{ I32, 8 }`).
-    SignExtend {
-        ty: ValType,
-        bits: u8,
-    },
-    FAbs(ValType),
-    FNeg(ValType),
-    FSqrt(ValType),
-    FCeil(ValType),
-    FFloor(ValType),
-    FTrunc(ValType),
-    FNearest(ValType),
+    ExtendI32 { signed: bool },
     /// `f32.demote_f64`.
     Demote,
     /// `f64.promote_f32`.
@@ -255,30 +260,19 @@ pub enum UnaryOp {
         trap: TrapInfo,
     },
     /// Reinterpretation of the bits of a value of type `from` as the other register file.
-    Reinterpret {
-        from: ValType,
-    },
+    Reinterpret { from: ValType },
 }
 
-impl UnaryOp {
+impl ConvertOp {
     /// The type of the result.
     pub fn result(self) -> ValType {
         use ValType::*;
         match self {
-            UnaryOp::Clz(t) | UnaryOp::Ctz(t) | UnaryOp::Popcnt(t) => t,
-            UnaryOp::ExtendI32 { .. } => I64,
-            UnaryOp::SignExtend { ty, .. } => ty,
-            UnaryOp::FAbs(t)
-            | UnaryOp::FNeg(t)
-            | UnaryOp::FSqrt(t)
-            | UnaryOp::FCeil(t)
-            | UnaryOp::FFloor(t)
-            | UnaryOp::FTrunc(t)
-            | UnaryOp::FNearest(t) => t,
-            UnaryOp::Demote => F32,
-            UnaryOp::Promote => F64,
-            UnaryOp::IntToFloat { dst, .. } | UnaryOp::FloatToInt { dst, .. } => dst,
-            UnaryOp::Reinterpret { from } => match from {
+            ConvertOp::ExtendI32 { .. } => I64,
+            ConvertOp::Demote => F32,
+            ConvertOp::Promote => F64,
+            ConvertOp::IntToFloat { dst, .. } | ConvertOp::FloatToInt { dst, .. } => dst,
+            ConvertOp::Reinterpret { from } => match from {
                 I32 => F32,
                 I64 => F64,
                 F32 => I32,
@@ -348,9 +342,37 @@ impl<I: MachInst> LowerCtx<'_, I> {
 ///
 /// Contract for every hook taking [`Val`]s: an operand may be a register, a constant or a
 /// lazy comparison; the hook materializes what it cannot use directly (through
-/// [`Lower::materialize`]) and must not assume constants were folded by the translator
+/// [`LowerBase::materialize`]) and must not assume constants were folded by the translator
 /// beyond what the hook's doc says.
-pub trait Lower {
+///
+/// The hooks are grouped by operator family, one trait each, so a family (SIMD, say) is
+/// added as a trait of its own beside the others; [`Lower`] is all of them.
+pub trait Lower:
+    LowerBase
+    + LowerInt
+    + LowerFloat
+    + LowerConvert
+    + LowerMemory
+    + LowerTable
+    + LowerCall
+    + LowerControl
+{
+}
+
+impl<T> Lower for T where
+    T: LowerBase
+        + LowerInt
+        + LowerFloat
+        + LowerConvert
+        + LowerMemory
+        + LowerTable
+        + LowerCall
+        + LowerControl
+{
+}
+
+/// The entry, values in registers, and `select`.
+pub trait LowerBase {
     type Inst: MachInst;
 
     /// Emits the entry: defines `ctx.vmctx`, one register per parameter of `ctx.sig`
@@ -361,6 +383,19 @@ pub trait Lower {
     /// undefined upper bits).
     fn materialize(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: Val) -> VReg;
 
+    /// `cond ? a : b` for values of type `ty`; `cond` is an i32 (possibly a comparison).
+    fn select(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        ty: ValType,
+        cond: Val,
+        a: Val,
+        b: Val,
+    ) -> VReg;
+}
+
+/// Integer operations.
+pub trait LowerInt: LowerBase {
     /// `a op b` on `ty` (I32 or I64), wrapping; either operand, or both, may be a
     /// constant.
     fn int_bin(
@@ -406,16 +441,18 @@ pub trait Lower {
         b: Val,
     ) -> Compare;
 
-    /// `a cc b` on F32 or F64 as an i32 0/1.
-    fn float_compare(
+    /// A one-operand integer operation on `ty` (I32 or I64); the result has type `ty`.
+    fn int_unary(
         &mut self,
         ctx: &mut LowerCtx<Self::Inst>,
+        op: IntUnaryOp,
         ty: ValType,
-        cc: FloatCC,
         a: Val,
-        b: Val,
     ) -> VReg;
+}
 
+/// Float operations.
+pub trait LowerFloat: LowerBase {
     /// `a op b` on F32 or F64.
     fn float_bin(
         &mut self,
@@ -426,19 +463,34 @@ pub trait Lower {
         b: Val,
     ) -> VReg;
 
-    /// A one-operand operation; the result has type `op.result()`.
-    fn unary(&mut self, ctx: &mut LowerCtx<Self::Inst>, op: UnaryOp, a: Val) -> VReg;
-
-    /// `cond ? a : b` for values of type `ty`; `cond` is an i32 (possibly a comparison).
-    fn select(
+    /// `a cc b` on F32 or F64 as an i32 0/1.
+    fn float_compare(
         &mut self,
         ctx: &mut LowerCtx<Self::Inst>,
         ty: ValType,
-        cond: Val,
+        cc: FloatCC,
         a: Val,
         b: Val,
     ) -> VReg;
 
+    /// A one-operand float operation on `ty` (F32 or F64); the result has type `ty`.
+    fn float_unary(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: FloatUnaryOp,
+        ty: ValType,
+        a: Val,
+    ) -> VReg;
+}
+
+/// Conversions between types and register files.
+pub trait LowerConvert: LowerBase {
+    /// A conversion; the result has type `op.result()`.
+    fn convert(&mut self, ctx: &mut LowerCtx<Self::Inst>, op: ConvertOp, a: Val) -> VReg;
+}
+
+/// Linear memory and globals.
+pub trait LowerMemory: LowerBase {
     /// Loads `kind` from `mem` at `addr + offset` (`addr` an i32 address), trapping at
     /// `trap` when the access is out of bounds.
     fn load(
@@ -478,7 +530,10 @@ pub trait Lower {
         ty: ValType,
         value: Val,
     );
+}
 
+/// Tables and function references.
+pub trait LowerTable: LowerBase {
     /// `table[index]`, trapping at `trap` when out of bounds.
     fn table_get(
         &mut self,
@@ -503,7 +558,10 @@ pub trait Lower {
 
     /// The address of function reference `func`'s funcref in the VM context.
     fn ref_func(&mut self, ctx: &mut LowerCtx<Self::Inst>, func: u32) -> VReg;
+}
 
+/// Calls: direct, indirect, through the VM context, to the runtime.
+pub trait LowerCall: LowerBase {
     /// A 64-bit load from the VM context at the offset that relocation `kind` of
     /// reference `index` resolves to, plus `addend`.
     fn vm_load(
@@ -555,7 +613,10 @@ pub trait Lower {
 
     /// Traps at `trap` when the i32 `v` is non-zero.
     fn trap_if_nonzero(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: VReg, trap: TrapInfo);
+}
 
+/// Terminators.
+pub trait LowerControl: LowerBase {
     /// Terminator: jumps to `target` passing `args` as its block parameters.
     fn jump(&mut self, ctx: &mut LowerCtx<Self::Inst>, target: BlockId, args: Vec<VReg>);
 

@@ -11,8 +11,8 @@ use super::{internal, Translator};
 use crate::compiled::RelocKind;
 use crate::error::CompileError;
 use crate::lower::{
-    CmpRhs, Compare, DivOp, FloatBinOp, FloatCC, IntBinOp, IntCC, Lower, MemKind, ShiftOp,
-    TrapInfo, UnaryOp, Val,
+    CmpRhs, Compare, ConvertOp, DivOp, FloatBinOp, FloatCC, FloatUnaryOp, IntBinOp, IntCC,
+    IntUnaryOp, Lower, MemKind, ShiftOp, TrapInfo, Val,
 };
 use wasmparser::{VisitOperator, VisitSimdOperator};
 use wasmprecomp_artifact::{Libcall, TrapKind, ValType};
@@ -59,9 +59,23 @@ impl<B: Lower> Translator<'_, '_, B> {
         Ok(())
     }
 
-    fn unary(&mut self, op: UnaryOp) -> R {
+    fn int_unary(&mut self, op: IntUnaryOp, ty: ValType) -> R {
         let a = self.pop()?;
-        let r = self.isa.unary(&mut self.ctx, op, a);
+        let r = self.isa.int_unary(&mut self.ctx, op, ty, a);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn float_unary(&mut self, op: FloatUnaryOp, ty: ValType) -> R {
+        let a = self.pop()?;
+        let r = self.isa.float_unary(&mut self.ctx, op, ty, a);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    fn convert_op(&mut self, op: ConvertOp) -> R {
+        let a = self.pop()?;
+        let r = self.isa.convert(&mut self.ctx, op, a);
         self.push_reg(r, op.result());
         Ok(())
     }
@@ -136,7 +150,7 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn trunc(&mut self, src: ValType, dst: ValType, signed: bool, sat: bool) -> R {
         let trap = self.trap_here(TrapKind::IntegerOverflow);
-        self.unary(UnaryOp::FloatToInt {
+        self.convert_op(ConvertOp::FloatToInt {
             src,
             dst,
             signed,
@@ -146,7 +160,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     fn convert(&mut self, src: ValType, dst: ValType, signed: bool) -> R {
-        self.unary(UnaryOp::IntToFloat { src, dst, signed })
+        self.convert_op(ConvertOp::IntToFloat { src, dst, signed })
     }
 
     fn select(&mut self) -> R {
@@ -443,12 +457,12 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_i64_rotl(&mut self) -> R { self.shift(ShiftOp::Rotl, I64) }
     fn visit_i32_rotr(&mut self) -> R { self.shift(ShiftOp::Rotr, I32) }
     fn visit_i64_rotr(&mut self) -> R { self.shift(ShiftOp::Rotr, I64) }
-    fn visit_i32_clz(&mut self) -> R { self.unary(UnaryOp::Clz(I32)) }
-    fn visit_i64_clz(&mut self) -> R { self.unary(UnaryOp::Clz(I64)) }
-    fn visit_i32_ctz(&mut self) -> R { self.unary(UnaryOp::Ctz(I32)) }
-    fn visit_i64_ctz(&mut self) -> R { self.unary(UnaryOp::Ctz(I64)) }
-    fn visit_i32_popcnt(&mut self) -> R { self.unary(UnaryOp::Popcnt(I32)) }
-    fn visit_i64_popcnt(&mut self) -> R { self.unary(UnaryOp::Popcnt(I64)) }
+    fn visit_i32_clz(&mut self) -> R { self.int_unary(IntUnaryOp::Clz, I32) }
+    fn visit_i64_clz(&mut self) -> R { self.int_unary(IntUnaryOp::Clz, I64) }
+    fn visit_i32_ctz(&mut self) -> R { self.int_unary(IntUnaryOp::Ctz, I32) }
+    fn visit_i64_ctz(&mut self) -> R { self.int_unary(IntUnaryOp::Ctz, I64) }
+    fn visit_i32_popcnt(&mut self) -> R { self.int_unary(IntUnaryOp::Popcnt, I32) }
+    fn visit_i64_popcnt(&mut self) -> R { self.int_unary(IntUnaryOp::Popcnt, I64) }
 
     // Integer comparisons.
     fn visit_i32_eqz(&mut self) -> R { self.eqz(I32) }
@@ -476,13 +490,13 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
 
     // Wrapping and extension.
     fn visit_i32_wrap_i64(&mut self) -> R { self.wrap() }
-    fn visit_i64_extend_i32_s(&mut self) -> R { self.unary(UnaryOp::ExtendI32 { signed: true }) }
-    fn visit_i64_extend_i32_u(&mut self) -> R { self.unary(UnaryOp::ExtendI32 { signed: false }) }
-    fn visit_i32_extend8_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I32, bits: 8 }) }
-    fn visit_i32_extend16_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I32, bits: 16 }) }
-    fn visit_i64_extend8_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 8 }) }
-    fn visit_i64_extend16_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 16 }) }
-    fn visit_i64_extend32_s(&mut self) -> R { self.unary(UnaryOp::SignExtend { ty: I64, bits: 32 }) }
+    fn visit_i64_extend_i32_s(&mut self) -> R { self.convert_op(ConvertOp::ExtendI32 { signed: true }) }
+    fn visit_i64_extend_i32_u(&mut self) -> R { self.convert_op(ConvertOp::ExtendI32 { signed: false }) }
+    fn visit_i32_extend8_s(&mut self) -> R { self.int_unary(IntUnaryOp::SignExtend(8), I32) }
+    fn visit_i32_extend16_s(&mut self) -> R { self.int_unary(IntUnaryOp::SignExtend(16), I32) }
+    fn visit_i64_extend8_s(&mut self) -> R { self.int_unary(IntUnaryOp::SignExtend(8), I64) }
+    fn visit_i64_extend16_s(&mut self) -> R { self.int_unary(IntUnaryOp::SignExtend(16), I64) }
+    fn visit_i64_extend32_s(&mut self) -> R { self.int_unary(IntUnaryOp::SignExtend(32), I64) }
 
     // Float arithmetic.
     fn visit_f32_add(&mut self) -> R { self.float_bin(FloatBinOp::Add, F32) }
@@ -499,20 +513,20 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_f64_max(&mut self) -> R { self.float_bin(FloatBinOp::Max, F64) }
     fn visit_f32_copysign(&mut self) -> R { self.float_bin(FloatBinOp::Copysign, F32) }
     fn visit_f64_copysign(&mut self) -> R { self.float_bin(FloatBinOp::Copysign, F64) }
-    fn visit_f32_abs(&mut self) -> R { self.unary(UnaryOp::FAbs(F32)) }
-    fn visit_f64_abs(&mut self) -> R { self.unary(UnaryOp::FAbs(F64)) }
-    fn visit_f32_neg(&mut self) -> R { self.unary(UnaryOp::FNeg(F32)) }
-    fn visit_f64_neg(&mut self) -> R { self.unary(UnaryOp::FNeg(F64)) }
-    fn visit_f32_sqrt(&mut self) -> R { self.unary(UnaryOp::FSqrt(F32)) }
-    fn visit_f64_sqrt(&mut self) -> R { self.unary(UnaryOp::FSqrt(F64)) }
-    fn visit_f32_ceil(&mut self) -> R { self.unary(UnaryOp::FCeil(F32)) }
-    fn visit_f64_ceil(&mut self) -> R { self.unary(UnaryOp::FCeil(F64)) }
-    fn visit_f32_floor(&mut self) -> R { self.unary(UnaryOp::FFloor(F32)) }
-    fn visit_f64_floor(&mut self) -> R { self.unary(UnaryOp::FFloor(F64)) }
-    fn visit_f32_trunc(&mut self) -> R { self.unary(UnaryOp::FTrunc(F32)) }
-    fn visit_f64_trunc(&mut self) -> R { self.unary(UnaryOp::FTrunc(F64)) }
-    fn visit_f32_nearest(&mut self) -> R { self.unary(UnaryOp::FNearest(F32)) }
-    fn visit_f64_nearest(&mut self) -> R { self.unary(UnaryOp::FNearest(F64)) }
+    fn visit_f32_abs(&mut self) -> R { self.float_unary(FloatUnaryOp::Abs, F32) }
+    fn visit_f64_abs(&mut self) -> R { self.float_unary(FloatUnaryOp::Abs, F64) }
+    fn visit_f32_neg(&mut self) -> R { self.float_unary(FloatUnaryOp::Neg, F32) }
+    fn visit_f64_neg(&mut self) -> R { self.float_unary(FloatUnaryOp::Neg, F64) }
+    fn visit_f32_sqrt(&mut self) -> R { self.float_unary(FloatUnaryOp::Sqrt, F32) }
+    fn visit_f64_sqrt(&mut self) -> R { self.float_unary(FloatUnaryOp::Sqrt, F64) }
+    fn visit_f32_ceil(&mut self) -> R { self.float_unary(FloatUnaryOp::Ceil, F32) }
+    fn visit_f64_ceil(&mut self) -> R { self.float_unary(FloatUnaryOp::Ceil, F64) }
+    fn visit_f32_floor(&mut self) -> R { self.float_unary(FloatUnaryOp::Floor, F32) }
+    fn visit_f64_floor(&mut self) -> R { self.float_unary(FloatUnaryOp::Floor, F64) }
+    fn visit_f32_trunc(&mut self) -> R { self.float_unary(FloatUnaryOp::Trunc, F32) }
+    fn visit_f64_trunc(&mut self) -> R { self.float_unary(FloatUnaryOp::Trunc, F64) }
+    fn visit_f32_nearest(&mut self) -> R { self.float_unary(FloatUnaryOp::Nearest, F32) }
+    fn visit_f64_nearest(&mut self) -> R { self.float_unary(FloatUnaryOp::Nearest, F64) }
 
     // Float comparisons.
     fn visit_f32_eq(&mut self) -> R { self.float_compare(F32, FloatCC::Eq) }
@@ -529,8 +543,8 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_f64_ge(&mut self) -> R { self.float_compare(F64, FloatCC::Ge) }
 
     // Conversions.
-    fn visit_f32_demote_f64(&mut self) -> R { self.unary(UnaryOp::Demote) }
-    fn visit_f64_promote_f32(&mut self) -> R { self.unary(UnaryOp::Promote) }
+    fn visit_f32_demote_f64(&mut self) -> R { self.convert_op(ConvertOp::Demote) }
+    fn visit_f64_promote_f32(&mut self) -> R { self.convert_op(ConvertOp::Promote) }
     fn visit_f32_convert_i32_s(&mut self) -> R { self.convert(I32, F32, true) }
     fn visit_f32_convert_i32_u(&mut self) -> R { self.convert(I32, F32, false) }
     fn visit_f32_convert_i64_s(&mut self) -> R { self.convert(I64, F32, true) }
@@ -555,10 +569,10 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_i64_trunc_sat_f32_u(&mut self) -> R { self.trunc(F32, I64, false, true) }
     fn visit_i64_trunc_sat_f64_s(&mut self) -> R { self.trunc(F64, I64, true, true) }
     fn visit_i64_trunc_sat_f64_u(&mut self) -> R { self.trunc(F64, I64, false, true) }
-    fn visit_i32_reinterpret_f32(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: F32 }) }
-    fn visit_i64_reinterpret_f64(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: F64 }) }
-    fn visit_f32_reinterpret_i32(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: I32 }) }
-    fn visit_f64_reinterpret_i64(&mut self) -> R { self.unary(UnaryOp::Reinterpret { from: I64 }) }
+    fn visit_i32_reinterpret_f32(&mut self) -> R { self.convert_op(ConvertOp::Reinterpret { from: F32 }) }
+    fn visit_i64_reinterpret_f64(&mut self) -> R { self.convert_op(ConvertOp::Reinterpret { from: F64 }) }
+    fn visit_f32_reinterpret_i32(&mut self) -> R { self.convert_op(ConvertOp::Reinterpret { from: I32 }) }
+    fn visit_f64_reinterpret_i64(&mut self) -> R { self.convert_op(ConvertOp::Reinterpret { from: I64 }) }
 
     // Memory.
     fn visit_i32_load(&mut self, memarg: wasmparser::MemArg) -> R { self.load(int(4, false, I32), memarg) }

@@ -1,0 +1,93 @@
+//! x86-64 emission: terminators and the epilogue.
+
+use super::*;
+
+impl Emitter {
+    /// Emits one of the terminators and the epilogue (see `Emitter::inst`).
+    pub(super) fn control(
+        &mut self,
+        inst: &Inst,
+        next: Option<usize>,
+        succs: &[usize],
+        labels: &[Label],
+    ) {
+        match inst {
+            Inst::Jump => {
+                if next != Some(succs[0]) {
+                    self.asm.jmp(labels[succs[0]]);
+                }
+            }
+            Inst::Brif { cond, size } => {
+                let c = g(*cond);
+                self.asm.test_rr(*size, c, c);
+                let (t, f) = (succs[0], succs[1]);
+                if next == Some(t) {
+                    self.asm.jcc(Cond::E, labels[f]);
+                } else {
+                    self.asm.jcc(Cond::NE, labels[t]);
+                    if next != Some(f) {
+                        self.asm.jmp(labels[f]);
+                    }
+                }
+            }
+            Inst::CmpBrif { lhs, rhs, size, cc } => {
+                let lhs = g(*lhs);
+                match rhs {
+                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
+                        self.asm.test_rr(*size, lhs, lhs)
+                    }
+                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
+                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
+                }
+                let (t, f) = (succs[0], succs[1]);
+                if next == Some(t) {
+                    self.asm.jcc(cc.invert(), labels[f]);
+                } else {
+                    self.asm.jcc(*cc, labels[t]);
+                    if next != Some(f) {
+                        self.asm.jmp(labels[f]);
+                    }
+                }
+            }
+            Inst::BrTable {
+                index,
+                table,
+                default,
+            } => {
+                self.asm.mov_rr(Size::S32, R10, g(*index));
+                self.asm.alu_ri(
+                    AluOp::Cmp,
+                    Size::S64,
+                    R10,
+                    table.len().min(i32::MAX as usize) as i32,
+                );
+                self.asm.jcc(Cond::AE, labels[succs[*default as usize]]);
+                let tl = self.asm.new_label();
+                self.asm.lea_label(R11, tl);
+                self.asm.load(
+                    LoadKind::S32,
+                    Size::S64,
+                    R10,
+                    Amode::base_index(R11, R10, 4, 0),
+                );
+                self.asm.alu_rr(AluOp::Add, Size::S64, R11, R10);
+                self.asm.jmp_r(R11);
+                let targets = table.iter().map(|i| labels[succs[*i as usize]]).collect();
+                self.tables.push((tl, targets));
+            }
+            Inst::Ret { .. } => self.epilogue(),
+            Inst::Trap { trap } => self.raise(*trap),
+            other => unreachable!("not one of the control family: {other:?}"),
+        }
+    }
+
+    pub(super) fn epilogue(&mut self) {
+        for (j, r) in self.saved.clone().iter().enumerate() {
+            self.asm
+                .load(LoadKind::I64, Size::S64, *r, m(RBP, -16 - 8 * j as i32));
+        }
+        self.asm.mov_rr(Size::S64, RSP, RBP);
+        self.asm.pop(RBP);
+        self.asm.ret();
+    }
+}

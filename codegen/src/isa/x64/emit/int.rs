@@ -1,0 +1,131 @@
+//! x86-64 emission: integer instructions.
+
+use super::*;
+
+impl Emitter {
+    /// Emits one of the integer instructions (see `Emitter::inst`).
+    pub(super) fn int(&mut self, inst: &Inst) {
+        match inst {
+            Inst::AluRR {
+                rhs, dst, op, size, ..
+            } => self.asm.alu_rr(*op, *size, g(*dst), g(*rhs)),
+            Inst::AluRI {
+                dst, op, size, imm, ..
+            } => self.asm.alu_ri(*op, *size, g(*dst), *imm),
+            Inst::Imul { rhs, dst, size, .. } => self.asm.imul_rr(*size, g(*dst), g(*rhs)),
+            Inst::ImulImm {
+                src,
+                dst,
+                size,
+                imm,
+            } => self.asm.imul_rri(*size, g(*dst), g(*src), *imm),
+            Inst::ShiftRR { dst, op, size, .. } => self.asm.shift_cl(*op, *size, g(*dst)),
+            Inst::ShiftRI {
+                dst, op, size, imm, ..
+            } => self.asm.shift_ri(*op, *size, g(*dst), *imm),
+            Inst::DivRem {
+                rhs,
+                kind,
+                size,
+                trap,
+                ..
+            } => {
+                let rhs = g(*rhs);
+                self.asm.test_rr(*size, rhs, rhs);
+                let dz = self.stub(TrapKind::IntegerDivideByZero, trap.offset);
+                self.asm.jcc(Cond::E, dz);
+                match kind {
+                    DivOp::DivU | DivOp::RemU => {
+                        self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
+                        self.asm.muldiv(MulDivOp::Div, *size, rhs);
+                    }
+                    DivOp::DivS => {
+                        let doit = self.asm.new_label();
+                        self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
+                        self.asm.jcc(Cond::NE, doit);
+                        if *size == Size::S64 {
+                            self.asm.mov_ri(Size::S64, R11, i64::MIN as u64);
+                            self.asm.alu_rr(AluOp::Cmp, Size::S64, RAX, R11);
+                        } else {
+                            self.asm.alu_ri(AluOp::Cmp, Size::S32, RAX, i32::MIN);
+                        }
+                        let ovf = self.stub(TrapKind::IntegerOverflow, trap.offset);
+                        self.asm.jcc(Cond::E, ovf);
+                        self.asm.bind(doit);
+                        if *size == Size::S64 {
+                            self.asm.cqo();
+                        } else {
+                            self.asm.cdq();
+                        }
+                        self.asm.muldiv(MulDivOp::Idiv, *size, rhs);
+                    }
+                    DivOp::RemS => {
+                        let (doit, done) = (self.asm.new_label(), self.asm.new_label());
+                        self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
+                        self.asm.jcc(Cond::NE, doit);
+                        self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
+                        self.asm.jmp(done);
+                        self.asm.bind(doit);
+                        if *size == Size::S64 {
+                            self.asm.cqo();
+                        } else {
+                            self.asm.cdq();
+                        }
+                        self.asm.muldiv(MulDivOp::Idiv, *size, rhs);
+                        self.asm.bind(done);
+                    }
+                }
+            }
+            Inst::Clz { src, dst, size } => {
+                let (src, dst) = (g(*src), g(*dst));
+                let bits = if *size == Size::S64 { 63 } else { 31 };
+                self.asm.bsr(*size, dst, src);
+                self.asm.mov_ri(Size::S64, R11, u64::MAX);
+                self.asm.cmov(Cond::E, *size, dst, R11);
+                self.asm.neg(*size, dst);
+                self.asm.alu_ri(AluOp::Add, *size, dst, bits);
+            }
+            Inst::Ctz { src, dst, size } => {
+                let (src, dst) = (g(*src), g(*dst));
+                let bits = if *size == Size::S64 { 64 } else { 32 };
+                self.asm.bsf(*size, dst, src);
+                self.asm.mov_ri(Size::S32, R11, bits);
+                self.asm.cmov(Cond::E, *size, dst, R11);
+            }
+            Inst::Popcnt { src, dst, size } => self.asm.popcnt(*size, g(*dst), g(*src)),
+            Inst::Extend {
+                src,
+                dst,
+                kind,
+                size,
+            } => self.asm.extend_rr(*kind, *size, g(*dst), g(*src)),
+            Inst::CmpSetcc {
+                lhs,
+                rhs,
+                dst,
+                size,
+                cc,
+            } => {
+                self.asm.alu_rr(AluOp::Cmp, *size, g(*lhs), g(*rhs));
+                self.asm.setcc(*cc, g(*dst));
+                self.asm.movzx_r8(g(*dst), g(*dst));
+            }
+            Inst::CmpImmSetcc {
+                lhs,
+                dst,
+                size,
+                cc,
+                imm,
+            } => {
+                if *imm == 0 {
+                    self.asm.test_rr(*size, g(*lhs), g(*lhs));
+                } else {
+                    self.asm.alu_ri(AluOp::Cmp, *size, g(*lhs), *imm);
+                }
+                self.asm.setcc(*cc, g(*dst));
+                self.asm.movzx_r8(g(*dst), g(*dst));
+            }
+            other => unreachable!("not one of the int family: {other:?}"),
+        }
+    }
+}

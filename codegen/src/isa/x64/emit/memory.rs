@@ -1,0 +1,177 @@
+//! x86-64 emission: linear memory (explicit bounds checks) and globals.
+
+use super::*;
+
+impl Emitter {
+    /// Emits one of the linear memory (see `Emitter::inst`).
+    pub(super) fn memory(&mut self, inst: &Inst) {
+        match inst {
+            Inst::Load {
+                vmctx,
+                addr,
+                dst,
+                kind,
+                offset,
+                mem,
+                trap,
+            } => {
+                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                self.load_kind(*kind, a, *dst);
+            }
+            Inst::Store {
+                vmctx,
+                addr,
+                value,
+                kind,
+                offset,
+                mem,
+                trap,
+            } => {
+                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                self.store_kind(*kind, a, *value);
+            }
+            Inst::MemorySize { vmctx, dst, mem } => {
+                let dst = g(*dst);
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmMemory, *mem);
+                self.vm_field(
+                    base,
+                    RelocKind::VmMemory,
+                    *mem,
+                    VMMEMORY_LEN as i32,
+                    |a, am| a.load(LoadKind::I64, Size::S64, dst, am),
+                );
+                self.asm.shift_ri(ShiftOp::Shr, Size::S64, dst, 16);
+            }
+            Inst::GlobalGet {
+                vmctx,
+                dst,
+                global,
+                kind,
+            } => {
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmGlobal, *global);
+                let (kind, dst) = (*kind, *dst);
+                let a = self.vm_global_addr(base, *global);
+                self.load_kind(kind, a, dst);
+                if !global.imported {
+                    self.reloc_last(RelocKind::VmGlobal, global.index, 0);
+                }
+            }
+            Inst::GlobalSet {
+                vmctx,
+                value,
+                global,
+                kind,
+            } => {
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmGlobal, *global);
+                let a = self.vm_global_addr(base, *global);
+                self.store_kind(*kind, a, *value);
+                if !global.imported {
+                    self.reloc_last(RelocKind::VmGlobal, global.index, 0);
+                }
+            }
+            other => unreachable!("not one of the memory family: {other:?}"),
+        }
+    }
+
+    /// Address of a VM-context slot (`[vmctx + reloc + addend]`), or through its pointer
+    /// when imported: then `r11` holds the pointer and the result is `[r11 + addend]`.
+    /// The relocation is recorded by `finish_vm`.
+    pub(super) fn vm_slot_ptr(&mut self, vmctx: Gpr, kind: RelocKind, r: VmRef) -> Gpr {
+        if r.imported {
+            self.asm
+                .load(LoadKind::I64, Size::S64, R11, m(vmctx, PLACEHOLDER));
+            self.reloc_last(kind, r.index, 0);
+            R11
+        } else {
+            vmctx
+        }
+    }
+
+    /// Emits `op` whose last 4 bytes are the displacement of a VM-context slot field.
+    pub(super) fn vm_field(
+        &mut self,
+        base: Gpr,
+        kind: RelocKind,
+        r: VmRef,
+        field: i32,
+        op: impl FnOnce(&mut Asm, Amode),
+    ) {
+        if r.imported {
+            op(&mut self.asm, m(base, field));
+        } else {
+            op(&mut self.asm, m(base, PLACEHOLDER));
+            self.reloc_last(kind, r.index, field);
+        }
+    }
+
+    /// Bounds-checks a memory access; leaves `r11` = memory base and `r10` = address +
+    /// offset + size, so the access is at `[r11 + r10 - size]`.
+    pub(super) fn heap_addr(
+        &mut self,
+        vmctx: Gpr,
+        addr: Gpr,
+        offset: u64,
+        size: u32,
+        mem: VmRef,
+        t: TrapInfo,
+    ) -> Amode {
+        self.asm.mov_rr(Size::S32, R10, addr);
+        let end = offset + size as u64;
+        if end <= i32::MAX as u64 {
+            self.asm.alu_ri(AluOp::Add, Size::S64, R10, end as i32);
+        } else {
+            self.asm.mov_ri(Size::S64, R11, end);
+            self.asm.alu_rr(AluOp::Add, Size::S64, R10, R11);
+        }
+        let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
+        self.vm_field(
+            base,
+            RelocKind::VmMemory,
+            mem,
+            VMMEMORY_LEN as i32,
+            |a, am| a.alu_rm(AluOp::Cmp, Size::S64, R10, am),
+        );
+        let l = self.stub(t.kind, t.offset);
+        self.asm.jcc(Cond::A, l);
+        self.vm_field(
+            base,
+            RelocKind::VmMemory,
+            mem,
+            VMMEMORY_BASE as i32,
+            |a, am| a.load(LoadKind::I64, Size::S64, R11, am),
+        );
+        Amode::base_index(R11, R10, 1, -(size as i32))
+    }
+
+    pub(super) fn load_kind(&mut self, kind: MemKind, a: Amode, dst: Reg) {
+        match kind {
+            MemKind::Int(k, size) => self.asm.load(k, size, g(dst), a),
+            MemKind::F32 => self.asm.movss_load(x(dst), a),
+            MemKind::F64 => self.asm.movsd_load(x(dst), a),
+        }
+    }
+
+    pub(super) fn store_kind(&mut self, kind: MemKind, a: Amode, v: Reg) {
+        match kind {
+            MemKind::Int(k, _) => {
+                let size = match k {
+                    LoadKind::U8 | LoadKind::S8 => Size::S8,
+                    LoadKind::U16 | LoadKind::S16 => Size::S16,
+                    LoadKind::U32 | LoadKind::S32 => Size::S32,
+                    LoadKind::I64 => Size::S64,
+                };
+                self.asm.store(size, a, g(v))
+            }
+            MemKind::F32 => self.asm.movss_store(a, x(v)),
+            MemKind::F64 => self.asm.movsd_store(a, x(v)),
+        }
+    }
+
+    pub(super) fn vm_global_addr(&mut self, base: Gpr, global: VmRef) -> Amode {
+        if global.imported {
+            m(base, 0)
+        } else {
+            m(base, PLACEHOLDER)
+        }
+    }
+}

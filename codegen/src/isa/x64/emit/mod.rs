@@ -1,0 +1,371 @@
+//! Emission: allocated VCode -> machine code, relocations and trap sites.
+//!
+//! This file holds the frame, the prologue, register moves and trap stubs, and
+//! dispatches each instruction to its family's file (`int`, `float`, `convert`, `memory`,
+//! `table`, `call`, `control`); an instruction's registers are read from its fields.
+//!
+//! Frame layout (rbp-based; rsp is fixed after the prologue):
+//!
+//! ```text
+//! [rbp + 16 + 8k]  incoming stack argument k
+//! [rbp + 8]        return address
+//! [rbp]            caller's rbp
+//! [rbp - 8]        VM context (trap stubs read it here)
+//! [rbp - 16 - 8j]  saved callee-saved register j
+//! [rsp + out + 8i] spill slot i
+//! [rsp + 0 ..]     outgoing stack arguments and result areas
+//! ```
+
+mod call;
+mod control;
+mod convert;
+mod float;
+mod int;
+mod memory;
+mod table;
+
+use super::abi;
+use super::asm::{regs::*, *};
+use super::inst::*;
+use crate::compiled::{CompiledStencil, Reloc, RelocKind, StencilTrap};
+use crate::vcode::{Reg, VCode};
+use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
+use wasmprecomp_artifact::{
+    TrapKind, FUNCREF_SIG, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
+    VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
+};
+
+/// A displacement that forces a 32-bit field, patched by a relocation.
+const PLACEHOLDER: i32 = 0x7fff_0000;
+
+struct Emitter {
+    asm: Asm,
+    relocs: Vec<Reloc>,
+    traps: Vec<StencilTrap>,
+    stubs: Vec<(Label, TrapInfo)>,
+    tables: Vec<(Label, Vec<Label>)>,
+    /// Offset of spill slot 0 from rsp.
+    spill_base: i32,
+    saved: Vec<Gpr>,
+}
+
+/// The general-purpose register allocated to an operand.
+fn g(r: Reg) -> Gpr {
+    Gpr(r.preg().hw_enc() as u8)
+}
+/// The SSE register allocated to an operand.
+fn x(r: Reg) -> Xmm {
+    Xmm(r.preg().hw_enc() as u8)
+}
+fn ga(a: Allocation) -> Gpr {
+    Gpr(a.as_reg().expect("register allocation").hw_enc() as u8)
+}
+fn xa(a: Allocation) -> Xmm {
+    Xmm(a.as_reg().expect("register allocation").hw_enc() as u8)
+}
+fn m(base: Gpr, disp: i32) -> Amode {
+    Amode::base_disp(base, disp)
+}
+
+const SCRATCH_X: Xmm = Xmm(15);
+const SCRATCH_X2: Xmm = Xmm(14);
+
+impl Emitter {
+    /// Records a relocation on the 4-byte field just emitted and zeroes it.
+    fn reloc_last(&mut self, kind: RelocKind, index: u32, addend: i32) {
+        let off = self.asm.offset() - 4;
+        self.asm.patch_u32(off, 0);
+        self.relocs.push(Reloc {
+            offset: off,
+            kind,
+            index,
+            addend,
+        });
+    }
+
+    fn stub(&mut self, kind: TrapKind, offset: u32) -> Label {
+        let l = self.asm.new_label();
+        self.stubs.push((l, TrapInfo { kind, offset }));
+        l
+    }
+
+    /// Calls the raise-trap routine; never returns. The return address identifies the site.
+    fn raise(&mut self, t: TrapInfo) {
+        self.asm.load(LoadKind::I64, Size::S64, RDI, m(RBP, -8));
+        self.asm.call_m(m(RDI, VMCTX_RAISE as i32));
+        self.traps.push(StencilTrap {
+            code_offset: self.asm.offset(),
+            kind: t.kind,
+            wasm_offset: t.offset,
+        });
+    }
+
+    fn spill(&self, a: Allocation) -> Amode {
+        let s = a.as_stack().expect("stack allocation");
+        m(RSP, self.spill_base + 8 * s.index() as i32)
+    }
+
+    fn edit_move(&mut self, from: Allocation, to: Allocation) {
+        let class = from
+            .as_reg()
+            .map(|r| r.class())
+            .or_else(|| to.as_reg().map(|r| r.class()))
+            .unwrap_or(RegClass::Int);
+        let float = class == RegClass::Float;
+        match (from.is_reg(), to.is_reg()) {
+            (true, true) => {
+                if from == to {
+                    return;
+                }
+                if float {
+                    self.asm.movaps(xa(to), xa(from));
+                } else {
+                    self.asm.mov_rr(Size::S64, ga(to), ga(from));
+                }
+            }
+            (true, false) => {
+                let a = self.spill(to);
+                if float {
+                    self.asm.movsd_store(a, xa(from));
+                } else {
+                    self.asm.store(Size::S64, a, ga(from));
+                }
+            }
+            (false, true) => {
+                let a = self.spill(from);
+                if float {
+                    self.asm.movsd_load(xa(to), a);
+                } else {
+                    self.asm.load(LoadKind::I64, Size::S64, ga(to), a);
+                }
+            }
+            (false, false) => unreachable!("regalloc2 never emits stack-to-stack moves"),
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst, next: Option<usize>, succs: &[usize], labels: &[Label]) {
+        match inst {
+            Inst::Args { .. } => {}
+            Inst::LoadStackArg { dst, index, float } => {
+                let a = m(RBP, 16 + 8 * *index as i32);
+                if *float {
+                    self.asm.movsd_load(x(*dst), a);
+                } else {
+                    self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
+                }
+            }
+            Inst::Imm { dst, size, bits } => {
+                if *bits == 0 {
+                    self.asm.alu_rr(AluOp::Xor, Size::S32, g(*dst), g(*dst));
+                } else {
+                    self.asm.mov_ri(*size, g(*dst), *bits);
+                }
+            }
+            Inst::FImm { dst, is64, bits } => {
+                if *bits == 0 {
+                    self.asm.sse(SseOp::Xorps, x(*dst), x(*dst));
+                } else {
+                    let size = if *is64 { Size::S64 } else { Size::S32 };
+                    self.asm.mov_ri(size, R11, *bits);
+                    self.asm.movd_to_xmm(size, x(*dst), R11);
+                }
+            }
+            Inst::Mov { src, dst, float } => {
+                if src.preg() != dst.preg() {
+                    if *float {
+                        self.asm.movaps(x(*dst), x(*src));
+                    } else {
+                        self.asm.mov_rr(Size::S64, g(*dst), g(*src));
+                    }
+                }
+            }
+            Inst::Select {
+                cond,
+                b,
+                dst,
+                float,
+                ..
+            } => {
+                let c = g(*cond);
+                self.asm.test_rr(Size::S32, c, c);
+                if *float {
+                    let skip = self.asm.new_label();
+                    self.asm.jcc(Cond::NE, skip);
+                    self.asm.movaps(x(*dst), x(*b));
+                    self.asm.bind(skip);
+                } else {
+                    self.asm.cmov(Cond::E, Size::S64, g(*dst), g(*b));
+                }
+            }
+            Inst::CmpSelect {
+                lhs,
+                rhs,
+                b,
+                dst,
+                float,
+                size,
+                cc,
+                ..
+            } => {
+                let lhs = g(*lhs);
+                match rhs {
+                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
+                        self.asm.test_rr(*size, lhs, lhs)
+                    }
+                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
+                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
+                }
+                // dst already holds `a`; take `b` when the condition fails.
+                if *float {
+                    let skip = self.asm.new_label();
+                    self.asm.jcc(*cc, skip);
+                    self.asm.movaps(x(*dst), x(*b));
+                    self.asm.bind(skip);
+                } else {
+                    self.asm.cmov(cc.invert(), Size::S64, g(*dst), g(*b));
+                }
+            }
+            Inst::AluRR { .. }
+            | Inst::AluRI { .. }
+            | Inst::Imul { .. }
+            | Inst::ImulImm { .. }
+            | Inst::ShiftRR { .. }
+            | Inst::ShiftRI { .. }
+            | Inst::DivRem { .. }
+            | Inst::Clz { .. }
+            | Inst::Ctz { .. }
+            | Inst::Popcnt { .. }
+            | Inst::Extend { .. }
+            | Inst::CmpSetcc { .. }
+            | Inst::CmpImmSetcc { .. } => self.int(inst),
+            Inst::FCmpSetcc { .. }
+            | Inst::FBin { .. }
+            | Inst::FUnary { .. }
+            | Inst::FMinMax { .. }
+            | Inst::FCopysign { .. } => self.float(inst),
+            Inst::FConvert { .. }
+            | Inst::IntToFloat { .. }
+            | Inst::FloatToInt { .. }
+            | Inst::Bitcast { .. } => self.convert(inst),
+            Inst::Load { .. }
+            | Inst::Store { .. }
+            | Inst::MemorySize { .. }
+            | Inst::GlobalGet { .. }
+            | Inst::GlobalSet { .. } => self.memory(inst),
+            Inst::TableGet { .. }
+            | Inst::TableSet { .. }
+            | Inst::TableSize { .. }
+            | Inst::RefFunc { .. } => self.table(inst),
+            Inst::CallIndirectCheck { .. }
+            | Inst::LoadPtr { .. }
+            | Inst::StorePtr { .. }
+            | Inst::ImmReloc { .. }
+            | Inst::VmLoad { .. }
+            | Inst::StoreOutgoing { .. }
+            | Inst::LeaOutgoing { .. }
+            | Inst::LoadOutgoing { .. }
+            | Inst::CallDirect { .. }
+            | Inst::CallReg { .. }
+            | Inst::CallLibcall { .. }
+            | Inst::TrapIf { .. } => self.call(inst),
+            Inst::Jump
+            | Inst::Brif { .. }
+            | Inst::CmpBrif { .. }
+            | Inst::BrTable { .. }
+            | Inst::Ret { .. }
+            | Inst::Trap { .. } => self.control(inst, next, succs, labels),
+        }
+    }
+}
+
+/// Emits machine code for allocated VCode.
+pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
+    // Callee-saved registers the allocator used.
+    let mut used = [false; 16];
+    let mut note = |a: &Allocation| {
+        if let Some(r) = a.as_reg() {
+            if r.class() == RegClass::Int {
+                used[r.hw_enc()] = true;
+            }
+        }
+    };
+    ra.allocs.iter().for_each(&mut note);
+    for (_, Edit::Move { from, to }) in &ra.edits {
+        note(from);
+        note(to);
+    }
+    let saved: Vec<Gpr> = abi::CALLEE_SAVED
+        .iter()
+        .filter(|r| used[**r as usize])
+        .map(|r| Gpr(*r))
+        .collect();
+    let outgoing = (vcode.outgoing_bytes() + 7) & !7;
+    let below = 8 + 8 * saved.len() as u32 + 8 * ra.num_spillslots as u32 + outgoing;
+    let frame = (below + 15) & !15;
+
+    let mut e = Emitter {
+        asm: Asm::new(),
+        relocs: Vec::new(),
+        traps: Vec::new(),
+        stubs: Vec::new(),
+        tables: Vec::new(),
+        spill_base: outgoing as i32,
+        saved: saved.clone(),
+    };
+
+    // Prologue: frame, VM context slot, stack check, callee-saved registers.
+    e.asm.push(RBP);
+    e.asm.mov_rr(Size::S64, RBP, RSP);
+    e.asm.push(RDI);
+    e.asm
+        .load(LoadKind::I64, Size::S64, R11, m(RDI, VMCTX_STORE as i32));
+    e.asm.lea(R10, m(RSP, -((frame - 8) as i32)));
+    e.asm
+        .alu_rm(AluOp::Cmp, Size::S64, R10, m(R11, STORE_STACK_LIMIT as i32));
+    let so = e.stub(TrapKind::StackOverflow, 0);
+    e.asm.jcc(Cond::B, so);
+    if frame > 8 {
+        e.asm.alu_ri(AluOp::Sub, Size::S64, RSP, (frame - 8) as i32);
+    }
+    for (j, r) in saved.iter().enumerate() {
+        e.asm.store(Size::S64, m(RBP, -16 - 8 * j as i32), *r);
+    }
+
+    let nblocks = vcode.num_blocks();
+    let labels: Vec<Label> = (0..nblocks).map(|_| e.asm.new_label()).collect();
+    for b in 0..nblocks {
+        e.asm.bind(labels[b]);
+        let succs: Vec<usize> = vcode.succs(b).iter().map(|s| s.index()).collect();
+        let next = (b + 1 < nblocks).then_some(b + 1);
+        for ie in ra.block_insts_and_edits(vcode, regalloc2::Block::new(b)) {
+            match ie {
+                InstOrEdit::Edit(Edit::Move { from, to }) => e.edit_move(*from, *to),
+                InstOrEdit::Inst(i) => e.inst(&vcode.insts[i.index()], next, &succs, &labels),
+            }
+        }
+    }
+    // Out-of-line trap stubs, then jump tables.
+    for (l, t) in std::mem::take(&mut e.stubs) {
+        e.asm.bind(l);
+        e.raise(t);
+    }
+    if !e.tables.is_empty() {
+        while !e.asm.offset().is_multiple_of(4) {
+            e.asm.int3();
+        }
+        for (tl, targets) in std::mem::take(&mut e.tables) {
+            e.asm.bind(tl);
+            for t in targets {
+                e.asm.jump_table_entry(tl, t);
+            }
+        }
+    }
+    let code = e.asm.finish();
+    let mut traps = e.traps;
+    traps.sort_by_key(|t| t.code_offset);
+    CompiledStencil {
+        code,
+        relocs: e.relocs,
+        traps,
+    }
+}

@@ -1,0 +1,78 @@
+//! x86-64 lowering: terminators.
+
+use super::*;
+
+impl LowerControl for X64Lower {
+    fn jump(&mut self, ctx: C, target: BlockId, args: Vec<VReg>) {
+        ctx.builder.terminate(Inst::Jump, &[(target, args)]);
+    }
+
+    fn brif(&mut self, ctx: C, cond: Val, taken: BlockId, not_taken: BlockId) {
+        let succs = [(taken, vec![]), (not_taken, vec![])];
+        if let Val::Cmp(c) = cond {
+            let rhs = match c.rhs {
+                CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
+                CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+            };
+            ctx.builder.terminate(
+                Inst::CmpBrif {
+                    lhs: r(c.lhs),
+                    rhs,
+                    size: if c.is64 { Size::S64 } else { Size::S32 },
+                    cc: self::cond(c.cc),
+                },
+                &succs,
+            );
+            return;
+        }
+        let c = self.materialize(ctx, cond);
+        ctx.builder.terminate(
+            Inst::Brif {
+                cond: r(c),
+                size: Size::S32,
+            },
+            &succs,
+        );
+    }
+
+    fn br_table(&mut self, ctx: C, index: Val, targets: &[BlockId], table: Vec<u32>, default: u32) {
+        let i = self.materialize(ctx, index);
+        let succs: Vec<(BlockId, Vec<VReg>)> = targets.iter().map(|t| (*t, vec![])).collect();
+        ctx.builder.terminate(
+            Inst::BrTable {
+                index: r(i),
+                table: table.into_boxed_slice(),
+                default,
+            },
+            &succs,
+        );
+    }
+
+    fn ret(&mut self, ctx: C, results: Vec<Val>) {
+        let mut uses = Vec::new();
+        if results.len() == 1 {
+            let v = self.materialize(ctx, results[0]);
+            uses.push((v, abi::result_reg(results[0].ty())));
+        } else if let Some(area) = ctx.ret_area {
+            for (i, val) in results.iter().enumerate() {
+                let v = self.materialize(ctx, *val);
+                ctx.builder.push(Inst::StorePtr {
+                    base: r(area),
+                    value: r(v),
+                    off: 8 * i as i32,
+                    float: val.ty().is_float(),
+                });
+            }
+        }
+        ctx.builder.terminate(Inst::Ret { uses: fixed(uses) }, &[]);
+    }
+
+    fn trap(&mut self, ctx: C, kind: TrapKind, offset: u32) {
+        ctx.builder.terminate(
+            Inst::Trap {
+                trap: TrapInfo { kind, offset },
+            },
+            &[],
+        );
+    }
+}

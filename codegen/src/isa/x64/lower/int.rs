@@ -1,0 +1,168 @@
+//! x86-64 lowering: integer operations: immediates where x86 has them, shift counts in `cl`, division in `rax`/`rdx`.
+
+use super::*;
+
+impl LowerInt for X64Lower {
+    fn int_bin(&mut self, ctx: C, op: IntBinOp, ty: ValType, a: Val, b: Val) -> VReg {
+        let size = size_of(ty);
+        let (mut a, mut b) = (a, b);
+        if op.commutative() && imm32(b, size).is_none() && imm32(a, size).is_some() {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let dst = ctx.new_reg(ty);
+        let ra = self.reg(ctx, a);
+        let alu = match op {
+            IntBinOp::Mul => {
+                if let Some(imm) = imm32(b, size) {
+                    ctx.builder.push(Inst::ImulImm {
+                        src: r(ra),
+                        dst: r(dst),
+                        size,
+                        imm,
+                    });
+                } else {
+                    let rb = self.reg(ctx, b);
+                    ctx.builder.push(Inst::Imul {
+                        lhs: r(ra),
+                        rhs: r(rb),
+                        dst: r(dst),
+                        size,
+                    });
+                }
+                return dst;
+            }
+            IntBinOp::Add => AluOp::Add,
+            IntBinOp::Sub => AluOp::Sub,
+            IntBinOp::And => AluOp::And,
+            IntBinOp::Or => AluOp::Or,
+            IntBinOp::Xor => AluOp::Xor,
+        };
+        if let Some(imm) = imm32(b, size) {
+            ctx.builder.push(Inst::AluRI {
+                src: r(ra),
+                dst: r(dst),
+                op: alu,
+                size,
+                imm,
+            });
+        } else {
+            let rb = self.reg(ctx, b);
+            ctx.builder.push(Inst::AluRR {
+                lhs: r(ra),
+                rhs: r(rb),
+                dst: r(dst),
+                op: alu,
+                size,
+            });
+        }
+        dst
+    }
+
+    fn shift(&mut self, ctx: C, op: WasmShift, ty: ValType, a: Val, b: Val) -> VReg {
+        let size = size_of(ty);
+        let op = match op {
+            WasmShift::Shl => ShiftOp::Shl,
+            WasmShift::ShrS => ShiftOp::Sar,
+            WasmShift::ShrU => ShiftOp::Shr,
+            WasmShift::Rotl => ShiftOp::Rol,
+            WasmShift::Rotr => ShiftOp::Ror,
+        };
+        let dst = ctx.new_reg(ty);
+        let ra = self.reg(ctx, a);
+        if let Val::Const(_, bits) = b {
+            ctx.builder.push(Inst::ShiftRI {
+                src: r(ra),
+                dst: r(dst),
+                op,
+                size,
+                imm: bits as u8,
+            });
+        } else {
+            let rb = self.reg(ctx, b);
+            ctx.builder.push(Inst::ShiftRR {
+                src: r(ra),
+                count: r(rb),
+                dst: r(dst),
+                op,
+                size,
+            });
+        }
+        dst
+    }
+
+    fn div_rem(&mut self, ctx: C, op: DivOp, ty: ValType, a: Val, b: Val, trap: TrapInfo) -> VReg {
+        let size = size_of(ty);
+        let ra = self.reg(ctx, a);
+        let rb = self.reg(ctx, b);
+        let dst = ctx.new_reg(ty);
+        // The quotient is in rax and the remainder in rdx: the other one is clobbered.
+        let other = match op {
+            DivOp::DivS | DivOp::DivU => abi::RDX,
+            DivOp::RemS | DivOp::RemU => abi::RAX,
+        };
+        let mut clob = regalloc2::PRegSet::empty();
+        clob.add(abi::gpr(other));
+        ctx.builder.push_clobbers(
+            Inst::DivRem {
+                lhs: r(ra),
+                rhs: r(rb),
+                dst: r(dst),
+                kind: op,
+                size,
+                trap,
+            },
+            clob,
+        );
+        dst
+    }
+
+    fn compare(&mut self, ctx: C, ty: ValType, cc: IntCC, a: Val, b: Val) -> Compare {
+        let size = size_of(ty);
+        let is64 = size == Size::S64;
+        let (a, b, cc) = if imm32(b, size).is_none() && imm32(a, size).is_some() {
+            (b, a, cc.swap())
+        } else {
+            (a, b, cc)
+        };
+        let lhs = self.reg(ctx, a);
+        let rhs = match imm32(b, size) {
+            Some(i) => CmpRhs::Imm(i),
+            None => CmpRhs::Reg(self.reg(ctx, b)),
+        };
+        Compare { is64, cc, lhs, rhs }
+    }
+
+    fn int_unary(&mut self, ctx: C, op: IntUnaryOp, ty: ValType, a: Val) -> VReg {
+        let ra = self.reg(ctx, a);
+        let dst = ctx.new_reg(ty);
+        let (src, dst_r, size) = (r(ra), r(dst), size_of(ty));
+        ctx.builder.push(match op {
+            IntUnaryOp::Clz => Inst::Clz {
+                src,
+                dst: dst_r,
+                size,
+            },
+            IntUnaryOp::Ctz => Inst::Ctz {
+                src,
+                dst: dst_r,
+                size,
+            },
+            IntUnaryOp::Popcnt => Inst::Popcnt {
+                src,
+                dst: dst_r,
+                size,
+            },
+            IntUnaryOp::SignExtend(bits) => Inst::Extend {
+                src,
+                dst: dst_r,
+                kind: match bits {
+                    8 => LoadKind::S8,
+                    16 => LoadKind::S16,
+                    _ => LoadKind::S32,
+                },
+                size,
+            },
+        });
+        dst
+    }
+}

@@ -1,0 +1,221 @@
+//! x86-64 instruction selection: the [`crate::lower::Lower`] hooks, to [`Inst`]s on virtual registers.
+//!
+//! Machine decisions only: which operand becomes an immediate, register constraints
+//! (shift counts in `cl`, division in `rax`/`rdx`), the calling convention. The wasm
+//! semantics behind each hook are the translator's (`translate/ops.rs`).
+
+mod call;
+mod control;
+mod convert;
+mod float;
+mod int;
+mod memory;
+mod table;
+
+use super::abi::{self, ArgLoc};
+use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
+use super::inst::*;
+use crate::compiled::RelocKind;
+use crate::lower::{
+    class_of, Callee, CmpRhs, Compare, ConvertOp, DivOp, FloatBinOp, FloatCC, FloatUnaryOp,
+    IntBinOp, IntCC, IntUnaryOp, LowerBase, LowerCall, LowerControl, LowerConvert, LowerCtx,
+    LowerFloat, LowerInt, LowerMemory, LowerTable, MemKind as WasmMem, ShiftOp as WasmShift,
+    TrapInfo, Val, VmRef,
+};
+use crate::vcode::BlockId;
+use crate::vcode::Reg;
+use regalloc2::{PReg, RegClass, VReg};
+use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
+
+/// Per-function lowering state.
+#[derive(Default)]
+pub struct X64Lower;
+
+type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
+
+fn r(v: VReg) -> Reg {
+    Reg::new(v)
+}
+
+fn fixed(regs: Vec<(VReg, PReg)>) -> FixedRegs {
+    regs.into_iter().map(|(v, p)| (Reg::new(v), p)).collect()
+}
+
+fn size_of(t: ValType) -> Size {
+    match t {
+        ValType::I32 | ValType::F32 => Size::S32,
+        _ => Size::S64,
+    }
+}
+
+/// The immediate form of a constant operand for an instruction of `size`, if it has one.
+fn imm32(v: Val, size: Size) -> Option<i32> {
+    match v {
+        Val::Const(_, bits) => match size {
+            Size::S64 => {
+                let x = bits as i64;
+                (x >= i32::MIN as i64 && x <= i32::MAX as i64).then_some(x as i32)
+            }
+            _ => Some(bits as u32 as i32),
+        },
+        Val::Reg(..) | Val::Cmp(_) => None,
+    }
+}
+
+impl X64Lower {
+    fn reg(&mut self, ctx: C, v: Val) -> VReg {
+        self.materialize(ctx, v)
+    }
+}
+
+impl LowerBase for X64Lower {
+    type Inst = Inst;
+
+    fn args(&mut self, ctx: C) -> Vec<VReg> {
+        let sig = ctx.sig;
+        let (locs, _) = abi::param_locs(&sig.params);
+        let mut defs = vec![(ctx.vmctx, abi::gpr(abi::RDI))];
+        let mut params = Vec::with_capacity(sig.params.len());
+        let mut stack_loads = Vec::new();
+        for (t, loc) in sig.params.iter().zip(&locs) {
+            let v = ctx.builder.new_vreg(class_of(*t));
+            params.push(v);
+            match loc {
+                ArgLoc::Reg(p) => defs.push((v, *p)),
+                ArgLoc::Stack(k) => stack_loads.push((v, *k, t.is_float())),
+            }
+        }
+        if sig.results.len() > 1 {
+            let ra = ctx.builder.new_vreg(RegClass::Int);
+            defs.push((ra, abi::gpr(abi::RAX)));
+            ctx.ret_area = Some(ra);
+        }
+        ctx.builder.push(Inst::Args { defs: fixed(defs) });
+        for (v, index, float) in stack_loads {
+            ctx.builder.push(Inst::LoadStackArg {
+                dst: r(v),
+                index,
+                float,
+            });
+        }
+        params
+    }
+
+    fn materialize(&mut self, ctx: C, v: Val) -> VReg {
+        match v {
+            Val::Reg(v, _) => v,
+            Val::Cmp(c) => {
+                let dst = ctx.builder.new_vreg(RegClass::Int);
+                let size = if c.is64 { Size::S64 } else { Size::S32 };
+                let cc = cond(c.cc);
+                ctx.builder.push(match c.rhs {
+                    CmpRhs::Imm(imm) => Inst::CmpImmSetcc {
+                        lhs: r(c.lhs),
+                        dst: r(dst),
+                        size,
+                        cc,
+                        imm,
+                    },
+                    CmpRhs::Reg(rhs) => Inst::CmpSetcc {
+                        lhs: r(c.lhs),
+                        rhs: r(rhs),
+                        dst: r(dst),
+                        size,
+                        cc,
+                    },
+                });
+                dst
+            }
+            Val::Const(t, bits) => {
+                let v = ctx.builder.new_vreg(class_of(t));
+                let dst = r(v);
+                ctx.builder.push(match t {
+                    ValType::F32 => Inst::FImm {
+                        dst,
+                        is64: false,
+                        bits,
+                    },
+                    ValType::F64 => Inst::FImm {
+                        dst,
+                        is64: true,
+                        bits,
+                    },
+                    ValType::I32 => Inst::Imm {
+                        dst,
+                        size: Size::S32,
+                        bits: bits as u32 as u64,
+                    },
+                    _ => Inst::Imm {
+                        dst,
+                        size: Size::S64,
+                        bits,
+                    },
+                });
+                v
+            }
+        }
+    }
+
+    fn select(&mut self, ctx: C, ty: ValType, c: Val, a: Val, b: Val) -> VReg {
+        let float = ty.is_float();
+        let ra = self.reg(ctx, a);
+        let rb = self.reg(ctx, b);
+        let dst = ctx.new_reg(ty);
+        match c {
+            // Select straight on the comparison's flags.
+            Val::Cmp(cmp) => {
+                let rhs = match cmp.rhs {
+                    CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
+                    CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+                };
+                ctx.builder.push(Inst::CmpSelect {
+                    lhs: r(cmp.lhs),
+                    rhs,
+                    a: r(ra),
+                    b: r(rb),
+                    dst: r(dst),
+                    float,
+                    size: if cmp.is64 { Size::S64 } else { Size::S32 },
+                    cc: cond(cmp.cc),
+                });
+            }
+            _ => {
+                let rc = self.reg(ctx, c);
+                ctx.builder.push(Inst::Select {
+                    cond: r(rc),
+                    a: r(ra),
+                    b: r(rb),
+                    dst: r(dst),
+                    float,
+                });
+            }
+        }
+        dst
+    }
+}
+
+/// The x86 condition for an integer comparison.
+fn cond(cc: IntCC) -> Cond {
+    match cc {
+        IntCC::Eq => Cond::E,
+        IntCC::Ne => Cond::NE,
+        IntCC::LtS => Cond::L,
+        IntCC::LtU => Cond::B,
+        IntCC::GtS => Cond::G,
+        IntCC::GtU => Cond::A,
+        IntCC::LeS => Cond::LE,
+        IntCC::LeU => Cond::BE,
+        IntCC::GeS => Cond::GE,
+        IntCC::GeU => Cond::AE,
+    }
+}
+
+/// How a value of type `t` sits in an 8-byte slot.
+pub fn slot_kind(t: ValType) -> MemKind {
+    match t {
+        ValType::I32 => MemKind::Int(LoadKind::U32, Size::S32),
+        ValType::F32 => MemKind::F32,
+        ValType::F64 => MemKind::F64,
+        _ => MemKind::Int(LoadKind::I64, Size::S64),
+    }
+}
