@@ -31,14 +31,7 @@ impl Emitter {
                 }
             }
             Inst::CmpBrif { lhs, rhs, size, cc } => {
-                let lhs = g(*lhs);
-                match rhs {
-                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
-                        self.asm.test_rr(*size, lhs, lhs)
-                    }
-                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
-                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
-                }
+                self.compare(g(*lhs), *rhs, *size, *cc);
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
                     self.asm.jcc(cc.invert(), labels[f]);

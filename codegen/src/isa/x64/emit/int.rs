@@ -52,12 +52,7 @@ impl Emitter {
                         let ovf = self.stub(TrapKind::IntegerOverflow, trap.offset);
                         self.asm.jcc(Cond::E, ovf);
                         self.asm.bind(doit);
-                        if *size == Size::S64 {
-                            self.asm.cqo();
-                        } else {
-                            self.asm.cdq();
-                        }
-                        self.asm.muldiv(MulDivOp::Idiv, *size, rhs);
+                        self.signed_divide(*size, rhs);
                     }
                     DivOp::RemS => {
                         let (doit, done) = (self.asm.new_label(), self.asm.new_label());
@@ -66,12 +61,7 @@ impl Emitter {
                         self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
                         self.asm.jmp(done);
                         self.asm.bind(doit);
-                        if *size == Size::S64 {
-                            self.asm.cqo();
-                        } else {
-                            self.asm.cdq();
-                        }
-                        self.asm.muldiv(MulDivOp::Idiv, *size, rhs);
+                        self.signed_divide(*size, rhs);
                         self.asm.bind(done);
                     }
                 }
@@ -127,5 +117,15 @@ impl Emitter {
             }
             other => unreachable!("not one of the int family: {other:?}"),
         }
+    }
+
+    /// rdx:rax / rhs, signed: the dividend sign-extended into rdx first.
+    fn signed_divide(&mut self, size: Size, rhs: Gpr) {
+        if size == Size::S64 {
+            self.asm.cqo();
+        } else {
+            self.asm.cdq();
+        }
+        self.asm.muldiv(MulDivOp::Idiv, size, rhs);
     }
 }

@@ -100,6 +100,17 @@ impl Emitter {
         });
     }
 
+    /// Sets the flags for `lhs cc rhs` (`test` for an equality with zero).
+    fn compare(&mut self, lhs: Gpr, rhs: RegOrImm, size: Size, cc: Cond) {
+        match rhs {
+            RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
+                self.asm.test_rr(size, lhs, lhs)
+            }
+            RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, size, lhs, i),
+            RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, size, lhs, g(r)),
+        }
+    }
+
     fn spill(&self, a: Allocation) -> Amode {
         let s = a.as_stack().expect("stack allocation");
         m(RSP, self.spill_base + 8 * s.index() as i32)
@@ -207,14 +218,7 @@ impl Emitter {
                 cc,
                 ..
             } => {
-                let lhs = g(*lhs);
-                match rhs {
-                    RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
-                        self.asm.test_rr(*size, lhs, lhs)
-                    }
-                    RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, *size, lhs, *i),
-                    RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, *size, lhs, g(*r)),
-                }
+                self.compare(g(*lhs), *rhs, *size, *cc);
                 // dst already holds `a`; take `b` when the condition fails.
                 if *float {
                     let skip = self.asm.new_label();
