@@ -10,9 +10,10 @@
 //! whose layout [`VmLayout`] computes from the module's counts alone).
 //!
 //! This crate is the contract between code generation and the runtime: the VM-context
-//! layout, the calling convention constants and the metadata encoding live here and nowhere
-//! else.
+//! layout, the register protocol between compiled code and the runtime ([`abi`], one
+//! module per architecture) and the metadata encoding live here and nowhere else.
 
+pub mod abi;
 mod encode;
 mod libcall;
 mod meta;

@@ -153,7 +153,8 @@ pub struct BuildArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// An artifact (.wpc) or a wasm module (.wasm).
+    /// An artifact (.wpc) or a wasm module (.wasm). An artifact is native code and runs as
+    /// it is: run only artifacts this compiler wrote.
     pub file: PathBuf,
     /// Arguments for the program.
     #[arg(last = true)]

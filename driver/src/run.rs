@@ -55,7 +55,14 @@ pub fn run_command(module: Module, args: Vec<String>) -> Result<i32, Error> {
 
 /// Loads `file` for [`run_command`]: an artifact as it is, a `.wasm` compiled through the
 /// cache into a temporary folder first (cache trouble goes to `warnings`).
-pub fn load(
+///
+/// # Safety
+///
+/// A `file` that is not a `.wasm` is loaded as the artifact it must be, as
+/// [`Module::from_file`] requires: written by this compiler and not modified since. It
+/// runs as the native code it is, like a program the user starts; the load's checks
+/// refuse a mismatch or damage, but are no security boundary.
+pub unsafe fn load(
     file: &Path,
     opt_level: OptLevel,
     cache: &CacheSettings,
@@ -65,7 +72,8 @@ pub fn load(
         return Err(Error::NoSuchFile(file.to_path_buf()));
     }
     if !is_wasm(file) {
-        return Ok(Module::from_file(file)?);
+        // SAFETY: a file that is not a .wasm is such an artifact (this function's contract).
+        return Ok(unsafe { Module::from_file(file) }?);
     }
     let isa = Isa::new(None, opt_level).map_err(Error::Target)?;
     let out = tempfile_dir()?;
@@ -82,7 +90,9 @@ pub fn load(
     let report = compile::compile_all(std::slice::from_ref(&input), &opts, warnings);
     let m = &report.modules[0];
     let loaded = match (&m.error, &m.output) {
-        (None, Some(p)) => Module::from_file(p).map_err(Error::from),
+        // SAFETY: the compile above just wrote this artifact (or copied it from the
+        // cache, which holds only this compiler's output) into a folder of its own.
+        (None, Some(p)) => unsafe { Module::from_file(p) }.map_err(Error::from),
         (Some(e), _) => Err(Error::RunCompile(e.message.clone())),
         _ => Err(Error::RunCompile("no artifact produced".into())),
     };

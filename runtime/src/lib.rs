@@ -2,7 +2,8 @@
 //!
 //! ```no_run
 //! use wasmprecomp_runtime::{Module, Store, Linker, Val};
-//! let module = Module::from_file("app.wpc")?;
+//! // SAFETY: app.wpc is this application's own build output, written by wasmprecomp.
+//! let module = unsafe { Module::from_file("app.wpc")? };
 //! let mut store = Store::new();
 //! let linker = Linker::new();
 //! let instance = linker.instantiate(&mut store, &module)?;
@@ -10,6 +11,11 @@
 //! let r = store.call(f, &[Val::I32(1), Val::I32(2)])?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Loading is `unsafe` ([`Module::from_file`], [`Module::from_bytes`]): an artifact is
+//! native code, which runs as it is once the module is instantiated, so it must come from
+//! wasmprecomp's compiler, unmodified. The load's checks catch a version, target or CPU
+//! that does not fit and accidental damage, not a crafted file.
 //!
 //! Traps come back as [`Trap`] errors with the trap kind and the wasm byte offset.
 //! Compiled code runs on the calling thread's stack, using at most

@@ -100,19 +100,36 @@ fn host_has(feature: &str) -> bool {
 }
 
 impl Module {
-    /// Loads an artifact file.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Module, LoadError> {
+    /// Loads an artifact file: [`Module::from_bytes`] of its contents.
+    ///
+    /// # Safety
+    ///
+    /// The file must be an artifact as [`Module::from_bytes`] requires: written by
+    /// wasmprecomp's compiler and not modified since.
+    pub unsafe fn from_file(path: impl AsRef<Path>) -> Result<Module, LoadError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        Module::from_bytes(&bytes)
+        // SAFETY: the file is such an artifact (this function's contract).
+        unsafe { Module::from_bytes(&bytes) }
     }
 
     /// Loads an artifact from memory. Refuses artifacts for another format version,
-    /// target or CPU.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Module, LoadError> {
+    /// target or CPU, with unknown flags, or whose metadata is inconsistent.
+    ///
+    /// # Safety
+    ///
+    /// An artifact is native code: once the module is instantiated, safe calls run the
+    /// machine code in `bytes` as it is. So `bytes` must be an artifact that wasmprecomp's
+    /// compiler wrote and nothing modified since: the output of your own build, or of a
+    /// cache only the compiler writes to; never a file from a source you would not run a
+    /// native program from. The checks made here are consistency checks, not a security
+    /// boundary: an artifact for another format version, target, CPU or flags is refused,
+    /// and so is most accidental damage, but a file made or altered to pass them runs
+    /// whatever it holds.
+    pub unsafe fn from_bytes(bytes: &[u8]) -> Result<Module, LoadError> {
         use object::{Object, ObjectSection};
         let file = object::File::parse(bytes)
             .map_err(|e| LoadError::NotAnArtifact(format!("not an ELF file: {e}")))?;

@@ -20,7 +20,8 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use wasmprecomp_runtime::{wasi, Linker, Module, Store};
-//! let module = Module::from_file("app.wpc")?;
+//! // SAFETY: app.wpc is this application's own build output, written by wasmprecomp.
+//! let module = unsafe { Module::from_file("app.wpc")? };
 //! let code = std::thread::Builder::new()
 //!     .stack_size(16 << 20)
 //!     .spawn(move || {

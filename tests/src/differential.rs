@@ -489,8 +489,9 @@ impl Ours {
         let isa = Isa::new(None, opt).map_err(|e| format!("isa: {e}"))?;
         let art =
             compile_wasm(wasm, &isa).map_err(|e| format!("wasmprecomp refused the module: {e}"))?;
-        let module =
-            ours::Module::from_bytes(&art).map_err(|e| format!("loading the artifact: {e}"))?;
+        // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
+        let module = unsafe { ours::Module::from_bytes(&art) }
+            .map_err(|e| format!("loading the artifact: {e}"))?;
         let mut store = ours::Store::new();
         store.set_max_wasm_stack(MAX_WASM_STACK);
         Ok(Ours {

@@ -12,7 +12,8 @@ pub fn compile_with(wat_or_wasm: &str, opt: OptLevel) -> Module {
     let wasm = wat::parse_str(wat_or_wasm).expect("valid wat");
     let isa = Isa::new(None, opt).expect("host isa");
     let art = compile_wasm(&wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
-    Module::from_bytes(&art).unwrap_or_else(|e| panic!("load: {e}"))
+    // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
+    unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
 }
 
 /// Compiles and instantiates a module without imports.
@@ -29,7 +30,8 @@ pub fn instantiate(wat: &str) -> (Store, Instance) {
 pub fn compile_bytes(wasm: &[u8]) -> Module {
     let isa = Isa::new(None, OptLevel::Speed).expect("host isa");
     let art = compile_wasm(wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
-    Module::from_bytes(&art).unwrap_or_else(|e| panic!("load: {e}"))
+    // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
+    unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
 }
 
 /// Runs a WASI command with `ctx` the way real programs need it: on a new thread with a

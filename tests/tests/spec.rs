@@ -271,7 +271,8 @@ impl Script {
 
     fn compile(&self, wasm: &[u8]) -> Result<Module, CompileError> {
         let art = compile_wasm(wasm, &self.isa)?;
-        Module::from_bytes(&art).map_err(|e| CompileError::Internal {
+        // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
+        unsafe { Module::from_bytes(&art) }.map_err(|e| CompileError::Internal {
             message: format!("loading the artifact: {e}"),
             function: None,
         })

@@ -1,29 +1,17 @@
-//! The calling convention between compiled functions, and the register environment.
+//! The calling convention between compiled functions as the register allocator sees it,
+//! and the register environment.
 //!
-//! - `rdi`: callee's VM context.
-//! - Integer and reference parameters: `rsi, rdx, rcx, r8, r9`, then the stack.
-//! - Float parameters: `xmm0..xmm7`, then the stack. Stack parameters take 8 bytes each,
-//!   in parameter order, at `[rsp]` at the call (`[rbp + 16]` in the callee).
-//! - One result: `rax` or `xmm0`. Several results: all written to a caller-provided area
-//!   (8 bytes each) whose address is passed in `rax`.
-//! - Callee-saved: `rbx, rbp, r12..r15`; everything else is clobbered by a call.
+//! Which register carries what (VM context, parameters, results, callee-saved registers)
+//! is the artifact's register protocol, [`wasmprecomp_artifact::abi::x86_64`]; this module
+//! takes the registers from there and decides only the compiler's own use of the others:
+//!
 //! - `r10, r11, xmm14, xmm15` are scratch registers, never allocated.
 
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
+use wasmprecomp_artifact::abi::x86_64 as protocol;
 use wasmprecomp_artifact::ValType;
 
-pub const RAX: u8 = 0;
-pub const RCX: u8 = 1;
-pub const RDX: u8 = 2;
-pub const RBX: u8 = 3;
-pub const RSI: u8 = 6;
-pub const RDI: u8 = 7;
-pub const R8: u8 = 8;
-pub const R9: u8 = 9;
-pub const R12: u8 = 12;
-pub const R13: u8 = 13;
-pub const R14: u8 = 14;
-pub const R15: u8 = 15;
+pub use protocol::{CALLEE_SAVED, R8, R9, RAX, RCX, RDI, RDX, RSI};
 
 pub fn gpr(n: u8) -> PReg {
     PReg::new(n as usize, RegClass::Int)
@@ -31,10 +19,6 @@ pub fn gpr(n: u8) -> PReg {
 pub fn xmm(n: u8) -> PReg {
     PReg::new(n as usize, RegClass::Float)
 }
-
-pub const INT_ARGS: [u8; 5] = [RSI, RDX, RCX, R8, R9];
-pub const FLOAT_ARGS: usize = 8;
-pub const CALLEE_SAVED: [u8; 5] = [RBX, R12, R13, R14, R15];
 
 /// Where one parameter travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +28,8 @@ pub enum ArgLoc {
     Stack(u32),
 }
 
-/// Locations of `params` (the VM context is not included: it is always `rdi`).
+/// Locations of `params` (the VM context is not included: it is always
+/// [`protocol::VMCTX`]).
 pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
     let mut ni = 0;
     let mut nf = 0;
@@ -53,13 +38,13 @@ pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
         .iter()
         .map(|t| {
             if t.is_float() {
-                if nf < FLOAT_ARGS {
+                if let Some(&x) = protocol::FLOAT_PARAMS.get(nf) {
                     nf += 1;
-                    return ArgLoc::Reg(xmm(nf as u8 - 1));
+                    return ArgLoc::Reg(xmm(x));
                 }
-            } else if ni < INT_ARGS.len() {
+            } else if let Some(&r) = protocol::INT_PARAMS.get(ni) {
                 ni += 1;
-                return ArgLoc::Reg(gpr(INT_ARGS[ni - 1]));
+                return ArgLoc::Reg(gpr(r));
             }
             ns += 1;
             ArgLoc::Stack(ns - 1)
@@ -71,9 +56,9 @@ pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
 /// Register of a single result.
 pub fn result_reg(t: ValType) -> PReg {
     if t.is_float() {
-        xmm(0)
+        xmm(protocol::FLOAT_RESULT)
     } else {
-        gpr(RAX)
+        gpr(protocol::INT_RESULT)
     }
 }
 
