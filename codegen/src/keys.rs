@@ -19,6 +19,13 @@ pub use crate::stencil::StencilKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModuleKey(pub [u8; 32]);
 
+impl ModuleKey {
+    /// The key in lowercase hex, for messages.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// The key of a module shape's manifest in the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ManifestKey(pub [u8; 32]);
@@ -63,9 +70,32 @@ impl WasmDigester {
         self.0.update(bytes);
     }
 
-    /// Equals [`wasm_digest`] of everything passed to [`WasmDigester::update`].
+    /// Digests everything `reader` yields, through one 64 KiB buffer (a large module is
+    /// never held whole); returns how many bytes that was.
+    pub fn update_reader(&mut self, reader: impl std::io::Read) -> std::io::Result<u64> {
+        let mut counted = Counted { reader, bytes: 0 };
+        self.0.update_reader(&mut counted)?;
+        Ok(counted.bytes)
+    }
+
+    /// Equals [`wasm_digest`] of everything passed to [`WasmDigester::update`] and
+    /// [`WasmDigester::update_reader`].
     pub fn finalize(&self) -> [u8; 32] {
         self.0.finalize().into()
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    reader: R,
+    bytes: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
     }
 }
 
@@ -120,5 +150,8 @@ mod tests {
             }
             assert_eq!(d.finalize(), wasm_digest(&bytes), "pieces of {piece}");
         }
+        let mut d = WasmDigester::default();
+        assert_eq!(d.update_reader(&bytes[..]).unwrap(), bytes.len() as u64);
+        assert_eq!(d.finalize(), wasm_digest(&bytes), "through a reader");
     }
 }

@@ -1,8 +1,8 @@
-//! The compile driver: modules in parallel, each through the module tier and then the
-//! function tier of the cache, artifacts written atomically, one report for the run.
+//! The compile driver: the run's cache opened, every module through the codegen
+//! pipeline (module, manifest and function tiers), artifacts written atomically, one
+//! report for the run.
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::time::Instant;
 use wasmprecomp_artifact::ARTIFACT_EXTENSION;
 use wasmprecomp_cache::{Cache, CacheConfig, CacheKey, Found, Mode, Tier};
 use wasmprecomp_codegen::{
-    compile_modules_hashed, module_key, wasm_digest, CompileError, CompileOptions, FunctionCache,
-    Isa, StencilKey, WasmDigester,
+    compile_files, CodeCache, CompileError, CompileOptions, Isa, ManifestKey, ModuleArtifact,
+    ModuleEntry, ModuleError, ModuleInput, ModuleKey, ModuleOutcome, ModuleTier, StencilKey,
 };
 use wasmprecomp_report::{
     self as report, CacheMode, CacheReport, ErrorReport, FunctionCacheReport, ModuleCache,
@@ -74,26 +74,46 @@ pub fn artifact_path(out_dir: &Path, input: &Path) -> PathBuf {
     out_dir.join(format!("{stem}.{ARTIFACT_EXTENSION}"))
 }
 
-struct FnCache<'a> {
+/// The code cache over the on-disk cache: each tier of the pipeline is a tier of the
+/// store, keys are the typed keys' bytes, and an artifact in place is confirmed by the
+/// entry's length and checksum.
+struct StoreCache<'a> {
     cache: &'a Cache,
     manifests: bool,
+    modules: bool,
 }
 
-impl FunctionCache for FnCache<'_> {
-    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
+impl CodeCache for StoreCache<'_> {
+    fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>> {
         self.cache.get(Tier::Function, &CacheKey(key.0))
     }
-    fn put(&self, key: &StencilKey, payload: &[u8]) {
-        self.cache.put(Tier::Function, &CacheKey(key.0), payload)
+    fn put_function(&self, key: &StencilKey, code: &[u8]) {
+        self.cache.put(Tier::Function, &CacheKey(key.0), code)
     }
     fn manifests(&self) -> bool {
         self.manifests
     }
-    fn get_manifest(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
-        self.cache.get(Tier::Manifest, &CacheKey(*key))
+    fn get_manifest(&self, key: &ManifestKey) -> Option<Vec<u8>> {
+        self.cache.get(Tier::Manifest, &CacheKey(key.0))
     }
-    fn put_manifest(&self, key: &[u8; 32], payload: &[u8]) {
-        self.cache.put(Tier::Manifest, &CacheKey(*key), payload)
+    fn put_manifest(&self, key: &ManifestKey, manifest: &[u8]) {
+        self.cache.put(Tier::Manifest, &CacheKey(key.0), manifest)
+    }
+    fn modules(&self) -> bool {
+        self.modules
+    }
+    fn get_module(&self, key: &ModuleKey, in_place: &Path) -> Option<ModuleEntry> {
+        // The cache hands back the copy's first 4 KiB, the pipeline's IN_PLACE_HEAD.
+        match self
+            .cache
+            .get_or_confirm(Tier::Module, &CacheKey(key.0), in_place)?
+        {
+            Found::Confirmed { len, head } => Some(ModuleEntry::InPlace { len, head }),
+            Found::Read(artifact) => Some(ModuleEntry::Stored(artifact)),
+        }
+    }
+    fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
+        self.cache.put(Tier::Module, &CacheKey(key.0), artifact)
     }
 }
 
@@ -218,304 +238,101 @@ fn error_report(e: &CompileError) -> ErrorReport {
     }
 }
 
-/// Inputs from this size on are hashed as they are read, through a small buffer, when the
-/// module tier may make holding them unnecessary: reading a large module whole into fresh
-/// memory costs its page faults on every run.
-const STREAM_INPUT_BYTES: u64 = 256 << 10;
-
-/// A module's bytes, or only their digest.
-enum WasmInput {
-    Bytes(Vec<u8>),
-    /// Streamed into the module-tier digest; read again only if the module is compiled.
-    Digested {
-        digest: [u8; 32],
-        len: u64,
-    },
-}
-
-/// Reads the module at `path`: whole, or, when `stream` and it is large, only into its
-/// [`wasm_digest`].
-fn read_input(path: &Path, stream: bool) -> std::io::Result<WasmInput> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    if !stream || len < STREAM_INPUT_BYTES {
-        let mut bytes = Vec::with_capacity(len as usize);
-        f.read_to_end(&mut bytes)?;
-        return Ok(WasmInput::Bytes(bytes));
-    }
-    let mut hasher = WasmDigester::default();
-    let read = read_chunks(&mut f, len, |piece| {
-        hasher.update(piece);
-        true
-    })?;
-    Ok(WasmInput::Digested {
-        digest: hasher.finalize(),
-        len: read.unwrap_or(0),
-    })
-}
-
-/// What the module tier found for a module.
-enum ModuleHit {
-    /// Nothing: a miss, or the tier is off.
-    No,
-    /// The artifact already at the output path equals the entry (its length).
-    InPlace(u64),
-    /// The entry's artifact, to be written to the output path.
-    Read(Vec<u8>),
-}
-
-/// A module after reading and the module-tier lookup.
-struct Staged {
-    rep: ModuleReport,
-    out: PathBuf,
-    t0: Instant,
-    /// The module's bytes; empty for a module-tier hit on a large module that is not
-    /// checked (only its digest was needed).
-    wasm: Vec<u8>,
-    digest: [u8; 32],
-    mkey: CacheKey,
-    hit: ModuleHit,
-    /// The compiled artifact of a module-tier miss.
-    artifact: Option<Vec<u8>>,
-    failed: bool,
-}
-
-fn read_error(rep: &mut ModuleReport, message: String) {
-    rep.error = Some(ErrorReport {
+fn message_report(message: String) -> ErrorReport {
+    ErrorReport {
         message,
         offset: None,
         function: None,
         proposal: None,
-    });
+    }
 }
 
-fn stage(input: &Input, opts: &DriverOptions, cache: Option<&Cache>) -> Staged {
-    let t0 = Instant::now();
-    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
-    let rep = ModuleReport {
+/// Writes a module's artifact (or removes a stale one next to a failure) and turns its
+/// outcome into its report.
+fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
+    let mut rep = ModuleReport {
         input: input.path.display().to_string(),
         output: None,
-        wasm_bytes: 0,
+        wasm_bytes: o.wasm_bytes,
         artifact_bytes: 0,
-        wasm_sha256: String::new(),
+        wasm_sha256: o.wasm_sha256.as_ref().map(hex).unwrap_or_default(),
         status: Status::Error,
         error: None,
-        module_cache: if module_tier.is_some() {
-            ModuleCache::Miss
-        } else {
-            ModuleCache::Off
+        module_cache: match o.tier {
+            ModuleTier::Off => ModuleCache::Off,
+            ModuleTier::Miss => ModuleCache::Miss,
+            ModuleTier::Hit => ModuleCache::Hit,
         },
         functions: 0,
         function_cache: FunctionCacheReport::default(),
-        timings_ms: Timings::default(),
+        timings_ms: Timings {
+            read: o.read_ms,
+            cache_lookup: o.lookup_ms,
+            ..Timings::default()
+        },
     };
-    let out = artifact_path(&opts.out_dir, &input.path);
-    let mut staged = Staged {
-        rep,
-        out,
-        t0,
-        wasm: Vec::new(),
-        digest: [0; 32],
-        mkey: CacheKey([0; 32]),
-        hit: ModuleHit::No,
-        artifact: None,
-        failed: false,
-    };
-    let t = Instant::now();
-    let cannot_read = |s: &mut Staged, e: std::io::Error| {
-        read_error(
-            &mut s.rep,
-            format!("cannot read {}: {e}", input.path.display()),
-        );
-        s.failed = true;
-    };
-    let read = match read_input(&input.path, module_tier.is_some()) {
-        Ok(r) => r,
+    let artifact = match o.result {
+        Ok(a) => a,
         Err(e) => {
-            cannot_read(&mut staged, e);
-            return staged;
+            rep.error = Some(match e {
+                ModuleError::Read { .. } => message_report(e.to_string()),
+                ModuleError::Compile(e) => {
+                    let mut er = error_report(&e);
+                    er.message = format!("{}: {}", rep.input, er.message);
+                    er
+                }
+                ModuleError::CacheCheck { .. } => message_report(format!("{}: {e}", rep.input)),
+            });
+            // Never leave an artifact from an earlier run next to a failed module.
+            let t = Instant::now();
+            let _ = std::fs::remove_file(out);
+            rep.timings_ms.write = t.elapsed().as_secs_f64() * 1000.0;
+            rep.timings_ms.total = o.started.elapsed().as_secs_f64() * 1000.0;
+            return rep;
         }
     };
-    staged.rep.timings_ms.read = t.elapsed().as_secs_f64() * 1000.0;
-    let mut digest = None;
-    match read {
-        WasmInput::Bytes(b) => staged.wasm = b,
-        WasmInput::Digested { digest: d, len } => {
-            digest = Some(d);
-            staged.rep.wasm_bytes = len;
-        }
+    if let ModuleArtifact::Compiled(cm) = &artifact {
+        rep.functions = cm.stats.functions as u64;
+        rep.function_cache = FunctionCacheReport {
+            hits: cm.stats.hits as u64,
+            misses: cm.stats.misses as u64,
+            deduplicated: cm.stats.deduplicated as u64,
+            from_manifest: cm.stats.from_manifest as u64,
+            hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
+        };
+        let t = &mut rep.timings_ms;
+        t.validate = cm.timings.validate;
+        t.stencil = cm.timings.stencil;
+        t.cache_lookup += cm.timings.cache_lookup;
+        t.compile = cm.timings.compile;
+        t.link = cm.timings.link;
     }
-    let mut sha = None;
-    if let Some(c) = module_tier {
-        let t = Instant::now();
-        let d = digest.unwrap_or_else(|| wasm_digest(&staged.wasm));
-        staged.mkey = CacheKey(module_key(&opts.isa, &d).0);
-        // The artifact an earlier run wrote is compared with the entry by checksum: when
-        // they agree the entry's payload is never read and nothing is written.
-        match c.get_or_confirm(Tier::Module, &staged.mkey, &staged.out) {
-            // The key covers the bytes, so the artifact's recorded sha256 is theirs.
-            Some(Found::Confirmed { len, head }) => {
-                if let Some(h) = wasmprecomp_artifact::header_from_prefix(&head) {
-                    staged.hit = ModuleHit::InPlace(len);
-                    sha = Some(h.wasm_sha256);
-                }
-            }
-            Some(Found::Read(bytes)) => {
-                if let Some(h) = wasmprecomp_artifact::header_from_prefix(&bytes) {
-                    staged.hit = ModuleHit::Read(bytes);
-                    sha = Some(h.wasm_sha256);
-                }
-            }
-            None => {}
-        }
-        if !matches!(staged.hit, ModuleHit::No) {
-            staged.rep.module_cache = ModuleCache::Hit;
-        }
-        staged.rep.timings_ms.cache_lookup = t.elapsed().as_secs_f64() * 1000.0;
-    }
-    // A module that is compiled (a miss, or a hit that is checked) needs its bytes. Read
-    // again, they may have changed since they were digested: the key follows the bytes.
-    let compiled = matches!(staged.hit, ModuleHit::No) || opts.cache.check;
-    if let (Some(d), true) = (digest, compiled) {
-        match std::fs::read(&input.path) {
-            Ok(b) => staged.wasm = b,
-            Err(e) => {
-                cannot_read(&mut staged, e);
-                return staged;
-            }
-        }
-        let now = wasm_digest(&staged.wasm);
-        if now != d {
-            staged.mkey = CacheKey(module_key(&opts.isa, &now).0);
-            staged.hit = ModuleHit::No;
-            staged.rep.module_cache = ModuleCache::Miss;
-            sha = None;
-        }
-    }
-    if digest.is_none() || compiled {
-        staged.rep.wasm_bytes = staged.wasm.len() as u64;
-    }
-    // Checking recompiles the hit, so the digest it embeds must be computed, not read
-    // back from the artifact under test.
-    staged.digest = sha
-        .filter(|_| !opts.cache.check)
-        .unwrap_or_else(|| Sha256::digest(&staged.wasm).into());
-    staged.rep.wasm_sha256 = hex(&staged.digest);
-    staged
-}
-
-/// Writes the artifact (or records the failure) and finishes the module's report.
-fn finish(mut s: Staged) -> ModuleReport {
     let t = Instant::now();
     // A module hit's artifact is in place already or known to differ from the file
     // there; a compiled one may equal what an earlier run wrote.
-    let written = match (&s.hit, &s.artifact, s.failed) {
-        (_, _, true) => None,
-        (ModuleHit::InPlace(len), _, _) => Some(Ok(*len)),
-        (ModuleHit::Read(a), _, _) => Some(write_atomic(&s.out, a).map(|()| a.len() as u64)),
-        (ModuleHit::No, Some(a), _) => Some(write_if_changed(&s.out, a).map(|()| a.len() as u64)),
-        (ModuleHit::No, None, _) => None,
+    let written = match &artifact {
+        ModuleArtifact::InPlace { len } => Ok(*len),
+        ModuleArtifact::Stored(a) => write_atomic(out, a).map(|()| a.len() as u64),
+        ModuleArtifact::Compiled(cm) => {
+            write_if_changed(out, &cm.artifact).map(|()| cm.artifact.len() as u64)
+        }
     };
     match written {
-        Some(Ok(len)) => {
-            s.rep.status = Status::Ok;
-            s.rep.output = Some(s.out.display().to_string());
-            s.rep.artifact_bytes = len;
+        Ok(len) => {
+            rep.status = Status::Ok;
+            rep.output = Some(out.display().to_string());
+            rep.artifact_bytes = len;
         }
-        Some(Err(e)) => read_error(&mut s.rep, format!("cannot write {}: {e}", s.out.display())),
-        None => {
-            // Never leave an artifact from an earlier run next to a failed module.
-            let _ = std::fs::remove_file(&s.out);
-        }
-    }
-    s.rep.timings_ms.write = t.elapsed().as_secs_f64() * 1000.0;
-    s.rep.timings_ms.total = s.t0.elapsed().as_secs_f64() * 1000.0;
-    s.rep
-}
-
-fn compile_staged(staged: &mut [Staged], opts: &DriverOptions, cache: Option<&Cache>) {
-    // With `--cache-check`, module hits are compiled too, and compared.
-    let pending: Vec<usize> = (0..staged.len())
-        .filter(|&i| {
-            let s = &staged[i];
-            !s.failed && (matches!(s.hit, ModuleHit::No) || opts.cache.check)
-        })
-        .collect();
-    if pending.is_empty() {
-        return;
-    }
-    let fc;
-    let nc = wasmprecomp_codegen::NoCache;
-    let fcache: &dyn FunctionCache = match cache {
-        Some(c) => {
-            fc = FnCache {
-                cache: c,
-                manifests: !opts.cache.no_manifest,
-            };
-            &fc
-        }
-        None => &nc,
-    };
-    let wasms: Vec<&[u8]> = pending.iter().map(|&i| staged[i].wasm.as_slice()).collect();
-    let digests: Vec<[u8; 32]> = pending.iter().map(|&i| staged[i].digest).collect();
-    let results = compile_modules_hashed(
-        &wasms,
-        &digests,
-        CompileOptions {
-            isa: &opts.isa,
-            cache: fcache,
-            check_cache: opts.cache.check,
-        },
-    );
-    let module_tier = cache.filter(|_| !opts.cache.no_module_cache);
-    for (&i, r) in pending.iter().zip(results) {
-        let s = &mut staged[i];
-        match r {
-            Ok(cm) if !matches!(s.hit, ModuleHit::No) => {
-                // A checked module hit: the report keeps describing the hit.
-                let same = match &s.hit {
-                    ModuleHit::Read(a) => *a == cm.artifact,
-                    _ => std::fs::read(&s.out).is_ok_and(|a| a == cm.artifact),
-                };
-                if !same {
-                    let message = format!(
-                        "{}: cache check failed: the cached artifact differs from a fresh compile (module key {})",
-                        s.rep.input,
-                        s.mkey.to_hex()
-                    );
-                    read_error(&mut s.rep, message);
-                    s.failed = true;
-                }
-            }
-            Ok(cm) => {
-                let rep = &mut s.rep;
-                rep.functions = cm.stats.functions as u64;
-                rep.function_cache = FunctionCacheReport {
-                    hits: cm.stats.hits as u64,
-                    misses: cm.stats.misses as u64,
-                    deduplicated: cm.stats.deduplicated as u64,
-                    from_manifest: cm.stats.from_manifest as u64,
-                    hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
-                };
-                rep.timings_ms.validate = cm.timings.validate;
-                rep.timings_ms.stencil = cm.timings.stencil;
-                rep.timings_ms.cache_lookup += cm.timings.cache_lookup;
-                rep.timings_ms.compile = cm.timings.compile;
-                rep.timings_ms.link = cm.timings.link;
-                if let Some(c) = module_tier {
-                    c.put(Tier::Module, &s.mkey, &cm.artifact);
-                }
-                s.artifact = Some(cm.artifact);
-            }
-            Err(e) => {
-                let mut er = error_report(&e);
-                er.message = format!("{}: {}", s.rep.input, er.message);
-                s.rep.error = Some(er);
-                s.failed = true;
-            }
+        Err(e) => {
+            rep.error = Some(message_report(format!(
+                "cannot write {}: {e}",
+                out.display()
+            )))
         }
     }
+    rep.timings_ms.write = t.elapsed().as_secs_f64() * 1000.0;
+    rep.timings_ms.total = o.started.elapsed().as_secs_f64() * 1000.0;
+    rep
 }
 
 /// The report's name for a cache's mode.
@@ -540,31 +357,56 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     if let Some(b) = bar {
         b.start(inputs.len() as u64);
     }
-    // Module tier first; then every miss goes through the function tier as one run, so
-    // a function shared by several modules is compiled once.
-    let finish_one = |s: Staged| {
-        let r = finish(s);
+    let store;
+    let code_cache: &dyn CodeCache = match &cache {
+        Some(c) => {
+            store = StoreCache {
+                cache: c,
+                manifests: !opts.cache.no_manifest,
+                modules: !opts.cache.no_module_cache,
+            };
+            &store
+        }
+        None => &wasmprecomp_codegen::NoCache,
+    };
+    let outs: Vec<PathBuf> = inputs
+        .iter()
+        .map(|i| artifact_path(&opts.out_dir, &i.path))
+        .collect();
+    let finish_one = |(i, o): (usize, ModuleOutcome)| {
+        let r = finish(&inputs[i], &outs[i], o);
         if let Some(b) = bar {
             b.module_finished();
         }
         r
     };
     let run = || -> Vec<ModuleReport> {
-        // One module is staged and finished on this thread: handing it to a worker costs
-        // a thread wake-up, about as much as a small module's whole module-tier hit.
-        let mut staged: Vec<Staged> = if inputs.len() == 1 {
-            vec![stage(&inputs[0], opts, cache.as_ref())]
+        let files: Vec<ModuleInput> = inputs
+            .iter()
+            .zip(&outs)
+            .map(|(i, out)| ModuleInput {
+                wasm: &i.path,
+                artifact: out,
+            })
+            .collect();
+        let outcomes = compile_files(
+            &files,
+            CompileOptions {
+                isa: &opts.isa,
+                cache: code_cache,
+                check_cache: opts.cache.check,
+            },
+        );
+        // One module is finished on this thread: handing it to a worker costs a thread
+        // wake-up, about as much as a small module's whole module-tier hit.
+        if outcomes.len() == 1 {
+            outcomes.into_iter().enumerate().map(finish_one).collect()
         } else {
-            inputs
-                .par_iter()
-                .map(|i| stage(i, opts, cache.as_ref()))
+            outcomes
+                .into_par_iter()
+                .enumerate()
+                .map(finish_one)
                 .collect()
-        };
-        compile_staged(&mut staged, opts, cache.as_ref());
-        if staged.len() == 1 {
-            staged.into_iter().map(finish_one).collect()
-        } else {
-            staged.into_par_iter().map(finish_one).collect()
         }
     };
     let modules = match &pool {

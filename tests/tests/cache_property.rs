@@ -8,17 +8,18 @@ use std::sync::Mutex;
 use wasm_encoder::reencode::{utils, Error, Reencode};
 use wasm_encoder::{EntityType, ImportSection, SectionId};
 use wasmprecomp_codegen::{
-    compile_module, CompileOptions, CompiledStencil, FunctionCache, Isa, OptLevel, StencilKey,
+    compile_module, CodeCache, CompileOptions, CompiledStencil, Isa, ManifestKey, OptLevel,
+    StencilKey,
 };
 
 #[derive(Default)]
 struct MemCache(Mutex<HashMap<StencilKey, Vec<u8>>>);
 
-impl FunctionCache for MemCache {
-    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
+impl CodeCache for MemCache {
+    fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>> {
         self.0.lock().unwrap().get(key).cloned()
     }
-    fn put(&self, key: &StencilKey, payload: &[u8]) {
+    fn put_function(&self, key: &StencilKey, payload: &[u8]) {
         self.0.lock().unwrap().insert(*key, payload.to_vec());
     }
 }
@@ -168,7 +169,8 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
         for i in 0..info.bodies.len() as u32 {
             let (st, _) = wasmprecomp_codegen::stencil::build(&info, &wasm, i).unwrap();
             let key = st.key(&isa.identity());
-            let cached = CompiledStencil::decode(&cache.get(&key).expect("stored")).unwrap();
+            let cached =
+                CompiledStencil::decode(&cache.get_function(&key).expect("stored")).unwrap();
             assert_eq!(
                 cached,
                 isa.compile(&st).unwrap(),
@@ -224,25 +226,25 @@ impl Reencode for Identity {
 #[derive(Default)]
 struct ManifestCache {
     functions: MemCache,
-    manifests: Mutex<HashMap<[u8; 32], Vec<u8>>>,
+    manifests: Mutex<HashMap<ManifestKey, Vec<u8>>>,
     lookups: AtomicUsize,
 }
 
-impl FunctionCache for ManifestCache {
-    fn get(&self, key: &StencilKey) -> Option<Vec<u8>> {
-        self.functions.get(key)
+impl CodeCache for ManifestCache {
+    fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>> {
+        self.functions.get_function(key)
     }
-    fn put(&self, key: &StencilKey, payload: &[u8]) {
-        self.functions.put(key, payload)
+    fn put_function(&self, key: &StencilKey, payload: &[u8]) {
+        self.functions.put_function(key, payload)
     }
     fn manifests(&self) -> bool {
         true
     }
-    fn get_manifest(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+    fn get_manifest(&self, key: &ManifestKey) -> Option<Vec<u8>> {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         self.manifests.lock().unwrap().get(key).cloned()
     }
-    fn put_manifest(&self, key: &[u8; 32], payload: &[u8]) {
+    fn put_manifest(&self, key: &ManifestKey, payload: &[u8]) {
         self.manifests
             .lock()
             .unwrap()

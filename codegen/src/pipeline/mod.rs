@@ -1,13 +1,28 @@
-//! The module pipeline: validation, the manifest tier, stencils and the function tier
-//! (one lookup per distinct stencil across every module of a run), parallel compilation
-//! of the misses, then the link (`link.rs`) and a new manifest when one is due. Keys and
-//! digests are in `keys.rs`. The module tier is looked up before this pipeline runs, by
-//! the driver.
+//! The module pipeline, all three tiers of the code cache ([`CodeCache`]) included:
+//!
+//! 1. the module tier (`module_tier.rs`, [`compile_files`]): a module whose artifact is
+//!    cached is done after reading and hashing it;
+//! 2. validation, then the manifest tier: the module shape's manifest serves every
+//!    function whose body it still matches;
+//! 3. stencils and the function tier (one lookup per distinct stencil across every
+//!    module of a run), parallel compilation of the misses, then the link (`link.rs`)
+//!    and a new manifest when one is due.
+//!
+//! [`compile_modules`] starts at step 2, for callers that hold the bytes and no
+//! artifact path. Keys and digests are in `keys.rs`.
+
+mod code_cache;
+mod module_tier;
+
+pub use code_cache::{CodeCache, ModuleEntry, NoCache, IN_PLACE_HEAD};
+pub use module_tier::{
+    compile_files, ModuleArtifact, ModuleError, ModuleInput, ModuleOutcome, ModuleTier,
+};
 
 use crate::compiled::{CodeRef, CompiledStencil};
 use crate::error::CompileError;
 use crate::isa::Isa;
-use crate::keys;
+use crate::keys::{self, ManifestKey};
 use crate::link::{link, FunctionLink};
 use crate::manifest::{Manifest, Row};
 use crate::module::{self, ModuleInfo};
@@ -15,33 +30,6 @@ use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, StencilK
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-
-/// Where compiled stencils are looked up and stored. Implemented by the CLI over the
-/// on-disk cache; must be thread-safe (lookups and stores happen from worker threads).
-pub trait FunctionCache: Sync {
-    fn get(&self, key: &StencilKey) -> Option<Vec<u8>>;
-    fn put(&self, key: &StencilKey, payload: &[u8]);
-    /// Whether module manifests (see [`crate::manifest`]) are looked up and stored.
-    /// When false, `get_manifest` and `put_manifest` are never called.
-    fn manifests(&self) -> bool {
-        false
-    }
-    /// The manifest stored under `key`, if any.
-    fn get_manifest(&self, _key: &[u8; 32]) -> Option<Vec<u8>> {
-        None
-    }
-    /// Stores (replaces) the manifest under `key`.
-    fn put_manifest(&self, _key: &[u8; 32], _payload: &[u8]) {}
-}
-
-/// A cache that never hits.
-pub struct NoCache;
-impl FunctionCache for NoCache {
-    fn get(&self, _: &StencilKey) -> Option<Vec<u8>> {
-        None
-    }
-    fn put(&self, _: &StencilKey, _: &[u8]) {}
-}
 
 /// Milliseconds spent in each phase.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,11 +67,11 @@ pub struct CompiledModule {
     pub keys: Vec<StencilKey>,
 }
 
-/// Options for [`compile_module`].
+/// Options for [`compile_files`], [`compile_module`] and [`compile_modules`].
 #[derive(Clone, Copy)]
 pub struct CompileOptions<'a> {
     pub isa: &'a Isa,
-    pub cache: &'a dyn FunctionCache,
+    pub cache: &'a dyn CodeCache,
     /// Recompile every cache hit and fail if the bytes differ.
     pub check_cache: bool,
 }
@@ -127,14 +115,14 @@ const SERIAL_DIGEST_BYTES: usize = 128 << 10;
 /// views of the manifest can borrow its bytes.
 struct Fetched {
     /// The manifest key (`None` when manifests are off or the module has no code).
-    key: Option<[u8; 32]>,
+    key: Option<ManifestKey>,
     bytes: Option<Vec<u8>>,
     lookup_ms: f64,
 }
 
 /// Looks up the manifest of a module that passed validation (`functions` defined
 /// functions; a module without any has nothing a manifest could serve).
-fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn FunctionCache, isa: &Isa) -> Fetched {
+fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn CodeCache, isa: &Isa) -> Fetched {
     let t = Instant::now();
     let mut f = Fetched {
         key: None,
@@ -142,7 +130,7 @@ fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn FunctionCache, isa:
         lookup_ms: 0.0,
     };
     if cache.manifests() && functions > 0 {
-        let k = keys::manifest_key(isa, &keys::shape_digest(wasm)).0;
+        let k = keys::manifest_key(isa, &keys::shape_digest(wasm));
         f.bytes = cache.get_manifest(&k);
         f.key = Some(k);
     }
@@ -173,7 +161,7 @@ struct Prepared<'m> {
     bodies: Vec<[u8; 32]>,
     /// The manifest key, when the stored manifest is missing or did not match every
     /// function (a new one is written after linking).
-    write_manifest: Option<[u8; 32]>,
+    write_manifest: Option<ManifestKey>,
 }
 
 fn prepare<'m>(
@@ -456,7 +444,7 @@ pub fn compile_modules_hashed(
             let mut corrupt = false;
             let entry = match served {
                 Some(_) => None,
-                None => opts.cache.get(&key).and_then(|bytes| {
+                None => opts.cache.get_function(&key).and_then(|bytes| {
                     let c = CompiledStencil::decode(&bytes).ok();
                     corrupt = c.is_none();
                     c
@@ -486,7 +474,7 @@ pub fn compile_modules_hashed(
                 (None, Some(c)) => Source::Cache(c),
                 (None, None) => match isa.compile(st) {
                     Ok(c) => {
-                        opts.cache.put(&key, &c.encode());
+                        opts.cache.put_function(&key, &c.encode());
                         Source::Compiled(c)
                     }
                     Err(e) => Source::Failed(locate(e, params)),

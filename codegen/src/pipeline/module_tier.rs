@@ -1,0 +1,665 @@
+//! The module tier: a module's finished artifact, cached under its [`ModuleKey`], looked
+//! up before anything else is done with the module; the modules it does not serve go
+//! through the rest of the pipeline as one run ([`compile_modules_hashed`]).
+//!
+//! A hit costs reading and hashing the module and one lookup, so both are kept small:
+//! the artifact an earlier run left at the artifact path is confirmed in place
+//! ([`ModuleEntry::InPlace`]) instead of read back, the report's sha256 comes from the
+//! artifact's header, and a large module is hashed as it is read, never held whole.
+
+use super::{compile_modules_hashed, map_items, ms, CompileOptions, CompiledModule, ModuleEntry};
+use crate::error::CompileError;
+use crate::keys::{module_key, wasm_digest, ModuleKey, WasmDigester};
+use crate::translate::internal;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One module for [`compile_files`].
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleInput<'a> {
+    /// The `.wasm` file.
+    pub wasm: &'a Path,
+    /// Where the caller writes the module's artifact: a file there that an earlier run
+    /// wrote from the cached artifact spares reading the cache entry (it is only read).
+    pub artifact: &'a Path,
+}
+
+/// What the module tier did for a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleTier {
+    /// The cache's module tier is off
+    /// ([`CodeCache::modules`](crate::CodeCache::modules) is false).
+    Off,
+    /// Looked up and not found (or found damaged): the module was compiled.
+    Miss,
+    /// Served from the cache.
+    Hit,
+}
+
+/// The artifact of a module that [`compile_files`] finished.
+#[derive(Debug, Clone)]
+pub enum ModuleArtifact {
+    /// A module-tier hit whose artifact is already at the artifact path: nothing to write.
+    InPlace {
+        /// The artifact's length.
+        len: u64,
+    },
+    /// A module-tier hit: the cached artifact, to be written to the artifact path (the
+    /// file there is missing or differs).
+    Stored(Vec<u8>),
+    /// A module-tier miss (or the tier is off): compiled by the manifest and function
+    /// tiers. What an earlier run wrote at the artifact path may already equal it.
+    Compiled(CompiledModule),
+}
+
+/// Why [`compile_files`] finished a module without an artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The module's file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The module does not compile.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// Checking: the cached artifact differs from a fresh compile of the module.
+    #[error("cache check failed: the cached artifact differs from a fresh compile (module key {})", key.to_hex())]
+    CacheCheck { key: ModuleKey },
+}
+
+/// One module's result from [`compile_files`].
+#[derive(Debug)]
+pub struct ModuleOutcome {
+    /// When the pipeline started on the module (before reading it).
+    pub started: Instant,
+    /// What the module tier did. A checked hit ([`CompileOptions::check_cache`]) is
+    /// compiled too, and stays a hit.
+    pub tier: ModuleTier,
+    /// The module's size (0 when it could not be opened and read).
+    pub wasm_bytes: u64,
+    /// The sha256 of the module's bytes: read from the cached artifact's header on a hit
+    /// that is not checked, computed otherwise. `None` when the module could not be read.
+    pub wasm_sha256: Option<[u8; 32]>,
+    /// Milliseconds spent reading the module (a large one, hashed as it is read, with
+    /// the hashing).
+    pub read_ms: f64,
+    /// Milliseconds spent in the module-tier lookup (with hashing a module read whole).
+    pub lookup_ms: f64,
+    /// The cache's module entry did not hold an artifact: counted, and a miss (the
+    /// compiled artifact replaces it).
+    pub corrupt: bool,
+    /// The artifact, or why there is none.
+    pub result: Result<ModuleArtifact, ModuleError>,
+}
+
+/// Modules from this size on are hashed as they are read, through a small buffer, when
+/// the module tier may make holding them unnecessary: reading a large module whole into
+/// fresh memory costs its page faults on every run.
+const STREAM_INPUT_BYTES: u64 = 256 << 10;
+
+/// A module's bytes, or only their digest.
+enum WasmInput {
+    Bytes(Vec<u8>),
+    /// Streamed into the module-tier digest; read again only if the module is compiled.
+    Digested {
+        digest: [u8; 32],
+        len: u64,
+    },
+}
+
+/// Reads the module at `path`: whole, or, when `stream` and it is large, only into its
+/// [`wasm_digest`].
+fn read_input(path: &Path, stream: bool) -> std::io::Result<WasmInput> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if !stream || len < STREAM_INPUT_BYTES {
+        let mut bytes = Vec::with_capacity(len as usize);
+        f.read_to_end(&mut bytes)?;
+        return Ok(WasmInput::Bytes(bytes));
+    }
+    let mut hasher = WasmDigester::default();
+    let len = hasher.update_reader(f)?;
+    Ok(WasmInput::Digested {
+        digest: hasher.finalize(),
+        len,
+    })
+}
+
+/// What the module-tier lookup found.
+enum Hit {
+    /// Nothing: a miss, or the tier is off.
+    No,
+    /// The artifact at the artifact path equals the entry (its length).
+    InPlace(u64),
+    /// The entry's artifact.
+    Stored(Vec<u8>),
+}
+
+/// A module after reading and the module-tier lookup: its [`ModuleOutcome`] so far.
+struct Staged {
+    started: Instant,
+    tier: ModuleTier,
+    wasm_bytes: u64,
+    wasm_sha256: Option<[u8; 32]>,
+    read_ms: f64,
+    lookup_ms: f64,
+    corrupt: bool,
+    /// The module's bytes; empty for a hit on a large module that is not checked (only
+    /// its digest was needed).
+    wasm: Vec<u8>,
+    key: ModuleKey,
+    hit: Hit,
+    /// Set when the module could not be read, or once it went through the rest of the
+    /// pipeline; otherwise the hit is the result.
+    result: Option<Result<ModuleArtifact, ModuleError>>,
+}
+
+impl Staged {
+    /// Whether the module goes through the rest of the pipeline: it was read, and missed
+    /// or its hit is checked.
+    fn pending(&self, check: bool) -> bool {
+        self.result.is_none() && (matches!(self.hit, Hit::No) || check)
+    }
+
+    fn into_outcome(self) -> ModuleOutcome {
+        let result = self.result.unwrap_or_else(|| match self.hit {
+            Hit::InPlace(len) => Ok(ModuleArtifact::InPlace { len }),
+            Hit::Stored(a) => Ok(ModuleArtifact::Stored(a)),
+            Hit::No => Err(internal("module neither served nor compiled").into()),
+        });
+        ModuleOutcome {
+            started: self.started,
+            tier: self.tier,
+            wasm_bytes: self.wasm_bytes,
+            wasm_sha256: self.wasm_sha256,
+            read_ms: self.read_ms,
+            lookup_ms: self.lookup_ms,
+            corrupt: self.corrupt,
+            result,
+        }
+    }
+}
+
+fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
+    let started = Instant::now();
+    let module_tier = opts.cache.modules();
+    let mut s = Staged {
+        started,
+        tier: if module_tier {
+            ModuleTier::Miss
+        } else {
+            ModuleTier::Off
+        },
+        wasm_bytes: 0,
+        wasm_sha256: None,
+        read_ms: 0.0,
+        lookup_ms: 0.0,
+        corrupt: false,
+        wasm: Vec::new(),
+        key: ModuleKey([0; 32]),
+        hit: Hit::No,
+        result: None,
+    };
+    let cannot_read = |s: &mut Staged, source| {
+        let path = input.wasm.to_path_buf();
+        s.result = Some(Err(ModuleError::Read { path, source }));
+    };
+    let t = Instant::now();
+    let read = match read_input(input.wasm, module_tier) {
+        Ok(r) => r,
+        Err(e) => {
+            cannot_read(&mut s, e);
+            return s;
+        }
+    };
+    s.read_ms = ms(t);
+    let mut digest = None;
+    match read {
+        WasmInput::Bytes(b) => s.wasm = b,
+        WasmInput::Digested { digest: d, len } => {
+            digest = Some(d);
+            s.wasm_bytes = len;
+        }
+    }
+    let mut sha = None;
+    if module_tier {
+        let t = Instant::now();
+        let d = digest.unwrap_or_else(|| wasm_digest(&s.wasm));
+        s.key = module_key(opts.isa, &d);
+        // The key covers the bytes, so the artifact's recorded sha256 is theirs. An entry
+        // whose artifact header does not read is damaged: a miss.
+        let header = wasmprecomp_artifact::header_from_prefix;
+        match opts.cache.get_module(&s.key, input.artifact) {
+            Some(ModuleEntry::InPlace { len, head }) => match header(&head) {
+                Some(h) => {
+                    s.hit = Hit::InPlace(len);
+                    sha = Some(h.wasm_sha256);
+                }
+                None => s.corrupt = true,
+            },
+            Some(ModuleEntry::Stored(bytes)) => match header(&bytes) {
+                Some(h) => {
+                    s.hit = Hit::Stored(bytes);
+                    sha = Some(h.wasm_sha256);
+                }
+                None => s.corrupt = true,
+            },
+            None => {}
+        }
+        if !matches!(s.hit, Hit::No) {
+            s.tier = ModuleTier::Hit;
+        }
+        s.lookup_ms = ms(t);
+    }
+    // A module that is compiled needs its bytes. Read again, they may have changed since
+    // they were digested: the key follows the bytes.
+    let compiled = s.pending(opts.check_cache);
+    if let (Some(d), true) = (digest, compiled) {
+        match std::fs::read(input.wasm) {
+            Ok(b) => s.wasm = b,
+            Err(e) => {
+                cannot_read(&mut s, e);
+                return s;
+            }
+        }
+        let now = wasm_digest(&s.wasm);
+        if now != d {
+            s.key = module_key(opts.isa, &now);
+            s.hit = Hit::No;
+            s.tier = ModuleTier::Miss;
+            sha = None;
+        }
+    }
+    if digest.is_none() || compiled {
+        s.wasm_bytes = s.wasm.len() as u64;
+    }
+    // Checking recompiles the hit, so the digest it embeds must be computed, not read
+    // back from the artifact under test.
+    s.wasm_sha256 = Some(
+        sha.filter(|_| !opts.check_cache)
+            .unwrap_or_else(|| Sha256::digest(&s.wasm).into()),
+    );
+    s
+}
+
+/// Compiles module files through all three tiers of `opts.cache`: each module is read
+/// and looked up in the module tier ([`ModuleTier`]), and the modules it does not serve
+/// go through the manifest and function tiers as one run (a function shared by several
+/// is compiled once), their artifacts stored in the module tier. With
+/// [`CompileOptions::check_cache`], module hits are compiled too and must equal what the
+/// cache served. Outcomes are in input order; one module's failure does not stop the
+/// others. Writing the artifacts is the caller's: nothing is written here but the cache.
+pub fn compile_files(inputs: &[ModuleInput], opts: CompileOptions) -> Vec<ModuleOutcome> {
+    // One module is staged on this thread: handing it to a worker costs a thread wake-up,
+    // about as much as a small module's whole module-tier hit.
+    let mut staged = map_items(inputs.to_vec(), inputs.len() > 1, |_, input| {
+        stage(&input, &opts)
+    });
+    let pending: Vec<usize> = (0..staged.len())
+        .filter(|&i| staged[i].pending(opts.check_cache))
+        .collect();
+    if !pending.is_empty() {
+        let wasms: Vec<&[u8]> = pending.iter().map(|&i| staged[i].wasm.as_slice()).collect();
+        let sha: Vec<[u8; 32]> = pending
+            .iter()
+            .map(|&i| staged[i].wasm_sha256.unwrap_or_default())
+            .collect();
+        let results = compile_modules_hashed(&wasms, &sha, opts);
+        for (&i, r) in pending.iter().zip(results) {
+            let result = finish_compiled(&mut staged[i], &inputs[i], r, opts);
+            staged[i].result = Some(result);
+        }
+    }
+    staged.into_iter().map(Staged::into_outcome).collect()
+}
+
+/// The artifact of a module that went through the rest of the pipeline: a miss's, stored
+/// in the module tier, or a checked hit's, the cached one once it equals the fresh
+/// compile.
+fn finish_compiled(
+    s: &mut Staged,
+    input: &ModuleInput,
+    compiled: Result<CompiledModule, CompileError>,
+    opts: CompileOptions,
+) -> Result<ModuleArtifact, ModuleError> {
+    let cm = compiled?;
+    let same = match std::mem::replace(&mut s.hit, Hit::No) {
+        Hit::No => {
+            if opts.cache.modules() {
+                opts.cache.put_module(&s.key, &cm.artifact);
+            }
+            return Ok(ModuleArtifact::Compiled(cm));
+        }
+        Hit::Stored(a) => (a == cm.artifact).then_some(ModuleArtifact::Stored(a)),
+        Hit::InPlace(len) => std::fs::read(input.artifact)
+            .is_ok_and(|a| a == cm.artifact)
+            .then_some(ModuleArtifact::InPlace { len }),
+    };
+    same.ok_or(ModuleError::CacheCheck { key: s.key })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile_wasm, CodeCache, Isa, ManifestKey, OptLevel, StencilKey, IN_PLACE_HEAD};
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Every tier in memory. An artifact in place is confirmed by comparing it whole with
+    /// the stored one. Manifest and function lookups are counted: a module hit that is
+    /// not checked must make none.
+    struct MemCache {
+        module_tier: bool,
+        modules: Mutex<HashMap<ModuleKey, Vec<u8>>>,
+        functions: Mutex<HashMap<StencilKey, Vec<u8>>>,
+        manifests: Mutex<HashMap<ManifestKey, Vec<u8>>>,
+        lookups: AtomicUsize,
+    }
+
+    impl MemCache {
+        fn new(module_tier: bool) -> MemCache {
+            MemCache {
+                module_tier,
+                modules: Mutex::default(),
+                functions: Mutex::default(),
+                manifests: Mutex::default(),
+                lookups: AtomicUsize::new(0),
+            }
+        }
+        fn lookups(&self) -> usize {
+            self.lookups.swap(0, Ordering::Relaxed)
+        }
+        fn plant(&self, key: ModuleKey, artifact: &[u8]) {
+            self.modules.lock().unwrap().insert(key, artifact.to_vec());
+        }
+        fn stored(&self, key: &ModuleKey) -> Option<Vec<u8>> {
+            self.modules.lock().unwrap().get(key).cloned()
+        }
+    }
+
+    impl CodeCache for MemCache {
+        fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.functions.lock().unwrap().get(key).cloned()
+        }
+        fn put_function(&self, key: &StencilKey, code: &[u8]) {
+            self.functions.lock().unwrap().insert(*key, code.to_vec());
+        }
+        fn manifests(&self) -> bool {
+            true
+        }
+        fn get_manifest(&self, key: &ManifestKey) -> Option<Vec<u8>> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.manifests.lock().unwrap().get(key).cloned()
+        }
+        fn put_manifest(&self, key: &ManifestKey, manifest: &[u8]) {
+            self.manifests
+                .lock()
+                .unwrap()
+                .insert(*key, manifest.to_vec());
+        }
+        fn modules(&self) -> bool {
+            self.module_tier
+        }
+        fn get_module(&self, key: &ModuleKey, in_place: &Path) -> Option<ModuleEntry> {
+            assert!(self.module_tier, "module tier is off but was looked up");
+            let stored = self.stored(key)?;
+            match std::fs::read(in_place) {
+                Ok(copy) if copy == stored => Some(ModuleEntry::InPlace {
+                    len: copy.len() as u64,
+                    head: copy[..copy.len().min(IN_PLACE_HEAD)].to_vec(),
+                }),
+                _ => Some(ModuleEntry::Stored(stored)),
+            }
+        }
+        fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
+            assert!(self.module_tier, "module tier is off but was stored to");
+            self.plant(*key, artifact);
+        }
+    }
+
+    const WAT: &str = r#"(module
+        (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+        (func (export "mul") (param i64 i64) (result i64) local.get 0 local.get 1 i64.mul))"#;
+
+    /// A module file, its artifact path, and the ISA it is compiled for.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        wasm: PathBuf,
+        artifact: PathBuf,
+        isa: Isa,
+    }
+
+    impl Fixture {
+        fn new(wat: &str) -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let wasm = dir.path().join("m.wasm");
+            std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+            let artifact = dir.path().join("m.wpc");
+            let isa = Isa::new(None, OptLevel::Speed).unwrap();
+            Fixture {
+                dir,
+                wasm,
+                artifact,
+                isa,
+            }
+        }
+        fn bytes(&self) -> Vec<u8> {
+            std::fs::read(&self.wasm).unwrap()
+        }
+        fn key(&self) -> ModuleKey {
+            module_key(&self.isa, &wasm_digest(&self.bytes()))
+        }
+        fn run(&self, cache: &dyn CodeCache, check: bool) -> ModuleOutcome {
+            let input = ModuleInput {
+                wasm: &self.wasm,
+                artifact: &self.artifact,
+            };
+            let opts = CompileOptions {
+                isa: &self.isa,
+                cache,
+                check_cache: check,
+            };
+            let mut out = compile_files(&[input], opts);
+            assert_eq!(out.len(), 1);
+            out.remove(0)
+        }
+        /// The artifact of this module at another opt level: a valid artifact for the same
+        /// bytes (same sha256 in its header) that a compile here never produces.
+        fn other_artifact(&self) -> Vec<u8> {
+            let isa = Isa::new(None, OptLevel::None).unwrap();
+            compile_wasm(&self.bytes(), &isa).unwrap()
+        }
+        fn sha256(&self) -> [u8; 32] {
+            Sha256::digest(self.bytes()).into()
+        }
+    }
+
+    fn compiled(o: ModuleOutcome) -> CompiledModule {
+        match o.result {
+            Ok(ModuleArtifact::Compiled(cm)) => cm,
+            other => panic!("expected a compiled artifact, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_miss_is_compiled_and_stored_under_the_module_key() {
+        let f = Fixture::new(WAT);
+        let cache = MemCache::new(true);
+        let o = f.run(&cache, false);
+        assert_eq!(o.tier, ModuleTier::Miss);
+        assert!(!o.corrupt);
+        assert_eq!(o.wasm_sha256, Some(f.sha256()));
+        assert_eq!(o.wasm_bytes, f.bytes().len() as u64);
+        let cm = compiled(o);
+        assert_eq!(cm.stats.functions, 2);
+        assert_eq!(cm.artifact, compile_wasm(&f.bytes(), &f.isa).unwrap());
+        assert_eq!(cache.stored(&f.key()), Some(cm.artifact));
+    }
+
+    #[test]
+    fn a_hit_returns_the_stored_artifact_without_compiling() {
+        let f = Fixture::new(WAT);
+        let cache = MemCache::new(true);
+        let other = f.other_artifact();
+        assert_ne!(other, compile_wasm(&f.bytes(), &f.isa).unwrap());
+        cache.plant(f.key(), &other);
+        let o = f.run(&cache, false);
+        assert_eq!(o.tier, ModuleTier::Hit);
+        assert_eq!(cache.lookups(), 0, "nothing but the module was looked up");
+        assert_eq!(
+            o.wasm_sha256,
+            Some(f.sha256()),
+            "from the artifact's header"
+        );
+        assert_eq!(o.wasm_bytes, f.bytes().len() as u64);
+        match o.result {
+            Ok(ModuleArtifact::Stored(a)) => assert_eq!(a, other),
+            r => panic!("expected the stored artifact, got {r:?}"),
+        }
+        // The same artifact at the artifact path is confirmed in place.
+        std::fs::write(&f.artifact, &other).unwrap();
+        let o = f.run(&cache, false);
+        assert_eq!(o.tier, ModuleTier::Hit);
+        assert_eq!(cache.lookups(), 0);
+        assert!(
+            matches!(o.result, Ok(ModuleArtifact::InPlace { len }) if len == other.len() as u64),
+            "{:?}",
+            o.result
+        );
+    }
+
+    #[test]
+    fn a_damaged_module_entry_is_a_counted_miss_and_is_replaced() {
+        let f = Fixture::new(WAT);
+        let want = compile_wasm(&f.bytes(), &f.isa).unwrap();
+        let cache = MemCache::new(true);
+        // Stored, and then confirmed in place: neither holds an artifact's header.
+        for in_place in [false, true] {
+            let garbage = b"\x7fELF but not an artifact".to_vec();
+            cache.plant(f.key(), &garbage);
+            if in_place {
+                std::fs::write(&f.artifact, &garbage).unwrap();
+            }
+            let o = f.run(&cache, false);
+            assert_eq!(o.tier, ModuleTier::Miss, "in place: {in_place}");
+            assert!(o.corrupt, "in place: {in_place}");
+            assert_eq!(o.wasm_sha256, Some(f.sha256()));
+            assert_eq!(compiled(o).artifact, want);
+            assert_eq!(cache.stored(&f.key()), Some(want.clone()));
+        }
+    }
+
+    #[test]
+    fn a_checked_hit_is_recompiled_and_compared() {
+        let f = Fixture::new(WAT);
+        let cache = MemCache::new(true);
+        let want = compiled(f.run(&cache, false)).artifact;
+        cache.lookups();
+        // A right entry passes, stored or in place, and stays a hit.
+        let o = f.run(&cache, true);
+        assert_eq!(o.tier, ModuleTier::Hit);
+        assert!(cache.lookups() > 0, "the hit was recompiled");
+        assert!(matches!(&o.result, Ok(ModuleArtifact::Stored(a)) if *a == want));
+        std::fs::write(&f.artifact, &want).unwrap();
+        let o = f.run(&cache, true);
+        assert!(cache.lookups() > 0, "the hit was recompiled");
+        assert!(
+            matches!(o.result, Ok(ModuleArtifact::InPlace { len }) if len == want.len() as u64)
+        );
+        // A wrong one fails the module, stored or in place, and is left for the caller.
+        let other = f.other_artifact();
+        cache.plant(f.key(), &other);
+        for in_place in [false, true] {
+            if in_place {
+                std::fs::write(&f.artifact, &other).unwrap();
+            } else {
+                std::fs::remove_file(&f.artifact).unwrap();
+            }
+            let o = f.run(&cache, true);
+            assert_eq!(o.tier, ModuleTier::Hit);
+            assert_eq!(o.wasm_sha256, Some(f.sha256()), "computed, not read back");
+            match o.result {
+                Err(ModuleError::CacheCheck { key }) => assert_eq!(key, f.key()),
+                r => panic!("in place: {in_place}: expected a failed check, got {r:?}"),
+            }
+            assert_eq!(cache.stored(&f.key()), Some(other.clone()));
+        }
+    }
+
+    #[test]
+    fn a_large_module_hit_reports_the_size_and_sha256_of_the_bytes_it_hashed() {
+        let data = "x".repeat(STREAM_INPUT_BYTES as usize);
+        let wat = format!(
+            r#"(module (memory 8) (data (i32.const 0) "{data}")
+                (func (export "f") (result i32) i32.const 7))"#
+        );
+        let f = Fixture::new(&wat);
+        assert!(f.bytes().len() as u64 >= STREAM_INPUT_BYTES);
+        let cache = MemCache::new(true);
+        let want = compiled(f.run(&cache, false)).artifact;
+        std::fs::write(&f.artifact, &want).unwrap();
+        for check in [false, true] {
+            let o = f.run(&cache, check);
+            assert_eq!(o.tier, ModuleTier::Hit, "check: {check}");
+            assert_eq!(o.wasm_bytes, f.bytes().len() as u64, "check: {check}");
+            assert_eq!(o.wasm_sha256, Some(f.sha256()), "check: {check}");
+            assert!(matches!(o.result, Ok(ModuleArtifact::InPlace { .. })));
+        }
+        // Edited bytes are another key: a miss that compiles them.
+        let mut edited = f.bytes();
+        let at = edited.len() / 2;
+        edited[at] ^= 1;
+        std::fs::write(&f.wasm, &edited).unwrap();
+        let o = f.run(&cache, false);
+        assert_eq!(o.tier, ModuleTier::Miss);
+        assert_eq!(compiled(o).artifact, compile_wasm(&edited, &f.isa).unwrap());
+    }
+
+    #[test]
+    fn with_the_module_tier_off_every_module_is_compiled_and_none_is_looked_up() {
+        let f = Fixture::new(WAT);
+        let cache = MemCache::new(false);
+        for _ in 0..2 {
+            let o = f.run(&cache, false);
+            assert_eq!(o.tier, ModuleTier::Off);
+            compiled(o);
+        }
+        let o = f.run(&crate::NoCache, false);
+        assert_eq!(o.tier, ModuleTier::Off);
+        compiled(o);
+    }
+
+    #[test]
+    fn an_unreadable_module_fails_alone() {
+        let f = Fixture::new(WAT);
+        let missing = f.dir.path().join("missing.wasm");
+        let cache = MemCache::new(true);
+        let inputs = [
+            ModuleInput {
+                wasm: &missing,
+                artifact: &f.artifact,
+            },
+            ModuleInput {
+                wasm: &f.wasm,
+                artifact: &f.artifact,
+            },
+        ];
+        let opts = CompileOptions {
+            isa: &f.isa,
+            cache: &cache,
+            check_cache: false,
+        };
+        let mut out = compile_files(&inputs, opts).into_iter();
+        let unread = out.next().unwrap();
+        assert!(matches!(&unread.result, Err(ModuleError::Read { path, .. }) if *path == missing));
+        assert_eq!(unread.wasm_sha256, None);
+        assert_eq!(unread.wasm_bytes, 0);
+        compiled(out.next().unwrap());
+    }
+}
