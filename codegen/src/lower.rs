@@ -114,7 +114,7 @@ impl IntCC {
 }
 
 /// `lhs cc rhs` on 32- or 64-bit integers, where `rhs` is a register or an immediate the
-/// ISA chose (see [`Lower::compare`]).
+/// ISA chose (see [`LowerInt::compare`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compare {
     pub is64: bool,
@@ -326,7 +326,7 @@ pub struct LowerCtx<'s, I> {
     /// The function's VM context.
     pub vmctx: VReg,
     /// Where multiple results are written (hidden argument), when the function has them.
-    /// Set by [`Lower::args`].
+    /// Set by [`LowerBase::args`].
     pub ret_area: Option<VReg>,
 }
 
@@ -503,7 +503,7 @@ pub trait LowerMemory: LowerBase {
         trap: TrapInfo,
     ) -> VReg;
 
-    /// Stores `value` as `kind` to `mem` at `addr + offset`, trapping like [`Lower::load`].
+    /// Stores `value` as `kind` to `mem` at `addr + offset`, trapping like [`LowerMemory::load`].
     #[allow(clippy::too_many_arguments)]
     fn store(
         &mut self,

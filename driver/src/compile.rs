@@ -373,7 +373,15 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
         .iter()
         .map(|i| artifact_path(&opts.out_dir, &i.path))
         .collect();
+    // Entries the store returned but the pipeline could not decode: misses, counted in
+    // the report's `cache.corrupt` with the ones the store itself found damaged.
+    let undecodable = std::sync::atomic::AtomicU64::new(0);
     let finish_one = |(i, o): (usize, ModuleOutcome)| {
+        let mut bad = u64::from(o.corrupt);
+        if let Ok(ModuleArtifact::Compiled(cm)) = &o.result {
+            bad += u64::from(cm.stats.corrupt);
+        }
+        undecodable.fetch_add(bad, std::sync::atomic::Ordering::Relaxed);
         let r = finish(&inputs[i], &outs[i], o);
         if let Some(b) = bar {
             b.module_finished();
@@ -441,7 +449,7 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
             function_misses: stats.function_misses,
             manifest_hits: stats.manifest_hits,
             manifest_misses: stats.manifest_misses,
-            corrupt: stats.corrupt,
+            corrupt: stats.corrupt + undecodable.into_inner(),
             bytes_read: stats.bytes_read,
             bytes_written: stats.bytes_written,
             evictions: stats.evictions,

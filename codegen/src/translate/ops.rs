@@ -120,7 +120,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     /// `i32.wrap_i64`: an i32 in a register has undefined upper bits (see
-    /// [`Lower::materialize`]), so wrapping moves nothing.
+    /// [`LowerBase::materialize`]), so wrapping moves nothing.
     fn wrap(&mut self) -> R {
         let v = self.pop()?;
         match v {
