@@ -1,8 +1,9 @@
 //! A content-addressed, file-locked, per-user compile cache.
 //!
 //! The cache stores opaque byte payloads under 32-byte keys (a SHA-256 the
-//! caller computes) in two tiers: [`Tier::Module`] for whole compiled
-//! artifacts and [`Tier::Function`] for individually compiled functions. It
+//! caller computes) in three tiers: [`Tier::Module`] for whole compiled
+//! artifacts, [`Tier::Function`] for individually compiled functions and
+//! [`Tier::Manifest`] for what reuses a module's functions in one read. It
 //! knows nothing about what the bytes mean.
 //!
 //! Guarantees:

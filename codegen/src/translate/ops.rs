@@ -226,16 +226,27 @@ impl<B: Lower> Translator<'_, '_, B> {
         Ok(())
     }
 
-    /// A runtime call that returns non-zero when it trapped (reported as a host error at
-    /// this operator).
-    fn trapping_libcall(&mut self, lc: Libcall, args: &[regalloc2::VReg]) -> R {
-        let res = self
-            .isa
-            .libcall(&mut self.ctx, lc, args, true)
-            .ok_or_else(|| internal("libcall without its result"))?;
+    /// Calls runtime function `lc` with `args` as the one list of libcalls
+    /// (`wasmprecomp_artifact::foreach_libcall!`) declares it: the argument count is
+    /// checked, a status result is raised as a host error at this operator, and a value
+    /// result is returned.
+    fn runtime_call(
+        &mut self,
+        lc: Libcall,
+        args: &[regalloc2::VReg],
+    ) -> Result<Option<regalloc2::VReg>, CompileError> {
+        if args.len() != lc.params().len() {
+            return Err(internal("libcall arguments differ from its signature"));
+        }
+        let result = !lc.results().is_empty();
+        let r = self.isa.libcall(&mut self.ctx, lc, args, result);
+        if !lc.traps() {
+            return Ok(r);
+        }
+        let status = r.ok_or_else(|| internal("trapping libcall without its status"))?;
         let trap = self.trap_here(TrapKind::HostError);
-        self.isa.trap_if_nonzero(&mut self.ctx, res, trap);
-        Ok(())
+        self.isa.trap_if_nonzero(&mut self.ctx, status, trap);
+        Ok(None)
     }
 
     /// A bulk memory or table operation: the relocated entity indices, then the three
@@ -249,14 +260,13 @@ impl<B: Lower> Translator<'_, '_, B> {
         for v in ops {
             args.push(self.reg(v));
         }
-        self.trapping_libcall(lc, &args)
+        self.runtime_call(lc, &args).map(|_| ())
     }
 
     /// A libcall returning an i32 that is pushed (`memory.grow`, `table.grow`).
     fn value_libcall(&mut self, lc: Libcall, args: &[regalloc2::VReg]) -> R {
         let r = self
-            .isa
-            .libcall(&mut self.ctx, lc, args, true)
+            .runtime_call(lc, args)?
             .ok_or_else(|| internal("libcall without its result"))?;
         self.push_reg(r, I32);
         Ok(())
@@ -330,8 +340,7 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn drop_segment(&mut self, lc: Libcall, kind: RelocKind, index: u32) -> R {
         let i = self.isa.reloc_imm(&mut self.ctx, kind, index);
-        self.isa.libcall(&mut self.ctx, lc, &[i], false);
-        Ok(())
+        self.runtime_call(lc, &[i]).map(|_| ())
     }
 
     fn ref_func(&mut self, function_index: u32) -> R {

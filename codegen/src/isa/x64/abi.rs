@@ -11,7 +11,10 @@ use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
 use wasmprecomp_artifact::abi::x86_64 as protocol;
 use wasmprecomp_artifact::ValType;
 
-pub use protocol::{CALLEE_SAVED, R8, R9, RAX, RCX, RDI, RDX, RSI};
+pub use protocol::{
+    CALLEE_SAVED, LIBCALL_PARAMS, LIBCALL_RESULT, LIBCALL_VMCTX, R8, R9, RAX, RCX, RDI, RDX,
+    RESULTS_AREA, RSI, VMCTX,
+};
 
 pub fn gpr(n: u8) -> PReg {
     PReg::new(n as usize, RegClass::Int)

@@ -90,8 +90,12 @@ impl Emitter {
             }
             Inst::CallReg { code, .. } => self.asm.call_r(g(*code)),
             Inst::CallLibcall { index, .. } => {
-                self.asm
-                    .load(LoadKind::I64, Size::S64, R11, m(RDI, VMCTX_LIBCALLS as i32));
+                self.asm.load(
+                    LoadKind::I64,
+                    Size::S64,
+                    R11,
+                    m(Gpr(protocol::LIBCALL_VMCTX), VMCTX_LIBCALLS as i32),
+                );
                 self.asm.call_m(m(R11, 8 * *index as i32));
             }
             Inst::TrapIf {

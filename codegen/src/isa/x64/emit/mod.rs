@@ -30,6 +30,7 @@ use super::inst::*;
 use crate::compiled::{CompiledStencil, Reloc, RelocKind, StencilTrap};
 use crate::vcode::{Reg, VCode};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
+use wasmprecomp_artifact::abi::x86_64 as protocol;
 use wasmprecomp_artifact::{
     TrapKind, FUNCREF_SIG, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
     VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
@@ -91,8 +92,9 @@ impl Emitter {
 
     /// Calls the raise-trap routine; never returns. The return address identifies the site.
     fn raise(&mut self, t: TrapInfo) {
-        self.asm.load(LoadKind::I64, Size::S64, RDI, m(RBP, -8));
-        self.asm.call_m(m(RDI, VMCTX_RAISE as i32));
+        let vm = Gpr(protocol::RAISE_VMCTX);
+        self.asm.load(LoadKind::I64, Size::S64, vm, m(RBP, -8));
+        self.asm.call_m(m(vm, VMCTX_RAISE as i32));
         self.traps.push(StencilTrap {
             code_offset: self.asm.offset(),
             kind: t.kind,
@@ -320,9 +322,10 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
     // Prologue: frame, VM context slot, stack check, callee-saved registers.
     e.asm.push(RBP);
     e.asm.mov_rr(Size::S64, RBP, RSP);
-    e.asm.push(RDI);
+    let vm = Gpr(protocol::VMCTX);
+    e.asm.push(vm);
     e.asm
-        .load(LoadKind::I64, Size::S64, R11, m(RDI, VMCTX_STORE as i32));
+        .load(LoadKind::I64, Size::S64, R11, m(vm, VMCTX_STORE as i32));
     e.asm.lea(R10, m(RSP, -((frame - 8) as i32)));
     e.asm
         .alu_rm(AluOp::Cmp, Size::S64, R10, m(R11, STORE_STACK_LIMIT as i32));

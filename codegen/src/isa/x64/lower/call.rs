@@ -62,7 +62,7 @@ impl LowerCall for X64Lower {
             Callee::Indirect { code, vmctx } => (Some(code), vmctx, None),
         };
         let (locs, nstack) = abi::param_locs(&sig.params);
-        let mut regs: Vec<(VReg, PReg)> = vec![(callee_vmctx, abi::gpr(abi::RDI))];
+        let mut regs: Vec<(VReg, PReg)> = vec![(callee_vmctx, abi::gpr(abi::VMCTX))];
         for (a, loc) in args.iter().zip(&locs) {
             let v = self.reg(ctx, *a);
             match loc {
@@ -82,7 +82,7 @@ impl LowerCall for X64Lower {
                 dst: r(p),
                 off: area_off,
             });
-            regs.push((p, abi::gpr(abi::RAX)));
+            regs.push((p, abi::gpr(abi::RESULTS_AREA)));
             outgoing += 8 * sig.results.len() as u32;
         }
         ctx.builder.reserve_outgoing(outgoing);
@@ -145,8 +145,8 @@ impl LowerCall for X64Lower {
 
     fn libcall(&mut self, ctx: C, lc: Libcall, args: &[VReg], result: bool) -> Option<VReg> {
         let res = result.then(|| ctx.builder.new_vreg(RegClass::Int));
-        let mut uses = vec![(ctx.vmctx, abi::gpr(abi::RDI))];
-        let regs = [abi::RSI, abi::RDX, abi::RCX, abi::R8, abi::R9];
+        let mut uses = vec![(ctx.vmctx, abi::gpr(abi::LIBCALL_VMCTX))];
+        let regs = abi::LIBCALL_PARAMS;
         let args = self.dedup_args(ctx, args);
         for (a, p) in args.iter().zip(regs) {
             uses.push((*a, abi::gpr(p)));
@@ -154,8 +154,8 @@ impl LowerCall for X64Lower {
         let mut clob = abi::call_clobbers();
         let mut defs = Vec::new();
         if let Some(res) = res {
-            defs.push((res, abi::gpr(abi::RAX)));
-            clob.remove(abi::gpr(abi::RAX));
+            defs.push((res, abi::gpr(abi::LIBCALL_RESULT)));
+            clob.remove(abi::gpr(abi::LIBCALL_RESULT));
         }
         ctx.builder.push_clobbers(
             Inst::CallLibcall {

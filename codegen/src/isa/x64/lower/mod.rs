@@ -74,7 +74,7 @@ impl LowerBase for X64Lower {
     fn args(&mut self, ctx: C) -> Vec<VReg> {
         let sig = ctx.sig;
         let (locs, _) = abi::param_locs(&sig.params);
-        let mut defs = vec![(ctx.vmctx, abi::gpr(abi::RDI))];
+        let mut defs = vec![(ctx.vmctx, abi::gpr(abi::VMCTX))];
         let mut params = Vec::with_capacity(sig.params.len());
         let mut stack_loads = Vec::new();
         for (t, loc) in sig.params.iter().zip(&locs) {
@@ -87,7 +87,7 @@ impl LowerBase for X64Lower {
         }
         if sig.results.len() > 1 {
             let ra = ctx.builder.new_vreg(RegClass::Int);
-            defs.push((ra, abi::gpr(abi::RAX)));
+            defs.push((ra, abi::gpr(abi::RESULTS_AREA)));
             ctx.ret_area = Some(ra);
         }
         ctx.builder.push(Inst::Args { defs: fixed(defs) });
