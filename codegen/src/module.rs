@@ -190,7 +190,7 @@ pub fn const_expr(e: &wasmparser::ConstExpr) -> Result<art::ConstExpr, CompileEr
 pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
     let (info, funcs) = parse_and_validate_module(wasm)?;
     for (i, f) in funcs.into_iter().enumerate() {
-        validate_body(&info, wasm, f, i as u32)?;
+        validate_body(&info, wasm, f, i as u32).map_err(|e| classify(wasm, e))?;
     }
     Ok(info)
 }
@@ -223,7 +223,7 @@ pub fn parse_and_validate_module(
             Ok(None) => {}
             Err(e) => {
                 let function = parsed.as_ref().ok().and_then(|m| m.function_at(e.offset()));
-                return Err(classify_validation_error(wasm, e, function));
+                return Err(classify(wasm, invalid(e, function)));
             }
         }
     }
@@ -231,6 +231,10 @@ pub fn parse_and_validate_module(
 }
 
 /// Validates defined function `defined_index`'s body.
+///
+/// A failure is [`CompileError::Invalid`], not yet classified: many bodies can fail at
+/// once (every function that uses a proposal we do not compile), so the caller passes the
+/// one it reports (the first in module order) to [`classify`].
 pub fn validate_body(
     info: &ModuleInfo,
     wasm: &[u8],
@@ -241,41 +245,94 @@ pub fn validate_body(
     let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
     f.into_validator(Default::default())
         .validate(&body)
-        .map_err(|e| {
-            classify_validation_error(wasm, e, Some(info.num_imported_funcs() + defined_index))
-        })
+        .map_err(|e| invalid(e, Some(info.num_imported_funcs() + defined_index)))
 }
 
-fn classify_validation_error(
-    wasm: &[u8],
-    e: BinaryReaderError,
-    function: Option<u32>,
-) -> CompileError {
-    let all = SUPPORTED_FEATURES
-        .union(WasmFeatures::all())
-        .difference(WasmFeatures::COMPONENT_MODEL);
-    if Validator::new_with_features(all).validate_all(wasm).is_ok() {
-        let proposal = UNSUPPORTED
-            .iter()
-            .find(|(_, f)| {
-                Validator::new_with_features(SUPPORTED_FEATURES.union(*f))
-                    .validate_all(wasm)
-                    .is_ok()
-            })
-            .map(|(n, _)| n.to_string())
-            .unwrap_or_else(|| "several proposals".to_string());
-        return CompileError::Unsupported {
-            proposal,
-            message: one_line(e.message()),
-            offset: e.offset(),
-            function,
-        };
-    }
+fn invalid(e: BinaryReaderError, function: Option<u32>) -> CompileError {
     CompileError::Invalid {
         message: one_line(e.message()),
         offset: e.offset(),
         function,
     }
+}
+
+/// Classifies a validation failure: [`CompileError::Unsupported`] naming the proposal when
+/// the module's sections and the failing function's body validate with that proposal
+/// enabled, otherwise the failure as it is.
+///
+/// The work is bounded and independent of how many functions fail or use the proposal:
+/// at most one pass over the module's sections per candidate proposal (their function
+/// bodies are skipped, not validated), plus the failing body.
+pub fn classify(wasm: &[u8], e: CompileError) -> CompileError {
+    let CompileError::Invalid {
+        message,
+        offset,
+        function,
+    } = e
+    else {
+        return e;
+    };
+    let all = SUPPORTED_FEATURES
+        .union(WasmFeatures::all())
+        .difference(WasmFeatures::COMPONENT_MODEL);
+    if !validates_with(wasm, all, function) {
+        return CompileError::Invalid {
+            message,
+            offset,
+            function,
+        };
+    }
+    let proposal = UNSUPPORTED
+        .iter()
+        .find(|(_, f)| validates_with(wasm, SUPPORTED_FEATURES.union(*f), function))
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_else(|| "several proposals".to_string());
+    CompileError::Unsupported {
+        proposal,
+        message,
+        offset,
+        function,
+    }
+}
+
+/// Whether the module's sections, and the body of `function` (imports included) when
+/// given, validate with `features`. Other bodies are not validated.
+fn validates_with(wasm: &[u8], features: WasmFeatures, function: Option<u32>) -> bool {
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    let mut imported = 0u32;
+    let mut defined = 0u32;
+    for payload in parser.parse_all(wasm) {
+        let Ok(payload) = payload else {
+            return false;
+        };
+        if let Payload::ImportSection(imports) = &payload {
+            imported += imports
+                .clone()
+                .into_imports()
+                .filter(|i| matches!(i, Ok(imp) if matches!(imp.ty, TypeRef::Func(_) | TypeRef::FuncExact(_))))
+                .count() as u32;
+        }
+        let body = match (&payload, validator.payload(&payload)) {
+            (_, Err(_)) => return false,
+            (Payload::CodeSectionEntry(body), Ok(ValidPayload::Func(f, _))) => {
+                let this = imported + defined;
+                defined += 1;
+                (Some(this) == function).then(|| (f, body.clone()))
+            }
+            _ => None,
+        };
+        if let Some((f, body)) = body {
+            if f.into_validator(Default::default())
+                .validate(&body)
+                .is_err()
+            {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// wasmparser messages may span lines (e.g. bad magic); keep ours on one line.

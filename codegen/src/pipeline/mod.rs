@@ -255,8 +255,9 @@ fn prepare<'m>(
     let mut from_manifest = KeyMap::default();
     let mut stale = 0usize;
     for r in results {
-        // The first invalid function in module order is the one reported.
-        let (s, p, k, digest, served) = r?;
+        // The first invalid function in module order is the one reported, and the only
+        // one classified (see `module::classify`).
+        let (s, p, k, digest, served) = r.map_err(|e| module::classify(wasm, e))?;
         if let Some(code) = served {
             // Decoding checked that every row names existing code.
             if let Some(c) = manifest.as_ref().and_then(|m| m.code.get(code as usize)) {
