@@ -94,3 +94,12 @@ impl CompileError {
         }
     }
 }
+
+/// An internal error (a compiler bug) with no function attached yet; the pipeline adds
+/// the function index where it knows it.
+pub fn internal(msg: &str) -> CompileError {
+    CompileError::Internal {
+        message: msg.to_string(),
+        function: None,
+    }
+}

@@ -327,7 +327,7 @@ fn locate(e: CompileError, params: &Parameters) -> CompileError {
 pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModule, CompileError> {
     compile_modules(&[wasm], opts)
         .pop()
-        .unwrap_or_else(|| Err(crate::translate::internal("no module compiled")))
+        .unwrap_or_else(|| Err(crate::error::internal("no module compiled")))
 }
 
 /// Where a unique stencil of a run came from.
@@ -436,7 +436,7 @@ pub fn compile_modules_hashed(
             // Only manifest-served functions lack a stencil, and they returned above
             // unless checking, which builds every stencil.
             let Some(st) = st else {
-                let e = crate::translate::internal("function without a stencil");
+                let e = crate::error::internal("function without a stencil");
                 return (Source::Failed(e), 0.0, 0.0, false);
             };
             let t = Instant::now();

@@ -8,9 +8,9 @@
 //! artifact's header, and a large module is hashed as it is read, never held whole.
 
 use super::{compile_modules_hashed, map_items, ms, CompileOptions, CompiledModule, ModuleEntry};
+use crate::error::internal;
 use crate::error::CompileError;
 use crate::keys::{module_key, wasm_digest, ModuleKey, WasmDigester};
-use crate::translate::internal;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;

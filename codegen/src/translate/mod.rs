@@ -26,12 +26,7 @@ use regalloc2::{RegClass, VReg};
 use wasmparser::{BinaryReader, BlockType, FunctionBody};
 use wasmprecomp_artifact::{TrapKind, ValType};
 
-pub fn internal(msg: &str) -> CompileError {
-    CompileError::Internal {
-        message: msg.to_string(),
-        function: None,
-    }
-}
+pub(crate) use crate::error::internal;
 
 #[derive(Debug)]
 enum FrameKind {

@@ -10,14 +10,10 @@ impl LowerControl for X64Lower {
     fn brif(&mut self, ctx: C, cond: Val, taken: BlockId, not_taken: BlockId) {
         let succs = [(taken, vec![]), (not_taken, vec![])];
         if let Val::Cmp(c) = cond {
-            let rhs = match c.rhs {
-                CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
-                CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
-            };
             ctx.builder.terminate(
                 Inst::CmpBrif {
                     lhs: r(c.lhs),
-                    rhs,
+                    rhs: reg_or_imm(c.rhs),
                     size: if c.is64 { Size::S64 } else { Size::S32 },
                     cc: self::cond(c.cc),
                 },

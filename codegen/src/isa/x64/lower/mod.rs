@@ -27,7 +27,7 @@ use crate::vcode::Reg;
 use regalloc2::{PReg, RegClass, VReg};
 use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 
-/// Per-function lowering state.
+/// The x86-64 instruction selector; it keeps no state between hooks (the VCode does).
 #[derive(Default)]
 pub struct X64Lower;
 
@@ -35,6 +35,14 @@ type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
 
 fn r(v: VReg) -> Reg {
     Reg::new(v)
+}
+
+/// A lazy comparison's right-hand side as an instruction operand.
+fn reg_or_imm(rhs: CmpRhs) -> RegOrImm {
+    match rhs {
+        CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
+        CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+    }
 }
 
 fn fixed(regs: Vec<(VReg, PReg)>) -> FixedRegs {
@@ -164,13 +172,9 @@ impl LowerBase for X64Lower {
         match c {
             // Select straight on the comparison's flags.
             Val::Cmp(cmp) => {
-                let rhs = match cmp.rhs {
-                    CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
-                    CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
-                };
                 ctx.builder.push(Inst::CmpSelect {
                     lhs: r(cmp.lhs),
-                    rhs,
+                    rhs: reg_or_imm(cmp.rhs),
                     a: r(ra),
                     b: r(rb),
                     dst: r(dst),
