@@ -27,7 +27,7 @@ pub use vm::*;
 /// Magic bytes at the start of the metadata section.
 pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
 /// Version of the metadata encoding and of the VM-context/ABI contract. Bump on any change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Name of the ELF section carrying [`ModuleMeta`].
 pub const META_SECTION: &str = ".wasmprecomp.meta";
 /// File offset of the [`META_SECTION`] in every artifact: right after the 64-byte ELF

@@ -13,6 +13,8 @@ pub enum ValType {
     F64,
     FuncRef,
     ExternRef,
+    /// A 128-bit vector (the SIMD proposal, part of WebAssembly 2.0).
+    V128,
 }
 
 impl ValType {
@@ -24,6 +26,7 @@ impl ValType {
             ValType::F64 => 3,
             ValType::FuncRef => 4,
             ValType::ExternRef => 5,
+            ValType::V128 => 6,
         }
     }
     pub fn from_code(c: u8) -> Option<ValType> {
@@ -34,12 +37,26 @@ impl ValType {
             3 => ValType::F64,
             4 => ValType::FuncRef,
             5 => ValType::ExternRef,
+            6 => ValType::V128,
             _ => return None,
         })
     }
-    /// Whether the value travels in a floating-point register in the calling convention.
+    /// Whether the value is a scalar float (`f32` or `f64`).
     pub fn is_float(self) -> bool {
         matches!(self, ValType::F32 | ValType::F64)
+    }
+    /// Whether the value travels in a floating-point/vector register in the calling
+    /// convention (floats and `v128`).
+    pub fn in_vector_regs(self) -> bool {
+        matches!(self, ValType::F32 | ValType::F64 | ValType::V128)
+    }
+    /// Bytes the value takes in a stack-argument or results area: 8, or 16 for `v128`.
+    pub fn area_bytes(self) -> u32 {
+        if self == ValType::V128 {
+            16
+        } else {
+            8
+        }
     }
     fn write(self, w: &mut Writer) {
         w.u8(self.code())
@@ -59,6 +76,7 @@ impl std::fmt::Display for ValType {
             ValType::F64 => "f64",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::V128 => "v128",
         })
     }
 }
@@ -128,6 +146,7 @@ pub enum ConstExpr {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     RefNull(ValType),
     RefFunc(u32),
     GlobalGet(u32),
@@ -179,6 +198,11 @@ impl ConstExpr {
                 w.u8(6);
                 w.u32(*i)
             }
+            ConstExpr::V128(v) => {
+                w.u8(8);
+                w.u64(*v as u64);
+                w.u64((*v >> 64) as u64)
+            }
             ConstExpr::Ops(ops) => {
                 w.u8(7);
                 w.u32(ops.len() as u32);
@@ -216,6 +240,11 @@ impl ConstExpr {
             4 => ConstExpr::RefNull(ValType::read(r)?),
             5 => ConstExpr::RefFunc(r.u32()?),
             6 => ConstExpr::GlobalGet(r.u32()?),
+            8 => {
+                let lo = r.u64()? as u128;
+                let hi = r.u64()? as u128;
+                ConstExpr::V128(lo | (hi << 64))
+            }
             7 => {
                 let n = r.count(1)?;
                 let mut ops = Vec::with_capacity(n);

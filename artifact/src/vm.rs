@@ -45,7 +45,7 @@ pub const VMTABLE_BASE: u32 = 0;
 pub const VMTABLE_LEN: u32 = 8;
 
 /// Host-function context: same header as a VM context (store, raise), then the callback
-/// `extern "C" fn(ctx: *mut HostFuncCtx, values: *mut u64) -> u32` (0 = ok, else trap).
+/// `extern "C" fn(ctx: *mut HostFuncCtx, values: *mut u128) -> u32` (value arrays of 16-byte slots) (0 = ok, else trap).
 pub const HOSTCTX_CALLBACK: u32 = 32;
 
 /// Store state read by compiled code and by the runtime's entry/raise routines.

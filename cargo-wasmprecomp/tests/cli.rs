@@ -46,15 +46,15 @@ fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
     let trunc = d.path().join("trunc.wasm");
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&trunc, &bytes[..bytes.len() - 5]).unwrap();
-    let simd = write_wat(
+    let tail = write_wat(
         d.path(),
-        "simd.wasm",
-        r#"(module (func (export "s") (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))"#,
+        "tail.wasm",
+        r#"(module (func (export "s") (result i32) return_call 0))"#,
     );
     let missing = d.path().join("missing.wasm");
     let out = d.path().join("out");
     let o = run(bin()
-        .args([&good, &notwasm, &trunc, &simd, &missing])
+        .args([&good, &notwasm, &trunc, &tail, &missing])
         .arg("--out-dir")
         .arg(&out)
         .arg("--cache-dir")
@@ -70,7 +70,7 @@ fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("simd.wasm") && stderr.contains("`simd`"),
+        stderr.contains("tail.wasm") && stderr.contains("`tail-call`"),
         "{stderr}"
     );
     assert!(
@@ -87,7 +87,7 @@ fn bad_inputs_are_reported_per_module_and_the_good_one_still_compiles() {
         assert_eq!(m["status"], "error");
         assert!(m["output"].is_null());
     }
-    assert_eq!(mods[3]["error"]["proposal"], "simd");
+    assert_eq!(mods[3]["error"]["proposal"], "tail-call");
     assert_eq!(mods[3]["error"]["function"], 0);
     assert!(mods[2]["error"]["offset"].as_u64().is_some());
     // Nothing half-written: only the good artifact and the report.

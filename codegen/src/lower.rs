@@ -129,9 +129,9 @@ pub enum CmpRhs {
     Imm(i32),
 }
 
-/// The register class that holds values of `t`.
+/// The register class that holds values of `t` (floats and vectors share one).
 pub fn class_of(t: ValType) -> RegClass {
-    if t.is_float() {
+    if t.in_vector_regs() {
         RegClass::Float
     } else {
         RegClass::Int
@@ -294,6 +294,12 @@ pub enum MemKind {
     },
     F32,
     F64,
+    /// A whole `v128`.
+    V128,
+    /// 8 bytes into the low half of a `v128` whose upper half is zeroed (loads only).
+    V64Zero,
+    /// 4 bytes into the low lane of a `v128` whose other lanes are zeroed (loads only).
+    V32Zero,
 }
 
 impl MemKind {
@@ -301,10 +307,209 @@ impl MemKind {
     pub fn bytes(self) -> u32 {
         match self {
             MemKind::Int { bytes, .. } => bytes as u32,
-            MemKind::F32 => 4,
-            MemKind::F64 => 8,
+            MemKind::F32 | MemKind::V32Zero => 4,
+            MemKind::F64 | MemKind::V64Zero => 8,
+            MemKind::V128 => 16,
         }
     }
+    /// The type of the register loaded or stored.
+    pub fn ty(self) -> ValType {
+        match self {
+            MemKind::Int { ty, .. } => ty,
+            MemKind::F32 => ValType::F32,
+            MemKind::F64 => ValType::F64,
+            MemKind::V128 | MemKind::V64Zero | MemKind::V32Zero => ValType::V128,
+        }
+    }
+}
+
+/// The lane shape of a `v128` operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lanes {
+    I8x16,
+    I16x8,
+    I32x4,
+    I64x2,
+    F32x4,
+    F64x2,
+}
+
+impl Lanes {
+    /// Number of lanes.
+    pub fn count(self) -> u8 {
+        16 / self.bytes()
+    }
+    /// Bytes per lane.
+    pub fn bytes(self) -> u8 {
+        match self {
+            Lanes::I8x16 => 1,
+            Lanes::I16x8 => 2,
+            Lanes::I32x4 | Lanes::F32x4 => 4,
+            Lanes::I64x2 | Lanes::F64x2 => 8,
+        }
+    }
+    /// The scalar type a lane is read as or written from (`i32` for 8- and 16-bit lanes).
+    pub fn scalar(self) -> ValType {
+        match self {
+            Lanes::I8x16 | Lanes::I16x8 | Lanes::I32x4 => ValType::I32,
+            Lanes::I64x2 => ValType::I64,
+            Lanes::F32x4 => ValType::F32,
+            Lanes::F64x2 => ValType::F64,
+        }
+    }
+    pub fn is_float(self) -> bool {
+        matches!(self, Lanes::F32x4 | Lanes::F64x2)
+    }
+}
+
+/// Two-operand `v128` operations, lane-wise in the shape given with them unless noted.
+/// Comparisons give all-ones lanes for true and zero lanes for false.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VBinOp {
+    /// Bitwise (the shape does not matter).
+    And,
+    /// `a & !b`.
+    AndNot,
+    Or,
+    Xor,
+    /// Integer or float lanes; integer lanes wrap.
+    Add,
+    Sub,
+    Mul,
+    AddSatS,
+    AddSatU,
+    SubSatS,
+    SubSatU,
+    MinS,
+    MinU,
+    MaxS,
+    MaxU,
+    /// Rounding average of unsigned lanes.
+    AvgrU,
+    /// `i16x8.q15mulr_sat_s`.
+    Q15MulrSatS,
+    /// Integer comparisons.
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+    /// Float lanes.
+    Div,
+    /// WebAssembly `min`/`max`: NaN propagates, -0 is below +0.
+    Min,
+    Max,
+    /// `b < a ? b : a` and `a < b ? b : a`.
+    PMin,
+    PMax,
+    /// Float comparisons (false on NaN but for `FNe`).
+    FEq,
+    FNe,
+    FLt,
+    FGt,
+    FLe,
+    FGe,
+    /// Narrowing with saturation: the shape is the result's (`I8x16` from two `i16x8`,
+    /// `I16x8` from two `i32x4`).
+    NarrowS,
+    NarrowU,
+    /// Widening multiplication of the low or high halves; the shape is the result's.
+    ExtMulLowS,
+    ExtMulLowU,
+    ExtMulHighS,
+    ExtMulHighU,
+    /// `i32x4.dot_i16x8_s`.
+    DotS,
+    /// `i8x16.swizzle`: lanes of `a` selected by `b`, 0 for indices past 15.
+    Swizzle,
+    /// Relaxed SIMD, with this compiler's deterministic choice (see `docs/`).
+    RelaxedSwizzle,
+    RelaxedMin,
+    RelaxedMax,
+    RelaxedQ15MulrS,
+    /// `i16x8.relaxed_dot_i8x16_i7x16_s`.
+    RelaxedDot,
+}
+
+/// One-operand `v128` operations. For conversions the shape is the result's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VUnOp {
+    Not,
+    Abs,
+    Neg,
+    /// `i8x16.popcnt`.
+    Popcnt,
+    Sqrt,
+    Ceil,
+    Floor,
+    Trunc,
+    Nearest,
+    /// Integer widening of the low or high half.
+    ExtendLowS,
+    ExtendLowU,
+    ExtendHighS,
+    ExtendHighU,
+    /// Sums of adjacent lane pairs, widened.
+    ExtAddPairwiseS,
+    ExtAddPairwiseU,
+    /// `f32x4.convert_i32x4_s/u`.
+    ConvertS,
+    ConvertU,
+    /// `f64x2.convert_low_i32x4_s/u`.
+    ConvertLowS,
+    ConvertLowU,
+    /// `i32x4.trunc_sat_f32x4_s/u`.
+    TruncSatS,
+    TruncSatU,
+    /// `i32x4.trunc_sat_f64x2_s/u_zero`.
+    TruncSatZeroS,
+    TruncSatZeroU,
+    /// `f32x4.demote_f64x2_zero`.
+    DemoteZero,
+    /// `f64x2.promote_low_f32x4`.
+    PromoteLow,
+    /// Relaxed truncations (`i32x4.relaxed_trunc_*`).
+    RelaxedTruncS,
+    RelaxedTruncU,
+    RelaxedTruncZeroS,
+    RelaxedTruncZeroU,
+}
+
+/// Three-operand `v128` operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VTernOp {
+    /// `(a & c) | (b & !c)`.
+    Bitselect,
+    /// Relaxed lane select, float multiply-add (`a * b + c`, `-(a * b) + c`) and
+    /// `i32x4.relaxed_dot_i8x16_i7x16_add_s`.
+    RelaxedLaneselect,
+    RelaxedMadd,
+    RelaxedNmadd,
+    RelaxedDotAdd,
+}
+
+/// `v128` reductions to an `i32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VTestOp {
+    /// Whether any bit is set (the shape does not matter).
+    AnyTrue,
+    /// Whether every lane is non-zero.
+    AllTrue,
+    /// The lanes' sign bits, lane 0 in bit 0.
+    Bitmask,
+}
+
+/// Lane-wise shifts by a scalar count taken modulo the lane width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VShiftOp {
+    Shl,
+    ShrS,
+    ShrU,
 }
 
 /// Who a call goes to.
@@ -356,6 +561,7 @@ pub trait Lower:
     + LowerTable
     + LowerCall
     + LowerControl
+    + LowerSimd
 {
 }
 
@@ -368,6 +574,7 @@ impl<T> Lower for T where
         + LowerTable
         + LowerCall
         + LowerControl
+        + LowerSimd
 {
 }
 
@@ -613,6 +820,94 @@ pub trait LowerCall: LowerBase {
 
     /// Traps at `trap` when the i32 `v` is non-zero.
     fn trap_if_nonzero(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: VReg, trap: TrapInfo);
+}
+
+/// 128-bit SIMD. Vector operands are registers of class [`RegClass::Float`]; every result
+/// is a fresh register. Loads and stores of vectors go through [`LowerMemory`] with the
+/// vector [`MemKind`]s.
+pub trait LowerSimd: LowerBase {
+    /// A `v128` constant.
+    fn v128_const(&mut self, ctx: &mut LowerCtx<Self::Inst>, bits: u128) -> VReg;
+
+    /// Every lane set to `x` (of type `lanes.scalar()`).
+    fn splat(&mut self, ctx: &mut LowerCtx<Self::Inst>, lanes: Lanes, x: Val) -> VReg;
+
+    /// Lane `lane` of `v` as a `lanes.scalar()`; 8- and 16-bit lanes extend per `signed`.
+    fn extract_lane(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        lanes: Lanes,
+        lane: u8,
+        signed: bool,
+        v: VReg,
+    ) -> VReg;
+
+    /// `v` with lane `lane` replaced by `x` (a `lanes.scalar()`, truncated to the lane).
+    fn replace_lane(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        lanes: Lanes,
+        lane: u8,
+        v: VReg,
+        x: Val,
+    ) -> VReg;
+
+    /// `i8x16.shuffle`: byte `i` of the result is byte `lanes[i]` of `a ++ b` (each index
+    /// below 32, as validation guarantees).
+    fn shuffle(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        a: VReg,
+        b: VReg,
+        lanes: [u8; 16],
+    ) -> VReg;
+
+    fn simd_bin(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: VBinOp,
+        lanes: Lanes,
+        a: VReg,
+        b: VReg,
+    ) -> VReg;
+
+    fn simd_unary(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: VUnOp,
+        lanes: Lanes,
+        a: VReg,
+    ) -> VReg;
+
+    #[allow(clippy::too_many_arguments)]
+    fn simd_ternary(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: VTernOp,
+        lanes: Lanes,
+        a: VReg,
+        b: VReg,
+        c: VReg,
+    ) -> VReg;
+
+    /// `a op (count mod lane bits)`, `count` an i32; a constant count is already reduced.
+    fn simd_shift(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: VShiftOp,
+        lanes: Lanes,
+        a: VReg,
+        count: Val,
+    ) -> VReg;
+
+    /// A reduction to an i32 0/1 (or a bit mask for [`VTestOp::Bitmask`]).
+    fn simd_test(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        op: VTestOp,
+        lanes: Lanes,
+        a: VReg,
+    ) -> VReg;
 }
 
 /// Terminators.

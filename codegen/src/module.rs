@@ -10,9 +10,11 @@ use wasmparser::{
 };
 use wasmprecomp_artifact as art;
 
-/// The proposals this compiler compiles: WebAssembly 2.0 without SIMD, plus
-/// extended constant expressions.
+/// The proposals this compiler compiles: WebAssembly 2.0 (128-bit SIMD included), plus
+/// relaxed SIMD and extended constant expressions.
 pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM1
+    .union(WasmFeatures::SIMD)
+    .union(WasmFeatures::RELAXED_SIMD)
     .union(WasmFeatures::BULK_MEMORY)
     .union(WasmFeatures::REFERENCE_TYPES)
     .union(WasmFeatures::SIGN_EXTENSION)
@@ -22,11 +24,6 @@ pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM1
 
 /// Proposals we recognise and reject by name, with the features each needs to validate.
 const UNSUPPORTED: &[(&str, WasmFeatures)] = &[
-    ("simd", WasmFeatures::SIMD),
-    (
-        "relaxed-simd",
-        WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
-    ),
     ("threads", WasmFeatures::THREADS),
     ("tail-call", WasmFeatures::TAIL_CALL),
     ("multi-memory", WasmFeatures::MULTI_MEMORY),
@@ -99,7 +96,7 @@ fn valtype(t: wasmparser::ValType) -> Result<art::ValType, String> {
         V::F32 => art::ValType::F32,
         V::F64 => art::ValType::F64,
         V::Ref(r) => reftype(r)?,
-        V::V128 => return Err("v128 values".into()),
+        V::V128 => art::ValType::V128,
     })
 }
 
@@ -137,6 +134,10 @@ pub fn const_expr(e: &wasmparser::ConstExpr) -> Result<art::ConstExpr, CompileEr
             }
             O::F64Const { value } => {
                 simple = Some(art::ConstExpr::F64(value.bits()));
+                None
+            }
+            O::V128Const { value } => {
+                simple = Some(art::ConstExpr::V128(value.i128() as u128));
                 None
             }
             O::RefNull { hty } => {

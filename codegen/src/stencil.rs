@@ -609,6 +609,8 @@ macro_rules! classify_ops {
     (@body $s:ident saturating_float_to_int [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
     (@body $s:ident bulk_memory [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
     (@body $s:ident reference_types [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident simd [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
+    (@body $s:ident relaxed_simd [$($arg:ident)*]) => { classify_ops!(@imms $s [$($arg)*]) };
     (@body $s:ident $other:ident [$($arg:ident)*]) => {{
         $( let _ = $arg; )*
         Err($s.not_compiled(stringify!($other)))

@@ -102,6 +102,7 @@ pub struct VCodeBuilder<I> {
     current_start: u32,
     num_vregs: u32,
     outgoing: u32,
+    vectors: bool,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -123,7 +124,14 @@ impl<I: MachInst> VCodeBuilder<I> {
             current_start: 0,
             num_vregs: 0,
             outgoing: 0,
+            vectors: false,
         }
+    }
+
+    /// Marks the function as holding 128-bit vectors in float-class registers, so its
+    /// float-class spill slots are 16 bytes (8 otherwise).
+    pub fn use_vectors(&mut self) {
+        self.vectors = true;
     }
 
     /// Reserves `bytes` at the bottom of the frame for outgoing stack arguments and
@@ -252,6 +260,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             branch_args,
             num_vregs: self.num_vregs as usize,
             outgoing: self.outgoing,
+            vectors: self.vectors,
         }
     }
 }
@@ -269,6 +278,7 @@ pub struct VCode<I> {
     branch_args: Vec<Vec<Vec<VReg>>>,
     num_vregs: usize,
     outgoing: u32,
+    vectors: bool,
 }
 
 impl<I> VCode<I> {
@@ -284,6 +294,11 @@ impl<I> VCode<I> {
     /// Bytes the frame reserves for outgoing stack arguments and result areas.
     pub fn outgoing_bytes(&self) -> u32 {
         self.outgoing
+    }
+    /// Whether float-class values may be 128-bit vectors: spill slots of that class are
+    /// then two 8-byte slots.
+    pub fn has_vectors(&self) -> bool {
+        self.vectors
     }
 }
 
@@ -349,6 +364,7 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
     fn spillslot_size(&self, regclass: RegClass) -> usize {
         match regclass {
             RegClass::Vector => 2,
+            RegClass::Float if self.vectors => 2,
             _ => 1,
         }
     }

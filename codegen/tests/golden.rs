@@ -222,22 +222,23 @@ fn render_function(
         format!("trap {:?} at wasm +{:#x}{op}", t.kind, t.wasm_offset)
     };
 
-    // The code ends where the jump tables begin: at the lowest RIP-relative `lea` target
-    // (only jump tables are addressed that way). Padding before it decodes as int3.
-    let mut tables = Vec::new();
+    // The code ends where the data begins: at the lowest RIP-relative target. A `lea`
+    // addresses a jump table; any other instruction a 16-byte constant of the constant
+    // pool. Padding before the data decodes as int3.
+    let mut tables: Vec<(usize, bool)> = Vec::new();
     let mut insts = Vec::new();
     let mut decoder = Decoder::with_ip(64, &c.code, 0, DecoderOptions::NONE);
     let mut inst = Instruction::default();
     while decoder.can_decode() {
         let at = decoder.position();
-        if tables.first().is_some_and(|t| at >= *t) {
+        if tables.first().is_some_and(|t| at >= t.0) {
             break;
         }
         decoder.decode_out(&mut inst);
         if inst.is_ip_rel_memory_operand() && inst.memory_base() == Register::RIP {
             let target = inst.ip_rel_memory_address() as usize;
-            if !tables.contains(&target) {
-                tables.push(target);
+            if !tables.iter().any(|t| t.0 == target) {
+                tables.push((target, inst.mnemonic() == iced_x86::Mnemonic::Lea));
                 tables.sort();
             }
         }
@@ -268,7 +269,11 @@ fn render_function(
         }
         let mut notes = Vec::new();
         if inst.is_ip_rel_memory_operand() && inst.memory_base() == Register::RIP {
-            notes.push("jump table".to_string());
+            notes.push(if inst.mnemonic() == iced_x86::Mnemonic::Lea {
+                "jump table".to_string()
+            } else {
+                format!("constant {:#x}", inst.ip_rel_memory_address())
+            });
         }
         for (i, r) in c.relocs.iter().enumerate() {
             if (start..end).contains(&(r.offset as usize)) {
@@ -292,9 +297,24 @@ fn render_function(
         }
     }
 
-    // Each entry is the offset of its target from the table's start.
-    for (n, &t) in tables.iter().enumerate() {
-        let end = tables.get(n + 1).copied().unwrap_or(c.code.len());
+    // Each entry is the offset of its target from the table's start; a constant is shown
+    // as its bytes and as 32-bit lanes.
+    for (n, &(t, is_table)) in tables.iter().enumerate() {
+        let end = tables.get(n + 1).map_or(c.code.len(), |t| t.0);
+        if !is_table {
+            let b = &c.code[t..end.min(t + 16)];
+            let lanes: Vec<String> = b
+                .chunks(4)
+                .map(|w| format!("{:#x}", u32::from_le_bytes(w.try_into().unwrap_or([0; 4]))))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  constant at {t:#x}: {} (i32x4 {})",
+                hex(b),
+                lanes.join(" ")
+            );
+            continue;
+        }
         let _ = writeln!(out, "  jump table at {t:#x}:");
         for at in (t..end).step_by(4) {
             let Some(b) = c.code.get(at..at + 4) else {

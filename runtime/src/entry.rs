@@ -161,7 +161,7 @@ unsafe extern "C" {
         trampoline: *const u8,
         vmctx: *mut u8,
         code: *const u8,
-        values: *mut u64,
+        values: *mut u128,
     ) -> u32;
     /// The raise-trap entry point stored in every VM context. Never called from Rust: its
     /// address is all the runtime uses.

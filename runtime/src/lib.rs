@@ -55,6 +55,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An opaque host value; `None` is the null reference.
     ExternRef(Option<u64>),
+    /// A 128-bit vector; lane 0 is the least significant bits.
+    V128(u128),
 }
 
 impl Val {
@@ -66,16 +68,19 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::V128(_) => ValType::V128,
         }
     }
-    pub(crate) fn to_bits(self) -> u64 {
+    /// The value's bits as a 16-byte value-array slot holds them.
+    pub(crate) fn to_bits(self) -> u128 {
         match self {
-            Val::I32(v) => v as u32 as u64,
-            Val::I64(v) => v as u64,
-            Val::F32(v) => v as u64,
-            Val::F64(v) => v,
-            Val::FuncRef(f) => f.map(|f| f.addr() as u64).unwrap_or(0),
-            Val::ExternRef(e) => e.map(|v| v.wrapping_add(1)).unwrap_or(0),
+            Val::I32(v) => v as u32 as u128,
+            Val::I64(v) => v as u64 as u128,
+            Val::F32(v) => v as u128,
+            Val::F64(v) => v as u128,
+            Val::FuncRef(f) => f.map(|f| f.addr() as u128).unwrap_or(0),
+            Val::ExternRef(e) => e.map(|v| v.wrapping_add(1) as u128).unwrap_or(0),
+            Val::V128(v) => v,
         }
     }
     /// The value of type `t` whose slot holds `bits`, in the store `store`.
@@ -84,7 +89,8 @@ impl Val {
     ///
     /// For `FuncRef`, `bits` must be 0 or the address of a function reference that the
     /// store `store` owns (what `Func::from_raw` requires).
-    pub(crate) unsafe fn from_bits(t: ValType, bits: u64, store: StoreId) -> Val {
+    pub(crate) unsafe fn from_bits(t: ValType, wide: u128, store: StoreId) -> Val {
+        let bits = wide as u64;
         match t {
             ValType::I32 => Val::I32(bits as u32 as i32),
             ValType::I64 => Val::I64(bits as i64),
@@ -95,6 +101,7 @@ impl Val {
                 unsafe { Func::from_raw(store, bits as usize) }
             })),
             ValType::ExternRef => Val::ExternRef((bits != 0).then(|| bits.wrapping_sub(1))),
+            ValType::V128 => Val::V128(wide),
         }
     }
     /// The default (zero) value of a type.
@@ -106,6 +113,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::V128 => Val::V128(0),
         }
     }
     pub fn unwrap_i32(&self) -> i32 {

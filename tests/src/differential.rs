@@ -239,6 +239,8 @@ pub enum Value {
     Ref {
         null: bool,
     },
+    /// Compared bit for bit: the generator canonicalizes NaNs in float lanes.
+    V128(u128),
 }
 
 impl PartialEq for Value {
@@ -255,6 +257,7 @@ impl PartialEq for Value {
                 a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
             }
             (Value::Ref { null: a }, Value::Ref { null: b }) => a == b,
+            (Value::V128(a), Value::V128(b)) => a == b,
             _ => false,
         }
     }
@@ -329,6 +332,9 @@ fn args_for(params: &[ours::ValType], round: usize) -> Vec<ours::Val> {
                 ValType::F64 => Val::F64((k as f64 * -2.25).to_bits()),
                 ValType::FuncRef => Val::FuncRef(None),
                 ValType::ExternRef => Val::ExternRef(None),
+                ValType::V128 => {
+                    Val::V128((k as u128).wrapping_mul(0x0101_0203_0405_0607_0809_0A0B_0C0D_0E0F))
+                }
             }
         })
         .collect()
@@ -582,6 +588,7 @@ fn our_value(v: &ours::Val) -> Value {
         ours::Val::F64(x) => Value::F64(x),
         ours::Val::FuncRef(r) => Value::Ref { null: r.is_none() },
         ours::Val::ExternRef(r) => Value::Ref { null: r.is_none() },
+        ours::Val::V128(x) => Value::V128(x),
     }
 }
 
@@ -730,7 +737,7 @@ fn from_wasmi_type(t: wasmi::ValType) -> ours::ValType {
         wasmi::ValType::F32 => ours::ValType::F32,
         wasmi::ValType::F64 => ours::ValType::F64,
         wasmi::ValType::ExternRef => ours::ValType::ExternRef,
-        // funcref, and v128 which the configuration excludes.
+        wasmi::ValType::V128 => ours::ValType::V128,
         _ => ours::ValType::FuncRef,
     }
 }
@@ -743,6 +750,7 @@ fn to_wasmi_val(v: &ours::Val) -> wasmi::Val {
         ours::Val::F64(x) => wasmi::Val::F64(wasmi::F64::from_bits(x)),
         ours::Val::FuncRef(_) => wasmi::Val::FuncRef(wasmi::Nullable::Null),
         ours::Val::ExternRef(_) => wasmi::Val::ExternRef(wasmi::Nullable::Null),
+        ours::Val::V128(x) => wasmi::Val::V128(wasmi::V128::from(x)),
     }
 }
 
@@ -754,8 +762,7 @@ fn wasmi_value(v: &wasmi::Val) -> Value {
         wasmi::Val::F64(x) => Value::F64(x.to_bits()),
         wasmi::Val::FuncRef(r) => Value::Ref { null: r.is_null() },
         wasmi::Val::ExternRef(r) => Value::Ref { null: r.is_null() },
-        // v128, which the configuration excludes.
-        _ => Value::Ref { null: false },
+        wasmi::Val::V128(x) => Value::V128(x.as_u128()),
     }
 }
 

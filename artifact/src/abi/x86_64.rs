@@ -16,12 +16,13 @@
 //! - [`VMCTX`] (`rdi`): the callee's VM context ([`VmLayout`](crate::VmLayout)); for a
 //!   wasm-to-host trampoline, its host-function context
 //!   ([`HOSTCTX_CALLBACK`](crate::HOSTCTX_CALLBACK)).
-//! - Parameters: integer and reference parameters in [`INT_PARAMS`], float parameters in
-//!   [`FLOAT_PARAMS`], each class in parameter order; the parameters that do not fit take
-//!   8 bytes each on the stack, in parameter order, starting at `[rsp]` at the call.
-//! - One result: [`INT_RESULT`] or [`FLOAT_RESULT`]. Several results: the caller passes
-//!   the address of an area of 8 bytes per result in [`RESULTS_AREA`], and the callee
-//!   writes them there in order.
+//! - Parameters: integer and reference parameters in [`INT_PARAMS`], float and `v128`
+//!   parameters in [`FLOAT_PARAMS`], each class in parameter order; the parameters that
+//!   do not fit go on the stack, in parameter order, starting at `[rsp]` at the call, 8
+//!   bytes each and 16 for a `v128` ([`ValType::area_bytes`](crate::ValType::area_bytes)).
+//! - One result: [`INT_RESULT`] or [`FLOAT_RESULT`] (a `v128` too). Several results: the
+//!   caller passes the address of an area in [`RESULTS_AREA`] holding the results in
+//!   order, 8 bytes each and 16 for a `v128`, and the callee writes them there.
 //! - Preserved across the call: `rbp` (compiled code keeps a frame-pointer chain),
 //!   `rsp`, and [`CALLEE_SAVED`]; together exactly System V's callee-saved registers.
 //!   Every other register may be clobbered. The stack is 16-byte aligned at the call.
@@ -32,12 +33,13 @@
 //!
 //! # Value arrays
 //!
-//! The host passes arguments and receives results in an array of 8-byte slots, at least
-//! `max(params, results, 1)` long. Arguments fill slots from 0 in parameter order; results
-//! overwrite slots from 0 in result order. A slot holds an `i64`'s or `f64`'s bits, an
-//! `i32`'s or `f32`'s bits in its low 32 bits (zero-extended in arguments, upper half
-//! unspecified in results), a `funcref` as the address of a function reference (0 =
-//! null), an `externref` as an opaque word of the runtime's (0 = null).
+//! The host passes arguments and receives results in an array of [`VALUE_SLOT`]-byte
+//! (16-byte) slots, at least `max(params, results, 1)` long. Arguments fill slots from 0
+//! in parameter order; results overwrite slots from 0 in result order. A slot holds a
+//! `v128` (little-endian), or in its low 8 bytes an `i64`'s or `f64`'s bits, an `i32`'s
+//! or `f32`'s bits in its low 32 bits (zero-extended in arguments, the rest unspecified
+//! in results), a `funcref` as the address of a function reference (0 = null), an
+//! `externref` as an opaque word of the runtime's (0 = null).
 //!
 //! # Entering compiled code: the array-to-wasm trampoline
 //!
@@ -121,15 +123,18 @@ pub const R14: u8 = 14;
 /// Hardware encoding of `r15`.
 pub const R15: u8 = 15;
 
+/// Bytes of one slot of a value array.
+pub const VALUE_SLOT: u32 = 16;
+
 /// Compiled functions: the callee's VM context.
 pub const VMCTX: u8 = RDI;
 /// Compiled functions: integer and reference parameters, in order.
 pub const INT_PARAMS: [u8; 5] = [RSI, RDX, RCX, R8, R9];
-/// Compiled functions: float parameters (`xmm` numbers), in order.
+/// Compiled functions: float and `v128` parameters (`xmm` numbers), in order.
 pub const FLOAT_PARAMS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 /// Compiled functions: a single integer or reference result.
 pub const INT_RESULT: u8 = RAX;
-/// Compiled functions: a single float result (`xmm` number).
+/// Compiled functions: a single float or `v128` result (`xmm` number).
 pub const FLOAT_RESULT: u8 = 0;
 /// Compiled functions with several results: the address of the caller's results area.
 pub const RESULTS_AREA: u8 = RAX;

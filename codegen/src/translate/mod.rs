@@ -17,6 +17,7 @@
 mod env;
 mod ops;
 mod scan;
+mod simd;
 
 use crate::error::CompileError;
 use crate::lower::{class_of, Lower, LowerCtx, Val};
@@ -85,6 +86,7 @@ pub fn conv_valtype(t: wasmparser::ValType) -> Result<ValType, CompileError> {
         V::I64 => ValType::I64,
         V::F32 => ValType::F32,
         V::F64 => ValType::F64,
+        V::V128 => ValType::V128,
         V::Ref(r) if r.is_func_ref() => ValType::FuncRef,
         V::Ref(r) if r.is_extern_ref() => ValType::ExternRef,
         _ => return Err(internal("unsupported value type")),
@@ -161,6 +163,9 @@ pub fn translate<B: Lower>(
         next_construct: 0,
         offset: 0,
     };
+    if mentions_v128(stencil, &t.local_types) {
+        t.ctx.builder.use_vectors();
+    }
     let params = t.isa.args(&mut t.ctx);
     for (i, ty) in t.local_types.iter().enumerate() {
         t.locals.push(match params.get(i) {
@@ -198,6 +203,19 @@ pub fn translate<B: Lower>(
     Ok(t.ctx.builder.finish())
 }
 
+/// Whether a `v128` can reach the function other than through a SIMD operator (which
+/// marks the VCode itself): its signature, locals, callees, block types or globals.
+fn mentions_v128(stencil: &FunctionStencil, locals: &[ValType]) -> bool {
+    let v = |ts: &[ValType]| ts.contains(&ValType::V128);
+    let sig = |t: &wasmprecomp_artifact::FuncType| v(&t.params) || v(&t.results);
+    let refs = &stencil.refs;
+    sig(&stencil.sig)
+        || v(locals)
+        || refs.types.iter().any(sig)
+        || refs.funcs.iter().any(|f| sig(&f.ty))
+        || refs.globals.iter().any(|g| g.ty.ty == ValType::V128)
+}
+
 impl<B: Lower> Translator<'_, '_, B> {
     fn pop(&mut self) -> Result<Val, CompileError> {
         self.stack
@@ -217,6 +235,9 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     fn push_reg(&mut self, r: VReg, t: ValType) {
+        if t == ValType::V128 {
+            self.ctx.builder.use_vectors();
+        }
         self.stack.push(Val::Reg(r, t))
     }
 

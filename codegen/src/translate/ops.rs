@@ -22,7 +22,7 @@ type R = Result<(), CompileError>;
 use ValType::{ExternRef, FuncRef, F32, F64, I32, I64};
 
 impl<B: Lower> Translator<'_, '_, B> {
-    fn trap_here(&self, kind: TrapKind) -> TrapInfo {
+    pub(super) fn trap_here(&self, kind: TrapKind) -> TrapInfo {
         TrapInfo {
             kind,
             offset: self.offset,
@@ -180,16 +180,11 @@ impl<B: Lower> Translator<'_, '_, B> {
         let r = self
             .isa
             .load(&mut self.ctx, kind, mem, addr, memarg.offset, trap);
-        let ty = match kind {
-            MemKind::Int { ty, .. } => ty,
-            MemKind::F32 => F32,
-            MemKind::F64 => F64,
-        };
-        self.push_reg(r, ty);
+        self.push_reg(r, kind.ty());
         Ok(())
     }
 
-    fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
+    pub(super) fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
         let mem = self.memory(0)?;
         let value = self.pop()?;
         let addr = self.pop()?;
@@ -633,8 +628,4 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
         self.bulk(Libcall::TableInit, &[(RelocKind::TableIndex, table), (RelocKind::ElemIndex, elem_index)])
     }
     fn visit_elem_drop(&mut self, elem_index: u32) -> R { self.drop_segment(Libcall::ElemDrop, RelocKind::ElemIndex, elem_index) }
-}
-
-impl<B: Lower> VisitSimdOperator<'_> for Translator<'_, '_, B> {
-    wasmparser::for_each_visit_simd_operator!(refuse_ops);
 }

@@ -34,7 +34,7 @@ impl StoreData {
             return func(&mut caller, args);
         }
         let tramp = inner.tramps[fr.sig as usize];
-        let mut values: Vec<u64> = vec![0; ty.params.len().max(ty.results.len()).max(1)];
+        let mut values: Vec<u128> = vec![0; ty.params.len().max(ty.results.len()).max(1)];
         for (i, a) in args.iter().enumerate() {
             values[i] = a.to_bits();
         }

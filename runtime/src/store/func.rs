@@ -184,7 +184,7 @@ const FOREIGN_RESULT: &str =
 /// max(params, results) slots holding the arguments, as the trampoline passes them, and
 /// the call must come from compiled code of the context's store (so a `call` of that
 /// store is running and its `caller` is set).
-unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u64) -> u32 {
+unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> u32 {
     // SAFETY: `ctx` is live (contract); the state it points to outlives it.
     let store = unsafe { (*ctx).store };
     // SAFETY: as above; cloned so no reference into the context lives across the call.

@@ -18,9 +18,9 @@ pub(crate) struct GlobalInstance {
 
 impl GlobalInstance {
     /// A global whose cell it owns, holding `bits`.
-    pub(crate) fn new_host(ty: GlobalType, bits: u64) -> GlobalInstance {
+    pub(crate) fn new_host(ty: GlobalType, bits: u128) -> GlobalInstance {
         GlobalInstance {
-            cell: Slot::owned([bits, 0]),
+            cell: Slot::owned([bits as u64, (bits >> 64) as u64]),
             ty,
         }
     }
@@ -44,16 +44,17 @@ impl GlobalInstance {
         self.cell.as_ptr() as *mut u64
     }
 
-    /// The raw value.
-    pub(crate) fn bits(&self) -> u64 {
-        // SAFETY: the slot is valid while the global lives; compiled code does not run
+    /// The raw value (a `v128` fills the 16-byte cell, other values its low half).
+    pub(crate) fn bits(&self) -> u128 {
+        // SAFETY: the cell is valid while the global lives; compiled code does not run
         // while the host reads it.
-        unsafe { *self.cell() }
+        let [lo, hi] = unsafe { *self.cell.as_ptr() };
+        lo as u128 | (hi as u128) << 64
     }
 
-    fn set_bits(&self, bits: u64) {
+    fn set_bits(&self, bits: u128) {
         // SAFETY: as in `bits`.
-        unsafe { *self.cell() = bits }
+        unsafe { *self.cell.as_ptr() = [bits as u64, (bits >> 64) as u64] }
     }
 }
 

@@ -164,7 +164,9 @@ impl StoreData {
         for (i, g) in meta.globals.iter().enumerate() {
             let v = inner.eval_const(&inst, &g.init);
             let off = layout.global(meta.num_imported_globals + i as u32);
-            w(off, v);
+            // A global's slot is 16 bytes: a v128 fills it, other values its low half.
+            w(off, v as u64);
+            w(off + 8, (v >> 64) as u64);
             // SAFETY: as for memories; compiled code writes the cell too, which is what a
             // global's cell is for.
             let global = unsafe { GlobalInstance::in_vmctx(slot(off).cast(), g.ty) };
@@ -186,7 +188,7 @@ impl StoreData {
                 Some(
                     e.items
                         .iter()
-                        .map(|it| inner.eval_const(&inst, it))
+                        .map(|it| inner.eval_const(&inst, it) as u64)
                         .collect(),
                 )
             })
@@ -296,15 +298,16 @@ impl StoreInner {
     }
 
     /// The value of a constant expression in the instance `inst` (being) set up.
-    fn eval_const(&self, inst: &InstanceData, e: &ConstExpr) -> u64 {
-        let gval = |g: u32| -> u64 { self.global(inst.globals[g as usize]).bits() };
+    fn eval_const(&self, inst: &InstanceData, e: &ConstExpr) -> u128 {
+        let gval = |g: u32| -> u128 { self.global(inst.globals[g as usize]).bits() };
         match e {
-            ConstExpr::I32(v) => *v as u32 as u64,
-            ConstExpr::I64(v) => *v as u64,
-            ConstExpr::F32(v) => *v as u64,
-            ConstExpr::F64(v) => *v,
+            ConstExpr::I32(v) => *v as u32 as u128,
+            ConstExpr::I64(v) => *v as u64 as u128,
+            ConstExpr::F32(v) => *v as u128,
+            ConstExpr::F64(v) => *v as u128,
+            ConstExpr::V128(v) => *v,
             ConstExpr::RefNull(_) => 0,
-            ConstExpr::RefFunc(i) => inst.funcs[*i as usize].addr() as u64,
+            ConstExpr::RefFunc(i) => inst.funcs[*i as usize].addr() as u128,
             ConstExpr::GlobalGet(g) => gval(*g),
             ConstExpr::Ops(ops) => {
                 let mut st: Vec<u64> = Vec::new();
@@ -317,7 +320,7 @@ impl StoreInner {
                     match op {
                         ConstOp::I32(v) => st.push(*v as u32 as u64),
                         ConstOp::I64(v) => st.push(*v as u64),
-                        ConstOp::GlobalGet(g) => st.push(gval(*g)),
+                        ConstOp::GlobalGet(g) => st.push(gval(*g) as u64),
                         ConstOp::I32Add => {
                             bin(&mut st, &|a, b| (a as u32).wrapping_add(b as u32) as u64)
                         }
@@ -332,7 +335,7 @@ impl StoreInner {
                         ConstOp::I64Mul => bin(&mut st, &|a, b| a.wrapping_mul(b)),
                     }
                 }
-                st.pop().unwrap_or(0)
+                st.pop().unwrap_or(0) as u128
             }
         }
     }

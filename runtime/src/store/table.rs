@@ -193,7 +193,7 @@ impl StoreData {
             panic!("a table of {elem:?} cannot be filled with {init:?}");
         }
         inner.check_val(&init);
-        let t = TableInstance::new_host(elem, min, max, init.to_bits());
+        let t = TableInstance::new_host(elem, min, max, init.to_bits() as u64);
         inner.push_table(t)
     }
 
@@ -215,7 +215,7 @@ impl StoreData {
         t.elems.get(i as usize).map(|b| {
             // SAFETY: a function table holds function references of its store only: the
             // host API checks what it stores, compiled code stores its own store's.
-            unsafe { Val::from_bits(t.elem, *b, inner.id) }
+            unsafe { Val::from_bits(t.elem, *b as u128, inner.id) }
         })
     }
 }

@@ -27,12 +27,12 @@ pub fn xmm(n: u8) -> PReg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgLoc {
     Reg(PReg),
-    /// Stack slot index (8 bytes each).
+    /// Stack position in 8-byte units from the first stack argument (a `v128` takes two).
     Stack(u32),
 }
 
 /// Locations of `params` (the VM context is not included: it is always
-/// [`protocol::VMCTX`]).
+/// [`protocol::VMCTX`]) and the stack they take, in 8-byte units.
 pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
     let mut ni = 0;
     let mut nf = 0;
@@ -40,7 +40,7 @@ pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
     let locs = params
         .iter()
         .map(|t| {
-            if t.is_float() {
+            if t.in_vector_regs() {
                 if let Some(&x) = protocol::FLOAT_PARAMS.get(nf) {
                     nf += 1;
                     return ArgLoc::Reg(xmm(x));
@@ -49,16 +49,31 @@ pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
                 ni += 1;
                 return ArgLoc::Reg(gpr(r));
             }
-            ns += 1;
-            ArgLoc::Stack(ns - 1)
+            let at = ns;
+            ns += t.area_bytes() / 8;
+            ArgLoc::Stack(at)
         })
         .collect();
     (locs, ns)
 }
 
+/// Byte offset of each of `results` in a results area, and the area's size.
+pub fn area_offsets(results: &[ValType]) -> (Vec<u32>, u32) {
+    let mut at = 0;
+    let offs = results
+        .iter()
+        .map(|t| {
+            let o = at;
+            at += t.area_bytes();
+            o
+        })
+        .collect();
+    (offs, at)
+}
+
 /// Register of a single result.
 pub fn result_reg(t: ValType) -> PReg {
-    if t.is_float() {
+    if t.in_vector_regs() {
         xmm(protocol::FLOAT_RESULT)
     } else {
         gpr(protocol::INT_RESULT)

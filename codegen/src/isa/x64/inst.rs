@@ -7,7 +7,9 @@
 //! expand to several machine instructions may use the scratch registers r10, r11, xmm14
 //! and xmm15, which are never allocated.
 
-use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
+use super::asm::{
+    AluOp, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
+};
 use crate::compiled::RelocKind;
 pub use crate::lower::{DivOp, FloatCC, TrapInfo, VmRef};
 use crate::vcode::{MachInst, OperandKind, Reg};
@@ -29,6 +31,12 @@ pub enum MemKind {
     Int(LoadKind, Size),
     F32,
     F64,
+    /// 16 bytes (`movdqu`).
+    V128,
+    /// 8 bytes into the low half of an SSE register, zeroing the rest (`movq`).
+    V64,
+    /// 4 bytes into the low lane of an SSE register, zeroing the rest (`movd`).
+    V32,
 }
 
 impl MemKind {
@@ -41,10 +49,22 @@ impl MemKind {
                 LoadKind::U32 | LoadKind::S32 => 4,
                 LoadKind::I64 => 8,
             },
-            MemKind::F32 => 4,
-            MemKind::F64 => 8,
+            MemKind::F32 | MemKind::V32 => 4,
+            MemKind::F64 | MemKind::V64 => 8,
+            MemKind::V128 => 16,
         }
     }
+}
+
+/// How a `v128` reduces to a general-purpose register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskKind {
+    /// `pmovmskb`: the sign bit of each byte.
+    Bytes,
+    /// `movmskps`: the sign bit of each 32-bit lane.
+    Singles,
+    /// `movmskpd`: the sign bit of each 64-bit lane.
+    Doubles,
 }
 
 /// The second operand of a comparison: a register or an immediate.
@@ -67,7 +87,7 @@ pub enum Inst {
     LoadStackArg {
         dst: Reg,
         index: u32,
-        float: bool,
+        kind: MemKind,
     },
     Imm {
         dst: Reg,
@@ -333,12 +353,12 @@ pub enum Inst {
         dst: Reg,
         off: i32,
     },
-    /// [base + off] = value (64-bit or f64 slot).
+    /// [base + off] = value (a results-area slot).
     StorePtr {
         base: Reg,
         value: Reg,
         off: i32,
-        float: bool,
+        kind: MemKind,
     },
     /// dst = a relocated 32-bit immediate.
     ImmReloc {
@@ -358,7 +378,7 @@ pub enum Inst {
     StoreOutgoing {
         src: Reg,
         off: u32,
-        float: bool,
+        kind: MemKind,
     },
     /// dst = rsp + off.
     LeaOutgoing {
@@ -369,7 +389,7 @@ pub enum Inst {
     LoadOutgoing {
         dst: Reg,
         off: u32,
-        float: bool,
+        kind: MemKind,
     },
     /// Direct call to function reference `func`.
     CallDirect {
@@ -394,6 +414,74 @@ pub enum Inst {
         size: Size,
         nonzero: bool,
         trap: TrapInfo,
+    },
+    /// dst = a 128-bit constant.
+    VConst {
+        dst: Reg,
+        bits: u128,
+    },
+    /// dst (= a's register) = a op b.
+    VBin {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecOp,
+    },
+    /// dst = op src, for operations that do not read their destination.
+    VUn {
+        src: Reg,
+        dst: Reg,
+        op: VecOp,
+    },
+    /// dst (= a's register) = op(a, b, imm).
+    VBinImm {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecImmOp,
+        imm: u8,
+    },
+    /// dst = op(src, imm), for operations that do not read their destination.
+    VUnImm {
+        src: Reg,
+        dst: Reg,
+        op: VecImmOp,
+        imm: u8,
+    },
+    /// dst (= src's register) shifted by an immediate.
+    VShiftImm {
+        src: Reg,
+        dst: Reg,
+        op: VecShiftImm,
+        imm: u8,
+    },
+    /// dst (= v's register) = v with lane `lane` replaced by the general register `x`.
+    VInsert {
+        v: Reg,
+        x: Reg,
+        dst: Reg,
+        size: LaneSize,
+        lane: u8,
+    },
+    /// dst (general register) = lane `lane` of `v`, zero-extended.
+    VExtract {
+        v: Reg,
+        dst: Reg,
+        size: LaneSize,
+        lane: u8,
+    },
+    /// dst (general register) = the sign bits of `src`'s lanes.
+    VMask {
+        src: Reg,
+        dst: Reg,
+        kind: MaskKind,
+    },
+    /// dst (general register) = whether `a & b` has any bit set (`nonzero`) or none.
+    VTest {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        nonzero: bool,
     },
     /// Terminator, one successor.
     Jump,
@@ -461,7 +549,8 @@ impl MachInst for Inst {
             | Inst::FImm { dst, .. }
             | Inst::ImmReloc { dst, .. }
             | Inst::LeaOutgoing { dst, .. }
-            | Inst::LoadOutgoing { dst, .. } => v(dst, Def),
+            | Inst::LoadOutgoing { dst, .. }
+            | Inst::VConst { dst, .. } => v(dst, Def),
             Inst::Mov { src, dst, .. }
             | Inst::ImulImm { src, dst, .. }
             | Inst::Clz { src, dst, .. }
@@ -489,11 +578,17 @@ impl MachInst for Inst {
             }
             | Inst::VmLoad {
                 vmctx: src, dst, ..
-            } => {
+            }
+            | Inst::VUn { src, dst, .. }
+            | Inst::VUnImm { src, dst, .. }
+            | Inst::VExtract { v: src, dst, .. }
+            | Inst::VMask { src, dst, .. } => {
                 v(src, Use);
                 v(dst, Def);
             }
-            Inst::AluRI { src, dst, .. } | Inst::ShiftRI { src, dst, .. } => {
+            Inst::AluRI { src, dst, .. }
+            | Inst::ShiftRI { src, dst, .. }
+            | Inst::VShiftImm { src, dst, .. } => {
                 v(src, Use);
                 v(dst, ReuseDef(0));
             }
@@ -508,6 +603,24 @@ impl MachInst for Inst {
             | Inst::FMinMax {
                 a: lhs,
                 b: rhs,
+                dst,
+                ..
+            }
+            | Inst::VBin {
+                a: lhs,
+                b: rhs,
+                dst,
+                ..
+            }
+            | Inst::VBinImm {
+                a: lhs,
+                b: rhs,
+                dst,
+                ..
+            }
+            | Inst::VInsert {
+                v: lhs,
+                x: rhs,
                 dst,
                 ..
             } => {
@@ -540,7 +653,8 @@ impl MachInst for Inst {
                 index: b,
                 dst,
                 ..
-            } => {
+            }
+            | Inst::VTest { a, b, dst, .. } => {
                 v(a, Use);
                 v(b, Use);
                 v(dst, Def);

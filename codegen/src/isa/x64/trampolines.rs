@@ -6,7 +6,7 @@
 use super::abi::{self, ArgLoc};
 use super::asm::{regs::*, *};
 use wasmprecomp_artifact::abi::{contains, x86_64 as protocol};
-use wasmprecomp_artifact::{FuncType, HOSTCTX_CALLBACK, VMCTX_RAISE};
+use wasmprecomp_artifact::{FuncType, ValType, HOSTCTX_CALLBACK, VMCTX_RAISE};
 
 /// Where the array-to-wasm trampoline keeps the value array and the code address across
 /// the call: registers the callee preserves.
@@ -30,16 +30,42 @@ fn m(base: Gpr, disp: i32) -> Amode {
     Amode::base_disp(base, disp)
 }
 
-fn reg_of(loc: &ArgLoc) -> Option<(bool, u8)> {
-    match loc {
-        ArgLoc::Reg(p) => Some((p.class() == regalloc2::RegClass::Float, p.hw_enc() as u8)),
-        ArgLoc::Stack(_) => None,
+/// Bytes of one value-array slot.
+const SLOT: i32 = protocol::VALUE_SLOT as i32;
+
+/// Moves a value of type `t` from register `r` (its class's register number) to `dst`.
+fn store_reg(a: &mut Asm, t: ValType, dst: Amode, r: u8) {
+    match t {
+        ValType::V128 => a.movdqu_store(dst, Xmm(r)),
+        t if t.is_float() => a.movsd_store(dst, Xmm(r)),
+        _ => a.store(Size::S64, dst, Gpr(r)),
+    }
+}
+
+/// Moves a value of type `t` from `src` to register `r`.
+fn load_reg(a: &mut Asm, t: ValType, r: u8, src: Amode) {
+    match t {
+        ValType::V128 => a.vec_m(VecOp::Movdqu, Xmm(r), src),
+        t if t.is_float() => a.movsd_load(Xmm(r), src),
+        _ => a.load(LoadKind::I64, Size::S64, Gpr(r), src),
+    }
+}
+
+/// Copies a value of type `t` between memory locations through [`STACK_TEMP`].
+fn copy(a: &mut Asm, t: ValType, dst: Amode, src: Amode) {
+    for half in 0..(t.area_bytes() / 8) as i32 {
+        let (mut s, mut d) = (src, dst);
+        s.disp += 8 * half;
+        d.disp += 8 * half;
+        a.load(LoadKind::I64, Size::S64, STACK_TEMP, s);
+        a.store(Size::S64, d, STACK_TEMP);
     }
 }
 
 /// `fn(vmctx, code, values)` (System V, in the protocol's `ARRAY_*` registers): calls
-/// `code` with arguments read from `values` (8 bytes each) and writes the results back to
-/// `values`.
+/// `code` with arguments read from `values` ([`protocol::VALUE_SLOT`] bytes each) and
+/// writes the results back to `values`. Several results come back through a results
+/// area on the trampoline's stack.
 pub fn array_to_wasm(ty: &FuncType) -> Vec<u8> {
     let mut a = Asm::new();
     a.push(RBP);
@@ -49,45 +75,34 @@ pub fn array_to_wasm(ty: &FuncType) -> Vec<u8> {
     a.mov_rr(Size::S64, KEPT_VALUES, Gpr(protocol::ARRAY_VALUES));
     a.mov_rr(Size::S64, KEPT_CODE, Gpr(protocol::ARRAY_CODE));
     let (locs, nstack) = abi::param_locs(&ty.params);
-    let stack_bytes = (nstack * 8 + 15) & !15;
+    let many = ty.results.len() > 1;
+    let (res_offs, res_bytes) = abi::area_offsets(if many { &ty.results } else { &[] });
+    let area = (nstack * 8) as i32;
+    let stack_bytes = (nstack * 8 + res_bytes + 15) & !15;
     if stack_bytes > 0 {
         a.alu_ri(AluOp::Sub, Size::S64, RSP, stack_bytes as i32);
     }
-    for (i, loc) in locs.iter().enumerate() {
+    let slot = |i: usize| m(KEPT_VALUES, SLOT * i as i32);
+    for (i, (loc, t)) in locs.iter().zip(&ty.params).enumerate() {
         if let ArgLoc::Stack(k) = loc {
-            a.load(
-                LoadKind::I64,
-                Size::S64,
-                STACK_TEMP,
-                m(KEPT_VALUES, 8 * i as i32),
-            );
-            a.store(Size::S64, m(RSP, 8 * *k as i32), STACK_TEMP);
+            copy(&mut a, *t, m(RSP, 8 * *k as i32), slot(i));
         }
     }
-    for (i, loc) in locs.iter().enumerate() {
-        if let Some((float, r)) = reg_of(loc) {
-            if float {
-                a.movsd_load(Xmm(r), m(KEPT_VALUES, 8 * i as i32));
-            } else {
-                a.load(
-                    LoadKind::I64,
-                    Size::S64,
-                    Gpr(r),
-                    m(KEPT_VALUES, 8 * i as i32),
-                );
-            }
+    for (i, (loc, t)) in locs.iter().zip(&ty.params).enumerate() {
+        if let ArgLoc::Reg(p) = loc {
+            load_reg(&mut a, *t, p.hw_enc() as u8, slot(i));
         }
     }
-    if ty.results.len() > 1 {
-        a.mov_rr(Size::S64, Gpr(protocol::RESULTS_AREA), KEPT_VALUES);
+    if many {
+        a.lea(Gpr(protocol::RESULTS_AREA), m(RSP, area));
     }
     a.call_r(KEPT_CODE);
-    if ty.results.len() == 1 {
-        if ty.results[0].is_float() {
-            a.movsd_store(m(KEPT_VALUES, 0), Xmm(protocol::FLOAT_RESULT));
-        } else {
-            a.store(Size::S64, m(KEPT_VALUES, 0), Gpr(protocol::INT_RESULT));
-        }
+    if let [t] = ty.results[..] {
+        let r = abi::result_reg(t).hw_enc() as u8;
+        store_reg(&mut a, t, slot(0), r);
+    }
+    for (i, (t, off)) in ty.results.iter().zip(&res_offs).enumerate() {
+        copy(&mut a, *t, slot(i), m(RSP, area + *off as i32));
     }
     a.lea(RSP, m(RBP, -16));
     a.pop(KEPT_CODE);
@@ -108,29 +123,14 @@ pub fn wasm_to_host(ty: &FuncType) -> (Vec<u8>, u32) {
     a.push(Gpr(protocol::VMCTX));
     a.push(Gpr(protocol::RESULTS_AREA));
     let n = ty.params.len().max(ty.results.len()).max(1) as i32;
-    let bytes = (n * 8 + 15) & !15;
+    let bytes = (n * SLOT + 15) & !15;
     a.alu_ri(AluOp::Sub, Size::S64, RSP, bytes);
     let (locs, _) = abi::param_locs(&ty.params);
-    for (i, loc) in locs.iter().enumerate() {
-        let dst = m(RSP, 8 * i as i32);
+    for (i, (loc, t)) in locs.iter().zip(&ty.params).enumerate() {
+        let dst = m(RSP, SLOT * i as i32);
         match loc {
-            ArgLoc::Reg(_) => {
-                let (float, r) = reg_of(loc).unwrap_or((false, 0));
-                if float {
-                    a.movsd_store(dst, Xmm(r));
-                } else {
-                    a.store(Size::S64, dst, Gpr(r));
-                }
-            }
-            ArgLoc::Stack(k) => {
-                a.load(
-                    LoadKind::I64,
-                    Size::S64,
-                    STACK_TEMP,
-                    m(RBP, 16 + 8 * *k as i32),
-                );
-                a.store(Size::S64, dst, STACK_TEMP);
-            }
+            ArgLoc::Reg(p) => store_reg(&mut a, *t, dst, p.hw_enc() as u8),
+            ArgLoc::Stack(k) => copy(&mut a, *t, dst, m(RBP, 16 + 8 * *k as i32)),
         }
     }
     a.mov_rr(Size::S64, Gpr(protocol::HOST_CALLBACK_VALUES), RSP);
@@ -139,22 +139,14 @@ pub fn wasm_to_host(ty: &FuncType) -> (Vec<u8>, u32) {
     a.test_rr(Size::S32, status, status);
     let trap = a.new_label();
     a.jcc(Cond::NE, trap);
-    if ty.results.len() == 1 {
-        if ty.results[0].is_float() {
-            a.movsd_load(Xmm(protocol::FLOAT_RESULT), m(RSP, 0));
-        } else {
-            a.load(
-                LoadKind::I64,
-                Size::S64,
-                Gpr(protocol::INT_RESULT),
-                m(RSP, 0),
-            );
-        }
+    if let [t] = ty.results[..] {
+        let r = abi::result_reg(t).hw_enc() as u8;
+        load_reg(&mut a, t, r, m(RSP, 0));
     } else if ty.results.len() > 1 {
+        let (offs, _) = abi::area_offsets(&ty.results);
         a.load(LoadKind::I64, Size::S64, RCX, m(RBP, -16));
-        for i in 0..ty.results.len() as i32 {
-            a.load(LoadKind::I64, Size::S64, RAX, m(RSP, 8 * i));
-            a.store(Size::S64, m(RCX, 8 * i), RAX);
+        for (i, (t, off)) in ty.results.iter().zip(&offs).enumerate() {
+            copy(&mut a, *t, m(RCX, *off as i32), m(RSP, SLOT * i as i32));
         }
     }
     a.mov_rr(Size::S64, RSP, RBP);

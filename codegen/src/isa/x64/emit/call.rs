@@ -38,15 +38,8 @@ impl Emitter {
                 base,
                 value,
                 off,
-                float,
-            } => {
-                let a = m(g(*base), *off);
-                if *float {
-                    self.asm.movsd_store(a, x(*value));
-                } else {
-                    self.asm.store(Size::S64, a, g(*value));
-                }
-            }
+                kind,
+            } => self.store_kind(*kind, m(g(*base), *off), *value),
             Inst::ImmReloc { dst, kind, index } => {
                 self.asm.mov_ri(Size::S32, g(*dst), PLACEHOLDER as u64);
                 self.reloc_last(*kind, *index, 0);
@@ -62,22 +55,12 @@ impl Emitter {
                     .load(LoadKind::I64, Size::S64, g(*dst), m(g(*vmctx), PLACEHOLDER));
                 self.reloc_last(*kind, *index, *addend);
             }
-            Inst::StoreOutgoing { src, off, float } => {
-                let a = m(RSP, *off as i32);
-                if *float {
-                    self.asm.movsd_store(a, x(*src));
-                } else {
-                    self.asm.store(Size::S64, a, g(*src));
-                }
+            Inst::StoreOutgoing { src, off, kind } => {
+                self.store_kind(*kind, m(RSP, *off as i32), *src)
             }
             Inst::LeaOutgoing { dst, off } => self.asm.lea(g(*dst), m(RSP, *off as i32)),
-            Inst::LoadOutgoing { dst, off, float } => {
-                let a = m(RSP, *off as i32);
-                if *float {
-                    self.asm.movsd_load(x(*dst), a);
-                } else {
-                    self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
-                }
+            Inst::LoadOutgoing { dst, off, kind } => {
+                self.load_kind(*kind, m(RSP, *off as i32), *dst);
             }
             Inst::CallDirect { func, .. } => {
                 let field = self.asm.call_rel32();

@@ -148,6 +148,9 @@ impl Emitter {
             MemKind::Int(k, size) => self.asm.load(k, size, g(dst), a),
             MemKind::F32 => self.asm.movss_load(x(dst), a),
             MemKind::F64 => self.asm.movsd_load(x(dst), a),
+            MemKind::V128 => self.asm.vec_m(VecOp::Movdqu, x(dst), a),
+            MemKind::V64 => self.asm.movq_load(x(dst), a),
+            MemKind::V32 => self.asm.movd_load(x(dst), a),
         }
     }
 
@@ -162,8 +165,9 @@ impl Emitter {
                 };
                 self.asm.store(size, a, g(v))
             }
-            MemKind::F32 => self.asm.movss_store(a, x(v)),
-            MemKind::F64 => self.asm.movsd_store(a, x(v)),
+            MemKind::F32 | MemKind::V32 => self.asm.movss_store(a, x(v)),
+            MemKind::F64 | MemKind::V64 => self.asm.movsd_store(a, x(v)),
+            MemKind::V128 => self.asm.movdqu_store(a, x(v)),
         }
     }
 

@@ -22,6 +22,7 @@ mod convert;
 mod float;
 mod int;
 mod memory;
+mod simd;
 mod table;
 
 use super::abi;
@@ -48,6 +49,11 @@ struct Emitter {
     /// Offset of spill slot 0 from rsp.
     spill_base: i32,
     saved: Vec<Gpr>,
+    /// Whether float-class values may be vectors: they then move to and from their
+    /// (16-byte) spill slots whole.
+    vectors: bool,
+    /// 16-byte constants, emitted after the code (see [`Emitter::constant`]).
+    consts: Vec<(u128, Label)>,
 }
 
 /// The general-purpose register allocated to an operand.
@@ -138,7 +144,9 @@ impl Emitter {
             }
             (true, false) => {
                 let a = self.spill(to);
-                if float {
+                if float && self.vectors {
+                    self.asm.movdqu_store(a, xa(from));
+                } else if float {
                     self.asm.movsd_store(a, xa(from));
                 } else {
                     self.asm.store(Size::S64, a, ga(from));
@@ -146,7 +154,9 @@ impl Emitter {
             }
             (false, true) => {
                 let a = self.spill(from);
-                if float {
+                if float && self.vectors {
+                    self.asm.vec_m(VecOp::Movdqu, xa(to), a);
+                } else if float {
                     self.asm.movsd_load(xa(to), a);
                 } else {
                     self.asm.load(LoadKind::I64, Size::S64, ga(to), a);
@@ -159,13 +169,8 @@ impl Emitter {
     fn inst(&mut self, inst: &Inst, next: Option<usize>, succs: &[usize], labels: &[Label]) {
         match inst {
             Inst::Args { .. } => {}
-            Inst::LoadStackArg { dst, index, float } => {
-                let a = m(RBP, 16 + 8 * *index as i32);
-                if *float {
-                    self.asm.movsd_load(x(*dst), a);
-                } else {
-                    self.asm.load(LoadKind::I64, Size::S64, g(*dst), a);
-                }
+            Inst::LoadStackArg { dst, index, kind } => {
+                self.load_kind(*kind, m(RBP, 16 + 8 * *index as i32), *dst)
             }
             Inst::Imm { dst, size, bits } => {
                 if *bits == 0 {
@@ -280,7 +285,27 @@ impl Emitter {
             | Inst::BrTable { .. }
             | Inst::Ret { .. }
             | Inst::Trap { .. } => self.control(inst, next, succs, labels),
+            Inst::VConst { .. }
+            | Inst::VBin { .. }
+            | Inst::VUn { .. }
+            | Inst::VBinImm { .. }
+            | Inst::VUnImm { .. }
+            | Inst::VShiftImm { .. }
+            | Inst::VInsert { .. }
+            | Inst::VExtract { .. }
+            | Inst::VMask { .. }
+            | Inst::VTest { .. } => self.simd(inst),
         }
+    }
+
+    /// The label of a 16-byte constant in the function's constant pool (one per value).
+    fn constant(&mut self, bits: u128) -> Label {
+        if let Some((_, l)) = self.consts.iter().find(|(b, _)| *b == bits) {
+            return *l;
+        }
+        let l = self.asm.new_label();
+        self.consts.push((bits, l));
+        l
     }
 }
 
@@ -317,6 +342,8 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
         tables: Vec::new(),
         spill_base: outgoing as i32,
         saved: saved.clone(),
+        vectors: vcode.has_vectors(),
+        consts: Vec::new(),
     };
 
     // Prologue: frame, VM context slot, stack check, callee-saved registers.
@@ -365,6 +392,15 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
             for t in targets {
                 e.asm.jump_table_entry(tl, t);
             }
+        }
+    }
+    // The constant pool, 16-byte aligned (functions start 16-byte aligned in `.text`), so
+    // packed operations may read it directly.
+    if !e.consts.is_empty() {
+        e.asm.align_code(16);
+        for (bits, l) in std::mem::take(&mut e.consts) {
+            e.asm.bind(l);
+            e.asm.bytes(&bits.to_le_bytes());
         }
     }
     let code = e.asm.finish();

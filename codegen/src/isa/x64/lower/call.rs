@@ -63,19 +63,20 @@ impl LowerCall for X64Lower {
         };
         let (locs, nstack) = abi::param_locs(&sig.params);
         let mut regs: Vec<(VReg, PReg)> = vec![(callee_vmctx, abi::gpr(abi::VMCTX))];
-        for (a, loc) in args.iter().zip(&locs) {
+        for ((a, loc), t) in args.iter().zip(&locs).zip(&sig.params) {
             let v = self.reg(ctx, *a);
             match loc {
                 ArgLoc::Reg(p) => regs.push((v, *p)),
                 ArgLoc::Stack(k) => ctx.builder.push(Inst::StoreOutgoing {
                     src: r(v),
                     off: k * 8,
-                    float: a.ty().is_float(),
+                    kind: area_kind(*t),
                 }),
             }
         }
         let area_off = nstack * 8;
         let mut outgoing = area_off;
+        let (result_offs, result_bytes) = abi::area_offsets(&sig.results);
         if sig.results.len() > 1 {
             let p = ctx.builder.new_vreg(RegClass::Int);
             ctx.builder.push(Inst::LeaOutgoing {
@@ -83,7 +84,7 @@ impl LowerCall for X64Lower {
                 off: area_off,
             });
             regs.push((p, abi::gpr(abi::RESULTS_AREA)));
-            outgoing += 8 * sig.results.len() as u32;
+            outgoing += result_bytes;
         }
         ctx.builder.reserve_outgoing(outgoing);
         // Each fixed use must name a distinct virtual register.
@@ -130,12 +131,12 @@ impl LowerCall for X64Lower {
         };
         ctx.builder.push_clobbers(inst, clob);
         if sig.results.len() > 1 {
-            for (i, t) in sig.results.iter().enumerate() {
+            for (t, off) in sig.results.iter().zip(&result_offs) {
                 let v = ctx.new_reg(*t);
                 ctx.builder.push(Inst::LoadOutgoing {
                     dst: r(v),
-                    off: area_off + 8 * i as u32,
-                    float: t.is_float(),
+                    off: area_off + off,
+                    kind: area_kind(*t),
                 });
                 results.push(v);
             }

@@ -50,13 +50,14 @@ impl LowerControl for X64Lower {
             let v = self.materialize(ctx, results[0]);
             uses.push((v, abi::result_reg(results[0].ty())));
         } else if let Some(area) = ctx.ret_area {
-            for (i, val) in results.iter().enumerate() {
+            let (offs, _) = abi::area_offsets(&ctx.sig.results);
+            for ((val, t), off) in results.iter().zip(&ctx.sig.results).zip(offs) {
                 let v = self.materialize(ctx, *val);
                 ctx.builder.push(Inst::StorePtr {
                     base: r(area),
                     value: r(v),
-                    off: 8 * i as i32,
-                    float: val.ty().is_float(),
+                    off: off as i32,
+                    kind: area_kind(*t),
                 });
             }
         }

@@ -12,11 +12,7 @@ impl LowerMemory for X64Lower {
         offset: u64,
         trap: TrapInfo,
     ) -> VReg {
-        let ty = match kind {
-            WasmMem::Int { ty, .. } => ty,
-            WasmMem::F32 => ValType::F32,
-            WasmMem::F64 => ValType::F64,
-        };
+        let ty = kind.ty();
         let ra = self.reg(ctx, addr);
         let dst = ctx.new_reg(ty);
         ctx.builder.push(Inst::Load {
@@ -91,6 +87,9 @@ fn mem_kind(k: WasmMem) -> MemKind {
     match k {
         WasmMem::F32 => MemKind::F32,
         WasmMem::F64 => MemKind::F64,
+        WasmMem::V128 => MemKind::V128,
+        WasmMem::V64Zero => MemKind::V64,
+        WasmMem::V32Zero => MemKind::V32,
         WasmMem::Int { bytes: 8, .. } => MemKind::Int(LoadKind::I64, Size::S64),
         WasmMem::Int { bytes, signed, ty } => {
             let kind = match (bytes, signed) {

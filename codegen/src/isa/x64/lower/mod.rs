@@ -10,6 +10,7 @@ mod convert;
 mod float;
 mod int;
 mod memory;
+mod simd;
 mod table;
 
 use super::abi::{self, ArgLoc};
@@ -90,7 +91,7 @@ impl LowerBase for X64Lower {
             params.push(v);
             match loc {
                 ArgLoc::Reg(p) => defs.push((v, *p)),
-                ArgLoc::Stack(k) => stack_loads.push((v, *k, t.is_float())),
+                ArgLoc::Stack(k) => stack_loads.push((v, *k, area_kind(*t))),
             }
         }
         if sig.results.len() > 1 {
@@ -99,11 +100,11 @@ impl LowerBase for X64Lower {
             ctx.ret_area = Some(ra);
         }
         ctx.builder.push(Inst::Args { defs: fixed(defs) });
-        for (v, index, float) in stack_loads {
+        for (v, index, kind) in stack_loads {
             ctx.builder.push(Inst::LoadStackArg {
                 dst: r(v),
                 index,
-                float,
+                kind,
             });
         }
         params
@@ -138,6 +139,11 @@ impl LowerBase for X64Lower {
                 let v = ctx.builder.new_vreg(class_of(t));
                 let dst = r(v);
                 ctx.builder.push(match t {
+                    // The translator's only `v128` constant is a zeroed local.
+                    ValType::V128 => Inst::VConst {
+                        dst,
+                        bits: bits as u128,
+                    },
                     ValType::F32 => Inst::FImm {
                         dst,
                         is64: false,
@@ -165,7 +171,7 @@ impl LowerBase for X64Lower {
     }
 
     fn select(&mut self, ctx: C, ty: ValType, c: Val, a: Val, b: Val) -> VReg {
-        let float = ty.is_float();
+        let float = ty.in_vector_regs();
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.new_reg(ty);
@@ -214,12 +220,23 @@ fn cond(cc: IntCC) -> Cond {
     }
 }
 
-/// How a value of type `t` sits in an 8-byte slot.
+/// How a value of type `t` sits in a global's slot.
 pub fn slot_kind(t: ValType) -> MemKind {
     match t {
         ValType::I32 => MemKind::Int(LoadKind::U32, Size::S32),
         ValType::F32 => MemKind::F32,
         ValType::F64 => MemKind::F64,
+        ValType::V128 => MemKind::V128,
+        _ => MemKind::Int(LoadKind::I64, Size::S64),
+    }
+}
+
+/// How a value of type `t` moves to and from a stack-argument or results-area slot: 8
+/// bytes whatever the type, 16 for a `v128`.
+pub fn area_kind(t: ValType) -> MemKind {
+    match t {
+        ValType::V128 => MemKind::V128,
+        t if t.is_float() => MemKind::F64,
         _ => MemKind::Int(LoadKind::I64, Size::S64),
     }
 }

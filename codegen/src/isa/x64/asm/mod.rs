@@ -1288,3 +1288,6 @@ fn modrm(md: u8, reg: u8, rm: u8) -> u8 {
 fn sib(ss: u8, index: u8, base: u8) -> u8 {
     (ss << 6) | ((index & 7) << 3) | (base & 7)
 }
+
+mod simd;
+pub use simd::{LaneSize, VecImmOp, VecOp, VecShiftImm};

@@ -1,0 +1,489 @@
+//! Packed SSE encodings for 128-bit SIMD (SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 forms),
+//! all legacy-encoded: `[66|F2|F3] [REX] 0F [38|3A] op ModRM [imm8]`.
+
+use super::{hi, modrm, Amode, Asm, Gpr, Label, Rm, Xmm};
+
+/// Packed operations `op xmm, xmm/m128` without an immediate. Memory forms of all but
+/// `Movdqu` need a 16-byte aligned address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecOp {
+    /// unaligned 128-bit load (or register copy)
+    Movdqu,
+    Paddb,
+    Paddw,
+    Paddd,
+    Paddq,
+    Psubb,
+    Psubw,
+    Psubd,
+    Psubq,
+    Paddsb,
+    Paddsw,
+    Paddusb,
+    Paddusw,
+    Psubsb,
+    Psubsw,
+    Psubusb,
+    Psubusw,
+    Pmullw,
+    Pmulld,
+    Pmulhw,
+    Pmulhuw,
+    Pmuludq,
+    Pmuldq,
+    Pmaddwd,
+    Pmaddubsw,
+    Pmulhrsw,
+    Pminsb,
+    Pminsw,
+    Pminsd,
+    Pminub,
+    Pminuw,
+    Pminud,
+    Pmaxsb,
+    Pmaxsw,
+    Pmaxsd,
+    Pmaxub,
+    Pmaxuw,
+    Pmaxud,
+    Pavgb,
+    Pavgw,
+    Pand,
+    Pandn,
+    Por,
+    Pxor,
+    Pcmpeqb,
+    Pcmpeqw,
+    Pcmpeqd,
+    Pcmpeqq,
+    Pcmpgtb,
+    Pcmpgtw,
+    Pcmpgtd,
+    Pcmpgtq,
+    Packsswb,
+    Packuswb,
+    Packssdw,
+    Packusdw,
+    Punpcklbw,
+    Punpcklwd,
+    Punpckldq,
+    Punpcklqdq,
+    Punpckhbw,
+    Punpckhwd,
+    Punpckhdq,
+    Punpckhqdq,
+    Pshufb,
+    Pabsb,
+    Pabsw,
+    Pabsd,
+    Pmovsxbw,
+    Pmovsxwd,
+    Pmovsxdq,
+    Pmovzxbw,
+    Pmovzxwd,
+    Pmovzxdq,
+    /// shifts by the count in the low 64 bits of the source
+    Psllw,
+    Pslld,
+    Psllq,
+    Psrlw,
+    Psrld,
+    Psrlq,
+    Psraw,
+    Psrad,
+    Ptest,
+    Addps,
+    Addpd,
+    Subps,
+    Subpd,
+    Mulps,
+    Mulpd,
+    Divps,
+    Divpd,
+    Minps,
+    Minpd,
+    Maxps,
+    Maxpd,
+    Sqrtps,
+    Sqrtpd,
+    Andps,
+    Andnps,
+    Orps,
+    Xorps,
+    Cvtdq2ps,
+    Cvttps2dq,
+    Cvtps2pd,
+    Cvtpd2ps,
+    Cvtdq2pd,
+    Cvttpd2dq,
+    Unpcklps,
+    Unpckhps,
+    /// `dst.high = src.low` (register form only)
+    Movlhps,
+    /// `dst.low = src.high` (register form only)
+    Movhlps,
+    /// `dst.low = src.low` (register form: merges the low 64 bits)
+    Movsd,
+    Movddup,
+    Movshdup,
+}
+
+impl VecOp {
+    /// Mandatory prefix (0 for none) and the opcode bytes after it.
+    fn encoding(self) -> (u8, &'static [u8]) {
+        use VecOp::*;
+        match self {
+            Movdqu => (0xF3, &[0x0F, 0x6F]),
+            Paddb => (0x66, &[0x0F, 0xFC]),
+            Paddw => (0x66, &[0x0F, 0xFD]),
+            Paddd => (0x66, &[0x0F, 0xFE]),
+            Paddq => (0x66, &[0x0F, 0xD4]),
+            Psubb => (0x66, &[0x0F, 0xF8]),
+            Psubw => (0x66, &[0x0F, 0xF9]),
+            Psubd => (0x66, &[0x0F, 0xFA]),
+            Psubq => (0x66, &[0x0F, 0xFB]),
+            Paddsb => (0x66, &[0x0F, 0xEC]),
+            Paddsw => (0x66, &[0x0F, 0xED]),
+            Paddusb => (0x66, &[0x0F, 0xDC]),
+            Paddusw => (0x66, &[0x0F, 0xDD]),
+            Psubsb => (0x66, &[0x0F, 0xE8]),
+            Psubsw => (0x66, &[0x0F, 0xE9]),
+            Psubusb => (0x66, &[0x0F, 0xD8]),
+            Psubusw => (0x66, &[0x0F, 0xD9]),
+            Pmullw => (0x66, &[0x0F, 0xD5]),
+            Pmulld => (0x66, &[0x0F, 0x38, 0x40]),
+            Pmulhw => (0x66, &[0x0F, 0xE5]),
+            Pmulhuw => (0x66, &[0x0F, 0xE4]),
+            Pmuludq => (0x66, &[0x0F, 0xF4]),
+            Pmuldq => (0x66, &[0x0F, 0x38, 0x28]),
+            Pmaddwd => (0x66, &[0x0F, 0xF5]),
+            Pmaddubsw => (0x66, &[0x0F, 0x38, 0x04]),
+            Pmulhrsw => (0x66, &[0x0F, 0x38, 0x0B]),
+            Pminsb => (0x66, &[0x0F, 0x38, 0x38]),
+            Pminsw => (0x66, &[0x0F, 0xEA]),
+            Pminsd => (0x66, &[0x0F, 0x38, 0x39]),
+            Pminub => (0x66, &[0x0F, 0xDA]),
+            Pminuw => (0x66, &[0x0F, 0x38, 0x3A]),
+            Pminud => (0x66, &[0x0F, 0x38, 0x3B]),
+            Pmaxsb => (0x66, &[0x0F, 0x38, 0x3C]),
+            Pmaxsw => (0x66, &[0x0F, 0xEE]),
+            Pmaxsd => (0x66, &[0x0F, 0x38, 0x3D]),
+            Pmaxub => (0x66, &[0x0F, 0xDE]),
+            Pmaxuw => (0x66, &[0x0F, 0x38, 0x3E]),
+            Pmaxud => (0x66, &[0x0F, 0x38, 0x3F]),
+            Pavgb => (0x66, &[0x0F, 0xE0]),
+            Pavgw => (0x66, &[0x0F, 0xE3]),
+            Pand => (0x66, &[0x0F, 0xDB]),
+            Pandn => (0x66, &[0x0F, 0xDF]),
+            Por => (0x66, &[0x0F, 0xEB]),
+            Pxor => (0x66, &[0x0F, 0xEF]),
+            Pcmpeqb => (0x66, &[0x0F, 0x74]),
+            Pcmpeqw => (0x66, &[0x0F, 0x75]),
+            Pcmpeqd => (0x66, &[0x0F, 0x76]),
+            Pcmpeqq => (0x66, &[0x0F, 0x38, 0x29]),
+            Pcmpgtb => (0x66, &[0x0F, 0x64]),
+            Pcmpgtw => (0x66, &[0x0F, 0x65]),
+            Pcmpgtd => (0x66, &[0x0F, 0x66]),
+            Pcmpgtq => (0x66, &[0x0F, 0x38, 0x37]),
+            Packsswb => (0x66, &[0x0F, 0x63]),
+            Packuswb => (0x66, &[0x0F, 0x67]),
+            Packssdw => (0x66, &[0x0F, 0x6B]),
+            Packusdw => (0x66, &[0x0F, 0x38, 0x2B]),
+            Punpcklbw => (0x66, &[0x0F, 0x60]),
+            Punpcklwd => (0x66, &[0x0F, 0x61]),
+            Punpckldq => (0x66, &[0x0F, 0x62]),
+            Punpcklqdq => (0x66, &[0x0F, 0x6C]),
+            Punpckhbw => (0x66, &[0x0F, 0x68]),
+            Punpckhwd => (0x66, &[0x0F, 0x69]),
+            Punpckhdq => (0x66, &[0x0F, 0x6A]),
+            Punpckhqdq => (0x66, &[0x0F, 0x6D]),
+            Pshufb => (0x66, &[0x0F, 0x38, 0x00]),
+            Pabsb => (0x66, &[0x0F, 0x38, 0x1C]),
+            Pabsw => (0x66, &[0x0F, 0x38, 0x1D]),
+            Pabsd => (0x66, &[0x0F, 0x38, 0x1E]),
+            Pmovsxbw => (0x66, &[0x0F, 0x38, 0x20]),
+            Pmovsxwd => (0x66, &[0x0F, 0x38, 0x23]),
+            Pmovsxdq => (0x66, &[0x0F, 0x38, 0x25]),
+            Pmovzxbw => (0x66, &[0x0F, 0x38, 0x30]),
+            Pmovzxwd => (0x66, &[0x0F, 0x38, 0x33]),
+            Pmovzxdq => (0x66, &[0x0F, 0x38, 0x35]),
+            Psllw => (0x66, &[0x0F, 0xF1]),
+            Pslld => (0x66, &[0x0F, 0xF2]),
+            Psllq => (0x66, &[0x0F, 0xF3]),
+            Psrlw => (0x66, &[0x0F, 0xD1]),
+            Psrld => (0x66, &[0x0F, 0xD2]),
+            Psrlq => (0x66, &[0x0F, 0xD3]),
+            Psraw => (0x66, &[0x0F, 0xE1]),
+            Psrad => (0x66, &[0x0F, 0xE2]),
+            Ptest => (0x66, &[0x0F, 0x38, 0x17]),
+            Addps => (0, &[0x0F, 0x58]),
+            Addpd => (0x66, &[0x0F, 0x58]),
+            Subps => (0, &[0x0F, 0x5C]),
+            Subpd => (0x66, &[0x0F, 0x5C]),
+            Mulps => (0, &[0x0F, 0x59]),
+            Mulpd => (0x66, &[0x0F, 0x59]),
+            Divps => (0, &[0x0F, 0x5E]),
+            Divpd => (0x66, &[0x0F, 0x5E]),
+            Minps => (0, &[0x0F, 0x5D]),
+            Minpd => (0x66, &[0x0F, 0x5D]),
+            Maxps => (0, &[0x0F, 0x5F]),
+            Maxpd => (0x66, &[0x0F, 0x5F]),
+            Sqrtps => (0, &[0x0F, 0x51]),
+            Sqrtpd => (0x66, &[0x0F, 0x51]),
+            Andps => (0, &[0x0F, 0x54]),
+            Andnps => (0, &[0x0F, 0x55]),
+            Orps => (0, &[0x0F, 0x56]),
+            Xorps => (0, &[0x0F, 0x57]),
+            Cvtdq2ps => (0, &[0x0F, 0x5B]),
+            Cvttps2dq => (0xF3, &[0x0F, 0x5B]),
+            Cvtps2pd => (0, &[0x0F, 0x5A]),
+            Cvtpd2ps => (0x66, &[0x0F, 0x5A]),
+            Cvtdq2pd => (0xF3, &[0x0F, 0xE6]),
+            Cvttpd2dq => (0x66, &[0x0F, 0xE6]),
+            Unpcklps => (0, &[0x0F, 0x14]),
+            Unpckhps => (0, &[0x0F, 0x15]),
+            Movlhps => (0, &[0x0F, 0x16]),
+            Movhlps => (0, &[0x0F, 0x12]),
+            Movsd => (0xF2, &[0x0F, 0x10]),
+            Movddup => (0xF2, &[0x0F, 0x12]),
+            Movshdup => (0xF3, &[0x0F, 0x16]),
+        }
+    }
+}
+
+/// Packed operations `op xmm, xmm, imm8`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecImmOp {
+    Pshufd,
+    Pshuflw,
+    Pshufhw,
+    Shufps,
+    Palignr,
+    Pblendw,
+    /// predicate: 0 eq, 1 lt, 2 le, 3 unord, 4 neq, 5 nlt, 6 nle, 7 ord
+    Cmpps,
+    Cmppd,
+    /// rounding: 0 nearest, 1 floor, 2 ceil, 3 trunc
+    Roundps,
+    Roundpd,
+    Insertps,
+}
+
+impl VecImmOp {
+    fn encoding(self) -> (u8, &'static [u8]) {
+        use VecImmOp::*;
+        match self {
+            Pshufd => (0x66, &[0x0F, 0x70]),
+            Pshuflw => (0xF2, &[0x0F, 0x70]),
+            Pshufhw => (0xF3, &[0x0F, 0x70]),
+            Shufps => (0, &[0x0F, 0xC6]),
+            Palignr => (0x66, &[0x0F, 0x3A, 0x0F]),
+            Pblendw => (0x66, &[0x0F, 0x3A, 0x0E]),
+            Cmpps => (0, &[0x0F, 0xC2]),
+            Cmppd => (0x66, &[0x0F, 0xC2]),
+            Roundps => (0x66, &[0x0F, 0x3A, 0x08]),
+            Roundpd => (0x66, &[0x0F, 0x3A, 0x09]),
+            Insertps => (0x66, &[0x0F, 0x3A, 0x21]),
+        }
+    }
+}
+
+/// Shifts of a register by an immediate (`66 0F 71/72/73 /digit ib`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecShiftImm {
+    Psllw,
+    Pslld,
+    Psllq,
+    Psrlw,
+    Psrld,
+    Psrlq,
+    Psraw,
+    Psrad,
+    /// byte shifts of the whole register
+    Psrldq,
+    Pslldq,
+}
+
+impl VecShiftImm {
+    fn encoding(self) -> (u8, u8) {
+        use VecShiftImm::*;
+        match self {
+            Psrlw => (0x71, 2),
+            Psraw => (0x71, 4),
+            Psllw => (0x71, 6),
+            Psrld => (0x72, 2),
+            Psrad => (0x72, 4),
+            Pslld => (0x72, 6),
+            Psrlq => (0x73, 2),
+            Psrldq => (0x73, 3),
+            Psllq => (0x73, 6),
+            Pslldq => (0x73, 7),
+        }
+    }
+}
+
+/// Lane widths of the insert and extract instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneSize {
+    B,
+    W,
+    D,
+    Q,
+}
+
+fn prefix(p: u8) -> &'static [u8] {
+    match p {
+        0x66 => &[0x66],
+        0xF2 => &[0xF2],
+        0xF3 => &[0xF3],
+        _ => &[],
+    }
+}
+
+impl Asm {
+    /// `op dst, src`.
+    pub fn vec(&mut self, op: VecOp, dst: Xmm, src: Xmm) {
+        let (p, opc) = op.encoding();
+        self.insn(prefix(p), false, false, opc, dst.0, Rm::Reg(src.0));
+    }
+
+    /// `op dst, [src]`.
+    pub fn vec_m(&mut self, op: VecOp, dst: Xmm, src: Amode) {
+        assert!(
+            !matches!(op, VecOp::Movlhps | VecOp::Movhlps | VecOp::Movsd),
+            "{op:?} has no memory form here"
+        );
+        let (p, opc) = op.encoding();
+        self.insn(prefix(p), false, false, opc, dst.0, Rm::Mem(src));
+    }
+
+    /// `op dst, [rip + l]`: a constant at label `l` (16-byte aligned unless `op` is
+    /// `Movdqu`).
+    pub fn vec_label(&mut self, op: VecOp, dst: Xmm, l: Label) {
+        let (p, opc) = op.encoding();
+        self.buf.extend_from_slice(prefix(p));
+        if hi(dst.0) != 0 {
+            self.buf.push(0x44);
+        }
+        self.buf.extend_from_slice(opc);
+        // mod=00 rm=101: RIP-relative; the displacement is the instruction's last field.
+        self.buf.push(modrm(0, dst.0, 5));
+        self.rel32_to(l);
+    }
+
+    /// `op dst, src, imm`.
+    pub fn vec_imm(&mut self, op: VecImmOp, dst: Xmm, src: Xmm, imm: u8) {
+        let (p, opc) = op.encoding();
+        self.insn(prefix(p), false, false, opc, dst.0, Rm::Reg(src.0));
+        self.buf.push(imm);
+    }
+
+    /// `op dst, imm` (shift by an immediate).
+    pub fn vec_shift_imm(&mut self, op: VecShiftImm, dst: Xmm, imm: u8) {
+        let (opc, digit) = op.encoding();
+        self.insn(&[0x66], false, false, &[0x0F, opc], digit, Rm::Reg(dst.0));
+        self.buf.push(imm);
+    }
+
+    /// `movdqu [dst], src` (`F3 0F 7F`).
+    pub fn movdqu_store(&mut self, dst: Amode, src: Xmm) {
+        self.insn(&[0xF3], false, false, &[0x0F, 0x7F], src.0, Rm::Mem(dst));
+    }
+
+    /// `movq xmm, qword [m]` (`F3 0F 7E`): zeroes the upper half.
+    pub fn movq_load(&mut self, dst: Xmm, src: Amode) {
+        self.insn(&[0xF3], false, false, &[0x0F, 0x7E], dst.0, Rm::Mem(src));
+    }
+
+    /// `movd xmm, dword [m]` (`66 0F 6E`): zeroes the upper lanes.
+    pub fn movd_load(&mut self, dst: Xmm, src: Amode) {
+        self.insn(&[0x66], false, false, &[0x0F, 0x6E], dst.0, Rm::Mem(src));
+    }
+
+    /// `pinsrb/pinsrw/pinsrd/pinsrq dst, src, lane`.
+    pub fn pinsr(&mut self, size: LaneSize, dst: Xmm, src: Gpr, lane: u8) {
+        match size {
+            LaneSize::B => self.insn(
+                &[0x66],
+                false,
+                false,
+                &[0x0F, 0x3A, 0x20],
+                dst.0,
+                Rm::Reg(src.0),
+            ),
+            LaneSize::W => self.insn(&[0x66], false, false, &[0x0F, 0xC4], dst.0, Rm::Reg(src.0)),
+            LaneSize::D => self.insn(
+                &[0x66],
+                false,
+                false,
+                &[0x0F, 0x3A, 0x22],
+                dst.0,
+                Rm::Reg(src.0),
+            ),
+            LaneSize::Q => self.insn(
+                &[0x66],
+                true,
+                false,
+                &[0x0F, 0x3A, 0x22],
+                dst.0,
+                Rm::Reg(src.0),
+            ),
+        }
+        self.buf.push(lane);
+    }
+
+    /// `pextrb/pextrw/pextrd/pextrq dst, src, lane` (8- and 16-bit lanes zero-extended).
+    pub fn pextr(&mut self, size: LaneSize, dst: Gpr, src: Xmm, lane: u8) {
+        match size {
+            LaneSize::B => self.insn(
+                &[0x66],
+                false,
+                false,
+                &[0x0F, 0x3A, 0x14],
+                src.0,
+                Rm::Reg(dst.0),
+            ),
+            // The register form of `0F C5` has the GPR in ModRM.reg.
+            LaneSize::W => self.insn(&[0x66], false, false, &[0x0F, 0xC5], dst.0, Rm::Reg(src.0)),
+            LaneSize::D => self.insn(
+                &[0x66],
+                false,
+                false,
+                &[0x0F, 0x3A, 0x16],
+                src.0,
+                Rm::Reg(dst.0),
+            ),
+            LaneSize::Q => self.insn(
+                &[0x66],
+                true,
+                false,
+                &[0x0F, 0x3A, 0x16],
+                src.0,
+                Rm::Reg(dst.0),
+            ),
+        }
+        self.buf.push(lane);
+    }
+
+    /// `pmovmskb r32, xmm` (`66 0F D7`).
+    pub fn pmovmskb(&mut self, dst: Gpr, src: Xmm) {
+        self.insn(&[0x66], false, false, &[0x0F, 0xD7], dst.0, Rm::Reg(src.0));
+    }
+
+    /// `movmskps r32, xmm` (`0F 50`).
+    pub fn movmskps(&mut self, dst: Gpr, src: Xmm) {
+        self.insn(&[], false, false, &[0x0F, 0x50], dst.0, Rm::Reg(src.0));
+    }
+
+    /// `movmskpd r32, xmm` (`66 0F 50`).
+    pub fn movmskpd(&mut self, dst: Gpr, src: Xmm) {
+        self.insn(&[0x66], false, false, &[0x0F, 0x50], dst.0, Rm::Reg(src.0));
+    }
+
+    /// Pads with `int3` to a multiple of `align` bytes.
+    pub fn align_code(&mut self, align: u32) {
+        while !self.offset().is_multiple_of(align) {
+            self.int3();
+        }
+    }
+}

@@ -1,0 +1,17 @@
+;; Constants, splats, lane access, shuffles and swizzles.
+(module
+  (func $const (result v128) (v128.const i32x4 1 2 3 4))
+  (func $zero (result v128) (v128.const i64x2 0 0))
+  (func $i8x16_splat (param i32) (result v128) (i8x16.splat (local.get 0)))
+  (func $i16x8_splat (param i32) (result v128) (i16x8.splat (local.get 0)))
+  (func $f64x2_splat (param f64) (result v128) (f64x2.splat (local.get 0)))
+  (func $i8x16_extract_s (param v128) (result i32) (i8x16.extract_lane_s 3 (local.get 0)))
+  (func $i64x2_extract (param v128) (result i64) (i64x2.extract_lane 1 (local.get 0)))
+  (func $f32x4_extract (param v128) (result f32) (f32x4.extract_lane 2 (local.get 0)))
+  (func $i32x4_replace (param v128 i32) (result v128) (i32x4.replace_lane 2 (local.get 0) (local.get 1)))
+  (func $f64x2_replace (param v128 f64) (result v128) (f64x2.replace_lane 1 (local.get 0) (local.get 1)))
+  (func $shuffle_one (param v128 v128) (result v128)
+    (i8x16.shuffle 3 2 1 0 7 6 5 4 11 10 9 8 15 14 13 12 (local.get 0) (local.get 1)))
+  (func $shuffle_two (param v128 v128) (result v128)
+    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get 0) (local.get 1)))
+  (func $swizzle (param v128 v128) (result v128) (i8x16.swizzle (local.get 0) (local.get 1))))
