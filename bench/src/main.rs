@@ -139,6 +139,21 @@ struct RunResult {
     note: Option<String>,
 }
 
+/// A `-simd` build against its scalar twin (ours) and against `wasmtime run` of itself.
+#[derive(Serialize, Debug, Clone, Default)]
+struct SimdResult {
+    program: String,
+    scalar_ms: Option<f64>,
+    simd_ms: Option<f64>,
+    /// Our `-simd` run time / our scalar run time.
+    simd_vs_scalar: Option<f64>,
+    wasmtime_simd_ms: Option<f64>,
+    /// Our `-simd` run time / `wasmtime run` of the `-simd` build.
+    simd_vs_wasmtime: Option<f64>,
+    /// Cold compile of the `-simd` module / cold compile of the scalar one.
+    compile_vs_scalar: Option<f64>,
+}
+
 #[derive(Serialize, Debug, Clone, Default)]
 struct Bench {
     tool_version: String,
@@ -150,7 +165,45 @@ struct Bench {
     workspace_hit_rate: f64,
     edit: Option<EditResult>,
     programs: Vec<RunResult>,
+    simd: Vec<SimdResult>,
+    /// Geometric mean of `simd_vs_wasmtime` over the programs that have it.
+    simd_vs_wasmtime_geomean: Option<f64>,
     total_s: f64,
+}
+
+/// Pairs every `-simd` program and module with its scalar twin.
+fn simd_results(
+    modules: &[ModuleResult],
+    programs: &[RunResult],
+) -> (Vec<SimdResult>, Option<f64>) {
+    let cold = |name: &str| {
+        modules
+            .iter()
+            .find(|m| m.status == "ok" && m.module.trim_end_matches(".wasm") == name)
+            .map(|m| m.cold.median_ms)
+    };
+    let mut out = Vec::new();
+    for p in programs {
+        let Some(base) = p.program.strip_suffix("-simd") else {
+            continue;
+        };
+        let scalar = programs.iter().find(|q| q.program == base);
+        let scalar_ms = scalar.and_then(|q| q.ours_ms);
+        let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+        out.push(SimdResult {
+            program: p.program.clone(),
+            scalar_ms,
+            simd_ms: p.ours_ms,
+            simd_vs_scalar: ratio(p.ours_ms, scalar_ms),
+            wasmtime_simd_ms: p.wasmtime_ms,
+            simd_vs_wasmtime: ratio(p.ours_ms, p.wasmtime_ms),
+            compile_vs_scalar: ratio(cold(&p.program), cold(base)),
+        });
+    }
+    let ratios: Vec<f64> = out.iter().filter_map(|r| r.simd_vs_wasmtime).collect();
+    let geomean = (!ratios.is_empty())
+        .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp());
+    (out, geomean)
 }
 
 /// Peak resident memory of this process image (VmHWM). Unlike `ru_maxrss`, it does not
@@ -617,6 +670,7 @@ fn main() -> Result<()> {
         run_programs(&args, &comp, work.path(), wasmtime.is_some(), runs.min(3))?
     };
 
+    let (simd, simd_vs_wasmtime_geomean) = simd_results(&results, &programs);
     let bench = Bench {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         opt_level: args.opt_level.clone(),
@@ -627,6 +681,8 @@ fn main() -> Result<()> {
         workspace_hit_rate,
         edit,
         programs,
+        simd,
+        simd_vs_wasmtime_geomean,
         total_s: t_all.elapsed().as_secs_f64(),
     };
     print_table(&bench);
@@ -653,8 +709,18 @@ fn run_programs(
         "nbody",
         "fannkuch",
         "text-stats",
+        "markdown",
+        "image-filter",
+        "regex-scan-simd",
+        "json-roundtrip-simd",
+        "sha-digest-simd",
+        "nbody-simd",
+        "fannkuch-simd",
+        "text-stats-simd",
+        "markdown-simd",
+        "image-filter-simd",
     ];
-    let quick = ["nbody", "sha-digest"];
+    let quick = ["nbody", "sha-digest", "nbody-simd", "sha-digest-simd"];
     // Native builds of the same programs.
     let native_dir = work.join("native-target");
     let ws = args.shared.join("rust-workspace");
@@ -708,7 +774,10 @@ fn run_programs(
         }
         r.ours_ms = (!ours.is_empty()).then(|| stat(ours).median_ms);
         if native_ok {
-            let exe = native_dir.join("release").join(p);
+            // A `-simd` build is the same program: compared with its native build.
+            let exe = native_dir
+                .join("release")
+                .join(p.strip_suffix("-simd").unwrap_or(p));
             let t: Vec<f64> = (0..runs)
                 .filter_map(|_| time_cmd(&mut Command::new(&exe)))
                 .collect();
@@ -856,6 +925,35 @@ fn print_table(b: &Bench) {
                     None => "-",
                 }
             );
+        }
+    }
+    if !b.simd.is_empty() {
+        println!("\nSIMD builds (median ms; ratios in this run)\n");
+        println!(
+            "{:<20} {:>10} {:>10} {:>12} {:>14} {:>12} {:>14}",
+            "program",
+            "scalar",
+            "simd",
+            "simd/scalar",
+            "wasmtime simd",
+            "x wtime",
+            "compile/scalar"
+        );
+        let f = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or("-".into());
+        for r in &b.simd {
+            println!(
+                "{:<20} {:>10} {:>10} {:>12} {:>14} {:>12} {:>14}",
+                r.program,
+                f(r.scalar_ms, 1),
+                f(r.simd_ms, 1),
+                f(r.simd_vs_scalar, 2),
+                opt(r.wasmtime_simd_ms, |x| format!("{x:.1}")),
+                f(r.simd_vs_wasmtime, 2),
+                f(r.compile_vs_scalar, 2),
+            );
+        }
+        if let Some(g) = b.simd_vs_wasmtime_geomean {
+            println!("geometric mean of simd x wtime: {g:.2}");
         }
     }
     println!(

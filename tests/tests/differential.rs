@@ -41,6 +41,7 @@ fn wasmprecomp_matches_wasmi() {
     let dump = std::env::var("DIFF_DUMP").ok();
     let (mut modules, mut calls, mut traps, mut exhausted, mut inst_traps, mut unstable) =
         (0, 0, 0, 0, 0, 0);
+    let mut simd = 0;
     let mut mismatches = Vec::new();
     let range = seeds();
     for seed in range.clone() {
@@ -48,6 +49,7 @@ fn wasmprecomp_matches_wasmi() {
             continue;
         };
         modules += 1;
+        simd += uses_simd(&wasm) as usize;
         match check(&wasm) {
             Ok(s) => {
                 calls += s.calls;
@@ -67,11 +69,27 @@ fn wasmprecomp_matches_wasmi() {
         }
     }
     println!(
-        "differential: seeds {range:?}, {modules} modules, {calls} calls compared ({traps} trapped), \
+        "differential: seeds {range:?}, {modules} modules ({simd} with SIMD), {calls} calls compared ({traps} trapped), \
          {inst_traps} instantiations trapped, {exhausted} stopped at stack exhaustion, {unstable} stopped at a wasmi \
          nondeterminism, \
          {} mismatches",
         mismatches.len()
     );
     assert!(mismatches.is_empty(), "mismatching seeds: {mismatches:?}");
+    assert!(!uses_simd(
+        &wat::parse_str("(module (func (param i32)))").expect("wat")
+    ));
+    assert!(
+        simd * 4 >= modules,
+        "only {simd} of {modules} modules use SIMD: the generator no longer covers it"
+    );
+}
+
+/// Whether the module needs the SIMD proposal to validate.
+fn uses_simd(wasm: &[u8]) -> bool {
+    let without = wasmprecomp_codegen::module::SUPPORTED_FEATURES
+        .difference(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
+    wasmparser::Validator::new_with_features(without)
+        .validate_all(wasm)
+        .is_err()
 }
