@@ -22,38 +22,56 @@ pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::MULTI_VALUE)
     .union(WasmFeatures::EXTENDED_CONST);
 
-/// Proposals we recognise and reject by name, with the features each needs to validate.
-const UNSUPPORTED: &[(&str, WasmFeatures)] = &[
-    ("threads", WasmFeatures::THREADS),
-    ("tail-call", WasmFeatures::TAIL_CALL),
-    ("multi-memory", WasmFeatures::MULTI_MEMORY),
-    ("exception-handling", WasmFeatures::EXCEPTIONS),
+/// Proposals we recognise and reject by name: the proposal's own feature, and the
+/// features it needs besides to validate.
+const UNSUPPORTED: &[(&str, WasmFeatures, WasmFeatures)] = &[
+    ("threads", WasmFeatures::THREADS, WasmFeatures::empty()),
+    ("tail-call", WasmFeatures::TAIL_CALL, WasmFeatures::empty()),
+    (
+        "multi-memory",
+        WasmFeatures::MULTI_MEMORY,
+        WasmFeatures::empty(),
+    ),
+    (
+        "exception-handling",
+        WasmFeatures::EXCEPTIONS,
+        WasmFeatures::empty(),
+    ),
     (
         "legacy-exception-handling",
-        WasmFeatures::LEGACY_EXCEPTIONS.union(WasmFeatures::EXCEPTIONS),
+        WasmFeatures::LEGACY_EXCEPTIONS,
+        WasmFeatures::EXCEPTIONS,
     ),
-    ("memory64", WasmFeatures::MEMORY64),
+    ("memory64", WasmFeatures::MEMORY64, WasmFeatures::empty()),
     (
         "function-references",
-        WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::TAIL_CALL),
+        WasmFeatures::FUNCTION_REFERENCES,
+        WasmFeatures::TAIL_CALL,
     ),
     (
         "gc",
-        WasmFeatures::GC
-            .union(WasmFeatures::FUNCTION_REFERENCES)
-            .union(WasmFeatures::TAIL_CALL),
+        WasmFeatures::GC,
+        WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::TAIL_CALL),
     ),
-    ("custom-page-sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
-    ("wide-arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    (
+        "custom-page-sizes",
+        WasmFeatures::CUSTOM_PAGE_SIZES,
+        WasmFeatures::empty(),
+    ),
+    (
+        "wide-arithmetic",
+        WasmFeatures::WIDE_ARITHMETIC,
+        WasmFeatures::empty(),
+    ),
     (
         "stack-switching",
-        WasmFeatures::STACK_SWITCHING
-            .union(WasmFeatures::EXCEPTIONS)
-            .union(WasmFeatures::FUNCTION_REFERENCES),
+        WasmFeatures::STACK_SWITCHING,
+        WasmFeatures::EXCEPTIONS.union(WasmFeatures::FUNCTION_REFERENCES),
     ),
     (
         "shared-everything-threads",
-        WasmFeatures::SHARED_EVERYTHING_THREADS.union(WasmFeatures::THREADS),
+        WasmFeatures::SHARED_EVERYTHING_THREADS,
+        WasmFeatures::THREADS,
     ),
 ];
 
@@ -283,11 +301,26 @@ pub fn classify(wasm: &[u8], e: CompileError) -> CompileError {
             function,
         };
     }
-    let proposal = UNSUPPORTED
-        .iter()
-        .find(|(_, f)| validates_with(wasm, SUPPORTED_FEATURES.union(*f), function))
-        .map(|(n, _)| n.to_string())
-        .unwrap_or_else(|| "several proposals".to_string());
+    let alone = UNSUPPORTED.iter().find(|(_, own, with)| {
+        validates_with(wasm, SUPPORTED_FEATURES.union(*own).union(*with), function)
+    });
+    let proposal = match alone {
+        Some((name, _, _)) => name.to_string(),
+        // No one proposal suffices: name each without which the module does not validate
+        // (one more pass over the sections per proposal).
+        None => {
+            let needed: Vec<&str> = UNSUPPORTED
+                .iter()
+                .filter(|(_, own, _)| !validates_with(wasm, all.difference(*own), function))
+                .map(|(name, _, _)| *name)
+                .collect();
+            if needed.is_empty() {
+                "several proposals".to_string()
+            } else {
+                needed.join(", ")
+            }
+        }
+    };
     CompileError::Unsupported {
         proposal,
         message,

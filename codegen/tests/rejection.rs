@@ -104,3 +104,17 @@ fn an_invalid_body_stays_invalid_and_names_its_function() {
         other => panic!("expected an invalid function 1, got {other:?}"),
     }
 }
+
+#[test]
+fn a_module_that_needs_two_proposals_names_both() {
+    // A shared memory (threads) and a tag (exception handling): neither proposal alone
+    // makes it valid.
+    let wasm = wat::parse_str("(module (memory 1 1 shared) (tag))").expect("wat");
+    let isa = Isa::new(None, OptLevel::Speed).expect("host ISA");
+    match compile_wasm(&wasm, &isa) {
+        Err(CompileError::Unsupported { proposal, .. }) => {
+            assert_eq!(proposal, "threads, exception-handling")
+        }
+        other => panic!("expected both proposals by name, got {other:?}"),
+    }
+}
