@@ -9,7 +9,8 @@
 //! emitted bytes. On top of that the test checks that encodings are minimal
 //! (no REX prefix or REX.W the decoder would not miss, the shortest
 //! displacement and immediate), compares a set of hand-assembled byte strings,
-//! and checks label resolution (branches, calls, jump tables, RIP-relative lea).
+//! and checks label resolution (branches, calls, jump tables, RIP-relative lea
+//! and vector operands) and that misuse panics.
 
 use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, MemorySize, Mnemonic, OpKind,
@@ -417,7 +418,25 @@ fn mem_bytes(ms: MemorySize) -> u32 {
         S::UInt16 | S::Int16 => 2,
         S::UInt32 | S::Int32 | S::Float32 => 4,
         S::UInt64 | S::Int64 | S::Float64 | S::QwordOffset => 8,
-        S::UInt128 | S::Packed128_Float32 | S::Packed128_Float64 => 16,
+        S::Packed64_UInt8
+        | S::Packed64_Int8
+        | S::Packed64_UInt16
+        | S::Packed64_Int16
+        | S::Packed64_UInt32
+        | S::Packed64_Int32
+        | S::Packed64_Float32 => 8,
+        S::UInt128
+        | S::Int128
+        | S::Packed128_UInt8
+        | S::Packed128_Int8
+        | S::Packed128_UInt16
+        | S::Packed128_Int16
+        | S::Packed128_UInt32
+        | S::Packed128_Int32
+        | S::Packed128_UInt64
+        | S::Packed128_Int64
+        | S::Packed128_Float32
+        | S::Packed128_Float64 => 16,
         other => panic!("unexpected memory size {other:?}"),
     }
 }
@@ -977,9 +996,51 @@ fn loads_and_moves(c: &mut Check) {
     c.emit(|a| a.nop(), Mnemonic::Nop, &[]);
 }
 
+/// An xmm load or store: the emitter, its mnemonic, the bytes it accesses and
+/// whether the memory operand comes first (a store).
+type XmmMove = (fn(&mut Asm, Xmm, Amode), Mnemonic, u32, bool);
+
+/// Moves checked over every addressing mode.
+const XMM_MOVES_FULL: [XmmMove; 2] = [
+    (|a, r, m| a.movsd_load(r, m), Mnemonic::Movsd, 8, false),
+    (
+        |a, r, m| a.vec_m(VecOp::Movdqu, r, m),
+        Mnemonic::Movdqu,
+        16,
+        false,
+    ),
+];
+
+/// Moves checked over the compact grid of addressing modes.
+const XMM_MOVES_COMPACT: [XmmMove; 6] = [
+    (|a, r, m| a.movss_load(r, m), Mnemonic::Movss, 4, false),
+    (|a, r, m| a.movss_store(m, r), Mnemonic::Movss, 4, true),
+    (|a, r, m| a.movsd_store(m, r), Mnemonic::Movsd, 8, true),
+    (|a, r, m| a.movdqu_store(m, r), Mnemonic::Movdqu, 16, true),
+    (|a, r, m| a.movq_load(r, m), Mnemonic::Movq, 8, false),
+    (|a, r, m| a.movd_load(r, m), Mnemonic::Movd, 4, false),
+];
+
+/// Scalar and packed xmm loads and stores, the register rotating through all
+/// 16 along each grid of addressing modes.
+fn xmm_moves(c: &mut Check) {
+    for (modes, forms) in [
+        (amodes_full(), &XMM_MOVES_FULL[..]),
+        (amodes_compact(), &XMM_MOVES_COMPACT[..]),
+    ] {
+        for (i, &m) in modes.iter().enumerate() {
+            let r = Xmm((i % 16) as u8);
+            for &(f, mn, bytes, store) in forms {
+                let (xr, mm) = (Op::R(x(r)), mem(m, bytes));
+                let ops = if store { [mm, xr] } else { [xr, mm] };
+                c.emit(|a| f(a, r, m), mn, &ops);
+            }
+        }
+    }
+}
+
 fn sse(c: &mut Check) {
     let compact = amodes_compact();
-    let full = amodes_full();
     for op in SSE_OPS {
         let (mn, msize) = sse_info(op);
         for dst in xmms() {
@@ -991,32 +1052,6 @@ fn sse(c: &mut Check) {
             let r = Xmm(((i + op as usize) % 16) as u8);
             c.emit(|a| a.sse_m(op, r, m), mn, &[Op::R(x(r)), mem(m, msize)]);
         }
-    }
-    for (i, &m) in full.iter().enumerate() {
-        let r = Xmm((i % 16) as u8);
-        c.emit(
-            |a| a.movsd_load(r, m),
-            Mnemonic::Movsd,
-            &[Op::R(x(r)), mem(m, 8)],
-        );
-    }
-    for (i, &m) in compact.iter().enumerate() {
-        let r = Xmm((i % 16) as u8);
-        c.emit(
-            |a| a.movss_load(r, m),
-            Mnemonic::Movss,
-            &[Op::R(x(r)), mem(m, 4)],
-        );
-        c.emit(
-            |a| a.movss_store(m, r),
-            Mnemonic::Movss,
-            &[mem(m, 4), Op::R(x(r))],
-        );
-        c.emit(
-            |a| a.movsd_store(m, r),
-            Mnemonic::Movsd,
-            &[mem(m, 8), Op::R(x(r))],
-        );
     }
     for dst in xmms() {
         for src in xmms() {
@@ -1053,6 +1088,307 @@ fn sse(c: &mut Check) {
                     Mnemonic::Cvttsd2si,
                     &[gr, xr],
                 );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Packed SSE forms
+
+/// Every `VecOp` in declaration order with its mnemonic (Intel SDM name) and the
+/// number of bytes its memory form reads (`None`: register form only).
+const VEC_OPS: [(VecOp, Mnemonic, Option<u32>); 114] = {
+    use Mnemonic as M;
+    use VecOp as V;
+    [
+        (V::Movdqu, M::Movdqu, Some(16)),
+        (V::Paddb, M::Paddb, Some(16)),
+        (V::Paddw, M::Paddw, Some(16)),
+        (V::Paddd, M::Paddd, Some(16)),
+        (V::Paddq, M::Paddq, Some(16)),
+        (V::Psubb, M::Psubb, Some(16)),
+        (V::Psubw, M::Psubw, Some(16)),
+        (V::Psubd, M::Psubd, Some(16)),
+        (V::Psubq, M::Psubq, Some(16)),
+        (V::Paddsb, M::Paddsb, Some(16)),
+        (V::Paddsw, M::Paddsw, Some(16)),
+        (V::Paddusb, M::Paddusb, Some(16)),
+        (V::Paddusw, M::Paddusw, Some(16)),
+        (V::Psubsb, M::Psubsb, Some(16)),
+        (V::Psubsw, M::Psubsw, Some(16)),
+        (V::Psubusb, M::Psubusb, Some(16)),
+        (V::Psubusw, M::Psubusw, Some(16)),
+        (V::Pmullw, M::Pmullw, Some(16)),
+        (V::Pmulld, M::Pmulld, Some(16)),
+        (V::Pmulhw, M::Pmulhw, Some(16)),
+        (V::Pmulhuw, M::Pmulhuw, Some(16)),
+        (V::Pmuludq, M::Pmuludq, Some(16)),
+        (V::Pmuldq, M::Pmuldq, Some(16)),
+        (V::Pmaddwd, M::Pmaddwd, Some(16)),
+        (V::Pmaddubsw, M::Pmaddubsw, Some(16)),
+        (V::Pmulhrsw, M::Pmulhrsw, Some(16)),
+        (V::Pminsb, M::Pminsb, Some(16)),
+        (V::Pminsw, M::Pminsw, Some(16)),
+        (V::Pminsd, M::Pminsd, Some(16)),
+        (V::Pminub, M::Pminub, Some(16)),
+        (V::Pminuw, M::Pminuw, Some(16)),
+        (V::Pminud, M::Pminud, Some(16)),
+        (V::Pmaxsb, M::Pmaxsb, Some(16)),
+        (V::Pmaxsw, M::Pmaxsw, Some(16)),
+        (V::Pmaxsd, M::Pmaxsd, Some(16)),
+        (V::Pmaxub, M::Pmaxub, Some(16)),
+        (V::Pmaxuw, M::Pmaxuw, Some(16)),
+        (V::Pmaxud, M::Pmaxud, Some(16)),
+        (V::Pavgb, M::Pavgb, Some(16)),
+        (V::Pavgw, M::Pavgw, Some(16)),
+        (V::Pand, M::Pand, Some(16)),
+        (V::Pandn, M::Pandn, Some(16)),
+        (V::Por, M::Por, Some(16)),
+        (V::Pxor, M::Pxor, Some(16)),
+        (V::Pcmpeqb, M::Pcmpeqb, Some(16)),
+        (V::Pcmpeqw, M::Pcmpeqw, Some(16)),
+        (V::Pcmpeqd, M::Pcmpeqd, Some(16)),
+        (V::Pcmpeqq, M::Pcmpeqq, Some(16)),
+        (V::Pcmpgtb, M::Pcmpgtb, Some(16)),
+        (V::Pcmpgtw, M::Pcmpgtw, Some(16)),
+        (V::Pcmpgtd, M::Pcmpgtd, Some(16)),
+        (V::Pcmpgtq, M::Pcmpgtq, Some(16)),
+        (V::Packsswb, M::Packsswb, Some(16)),
+        (V::Packuswb, M::Packuswb, Some(16)),
+        (V::Packssdw, M::Packssdw, Some(16)),
+        (V::Packusdw, M::Packusdw, Some(16)),
+        (V::Punpcklbw, M::Punpcklbw, Some(16)),
+        (V::Punpcklwd, M::Punpcklwd, Some(16)),
+        (V::Punpckldq, M::Punpckldq, Some(16)),
+        (V::Punpcklqdq, M::Punpcklqdq, Some(16)),
+        (V::Punpckhbw, M::Punpckhbw, Some(16)),
+        (V::Punpckhwd, M::Punpckhwd, Some(16)),
+        (V::Punpckhdq, M::Punpckhdq, Some(16)),
+        (V::Punpckhqdq, M::Punpckhqdq, Some(16)),
+        (V::Pshufb, M::Pshufb, Some(16)),
+        (V::Pabsb, M::Pabsb, Some(16)),
+        (V::Pabsw, M::Pabsw, Some(16)),
+        (V::Pabsd, M::Pabsd, Some(16)),
+        // The extensions read only the narrow half: 8 bytes, 4 words, 2 dwords.
+        (V::Pmovsxbw, M::Pmovsxbw, Some(8)),
+        (V::Pmovsxwd, M::Pmovsxwd, Some(8)),
+        (V::Pmovsxdq, M::Pmovsxdq, Some(8)),
+        (V::Pmovzxbw, M::Pmovzxbw, Some(8)),
+        (V::Pmovzxwd, M::Pmovzxwd, Some(8)),
+        (V::Pmovzxdq, M::Pmovzxdq, Some(8)),
+        // The count operand is a full m128 (only its low 64 bits are used).
+        (V::Psllw, M::Psllw, Some(16)),
+        (V::Pslld, M::Pslld, Some(16)),
+        (V::Psllq, M::Psllq, Some(16)),
+        (V::Psrlw, M::Psrlw, Some(16)),
+        (V::Psrld, M::Psrld, Some(16)),
+        (V::Psrlq, M::Psrlq, Some(16)),
+        (V::Psraw, M::Psraw, Some(16)),
+        (V::Psrad, M::Psrad, Some(16)),
+        (V::Ptest, M::Ptest, Some(16)),
+        (V::Addps, M::Addps, Some(16)),
+        (V::Addpd, M::Addpd, Some(16)),
+        (V::Subps, M::Subps, Some(16)),
+        (V::Subpd, M::Subpd, Some(16)),
+        (V::Mulps, M::Mulps, Some(16)),
+        (V::Mulpd, M::Mulpd, Some(16)),
+        (V::Divps, M::Divps, Some(16)),
+        (V::Divpd, M::Divpd, Some(16)),
+        (V::Minps, M::Minps, Some(16)),
+        (V::Minpd, M::Minpd, Some(16)),
+        (V::Maxps, M::Maxps, Some(16)),
+        (V::Maxpd, M::Maxpd, Some(16)),
+        (V::Sqrtps, M::Sqrtps, Some(16)),
+        (V::Sqrtpd, M::Sqrtpd, Some(16)),
+        (V::Andps, M::Andps, Some(16)),
+        (V::Andnps, M::Andnps, Some(16)),
+        (V::Orps, M::Orps, Some(16)),
+        (V::Xorps, M::Xorps, Some(16)),
+        (V::Cvtdq2ps, M::Cvtdq2ps, Some(16)),
+        (V::Cvttps2dq, M::Cvttps2dq, Some(16)),
+        // Widening conversions read two 32-bit lanes.
+        (V::Cvtps2pd, M::Cvtps2pd, Some(8)),
+        (V::Cvtpd2ps, M::Cvtpd2ps, Some(16)),
+        (V::Cvtdq2pd, M::Cvtdq2pd, Some(8)),
+        (V::Cvttpd2dq, M::Cvttpd2dq, Some(16)),
+        (V::Unpcklps, M::Unpcklps, Some(16)),
+        (V::Unpckhps, M::Unpckhps, Some(16)),
+        (V::Movlhps, M::Movlhps, None),
+        (V::Movhlps, M::Movhlps, None),
+        (V::Movsd, M::Movsd, None),
+        // Duplicates one 64-bit lane.
+        (V::Movddup, M::Movddup, Some(8)),
+        (V::Movshdup, M::Movshdup, Some(16)),
+    ]
+};
+
+const VEC_IMM_OPS: [(VecImmOp, Mnemonic); 11] = [
+    (VecImmOp::Pshufd, Mnemonic::Pshufd),
+    (VecImmOp::Pshuflw, Mnemonic::Pshuflw),
+    (VecImmOp::Pshufhw, Mnemonic::Pshufhw),
+    (VecImmOp::Shufps, Mnemonic::Shufps),
+    (VecImmOp::Palignr, Mnemonic::Palignr),
+    (VecImmOp::Pblendw, Mnemonic::Pblendw),
+    (VecImmOp::Cmpps, Mnemonic::Cmpps),
+    (VecImmOp::Cmppd, Mnemonic::Cmppd),
+    (VecImmOp::Roundps, Mnemonic::Roundps),
+    (VecImmOp::Roundpd, Mnemonic::Roundpd),
+    (VecImmOp::Insertps, Mnemonic::Insertps),
+];
+
+/// Every `VecShiftImm` with its mnemonic and its `66 0F 71/72/73 /digit` from
+/// the SDM.
+const VEC_SHIFT_IMMS: [(VecShiftImm, Mnemonic, u8, u8); 10] = [
+    (VecShiftImm::Psllw, Mnemonic::Psllw, 0x71, 6),
+    (VecShiftImm::Pslld, Mnemonic::Pslld, 0x72, 6),
+    (VecShiftImm::Psllq, Mnemonic::Psllq, 0x73, 6),
+    (VecShiftImm::Psrlw, Mnemonic::Psrlw, 0x71, 2),
+    (VecShiftImm::Psrld, Mnemonic::Psrld, 0x72, 2),
+    (VecShiftImm::Psrlq, Mnemonic::Psrlq, 0x73, 2),
+    (VecShiftImm::Psraw, Mnemonic::Psraw, 0x71, 4),
+    (VecShiftImm::Psrad, Mnemonic::Psrad, 0x72, 4),
+    (VecShiftImm::Psrldq, Mnemonic::Psrldq, 0x73, 3),
+    (VecShiftImm::Pslldq, Mnemonic::Pslldq, 0x73, 7),
+];
+
+/// Immediates at the sign and byte boundaries.
+const IMM8S: [u8; 5] = [0, 1, 0x7F, 0x80, 0xFF];
+
+/// Each lane width with its (pinsr, pextr) mnemonics, the GPR size the
+/// register forms name (byte and word lanes use a 32-bit register) and the
+/// lanes to try (first, second, last, one past the last).
+const LANES: [(LaneSize, Mnemonic, Mnemonic, Size, &[u8]); 4] = [
+    (
+        LaneSize::B,
+        Mnemonic::Pinsrb,
+        Mnemonic::Pextrb,
+        Size::S32,
+        &[0, 1, 15, 16],
+    ),
+    (
+        LaneSize::W,
+        Mnemonic::Pinsrw,
+        Mnemonic::Pextrw,
+        Size::S32,
+        &[0, 1, 7, 8],
+    ),
+    (
+        LaneSize::D,
+        Mnemonic::Pinsrd,
+        Mnemonic::Pextrd,
+        Size::S32,
+        &[0, 1, 3, 4],
+    ),
+    (
+        LaneSize::Q,
+        Mnemonic::Pinsrq,
+        Mnemonic::Pextrq,
+        Size::S64,
+        &[0, 1, 2],
+    ),
+];
+
+fn simd(c: &mut Check) {
+    // The table lists every variant once, in declaration order.
+    for (i, (op, ..)) in VEC_OPS.iter().enumerate() {
+        assert_eq!(*op as usize, i, "VEC_OPS out of order at {op:?}");
+    }
+    assert_eq!(VEC_OPS.len(), VecOp::Movshdup as usize + 1);
+    for (i, (op, _)) in VEC_IMM_OPS.iter().enumerate() {
+        assert_eq!(*op as usize, i, "VEC_IMM_OPS out of order at {op:?}");
+    }
+
+    let compact = amodes_compact();
+    for (op, mn, msize) in VEC_OPS {
+        for dst in xmms() {
+            for src in xmms() {
+                c.emit(|a| a.vec(op, dst, src), mn, &[Op::R(x(dst)), Op::R(x(src))]);
+            }
+        }
+        let Some(msize) = msize else { continue };
+        for (i, &m) in compact.iter().enumerate() {
+            let r = Xmm(((i + op as usize) % 16) as u8);
+            c.emit(|a| a.vec_m(op, r, m), mn, &[Op::R(x(r)), mem(m, msize)]);
+        }
+    }
+
+    for dst in xmms() {
+        for src in xmms() {
+            for (op, mn) in VEC_IMM_OPS {
+                for n in IMM8S {
+                    c.emit(
+                        |a| a.vec_imm(op, dst, src, n),
+                        mn,
+                        &[Op::R(x(dst)), Op::R(x(src)), Op::I(u64::from(n), 8)],
+                    );
+                }
+            }
+        }
+        for (op, mn, opcode, digit) in VEC_SHIFT_IMMS {
+            for n in [0u8, 1, 7, 8, 15, 16, 31, 32, 63, 64, 0x7F, 0x80, 0xFF] {
+                let (bytes, _) = c.emit(
+                    |a| a.vec_shift_imm(op, dst, n),
+                    mn,
+                    &[Op::R(x(dst)), Op::I(u64::from(n), 8)],
+                );
+                // 66 [REX.B] 0F opcode ModRM(11, digit, dst) imm8.
+                let rex = dst.0 >= 8;
+                let mut want = vec![0x66];
+                if rex {
+                    want.push(0x41);
+                }
+                want.extend([0x0F, opcode, 0xC0 | (digit << 3) | (dst.0 & 7), n]);
+                assert_eq!(hex(&bytes), hex(&want), "{op:?} {dst:?}, {n}");
+            }
+        }
+        for r in gprs() {
+            for (size, ins_mn, ext_mn, gsize, lanes) in LANES {
+                let (xr, gr) = (Op::R(x(dst)), Op::R(g(r, gsize)));
+                for &lane in lanes {
+                    let l = Op::I(u64::from(lane), 8);
+                    c.emit(|a| a.pinsr(size, dst, r, lane), ins_mn, &[xr, gr, l]);
+                    c.emit(|a| a.pextr(size, r, dst, lane), ext_mn, &[gr, xr, l]);
+                }
+            }
+            let (gr, xr) = (Op::R(g(r, Size::S32)), Op::R(x(dst)));
+            c.emit(|a| a.pmovmskb(r, dst), Mnemonic::Pmovmskb, &[gr, xr]);
+            c.emit(|a| a.movmskps(r, dst), Mnemonic::Movmskps, &[gr, xr]);
+            c.emit(|a| a.movmskpd(r, dst), Mnemonic::Movmskpd, &[gr, xr]);
+        }
+    }
+
+    // vec_label: RIP-relative operands resolving to a label before or after
+    // the instruction.
+    let label_ops = [
+        VecOp::Movdqu,
+        VecOp::Paddb,
+        VecOp::Pshufb,
+        VecOp::Addps,
+        VecOp::Pmovzxbw,
+        VecOp::Movddup,
+        VecOp::Cvtdq2pd,
+    ];
+    for (op, mn, msize) in VEC_OPS.into_iter().filter(|e| label_ops.contains(&e.0)) {
+        let msize = msize.expect("label ops have a memory form");
+        for dst in xmms() {
+            for forward in [true, false] {
+                let (ins, len, target) = rip_relative(|a, l| a.vec_label(op, dst, l), forward);
+                let what = format!("{op:?} {dst:?} forward={forward}: `{}`", text(&ins));
+                assert_eq!(ins.len() as u32, len, "{what}");
+                assert_eq!(ins.mnemonic(), mn, "{what}");
+                assert_eq!(ins.op_count(), 2, "{what}");
+                assert_eq!(ins.op0_register(), x(dst), "{what}");
+                assert_eq!(ins.op1_kind(), OpKind::Memory, "{what}");
+                assert_eq!(ins.memory_base(), Register::RIP, "{what}");
+                assert_eq!(ins.memory_index(), Register::None, "{what}");
+                assert_eq!(mem_bytes(ins.memory_size()), msize, "{what}");
+                assert_eq!(ins.ip_rel_memory_address(), u64::from(target), "{what}");
+                // The register form with the ModRM byte's disp32 appended.
+                let mut reg_form = Asm::new();
+                reg_form.vec(op, dst, Xmm(0));
+                assert_eq!(len as usize, reg_form.finish().len() + 4, "{what}");
+                c.n += 1;
             }
         }
     }
@@ -1227,6 +1563,59 @@ fn golden(c: &mut Check) {
         ),
         (|a| a.ud2(), &[0x0F, 0x0B]),
         (|a| a.cqo(), &[0x48, 0x99]),
+        (
+            |a| a.vec(VecOp::Paddb, Xmm(8), Xmm(1)),
+            &[0x66, 0x44, 0x0F, 0xFC, 0xC1],
+        ),
+        (
+            |a| a.vec(VecOp::Addps, Xmm(0), Xmm(15)),
+            &[0x41, 0x0F, 0x58, 0xC7],
+        ),
+        (
+            |a| a.vec_m(VecOp::Pshufb, Xmm(9), Amode::base_disp(R12, 0)),
+            &[0x66, 0x45, 0x0F, 0x38, 0x00, 0x0C, 0x24],
+        ),
+        (
+            |a| a.vec_m(VecOp::Pmovzxbw, Xmm(1), Amode::base_disp(RBP, 0)),
+            &[0x66, 0x0F, 0x38, 0x30, 0x4D, 0x00],
+        ),
+        (
+            |a| {
+                let l = a.new_label();
+                a.vec_label(VecOp::Movdqu, Xmm(8), l);
+                a.bind(l);
+            },
+            &[0xF3, 0x44, 0x0F, 0x6F, 0x05, 0, 0, 0, 0],
+        ),
+        (
+            |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), Xmm(1), 0x1B),
+            &[0x66, 0x0F, 0x70, 0xC1, 0x1B],
+        ),
+        (
+            |a| a.vec_shift_imm(VecShiftImm::Psrldq, Xmm(9), 8),
+            &[0x66, 0x41, 0x0F, 0x73, 0xD9, 0x08],
+        ),
+        (
+            |a| a.movdqu_store(Amode::base_disp(RSP, 16), Xmm(15)),
+            &[0xF3, 0x44, 0x0F, 0x7F, 0x7C, 0x24, 0x10],
+        ),
+        (
+            |a| a.pinsr(LaneSize::B, Xmm(0), RSI, 5),
+            &[0x66, 0x0F, 0x3A, 0x20, 0xC6, 0x05],
+        ),
+        (
+            |a| a.pextr(LaneSize::B, RSI, Xmm(0), 5),
+            &[0x66, 0x0F, 0x3A, 0x14, 0xC6, 0x05],
+        ),
+        (
+            |a| a.pextr(LaneSize::W, RAX, Xmm(9), 7),
+            &[0x66, 0x41, 0x0F, 0xC5, 0xC1, 0x07],
+        ),
+        (
+            |a| a.pinsr(LaneSize::Q, Xmm(8), R9, 1),
+            &[0x66, 0x4D, 0x0F, 0x3A, 0x22, 0xC1, 0x01],
+        ),
+        (|a| a.pmovmskb(R8, Xmm(3)), &[0x66, 0x44, 0x0F, 0xD7, 0xC3]),
     ];
     for (f, want) in cases {
         let mut a = Asm::new();
@@ -1252,6 +1641,32 @@ fn decode_all(code: &[u8]) -> Vec<Instruction> {
         out.push(ins);
     }
     out
+}
+
+/// Emits one RIP-relative instruction with `f` between runs of padding, its
+/// label bound before the instruction or (`forward`) after it. Returns the
+/// decoded instruction, its encoded length and the label's offset.
+fn rip_relative(f: impl FnOnce(&mut Asm, Label), forward: bool) -> (Instruction, u32, u32) {
+    let mut a = Asm::new();
+    let l = a.new_label();
+    a.bytes(&[0x90; 7]);
+    if !forward {
+        a.bind(l);
+        a.bytes(&[0x90; 300]);
+    }
+    let at = a.offset();
+    f(&mut a, l);
+    let len = a.offset() - at;
+    if forward {
+        a.bytes(&[0x90; 300]);
+        a.bind(l);
+    }
+    let target = a.label_offset(l).expect("bound");
+    let ins = decode_all(&a.finish())
+        .into_iter()
+        .find(|i| i.ip() == u64::from(at))
+        .expect("instruction decoded");
+    (ins, len, target)
 }
 
 fn labels(c: &mut Check) {
@@ -1422,26 +1837,7 @@ fn labels(c: &mut Check) {
     // lea_label: every destination, forward and backward.
     for dst in gprs() {
         for forward in [true, false] {
-            let mut a = Asm::new();
-            let l = a.new_label();
-            a.bytes(&[0x90; 7]);
-            if !forward {
-                a.bind(l);
-                a.bytes(&[0x90; 300]);
-            }
-            let at = a.offset() as usize;
-            a.lea_label(dst, l);
-            if forward {
-                a.bytes(&[0x90; 300]);
-                a.bind(l);
-            }
-            let target = a.label_offset(l).expect("bound");
-            let code = a.finish();
-            let all = decode_all(&code);
-            let ins = all
-                .iter()
-                .find(|i| i.ip() == at as u64)
-                .expect("lea decoded");
+            let (ins, _, target) = rip_relative(|a, l| a.lea_label(dst, l), forward);
             assert_eq!(ins.mnemonic(), Mnemonic::Lea);
             assert_eq!(ins.op0_register(), g(dst, Size::S64));
             assert_eq!(ins.memory_base(), Register::RIP);
@@ -1498,6 +1894,8 @@ fn encodings() {
     integer_misc(&mut c);
     loads_and_moves(&mut c);
     sse(&mut c);
+    simd(&mut c);
+    xmm_moves(&mut c);
     golden(&mut c);
     labels(&mut c);
     conds(&mut c);
@@ -1548,4 +1946,75 @@ fn register_constants() {
     for (i, r) in all.iter().enumerate() {
         assert_eq!(r.0 as usize, i);
     }
+}
+
+/// Misuse of the packed forms panics with a message naming the mistake: register
+/// numbers past 15 in any operand position, and memory or RIP-relative forms of
+/// the register-only ops.
+#[test]
+fn simd_misuse_panics() {
+    use regs::*;
+    fn panic_message(f: impl FnOnce(&mut Asm) + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(|| f(&mut Asm::new())).expect_err("expected a panic");
+        err.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+    fn m() -> Amode {
+        Amode::base_disp(RAX, 0)
+    }
+    const X16: Xmm = Xmm(16);
+    const G16: Gpr = Gpr(16);
+    let out_of_range: &[fn(&mut Asm)] = &[
+        |a| a.vec(VecOp::Paddb, X16, Xmm(0)),
+        |a| a.vec(VecOp::Paddb, Xmm(0), X16),
+        |a| a.vec_m(VecOp::Paddb, X16, m()),
+        |a| a.vec_m(VecOp::Pand, Xmm(0), Amode::base_disp(G16, 0)),
+        |a| a.vec_m(VecOp::Pand, Xmm(0), Amode::base_index(RAX, G16, 1, 0)),
+        |a| label_use(a, VecOp::Movdqu, X16),
+        |a| a.vec_imm(VecImmOp::Pshufd, X16, Xmm(0), 0),
+        |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), X16, 0),
+        |a| a.vec_shift_imm(VecShiftImm::Psrlq, X16, 1),
+        |a| a.movdqu_store(m(), X16),
+        |a| a.movdqu_store(Amode::base_disp(G16, 0), Xmm(0)),
+        |a| a.movq_load(X16, m()),
+        |a| a.movd_load(X16, m()),
+        |a| a.pinsr(LaneSize::B, X16, RAX, 0),
+        |a| a.pinsr(LaneSize::B, Xmm(0), G16, 0),
+        |a| a.pinsr(LaneSize::W, Xmm(0), G16, 0),
+        |a| a.pinsr(LaneSize::Q, X16, RAX, 0),
+        |a| a.pextr(LaneSize::B, G16, Xmm(0), 0),
+        |a| a.pextr(LaneSize::W, G16, Xmm(0), 0),
+        |a| a.pextr(LaneSize::W, RAX, X16, 0),
+        |a| a.pextr(LaneSize::D, RAX, X16, 0),
+        |a| a.pmovmskb(G16, Xmm(0)),
+        |a| a.movmskps(RAX, X16),
+        |a| a.movmskpd(G16, Xmm(0)),
+    ];
+    for (i, &f) in out_of_range.iter().enumerate() {
+        let msg = panic_message(f);
+        assert!(
+            msg.contains("out of range"),
+            "case {i}: panic message {msg:?}"
+        );
+    }
+    for op in [VecOp::Movlhps, VecOp::Movhlps, VecOp::Movsd] {
+        for msg in [
+            panic_message(|a| a.vec_m(op, Xmm(0), m())),
+            panic_message(|a| label_use(a, op, Xmm(0))),
+        ] {
+            assert!(
+                msg.contains("no memory form"),
+                "{op:?}: panic message {msg:?}"
+            );
+        }
+    }
+}
+
+/// `vec_label` with a label bound at the start of the code.
+fn label_use(a: &mut Asm, op: VecOp, dst: Xmm) {
+    let l = a.new_label();
+    a.bind(l);
+    a.vec_label(op, dst, l);
 }

@@ -129,6 +129,17 @@ pub enum VecOp {
 }
 
 impl VecOp {
+    /// The encoding of the memory form; panics for the register-only ops, whose
+    /// opcodes with a memory operand are other instructions (`movhps`, `movlps`,
+    /// the zero-extending `movsd` load).
+    fn mem_encoding(self) -> (u8, &'static [u8]) {
+        assert!(
+            !matches!(self, VecOp::Movlhps | VecOp::Movhlps | VecOp::Movsd),
+            "{self:?} has no memory form here"
+        );
+        self.encoding()
+    }
+
     /// Mandatory prefix (0 for none) and the opcode bytes after it.
     fn encoding(self) -> (u8, &'static [u8]) {
         use VecOp::*;
@@ -347,20 +358,16 @@ impl Asm {
         self.insn(prefix(p), false, false, opc, dst.0, Rm::Reg(src.0));
     }
 
-    /// `op dst, [src]`.
+    /// `op dst, [src]`. Panics for `Movlhps`, `Movhlps` and `Movsd`.
     pub fn vec_m(&mut self, op: VecOp, dst: Xmm, src: Amode) {
-        assert!(
-            !matches!(op, VecOp::Movlhps | VecOp::Movhlps | VecOp::Movsd),
-            "{op:?} has no memory form here"
-        );
-        let (p, opc) = op.encoding();
+        let (p, opc) = op.mem_encoding();
         self.insn(prefix(p), false, false, opc, dst.0, Rm::Mem(src));
     }
 
     /// `op dst, [rip + l]`: a constant at label `l` (16-byte aligned unless `op` is
-    /// `Movdqu`).
+    /// `Movdqu`). Panics for `Movlhps`, `Movhlps` and `Movsd`.
     pub fn vec_label(&mut self, op: VecOp, dst: Xmm, l: Label) {
-        let (p, opc) = op.encoding();
+        let (p, opc) = op.mem_encoding();
         self.buf.extend_from_slice(prefix(p));
         if hi(dst.0) != 0 {
             self.buf.push(0x44);
