@@ -28,6 +28,13 @@ pub use vm::*;
 pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
 /// Version of the metadata encoding and of the VM-context/ABI contract. Bump on any change.
 pub const FORMAT_VERSION: u32 = 2;
+/// Bytes of inaccessible address space the runtime reserves after the 4 GiB a 32-bit
+/// memory can address, so that code compiled with guard-page bounds checks may access
+/// `address + offset` unchecked for any static offset up to this size.
+pub const GUARD_BYTES: u64 = 2 << 30;
+/// The address space the runtime reserves for every 32-bit memory.
+pub const MEMORY_RESERVATION: u64 = (4 << 30) + GUARD_BYTES;
+
 /// Name of the ELF section carrying [`ModuleMeta`].
 pub const META_SECTION: &str = ".wasmprecomp.meta";
 /// File offset of the [`META_SECTION`] in every artifact: right after the 64-byte ELF

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use wasmprecomp_codegen::stencil::{self, FunctionStencil, Parameters, RefKind};
-use wasmprecomp_codegen::{module, CompiledStencil, Isa, OptLevel};
+use wasmprecomp_codegen::{module, BoundsChecks, CompiledStencil, Isa, OptLevel};
 
 /// The target the goldens are written for, whatever the host.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -23,6 +23,8 @@ const BLESS_VAR: &str = "WASMPRECOMP_BLESS";
 /// went missing.
 const MIN_CASES: usize = 40;
 const WAT: &str = "wat";
+/// Cases compiled with explicit bounds checks instead of guard pages.
+const EXPLICIT_PREFIX: &str = "explicit_";
 const EXPECTED: &str = "expected";
 
 fn golden_dir() -> PathBuf {
@@ -71,11 +73,18 @@ fn every_golden_case_compiles_to_its_expected_disassembly() {
         }
     }
 
-    let isa = Isa::new(Some(TARGET), OptLevel::Speed).expect("x86-64 Linux is supported");
+    let guard = Isa::new(Some(TARGET), OptLevel::Speed).expect("x86-64 Linux is supported");
+    let explicit = guard.clone().with_bounds_checks(BoundsChecks::Explicit);
     for case in &cases {
         let wat_path = dir.join(format!("{case}.{WAT}"));
         let exp_path = dir.join(format!("{case}.{EXPECTED}"));
-        let actual = match render_case(&isa, &wat_path) {
+        // Cases named `explicit_*` are compiled with explicit bounds checks.
+        let isa = if case.starts_with(EXPLICIT_PREFIX) {
+            &explicit
+        } else {
+            &guard
+        };
+        let actual = match render_case(isa, &wat_path) {
             Ok(text) => text,
             Err(e) => {
                 failures.push(format!("{case}: {e}"));
@@ -281,11 +290,17 @@ fn render_function(
                 notes.push(reloc_text(r));
             }
         }
-        // A trap site is the return address of the trap stub's call.
+        // A trap site is the return address of a trap stub's call, or the start of a
+        // memory access whose fault on a guard page traps.
         for (i, t) in c.traps.iter().enumerate() {
-            if t.code_offset as usize == end {
+            let at = t.code_offset as usize;
+            let returns_here = at == end && inst.mnemonic() == iced_x86::Mnemonic::Call;
+            if returns_here {
                 traps_seen[i] = true;
                 notes.push(trap_text(t));
+            } else if at == start && !traps_seen[i] {
+                traps_seen[i] = true;
+                notes.push(format!("fault {}", trap_text(t)));
             }
         }
         let bytes = hex(&c.code[start..end]);

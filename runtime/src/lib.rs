@@ -29,6 +29,7 @@
 #![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod entry;
+mod fault;
 mod linker;
 mod module;
 mod store;

@@ -160,7 +160,7 @@ impl Module {
                 )));
             }
         }
-        if !header.flags.starts_with("opt_level=") {
+        if !known_flags(&header.flags) {
             return Err(LoadError::Mismatch(format!(
                 "artifact has unknown flags `{}`",
                 header.flags
@@ -255,4 +255,15 @@ fn check_meta(m: &ModuleMeta, text_len: usize) -> Result<(), LoadError> {
         return bad("names");
     }
     Ok(())
+}
+
+/// Whether every flag of an artifact is one this runtime runs: the optimization level, and
+/// either bounds-checking strategy (memories are always reserved for guard pages).
+fn known_flags(flags: &str) -> bool {
+    flags.split(',').all(|f| {
+        matches!(
+            f,
+            "opt_level=none" | "opt_level=speed" | "bounds_checks=explicit" | "bounds_checks=guard"
+        )
+    }) && flags.contains("opt_level=")
 }

@@ -1,6 +1,6 @@
 //! Shared helpers for wasmprecomp's cross-crate tests.
 
-use wasmprecomp_codegen::{compile_wasm, Isa, OptLevel};
+use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Isa, OptLevel};
 use wasmprecomp_runtime::{Instance, Linker, Module, Store};
 
 /// Compiles WebAssembly text or binary to a loaded module.
@@ -11,6 +11,17 @@ pub fn compile(wat_or_wasm: &str) -> Module {
 pub fn compile_with(wat_or_wasm: &str, opt: OptLevel) -> Module {
     let wasm = wat::parse_str(wat_or_wasm).expect("valid wat");
     let isa = Isa::new(None, opt).expect("host isa");
+    let art = compile_wasm(&wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
+    // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
+    unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
+}
+
+/// Compiles WebAssembly text with the given bounds-checking strategy.
+pub fn compile_bounds(wat: &str, bounds: BoundsChecks) -> Module {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    let isa = Isa::new(None, OptLevel::Speed)
+        .expect("host isa")
+        .with_bounds_checks(bounds);
     let art = compile_wasm(&wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
     // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
     unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))

@@ -42,6 +42,37 @@ impl OptLevel {
     }
 }
 
+/// How generated code keeps memory accesses inside their linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BoundsChecks {
+    /// Compare every access with the memory's current length.
+    Explicit,
+    /// Rely on the runtime's reservation (4 GiB plus
+    /// [`GUARD_BYTES`](wasmprecomp_artifact::GUARD_BYTES) per 32-bit memory, inaccessible
+    /// past the current length): an access whose static offset stays within the guard
+    /// region has no check, and one that leaves the memory faults on an inaccessible page,
+    /// which the runtime's fault handler turns into the same trap. Accesses with a larger
+    /// offset keep an explicit check.
+    #[default]
+    Guard,
+}
+
+impl BoundsChecks {
+    pub fn name(self) -> &'static str {
+        match self {
+            BoundsChecks::Explicit => "explicit",
+            BoundsChecks::Guard => "guard",
+        }
+    }
+    pub fn parse(s: &str) -> Option<BoundsChecks> {
+        match s {
+            "explicit" => Some(BoundsChecks::Explicit),
+            "guard" => Some(BoundsChecks::Guard),
+            _ => None,
+        }
+    }
+}
+
 /// The backends, one per architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -54,6 +85,7 @@ pub struct Isa {
     triple: Triple,
     backend: Backend,
     opt_level: OptLevel,
+    bounds_checks: BoundsChecks,
     env: regalloc2::MachineEnv,
 }
 
@@ -85,8 +117,18 @@ impl Isa {
             triple,
             backend,
             opt_level,
+            bounds_checks: BoundsChecks::default(),
             env,
         })
+    }
+
+    /// The same ISA with bounds-checking strategy `b`.
+    pub fn with_bounds_checks(mut self, b: BoundsChecks) -> Isa {
+        self.bounds_checks = b;
+        self
+    }
+    pub fn bounds_checks(&self) -> BoundsChecks {
+        self.bounds_checks
     }
 
     pub fn triple(&self) -> &Triple {
@@ -109,7 +151,11 @@ impl Isa {
     }
     /// The flags string recorded in artifacts and keys.
     pub fn flags(&self) -> String {
-        format!("opt_level={}", self.opt_level.name())
+        format!(
+            "opt_level={},bounds_checks={}",
+            self.opt_level.name(),
+            self.bounds_checks.name()
+        )
     }
     /// Everything about the compiler that decides machine code, for cache keys.
     pub fn identity(&self) -> Vec<u8> {
@@ -130,7 +176,7 @@ impl Isa {
             OptLevel::Speed => regalloc2::Algorithm::Ion,
         };
         match self.backend {
-            Backend::X64 => x64::compile(stencil, &self.env, alg),
+            Backend::X64 => x64::compile(stencil, &self.env, alg, self.bounds_checks),
         }
     }
 

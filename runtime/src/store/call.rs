@@ -4,7 +4,7 @@
 use super::func::Caller;
 use super::{Func, StoreData, StoreInner};
 use crate::entry::wasmprecomp_rt_enter;
-use crate::{Trap, Val};
+use crate::{Trap, TrapKind, Val};
 
 impl StoreData {
     /// Calls a function with arguments of its signature.
@@ -46,6 +46,8 @@ impl StoreData {
         // The last use of `self`: host functions reach it through this pointer.
         let prev_caller = std::mem::replace(&mut inner.caller, self as *mut StoreData);
         inner.active_calls += 1;
+        // Guard-page faults of this call are this store's.
+        let running = crate::fault::Running::enter(state.as_ptr());
         // SAFETY: `tramp` is the array-to-wasm trampoline for this signature in a module
         // the store keeps alive, `fr` is a live function reference of this store, `values`
         // has room for the parameters and the results, and no reference into the state is
@@ -59,6 +61,7 @@ impl StoreData {
                 values.as_mut_ptr(),
             )
         };
+        drop(running);
         // SAFETY: the state stays allocated while `active_calls` counts this call, even if
         // a host function swapped `self` with another store's data, and nothing else uses
         // it now.
@@ -93,6 +96,22 @@ impl StoreData {
 }
 
 impl StoreInner {
+    /// Whether a fault at `pc` touching `addr` is a guard-page bounds check of this store:
+    /// `pc` is a memory access site in its code and `addr` lies in one of its memories'
+    /// reservations. Reads only; allocation-free, for the fault handler.
+    pub(crate) fn is_guard_fault(&self, pc: usize, addr: usize) -> bool {
+        let site = self.modules.iter().any(|m| {
+            m.code.contains(pc) && {
+                let off = (pc - m.code.base() as usize) as u32;
+                let traps = &m.meta.traps;
+                traps
+                    .binary_search_by_key(&off, |t| t.text_offset)
+                    .is_ok_and(|i| traps[i].kind == TrapKind::MemoryOutOfBounds)
+            }
+        });
+        site && self.memories.iter().any(|mem| mem.reserves(addr))
+    }
+
     /// The trap for a raise at return address `pc`, preferring the trap a libcall or host
     /// function recorded.
     fn trap_at(&self, pc: usize, pending: Option<Trap>) -> Trap {

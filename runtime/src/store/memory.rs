@@ -3,7 +3,7 @@
 
 use super::{Slot, StoreData, StoreInner};
 use std::ptr::NonNull;
-use wasmprecomp_artifact::{TrapKind, VMMEMORY_BASE, VMMEMORY_LEN};
+use wasmprecomp_artifact::{TrapKind, MEMORY_RESERVATION, VMMEMORY_BASE, VMMEMORY_LEN};
 
 pub(crate) const PAGE: u64 = 65536;
 pub(crate) const MAX_PAGES: u64 = 65536;
@@ -26,8 +26,10 @@ const _: () = {
     assert!(std::mem::offset_of!(VMMemory, len) == VMMEMORY_LEN as usize);
 };
 
-/// A memory: address space reserved for its whole maximum, so its base never moves, and
-/// committed up to its current size.
+/// A memory: address space reserved for all 4 GiB a 32-bit address reaches plus the
+/// guard region ([`MEMORY_RESERVATION`]), whatever its maximum, so its base never moves and
+/// code compiled with guard-page bounds checks faults on any access past its current size
+/// (see `fault.rs`); committed up to its current size.
 pub(crate) struct MemoryInstance {
     /// The descriptor compiled code reads; only this memory writes it.
     vm: Slot<VMMemory>,
@@ -67,10 +69,8 @@ impl MemoryInstance {
         if min > max_pages {
             return Err(format!("memory minimum {min} exceeds its maximum"));
         }
-        let reserved = (max_pages * PAGE) as usize;
-        let base = if reserved == 0 {
-            NonNull::<u64>::dangling().as_ptr() as *mut u8
-        } else {
+        let reserved = MEMORY_RESERVATION as usize;
+        let base = {
             // SAFETY: a fresh anonymous reservation; pages become accessible only through
             // mprotect in `grow_to`.
             let p = unsafe {
@@ -121,7 +121,13 @@ impl MemoryInstance {
 
     /// The maximum in pages, when the memory has one below the implementation limit.
     pub(crate) fn max(&self) -> Option<u64> {
-        (self.max_pages < MAX_PAGES || self.reserved == 0).then_some(self.max_pages)
+        (self.max_pages < MAX_PAGES).then_some(self.max_pages)
+    }
+
+    /// Whether `addr` lies in the memory's reservation.
+    pub(crate) fn reserves(&self, addr: usize) -> bool {
+        let base = self.base as usize;
+        addr >= base && addr - base < self.reserved
     }
 
     fn grow_to(&self, pages: u64) -> bool {
@@ -196,12 +202,10 @@ impl MemoryInstance {
 
 impl Drop for MemoryInstance {
     fn drop(&mut self) {
-        if self.reserved > 0 {
-            // SAFETY: unmapping our own reservation; the store drops only when no code of
-            // it runs.
-            unsafe {
-                libc::munmap(self.base as *mut libc::c_void, self.reserved);
-            }
+        // SAFETY: unmapping our own reservation; the store drops only when no code of it
+        // runs.
+        unsafe {
+            libc::munmap(self.base as *mut libc::c_void, self.reserved);
         }
     }
 }

@@ -20,8 +20,11 @@ pub fn compile(
     stencil: &FunctionStencil,
     env: &regalloc2::MachineEnv,
     algorithm: regalloc2::Algorithm,
+    bounds: super::BoundsChecks,
 ) -> Result<CompiledStencil, CompileError> {
     let mut lower = lower::X64Lower;
     let mut vcode = translate(stencil, &mut lower)?;
-    crate::vcode::allocate(&mut vcode, env, algorithm, emit::emit)
+    crate::vcode::allocate(&mut vcode, env, algorithm, |v, ra| {
+        emit::emit(v, ra, bounds)
+    })
 }

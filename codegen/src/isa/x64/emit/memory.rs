@@ -1,6 +1,21 @@
-//! x86-64 emission: linear memory (explicit bounds checks) and globals.
+//! x86-64 emission: linear memory (guard-page or explicit bounds checks) and globals.
 
 use super::*;
+
+/// A memory access's address, and whether it relies on guard pages.
+#[derive(Clone, Copy)]
+pub(super) enum HeapAddr {
+    Checked(Amode),
+    Guarded(Amode),
+}
+
+impl HeapAddr {
+    pub(super) fn amode(self) -> Amode {
+        match self {
+            HeapAddr::Checked(a) | HeapAddr::Guarded(a) => a,
+        }
+    }
+}
 
 impl Emitter {
     /// Emits one of the linear memory (see `Emitter::inst`).
@@ -16,7 +31,8 @@ impl Emitter {
                 trap,
             } => {
                 let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
-                self.load_kind(*kind, a, *dst);
+                self.fault_site(a, *trap);
+                self.load_kind(*kind, a.amode(), *dst);
             }
             Inst::Store {
                 vmctx,
@@ -28,7 +44,8 @@ impl Emitter {
                 trap,
             } => {
                 let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
-                self.store_kind(*kind, a, *value);
+                self.fault_site(a, *trap);
+                self.store_kind(*kind, a.amode(), *value);
             }
             Inst::MemorySize { vmctx, dst, mem } => {
                 let dst = g(*dst);
@@ -104,8 +121,21 @@ impl Emitter {
         }
     }
 
-    /// Bounds-checks a memory access; leaves `r11` = memory base and `r10` = address +
-    /// offset + size, so the access is at `[r11 + r10 - size]`.
+    /// Records the access about to be emitted as the site where a guard-page fault traps.
+    fn fault_site(&mut self, a: HeapAddr, t: TrapInfo) {
+        if let HeapAddr::Guarded(_) = a {
+            self.traps.push(StencilTrap {
+                code_offset: self.asm.offset(),
+                kind: t.kind,
+                wasm_offset: t.offset,
+            });
+        }
+    }
+
+    /// The address of a memory access. With guard pages and an offset within the guard
+    /// region: `r11` = memory base, `r10` = the zero-extended address, the access at
+    /// `[r11 + r10 + offset]`, unchecked. Otherwise bounds-checked, with `r10` = address +
+    /// offset + size and the access at `[r11 + r10 - size]`.
     pub(super) fn heap_addr(
         &mut self,
         vmctx: Gpr,
@@ -114,8 +144,13 @@ impl Emitter {
         size: u32,
         mem: VmRef,
         t: TrapInfo,
-    ) -> Amode {
+    ) -> HeapAddr {
         self.asm.mov_rr(Size::S32, R10, addr);
+        if self.guard && offset + size as u64 <= GUARD_BYTES {
+            let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
+            self.load_heap_base(base, mem);
+            return HeapAddr::Guarded(Amode::base_index(R11, R10, 1, offset as i32));
+        }
         let end = offset + size as u64;
         if end <= i32::MAX as u64 {
             self.asm.alu_ri(AluOp::Add, Size::S64, R10, end as i32);
@@ -133,6 +168,12 @@ impl Emitter {
         );
         let l = self.stub(t.kind, t.offset);
         self.asm.jcc(Cond::A, l);
+        self.load_heap_base(base, mem);
+        HeapAddr::Checked(Amode::base_index(R11, R10, 1, -(size as i32)))
+    }
+
+    /// `r11` = the base of `mem`, whose descriptor is at `base` (see `vm_slot_ptr`).
+    fn load_heap_base(&mut self, base: Gpr, mem: VmRef) {
         self.vm_field(
             base,
             RelocKind::VmMemory,
@@ -140,7 +181,6 @@ impl Emitter {
             VMMEMORY_BASE as i32,
             |a, am| a.load(LoadKind::I64, Size::S64, R11, am),
         );
-        Amode::base_index(R11, R10, 1, -(size as i32))
     }
 
     pub(super) fn load_kind(&mut self, kind: MemKind, a: Amode, dst: Reg) {

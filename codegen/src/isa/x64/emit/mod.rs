@@ -33,8 +33,8 @@ use crate::vcode::{Reg, VCode};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
 use wasmprecomp_artifact::abi::x86_64 as protocol;
 use wasmprecomp_artifact::{
-    TrapKind, FUNCREF_SIG, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
-    VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
+    TrapKind, FUNCREF_SIG, GUARD_BYTES, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE,
+    VMCTX_STORE, VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
 };
 
 /// A displacement that forces a 32-bit field, patched by a relocation.
@@ -54,6 +54,8 @@ struct Emitter {
     vectors: bool,
     /// 16-byte constants, emitted after the code (see [`Emitter::constant`]).
     consts: Vec<(u128, Label)>,
+    /// Whether memory accesses may rely on guard pages.
+    guard: bool,
 }
 
 /// The general-purpose register allocated to an operand.
@@ -310,7 +312,7 @@ impl Emitter {
 }
 
 /// Emits machine code for allocated VCode.
-pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
+pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) -> CompiledStencil {
     // Callee-saved registers the allocator used.
     let mut used = [false; 16];
     let mut note = |a: &Allocation| {
@@ -344,6 +346,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output) -> CompiledStencil {
         saved: saved.clone(),
         vectors: vcode.has_vectors(),
         consts: Vec::new(),
+        guard: bounds == crate::isa::BoundsChecks::Guard,
     };
 
     // Prologue: frame, VM context slot, stack check, callee-saved registers.
