@@ -698,13 +698,20 @@ pub trait LowerConvert: LowerBase {
 
 /// Linear memory and globals.
 pub trait LowerMemory: LowerBase {
-    /// Loads `kind` from `mem` at `addr + offset` (`addr` an i32 address), trapping at
-    /// `trap` when the access is out of bounds.
+    /// The base address of `mem`'s data, read once at the function's entry (a memory's
+    /// base never moves: the runtime reserves its whole address space up front).
+    fn heap_base(&mut self, ctx: &mut LowerCtx<Self::Inst>, mem: VmRef) -> VReg;
+
+    /// Loads `kind` from `mem`, whose base is in `base` (from [`LowerMemory::heap_base`]),
+    /// at `addr + offset` (`addr` an i32 address), trapping at `trap` when the access is
+    /// out of bounds.
+    #[allow(clippy::too_many_arguments)]
     fn load(
         &mut self,
         ctx: &mut LowerCtx<Self::Inst>,
         kind: MemKind,
         mem: VmRef,
+        base: VReg,
         addr: Val,
         offset: u64,
         trap: TrapInfo,
@@ -717,6 +724,7 @@ pub trait LowerMemory: LowerBase {
         ctx: &mut LowerCtx<Self::Inst>,
         kind: MemKind,
         mem: VmRef,
+        base: VReg,
         addr: Val,
         value: Val,
         offset: u64,

@@ -110,6 +110,8 @@ pub(crate) struct Translator<'s, 'b, B: Lower> {
     next_construct: usize,
     /// Stencil-relative offset of the operator being translated.
     offset: u32,
+    /// The base of each memory reference, read in the entry block.
+    heap_bases: Vec<VReg>,
 }
 
 /// Translates a stencil into VCode for the ISA behind `isa`.
@@ -162,11 +164,17 @@ pub fn translate<B: Lower>(
         assigned,
         next_construct: 0,
         offset: 0,
+        heap_bases: Vec::new(),
     };
     if mentions_v128(stencil, &t.local_types) {
         t.ctx.builder.use_vectors();
     }
     let params = t.isa.args(&mut t.ctx);
+    for i in 0..stencil.refs.memories.len() as u32 {
+        let mem = t.memory(i)?;
+        let base = t.isa.heap_base(&mut t.ctx, mem);
+        t.heap_bases.push(base);
+    }
     for (i, ty) in t.local_types.iter().enumerate() {
         t.locals.push(match params.get(i) {
             Some(r) => Val::Reg(*r, *ty),

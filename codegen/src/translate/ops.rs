@@ -173,24 +173,46 @@ impl<B: Lower> Translator<'_, '_, B> {
         Ok(())
     }
 
-    fn load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
+    /// The memory a load or store names, and the register holding its base.
+    pub(super) fn heap(
+        &self,
+        _memarg: &wasmparser::MemArg,
+    ) -> Result<(crate::lower::VmRef, regalloc2::VReg), CompileError> {
+        // Memory reference 0: multiple memories are not compiled.
         let mem = self.memory(0)?;
+        let base = *self
+            .heap_bases
+            .first()
+            .ok_or_else(|| internal("memory access without a memory reference"))?;
+        Ok((mem, base))
+    }
+
+    fn load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
+        let (mem, base) = self.heap(&memarg)?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
         let r = self
             .isa
-            .load(&mut self.ctx, kind, mem, addr, memarg.offset, trap);
+            .load(&mut self.ctx, kind, mem, base, addr, memarg.offset, trap);
         self.push_reg(r, kind.ty());
         Ok(())
     }
 
     pub(super) fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
-        let mem = self.memory(0)?;
+        let (mem, base) = self.heap(&memarg)?;
         let value = self.pop()?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
-        self.isa
-            .store(&mut self.ctx, kind, mem, addr, value, memarg.offset, trap);
+        self.isa.store(
+            &mut self.ctx,
+            kind,
+            mem,
+            base,
+            addr,
+            value,
+            memarg.offset,
+            trap,
+        );
         Ok(())
     }
 

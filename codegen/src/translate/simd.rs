@@ -105,12 +105,12 @@ impl<B: Lower> Translator<'_, '_, B> {
         kind: MemKind,
         memarg: wasmparser::MemArg,
     ) -> Result<regalloc2::VReg, CompileError> {
-        let mem = self.memory(0)?;
+        let (mem, base) = self.heap(&memarg)?;
         let addr = self.pop()?;
         let trap = self.trap_here(wasmprecomp_artifact::TrapKind::MemoryOutOfBounds);
         Ok(self
             .isa
-            .load(&mut self.ctx, kind, mem, addr, memarg.offset, trap))
+            .load(&mut self.ctx, kind, mem, base, addr, memarg.offset, trap))
     }
 
     fn v_load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {

@@ -276,8 +276,11 @@ pub enum Inst {
         to_float: bool,
         size: Size,
     },
+    /// dst = [base + zext(addr) + offset] (bounds per the emitter's strategy; the length
+    /// is read through `vmctx`).
     Load {
         vmctx: Reg,
+        base: Reg,
         addr: Reg,
         dst: Reg,
         kind: MemKind,
@@ -287,12 +290,19 @@ pub enum Inst {
     },
     Store {
         vmctx: Reg,
+        base: Reg,
         addr: Reg,
         value: Reg,
         kind: MemKind,
         offset: u64,
         mem: VmRef,
         trap: TrapInfo,
+    },
+    /// dst = the base address of memory `mem`.
+    HeapBase {
+        vmctx: Reg,
+        dst: Reg,
+        mem: VmRef,
     },
     /// dst = current size in pages.
     MemorySize {
@@ -567,6 +577,9 @@ impl MachInst for Inst {
             | Inst::MemorySize {
                 vmctx: src, dst, ..
             }
+            | Inst::HeapBase {
+                vmctx: src, dst, ..
+            }
             | Inst::GlobalGet {
                 vmctx: src, dst, ..
             }
@@ -636,12 +649,6 @@ impl MachInst for Inst {
             }
             | Inst::FCmpSetcc { a, b, dst, .. }
             | Inst::FCopysign { a, b, dst, .. }
-            | Inst::Load {
-                vmctx: a,
-                addr: b,
-                dst,
-                ..
-            }
             | Inst::TableGet {
                 vmctx: a,
                 index: b,
@@ -709,13 +716,31 @@ impl MachInst for Inst {
                 v(b, Use);
                 v(dst, ReuseDef(reuse));
             }
-            Inst::Store {
-                vmctx: a,
-                addr: b,
-                value: c,
+            Inst::Load {
+                vmctx,
+                base,
+                addr,
+                dst,
                 ..
+            } => {
+                v(vmctx, Use);
+                v(base, Use);
+                v(addr, Use);
+                v(dst, Def);
             }
-            | Inst::TableSet {
+            Inst::Store {
+                vmctx,
+                base,
+                addr,
+                value,
+                ..
+            } => {
+                v(vmctx, Use);
+                v(base, Use);
+                v(addr, Use);
+                v(value, Use);
+            }
+            Inst::TableSet {
                 vmctx: a,
                 index: b,
                 value: c,

@@ -21,8 +21,20 @@ impl Emitter {
     /// Emits one of the linear memory (see `Emitter::inst`).
     pub(super) fn memory(&mut self, inst: &Inst) {
         match inst {
+            Inst::HeapBase { vmctx, dst, mem } => {
+                let base = self.vm_slot_ptr(g(*vmctx), RelocKind::VmMemory, *mem);
+                let dst = g(*dst);
+                self.vm_field(
+                    base,
+                    RelocKind::VmMemory,
+                    *mem,
+                    VMMEMORY_BASE as i32,
+                    |a, am| a.load(LoadKind::I64, Size::S64, dst, am),
+                );
+            }
             Inst::Load {
                 vmctx,
+                base,
                 addr,
                 dst,
                 kind,
@@ -30,12 +42,21 @@ impl Emitter {
                 mem,
                 trap,
             } => {
-                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                let a = self.heap_addr(
+                    g(*vmctx),
+                    g(*base),
+                    g(*addr),
+                    *offset,
+                    kind.bytes(),
+                    *mem,
+                    *trap,
+                );
                 self.fault_site(a, *trap);
                 self.load_kind(*kind, a.amode(), *dst);
             }
             Inst::Store {
                 vmctx,
+                base,
                 addr,
                 value,
                 kind,
@@ -43,7 +64,15 @@ impl Emitter {
                 mem,
                 trap,
             } => {
-                let a = self.heap_addr(g(*vmctx), g(*addr), *offset, kind.bytes(), *mem, *trap);
+                let a = self.heap_addr(
+                    g(*vmctx),
+                    g(*base),
+                    g(*addr),
+                    *offset,
+                    kind.bytes(),
+                    *mem,
+                    *trap,
+                );
                 self.fault_site(a, *trap);
                 self.store_kind(*kind, a.amode(), *value);
             }
@@ -132,13 +161,15 @@ impl Emitter {
         }
     }
 
-    /// The address of a memory access. With guard pages and an offset within the guard
-    /// region: `r11` = memory base, `r10` = the zero-extended address, the access at
-    /// `[r11 + r10 + offset]`, unchecked. Otherwise bounds-checked, with `r10` = address +
-    /// offset + size and the access at `[r11 + r10 - size]`.
+    /// The address of a memory access whose memory base is in `heap`. With guard pages
+    /// and an offset within the guard region: `r10` = the zero-extended address, the
+    /// access at `[heap + r10 + offset]`, unchecked. Otherwise bounds-checked, with `r10` =
+    /// address + offset + size and the access at `[heap + r10 - size]`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn heap_addr(
         &mut self,
         vmctx: Gpr,
+        heap: Gpr,
         addr: Gpr,
         offset: u64,
         size: u32,
@@ -147,9 +178,7 @@ impl Emitter {
     ) -> HeapAddr {
         self.asm.mov_rr(Size::S32, R10, addr);
         if self.guard && offset + size as u64 <= GUARD_BYTES {
-            let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
-            self.load_heap_base(base, mem);
-            return HeapAddr::Guarded(Amode::base_index(R11, R10, 1, offset as i32));
+            return HeapAddr::Guarded(Amode::base_index(heap, R10, 1, offset as i32));
         }
         let end = offset + size as u64;
         if end <= i32::MAX as u64 {
@@ -168,19 +197,7 @@ impl Emitter {
         );
         let l = self.stub(t.kind, t.offset);
         self.asm.jcc(Cond::A, l);
-        self.load_heap_base(base, mem);
-        HeapAddr::Checked(Amode::base_index(R11, R10, 1, -(size as i32)))
-    }
-
-    /// `r11` = the base of `mem`, whose descriptor is at `base` (see `vm_slot_ptr`).
-    fn load_heap_base(&mut self, base: Gpr, mem: VmRef) {
-        self.vm_field(
-            base,
-            RelocKind::VmMemory,
-            mem,
-            VMMEMORY_BASE as i32,
-            |a, am| a.load(LoadKind::I64, Size::S64, R11, am),
-        );
+        HeapAddr::Checked(Amode::base_index(heap, R10, 1, -(size as i32)))
     }
 
     pub(super) fn load_kind(&mut self, kind: MemKind, a: Amode, dst: Reg) {

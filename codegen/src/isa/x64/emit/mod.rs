@@ -262,6 +262,7 @@ impl Emitter {
             | Inst::Bitcast { .. } => self.convert(inst),
             Inst::Load { .. }
             | Inst::Store { .. }
+            | Inst::HeapBase { .. }
             | Inst::MemorySize { .. }
             | Inst::GlobalGet { .. }
             | Inst::GlobalSet { .. } => self.memory(inst),

@@ -3,11 +3,22 @@
 use super::*;
 
 impl LowerMemory for X64Lower {
+    fn heap_base(&mut self, ctx: C, mem: VmRef) -> VReg {
+        let dst = ctx.builder.new_vreg(RegClass::Int);
+        ctx.builder.push(Inst::HeapBase {
+            vmctx: r(ctx.vmctx),
+            dst: r(dst),
+            mem,
+        });
+        dst
+    }
+
     fn load(
         &mut self,
         ctx: C,
         kind: WasmMem,
         mem: VmRef,
+        base: VReg,
         addr: Val,
         offset: u64,
         trap: TrapInfo,
@@ -17,6 +28,7 @@ impl LowerMemory for X64Lower {
         let dst = ctx.new_reg(ty);
         ctx.builder.push(Inst::Load {
             vmctx: r(ctx.vmctx),
+            base: r(base),
             addr: r(ra),
             dst: r(dst),
             kind: mem_kind(kind),
@@ -32,6 +44,7 @@ impl LowerMemory for X64Lower {
         ctx: C,
         kind: WasmMem,
         mem: VmRef,
+        base: VReg,
         addr: Val,
         value: Val,
         offset: u64,
@@ -41,6 +54,7 @@ impl LowerMemory for X64Lower {
         let rv = self.reg(ctx, value);
         ctx.builder.push(Inst::Store {
             vmctx: r(ctx.vmctx),
+            base: r(base),
             addr: r(ra),
             value: r(rv),
             kind: store_kind(kind),
