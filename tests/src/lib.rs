@@ -64,3 +64,4 @@ pub fn run_wasi(
 }
 
 pub mod differential;
+pub mod mutation;
