@@ -423,7 +423,7 @@ fn run_passes_the_guests_exit_code_and_arguments_through() {
 /// The module entry of the only module compiled into `cache`.
 fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
     let mut found = Vec::new();
-    for fan in std::fs::read_dir(cache.join("v1/modules")).unwrap() {
+    for fan in std::fs::read_dir(cache.join("v2/modules")).unwrap() {
         for e in std::fs::read_dir(fan.unwrap().path()).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
             if !name.starts_with('.') {
