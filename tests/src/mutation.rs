@@ -3,7 +3,7 @@
 //! purpose, and imports that satisfy any module so that a mutant can be instantiated.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use wasmprecomp_artifact::{self as art, ArtifactHeader, ImportKind, ModuleMeta, Writer};
 use wasmprecomp_runtime::{
     Extern, HostFunc, InstantiateError, LoadError, Module, Store, Trap, Val,
@@ -328,4 +328,42 @@ pub fn load_and_instantiate(bytes: &[u8], original: &ModuleMeta, checksum: bool)
         Err(InstantiateError::Resource(_)) => Outcome::NotInstantiated("resource"),
         Err(InstantiateError::Trap(_)) => Outcome::NotInstantiated("trap"),
     }
+}
+
+/// One fuzz input: the first byte picks one of a few base artifacts (or, 0xff, takes the
+/// rest as the whole file), the rest is a list of five-byte edits (a u32 file offset,
+/// taken modulo the length, and the byte to write there). The result is loaded without
+/// the checksum, so the header and metadata checks alone face the damage, and
+/// instantiated when it loads; it must be an error or a module, never a panic or fault.
+pub fn fuzz_artifact(data: &[u8]) {
+    static BASES: OnceLock<Vec<Target>> = OnceLock::new();
+    let bases = BASES.get_or_init(|| {
+        let isa = wasmprecomp_codegen::Isa::new(None, wasmprecomp_codegen::OptLevel::Speed)
+            .expect("host isa");
+        [
+            EVERYTHING,
+            r#"(module (func (export "f") (result i32) i32.const 1))"#,
+        ]
+        .iter()
+        .map(|wat| {
+            let wasm = wat::parse_str(wat).expect("valid wat");
+            Target::new(wasmprecomp_codegen::compile_wasm(&wasm, &isa).expect("compiles"))
+        })
+        .collect()
+    });
+    let Some((&pick, edits)) = data.split_first() else {
+        return;
+    };
+    if pick == 0xff {
+        // SAFETY: whatever loads is dropped at once; none of its code runs.
+        let _ = unsafe { Module::from_bytes_without_checksum(edits) };
+        return;
+    }
+    let base = &bases[pick as usize % bases.len()];
+    let mut bytes = base.artifact.clone();
+    for e in edits.chunks_exact(5) {
+        let at = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) as usize % bytes.len();
+        bytes[at] = e[4];
+    }
+    load_and_instantiate(&bytes, &base.meta, false);
 }
