@@ -352,6 +352,7 @@ fn entries_copied_over_others_are_counted_corrupt_misses_in_every_tier() {
         let r = report(&out);
         assert_eq!(r["cache"]["corrupt"], forged, "{tier}: {}", r["cache"]);
         assert_eq!(r["cache"][hits], 0, "{tier}: {}", r["cache"]);
+        eprintln!("{tier}: {forged} forged entries, all counted corrupt; artifacts right");
         // The forgeries were replaced: the next run hits them all.
         let out = root.join(format!("{tier}-3"));
         ok(compile(&inputs, &cache, &out, flags));
