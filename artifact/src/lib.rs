@@ -11,23 +11,29 @@
 //!
 //! This crate is the contract between code generation and the runtime: the VM-context
 //! layout, the register protocol between compiled code and the runtime ([`abi`], one
-//! module per architecture) and the metadata encoding live here and nowhere else.
+//! module per architecture), the metadata encoding with its validation
+//! ([`ModuleMeta::validate`]) and the artifact checksum ([`seal`]) live here and nowhere
+//! else.
 
 pub mod abi;
+mod checksum;
 mod encode;
 mod libcall;
 mod meta;
+mod validate;
 mod vm;
 
+pub use checksum::{artifact_checksum, seal, stored_checksum, CHECKSUM_OFFSET};
 pub use encode::{DecodeError, Reader, Writer};
 pub use libcall::{Libcall, LibcallSignature, NUM_LIBCALLS};
 pub use meta::*;
+pub use validate::MetaError;
 pub use vm::*;
 
 /// Magic bytes at the start of the metadata section.
 pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
 /// Version of the metadata encoding and of the VM-context/ABI contract. Bump on any change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Bytes of inaccessible address space the runtime reserves after the 4 GiB a 32-bit
 /// memory can address, so that code compiled with guard-page bounds checks may access
 /// `address + offset` unchecked for any static offset up to this size.

@@ -1,7 +1,7 @@
 //! Module metadata carried by an artifact: everything the runtime needs besides the code.
 
 use crate::encode::{DecodeError, Reader, Writer};
-use crate::{FORMAT_VERSION, META_MAGIC};
+use crate::{MetaError, FORMAT_VERSION, META_MAGIC};
 
 /// A WebAssembly value type as the runtime sees it. Every value occupies one 8-byte slot
 /// in value arrays passed between the host and compiled code.
@@ -427,6 +427,10 @@ pub struct ArtifactHeader {
     pub cpu_features: Vec<String>,
     pub flags: String,
     pub wasm_sha256: [u8; 32],
+    /// BLAKE3 of the wasm: the digest the module-tier cache key covers, so a cached
+    /// artifact can be checked against the module it is served for without hashing the
+    /// module a second time.
+    pub wasm_blake3: [u8; 32],
 }
 
 /// Everything about a module that is not code.
@@ -468,6 +472,7 @@ impl Default for ArtifactHeader {
             cpu_features: Vec::new(),
             flags: String::new(),
             wasm_sha256: [0; 32],
+            wasm_blake3: [0; 32],
         }
     }
 }
@@ -533,9 +538,39 @@ fn extern_kind_code(k: ExternKind) -> u8 {
     }
 }
 
+fn read_magic(r: &mut Reader) -> Result<(), DecodeError> {
+    if r.take(8)? != META_MAGIC {
+        return Err(r.err("bad metadata magic"));
+    }
+    Ok(())
+}
+
+/// A count (checked against the bytes left, at `min_item_size` bytes an item at least)
+/// and that many items.
+fn list<'a, T>(
+    r: &mut Reader<'a>,
+    min_item_size: usize,
+    mut item: impl FnMut(&mut Reader<'a>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let n = r.count(min_item_size)?;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(item(r)?);
+    }
+    Ok(v)
+}
+
+/// Names the metadata part a decoding error happened in.
+fn field(name: &'static str) -> impl Fn(DecodeError) -> MetaError {
+    move |e| MetaError::new(name, e.to_string())
+}
+
 impl ArtifactHeader {
+    /// Writes the header with a zero checksum, which [`seal`](crate::seal) fills in once
+    /// the whole artifact is laid out.
     pub fn write(&self, w: &mut Writer) {
         w.u32(self.format_version);
+        w.u64(0);
         w.str(&self.codegen_version);
         w.str(&self.target);
         w.u32(self.cpu_features.len() as u32);
@@ -544,6 +579,7 @@ impl ArtifactHeader {
         }
         w.str(&self.flags);
         w.raw(&self.wasm_sha256);
+        w.raw(&self.wasm_blake3);
     }
     pub fn read(r: &mut Reader) -> Result<Self, DecodeError> {
         let format_version = r.u32()?;
@@ -554,6 +590,8 @@ impl ArtifactHeader {
                 ..Default::default()
             });
         }
+        // The checksum (see `CHECKSUM_OFFSET`), which the whole file is checked against.
+        r.take(8)?;
         let codegen_version = r.str()?;
         let target = r.str()?;
         let n = r.count(4)?;
@@ -561,6 +599,8 @@ impl ArtifactHeader {
         let flags = r.str()?;
         let mut wasm_sha256 = [0u8; 32];
         wasm_sha256.copy_from_slice(r.take(32)?);
+        let mut wasm_blake3 = [0u8; 32];
+        wasm_blake3.copy_from_slice(r.take(32)?);
         Ok(ArtifactHeader {
             format_version,
             codegen_version,
@@ -568,6 +608,7 @@ impl ArtifactHeader {
             cpu_features,
             flags,
             wasm_sha256,
+            wasm_blake3,
         })
     }
 }
@@ -671,73 +712,73 @@ impl ModuleMeta {
     }
 
     /// Reads only the magic and header (cheap; used to refuse mismatched artifacts early).
-    pub fn decode_header(data: &[u8]) -> Result<ArtifactHeader, DecodeError> {
+    pub fn decode_header(data: &[u8]) -> Result<ArtifactHeader, MetaError> {
         let mut r = Reader::new(data);
-        if r.take(8)? != META_MAGIC {
-            return Err(r.err("bad metadata magic"));
-        }
-        ArtifactHeader::read(&mut r)
+        read_magic(&mut r).map_err(field("magic"))?;
+        ArtifactHeader::read(&mut r).map_err(field("header"))
     }
 
-    /// Decodes metadata written by [`ModuleMeta::encode`].
-    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+    /// Decodes metadata written by [`ModuleMeta::encode`]. Every read is bounds-checked
+    /// and every count checked against the bytes left, so no input makes it panic or
+    /// allocate much more than its own size; an error names the part that does not
+    /// decode. What the parts say is checked by [`ModuleMeta::validate`].
+    pub fn decode(data: &[u8]) -> Result<Self, MetaError> {
         let mut r = Reader::new(data);
-        if r.take(8)? != META_MAGIC {
-            return Err(r.err("bad metadata magic"));
-        }
-        let header = ArtifactHeader::read(&mut r)?;
+        read_magic(&mut r).map_err(field("magic"))?;
+        let header = ArtifactHeader::read(&mut r).map_err(field("header"))?;
         if header.format_version != FORMAT_VERSION {
-            return Err(r.err("unsupported format version"));
+            return Err(MetaError::new(
+                "header.format_version",
+                format!(
+                    "version {} (this decoder reads {FORMAT_VERSION})",
+                    header.format_version
+                ),
+            ));
         }
+        let r = &mut r;
         let mut m = ModuleMeta {
             header,
             ..Default::default()
         };
-        let n = r.count(2)?;
-        for _ in 0..n {
-            m.types.push(FuncType::read(&mut r)?);
-        }
-        let n = r.count(9)?;
-        for _ in 0..n {
+        m.types = list(r, 2, FuncType::read).map_err(field("types"))?;
+        m.imports = list(r, 9, |r| {
             let module = r.str()?;
             let name = r.str()?;
             let kind = match r.u8()? {
                 0 => ImportKind::Func(r.u32()?),
-                1 => ImportKind::Table(read_table(&mut r)?),
+                1 => ImportKind::Table(read_table(r)?),
                 2 => ImportKind::Memory(MemoryType {
-                    limits: read_limits(&mut r)?,
+                    limits: read_limits(r)?,
                 }),
-                3 => ImportKind::Global(read_global_type(&mut r)?),
+                3 => ImportKind::Global(read_global_type(r)?),
                 _ => return Err(r.err("bad import kind")),
             };
-            m.imports.push(Import { module, name, kind });
-        }
-        let n = r.count(4)?;
-        for _ in 0..n {
-            m.functions.push(r.u32()?);
-        }
-        m.num_imported_funcs = r.u32()?;
-        m.num_imported_tables = r.u32()?;
-        m.num_imported_memories = r.u32()?;
-        m.num_imported_globals = r.u32()?;
-        let n = r.count(9)?;
-        for _ in 0..n {
-            m.tables.push(read_table(&mut r)?);
-        }
-        let n = r.count(9)?;
-        for _ in 0..n {
-            m.memories.push(MemoryType {
-                limits: read_limits(&mut r)?,
-            });
-        }
-        let n = r.count(3)?;
-        for _ in 0..n {
-            let ty = read_global_type(&mut r)?;
-            let init = ConstExpr::read(&mut r)?;
-            m.globals.push(Global { ty, init });
-        }
-        let n = r.count(9)?;
-        for _ in 0..n {
+            Ok(Import { module, name, kind })
+        })
+        .map_err(field("imports"))?;
+        m.functions = list(r, 4, |r| r.u32()).map_err(field("functions"))?;
+        (|| {
+            m.num_imported_funcs = r.u32()?;
+            m.num_imported_tables = r.u32()?;
+            m.num_imported_memories = r.u32()?;
+            m.num_imported_globals = r.u32()?;
+            Ok(())
+        })()
+        .map_err(field("imported entity counts"))?;
+        m.tables = list(r, 9, read_table).map_err(field("tables"))?;
+        m.memories = list(r, 9, |r| {
+            Ok(MemoryType {
+                limits: read_limits(r)?,
+            })
+        })
+        .map_err(field("memories"))?;
+        m.globals = list(r, 3, |r| {
+            let ty = read_global_type(r)?;
+            let init = ConstExpr::read(r)?;
+            Ok(Global { ty, init })
+        })
+        .map_err(field("globals"))?;
+        m.exports = list(r, 9, |r| {
             let name = r.str()?;
             let kind = match r.u8()? {
                 0 => ExternKind::Func,
@@ -747,53 +788,54 @@ impl ModuleMeta {
                 _ => return Err(r.err("bad export kind")),
             };
             let index = r.u32()?;
-            m.exports.push(Export { name, kind, index });
-        }
-        m.start = r.opt_u32()?;
-        let n = r.count(6)?;
-        for _ in 0..n {
-            let mode = read_mode(&mut r)?;
-            let ty = ValType::read(&mut r)?;
-            let k = r.count(2)?;
-            let items = (0..k)
-                .map(|_| ConstExpr::read(&mut r))
-                .collect::<Result<_, _>>()?;
-            m.elements.push(ElementSegment { mode, ty, items });
-        }
-        let n = r.count(5)?;
-        for _ in 0..n {
-            let mode = read_mode(&mut r)?;
+            Ok(Export { name, kind, index })
+        })
+        .map_err(field("exports"))?;
+        m.start = r.opt_u32().map_err(field("start"))?;
+        m.elements = list(r, 6, |r| {
+            let mode = read_mode(r)?;
+            let ty = ValType::read(r)?;
+            let items = list(r, 2, ConstExpr::read)?;
+            Ok(ElementSegment { mode, ty, items })
+        })
+        .map_err(field("elements"))?;
+        m.data = list(r, 5, |r| {
+            let mode = read_mode(r)?;
             let bytes = r.bytes()?.to_vec();
-            m.data.push(DataSegment { mode, bytes });
-        }
-        let n = r.count(8)?;
-        for _ in 0..n {
-            m.code.push(FunctionCode {
+            Ok(DataSegment { mode, bytes })
+        })
+        .map_err(field("data"))?;
+        m.code = list(r, 8, |r| {
+            Ok(FunctionCode {
                 text_offset: r.u32()?,
                 len: r.u32()?,
-            });
-        }
-        let n = r.count(4)?;
-        for _ in 0..n {
-            m.names.push(r.str()?);
-        }
-        let n = r.count(8)?;
-        for _ in 0..n {
-            m.trampolines.push(Trampolines {
+            })
+        })
+        .map_err(field("code"))?;
+        m.names = list(r, 4, |r| r.str()).map_err(field("names"))?;
+        m.trampolines = list(r, 8, |r| {
+            Ok(Trampolines {
                 array_to_wasm: r.u32()?,
                 wasm_to_host: r.u32()?,
-            });
-        }
-        let n = r.count(9)?;
-        for _ in 0..n {
+            })
+        })
+        .map_err(field("trampolines"))?;
+        m.traps = list(r, 9, |r| {
             let text_offset = r.u32()?;
             let kind = TrapKind::from_code(r.u8()?).ok_or_else(|| r.err("bad trap kind"))?;
             let wasm_offset = r.u32()?;
-            m.traps.push(TrapSite {
+            Ok(TrapSite {
                 text_offset,
                 kind,
                 wasm_offset,
-            });
+            })
+        })
+        .map_err(field("traps"))?;
+        if !r.is_empty() {
+            return Err(MetaError::new(
+                "metadata",
+                format!("{} bytes after the last part", data.len() - r.position()),
+            ));
         }
         Ok(m)
     }
@@ -804,13 +846,16 @@ impl ModuleMeta {
     }
 
     pub fn num_tables(&self) -> u32 {
-        self.num_imported_tables + self.tables.len() as u32
+        self.num_imported_tables
+            .saturating_add(self.tables.len() as u32)
     }
     pub fn num_memories(&self) -> u32 {
-        self.num_imported_memories + self.memories.len() as u32
+        self.num_imported_memories
+            .saturating_add(self.memories.len() as u32)
     }
     pub fn num_globals(&self) -> u32 {
-        self.num_imported_globals + self.globals.len() as u32
+        self.num_imported_globals
+            .saturating_add(self.globals.len() as u32)
     }
 }
 

@@ -76,14 +76,17 @@ pub struct VmLayout {
 }
 
 impl VmLayout {
-    pub fn new(counts: VmCounts) -> VmLayout {
+    /// The layout for `counts`, or `None` when it does not fit in 32-bit offsets (the
+    /// arithmetic is checked: metadata can claim any counts).
+    pub fn new(counts: VmCounts) -> Option<VmLayout> {
+        let after = |start: u32, n: u32, size: u32| start.checked_add(n.checked_mul(size)?);
         let funcs = VMCTX_HEADER_SIZE;
-        let memories = funcs + counts.funcs * FUNCREF_SIZE;
-        let tables = memories + counts.memories * 16;
-        let globals = tables + counts.tables * 16;
-        let sigs = globals + counts.globals * 16;
-        let size = sigs + counts.types * 8;
-        VmLayout {
+        let memories = after(funcs, counts.funcs, FUNCREF_SIZE)?;
+        let tables = after(memories, counts.memories, 16)?;
+        let globals = after(tables, counts.tables, 16)?;
+        let sigs = after(globals, counts.globals, 16)?;
+        let size = after(sigs, counts.types, 8)?;
+        Some(VmLayout {
             counts,
             funcs,
             memories,
@@ -91,7 +94,7 @@ impl VmLayout {
             globals,
             sigs,
             size,
-        }
+        })
     }
     pub fn func_ref(&self, index: u32) -> u32 {
         self.funcs + index * FUNCREF_SIZE
@@ -126,12 +129,27 @@ mod tests {
             tables: 2,
             globals: 5,
             types: 4,
-        });
+        })
+        .expect("fits");
         assert_eq!(l.func_ref(0), VMCTX_HEADER_SIZE);
         assert_eq!(l.memory(0), l.func_ref(3));
         assert_eq!(l.table(0), l.memory(2));
         assert_eq!(l.global(0), l.table(2));
         assert_eq!(l.sig_id(0), l.global(5));
         assert_eq!(l.size(), l.sig_id(4));
+    }
+
+    #[test]
+    fn counts_whose_layout_overflows_have_no_layout() {
+        let huge = VmCounts {
+            globals: 449_050_039,
+            ..VmCounts::default()
+        };
+        assert_eq!(VmLayout::new(huge), None);
+        let max = VmCounts {
+            funcs: u32::MAX,
+            ..VmCounts::default()
+        };
+        assert_eq!(VmLayout::new(max), None);
     }
 }

@@ -4,12 +4,12 @@
 //! offset  size  field
 //!      0     8  magic  b"WPCACHE\0"
 //!      8     4  format version, u32 little endian (== FORMAT_VERSION)
-//!     12     1  tier: 0 = module, 1 = function
+//!     12     1  tier: 0 = module, 1 = function, 2 = manifest
 //!     13     1  flags: must be 0 (reserved, e.g. for a compression marker)
 //!     14     2  reserved: must be 0
 //!     16    32  the full key
 //!     48     8  payload length, u64 little endian
-//!     56     8  xxh3-64 of the payload, u64 little endian
+//!     56     8  xxh3-64 of bytes 0..56 and the payload, u64 little endian
 //!     64     n  payload
 //! ```
 //!
@@ -17,6 +17,11 @@
 //! `64 + payload length`, so any single-byte change anywhere in the file is
 //! detected: in the payload by the checksum, in the header by the field checks
 //! (a flipped bit in the stored checksum makes it disagree with the payload).
+//!
+//! The checksum covers the header's magic, format version, tier, key and length
+//! as well as the payload, so an entry is bound to its key: a file copied over
+//! another entry's, even with the key bytes in its header changed to match its
+//! new name, fails the checksum.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -57,18 +62,45 @@ impl std::fmt::Display for Corruption {
             Corruption::BadReserved => "reserved header bytes are not zero",
             Corruption::KeyMismatch => "key in header does not match the file name",
             Corruption::LengthMismatch => "file length does not match the header (truncated?)",
-            Corruption::BadChecksum => "payload checksum mismatch",
+            Corruption::BadChecksum => "checksum mismatch (damaged, or copied from another entry)",
         };
         f.write_str(s)
     }
 }
 
-/// Checksum of a payload. xxh3 rather than crc32: it is several times faster
-/// and the key is already a cryptographic hash, so we only need to detect
-/// accidental damage, not tampering.
-#[inline]
-pub(crate) fn checksum(payload: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(payload)
+/// The header bytes the checksum covers besides the payload: everything but
+/// the checksum itself (magic, version, tier, flags, key, length).
+pub(crate) const BOUND_LEN: usize = 56;
+
+/// A checksum being computed: the header's bound bytes first, then the payload,
+/// in as many pieces as it comes in.
+pub(crate) struct Checksum(xxhash_rust::xxh3::Xxh3Default);
+
+impl Checksum {
+    /// Starts the checksum of the entry whose header is `header`.
+    pub(crate) fn new(header: &[u8; HEADER_LEN]) -> Checksum {
+        let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+        h.update(&header[..BOUND_LEN]);
+        Checksum(h)
+    }
+
+    pub(crate) fn update(&mut self, payload_piece: &[u8]) {
+        self.0.update(payload_piece);
+    }
+
+    pub(crate) fn digest(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
+/// Checksum of an entry: xxh3-64 of its header's bound bytes and its payload.
+/// xxh3 rather than crc32: it is several times faster and the key is already a
+/// cryptographic hash, so we only need to detect accidental damage, not
+/// tampering; covering the key binds the entry to it.
+pub(crate) fn checksum(header: &[u8; HEADER_LEN], payload: &[u8]) -> u64 {
+    let mut c = Checksum::new(header);
+    c.update(payload);
+    c.digest()
 }
 
 /// Builds the header for `payload` stored under `key` in `tier`.
@@ -80,7 +112,8 @@ pub(crate) fn encode_header(tier: Tier, key: &CacheKey, payload: &[u8]) -> [u8; 
     // 13: flags, 14..16: reserved; both zero.
     h[16..48].copy_from_slice(&key.0);
     h[48..56].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    h[56..64].copy_from_slice(&checksum(payload).to_le_bytes());
+    let sum = checksum(&h, payload);
+    h[56..64].copy_from_slice(&sum.to_le_bytes());
     h
 }
 
@@ -222,7 +255,8 @@ pub(crate) fn read_entry_or_confirm(
     let payload = match payload {
         Some(p) => p,
         None => {
-            let confirmed = copy.and_then(|c| confirm_copy(c, payload_len as u64, info.checksum));
+            let confirmed =
+                copy.and_then(|c| confirm_copy(c, &header, payload_len as u64, info.checksum));
             if let Some(head) = confirmed {
                 let hit = ReadOutcome::Hit {
                     payload: head,
@@ -237,7 +271,7 @@ pub(crate) fn read_entry_or_confirm(
             }
         }
     };
-    if checksum(&payload) != info.checksum {
+    if checksum(&header, &payload) != info.checksum {
         return (ReadOutcome::Corrupt(Corruption::BadChecksum), None);
     }
     let hit = ReadOutcome::Hit {
@@ -252,14 +286,15 @@ pub(crate) fn read_entry_or_confirm(
 pub(crate) const CONFIRM_HEAD: usize = 4096;
 
 /// The first [`CONFIRM_HEAD`] bytes of the file at `copy` when it holds `len` bytes whose
-/// checksum is `sum`; `None` when it is missing, unreadable or different. The file goes
-/// through one 64 KiB buffer: a copy of a large artifact is never held whole.
-fn confirm_copy(copy: &Path, len: u64, sum: u64) -> Option<Vec<u8>> {
+/// checksum as the payload of the entry with `header` is `sum`; `None` when it is missing,
+/// unreadable or different. The file goes through one 64 KiB buffer: a copy of a large
+/// artifact is never held whole.
+fn confirm_copy(copy: &Path, header: &[u8; HEADER_LEN], len: u64, sum: u64) -> Option<Vec<u8>> {
     let mut f = File::open(copy).ok()?;
     if f.metadata().ok()?.len() != len {
         return None;
     }
-    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut hasher = Checksum::new(header);
     let mut head = Vec::new();
     let mut buf = vec![0u8; (len as usize).clamp(1, 64 << 10)];
     let mut left = len;
@@ -349,7 +384,27 @@ mod tests {
         let payload = b"hello";
         let h = encode_header(Tier::Function, &key(7), payload);
         let info = check_header(&h, Tier::Function, &key(7), 64 + 5).expect("valid");
-        assert_eq!(info.checksum, checksum(payload));
+        assert_eq!(info.checksum, checksum(&h, payload));
+    }
+
+    #[test]
+    fn the_checksum_binds_the_payload_to_its_key_tier_and_version() {
+        let payload = b"the same payload";
+        let h = encode_header(Tier::Module, &key(1), payload);
+        let sum = checksum(&h, payload);
+        // The same payload under another key, tier or version: the stored checksum of
+        // the first entry does not fit it.
+        for other in [
+            encode_header(Tier::Module, &key(2), payload),
+            encode_header(Tier::Manifest, &key(1), payload),
+        ] {
+            let mut forged = other;
+            forged[56..64].copy_from_slice(&h[56..64]);
+            assert_ne!(checksum(&forged, payload), sum);
+        }
+        let mut bumped = h;
+        bumped[8] ^= 1;
+        assert_ne!(checksum(&bumped, payload), sum);
     }
 
     #[test]

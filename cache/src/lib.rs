@@ -14,7 +14,7 @@
 //! * `put` never fails the caller: errors become [`Cache::warnings`].
 //! * Readers never see partial entries (temp file + atomic rename).
 //! * Many threads and many processes can use one directory at once. A run
-//!   holds a shared lock on `<dir>/v1/lock`; eviction, `gc` and `clear` take
+//!   holds a shared lock on `<dir>/v2/lock`; eviction, `gc` and `clear` take
 //!   it exclusively.
 //! * An unwritable directory is used read-only instead of failing.
 //!
@@ -74,7 +74,7 @@ use scan::FileKind;
 /// Version of the on-disk format. Entries live under `<dir>/v<FORMAT_VERSION>/`
 /// and carry it in their header, so a format change simply starts a fresh
 /// folder next to the old one instead of misreading it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Environment variable naming the cache directory when no explicit
 /// directory is configured.
@@ -195,7 +195,7 @@ impl Tier {
     /// Every tier, in a fixed order.
     pub const ALL: [Tier; 3] = [Tier::Module, Tier::Function, Tier::Manifest];
 
-    /// Name of the tier's folder under `<dir>/v1/`.
+    /// Name of the tier's folder under `<dir>/v2/`.
     pub fn dir_name(self) -> &'static str {
         match self {
             Tier::Module => "modules",
@@ -372,7 +372,7 @@ impl RunStats {
     }
 }
 
-/// The contents of `<dir>/v1/stats.json`: totals over every finished run.
+/// The contents of `<dir>/v2/stats.json`: totals over every finished run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CumulativeStats {
@@ -467,7 +467,7 @@ pub struct VerifyReport {
 /// Errors of the operations that can fail. `get`/`put` never return errors.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// The cache path (or its `v1` folder) exists and is not a directory.
+    /// The cache path (or its `v2` folder) exists and is not a directory.
     #[error("cache path {0} exists but is not a directory")]
     NotADirectory(PathBuf),
     /// A filesystem operation failed.
@@ -686,9 +686,9 @@ struct LockState {
 /// Everything that exists only when the cache is not off.
 struct Inner {
     dir: PathBuf,
-    /// `<dir>/v1`
+    /// `<dir>/v2`
     root: PathBuf,
-    /// `<dir>/v1/modules`, `functions`, `manifests`, indexed by `Tier::index`.
+    /// `<dir>/v2/modules`, `functions`, `manifests`, indexed by `Tier::index`.
     tier_dirs: [PathBuf; 3],
     /// Mode after the open-time fallback: `ReadWrite` or `ReadOnly`.
     opened_mode: Mode,
@@ -977,7 +977,7 @@ impl Cache {
         }
     }
 
-    /// The cache directory (the one given or resolved, without `v1`), or
+    /// The cache directory (the one given or resolved, without `v2`), or
     /// `None` when the cache is off.
     pub fn dir(&self) -> Option<&Path> {
         self.inner.as_ref().map(|i| i.dir.as_path())
@@ -1741,7 +1741,7 @@ mod tests {
         let key = CacheKey(k);
         let expected = dir
             .path()
-            .join("v1")
+            .join(format!("v{FORMAT_VERSION}"))
             .join("functions")
             .join("ab")
             .join(key.to_hex());

@@ -59,7 +59,7 @@ fn open(dir: &Path) -> Cache {
 
 fn entry_path(dir: &Path, tier: Tier, key: &CacheKey) -> PathBuf {
     let hex = key.to_hex();
-    dir.join("v1")
+    dir.join(VERSION_DIR)
         .join(tier.dir_name())
         .join(&hex[..2])
         .join(hex)
@@ -78,11 +78,13 @@ fn hours_ago(h: u64) -> SystemTime {
 }
 
 fn read_stats_json(dir: &Path) -> CumulativeStats {
-    let bytes = fs::read(dir.join("v1").join("stats.json")).expect("stats.json exists");
+    let bytes = fs::read(dir.join(VERSION_DIR).join("stats.json")).expect("stats.json exists");
     serde_json::from_slice(&bytes).expect("stats.json parses")
 }
 
 const HEADER: u64 = 64;
+/// The versioned folder entries live in.
+const VERSION_DIR: &str = "v2";
 
 /// Runs the named `helper_*` test of this binary in a child process.
 fn child(test_name: &str) -> Command {
@@ -315,9 +317,9 @@ fn opening_a_path_that_is_a_file_is_an_error() {
     // written and executed.
     let outer = dir.path().join("cache");
     fs::create_dir(&outer).expect("mkdir");
-    let v1 = outer.join("v1");
-    fs::write(&v1, b"hi").expect("write");
-    fs::set_permissions(&v1, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let versioned = outer.join(VERSION_DIR);
+    fs::write(&versioned, b"hi").expect("write");
+    fs::set_permissions(&versioned, fs::Permissions::from_mode(0o777)).expect("chmod");
     assert!(matches!(
         Cache::open(&config(&outer)),
         Err(CacheError::NotADirectory(_))
@@ -331,15 +333,20 @@ fn the_on_disk_layout_is_versioned_and_fanned_out_by_first_key_byte() {
     let k = key(42);
     cache.put(Tier::Module, &k, b"m");
     let hex = k.to_hex();
-    let path = dir.path().join("v1/modules").join(&hex[..2]).join(&hex);
+    let path = dir
+        .path()
+        .join(VERSION_DIR)
+        .join("modules")
+        .join(&hex[..2])
+        .join(&hex);
     let bytes = fs::read(&path).expect("entry at the documented path");
     assert_eq!(&bytes[0..8], b"WPCACHE\0");
-    assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
+    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
     assert_eq!(bytes[12], 0, "tier byte of a module");
     assert_eq!(&bytes[16..48], &k.0);
     assert_eq!(&bytes[48..56], &1u64.to_le_bytes());
     assert_eq!(&bytes[64..], b"m");
-    assert!(dir.path().join("v1/lock").exists());
+    assert!(dir.path().join(VERSION_DIR).join("lock").exists());
     // No temp files are left behind by a successful put.
     let leftovers: Vec<_> = fs::read_dir(path.parent().expect("parent"))
         .expect("read_dir")
@@ -364,6 +371,14 @@ fn flip_byte_at(path: &Path, at: u64) {
     f.read_exact(&mut b).expect("read");
     f.seek(SeekFrom::Start(at)).expect("seek");
     f.write_all(&[b[0] ^ 0x10]).expect("write");
+}
+
+/// Writes `key` into the header of the entry file at `path`: what makes a copied entry
+/// look like `key`'s to every check but the checksum.
+fn patch_key(path: &Path, key: &CacheKey) {
+    let mut f = OpenOptions::new().write(true).open(path).expect("open");
+    f.seek(SeekFrom::Start(16)).expect("seek");
+    f.write_all(&key.0).expect("write");
 }
 
 #[test]
@@ -417,6 +432,13 @@ fn every_kind_of_corruption_is_a_counted_miss_and_the_file_is_removed() {
         ("another key's entry under this name", |p, other| {
             fs::copy(other, p).expect("copy");
         }),
+        (
+            "another key's entry with this key written into its header",
+            |p, other| {
+                fs::copy(other, p).expect("copy");
+                patch_key(p, &key(1));
+            },
+        ),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = open(dir.path());
@@ -439,13 +461,24 @@ fn every_kind_of_corruption_is_a_counted_miss_and_the_file_is_removed() {
         assert_eq!(s.function_misses, i as u64 + 1, "{what}: counted as miss");
         assert!(!victim_path.exists(), "{what}: file removed");
     }
-    // A module entry copied into the function tier under the same key.
+    // A module entry copied into the function tier under the same key, once as it is
+    // and once with its tier byte changed to match.
     cache.put(Tier::Module, &victim, &good);
-    fs::create_dir_all(victim_path.parent().expect("parent")).expect("mkdir");
-    fs::copy(entry_path(dir.path(), Tier::Module, &victim), &victim_path).expect("copy");
-    assert_eq!(cache.get(Tier::Function, &victim), None, "tier mismatch");
-    assert!(!victim_path.exists());
-    assert_eq!(cache.stats().corrupt, damages.len() as u64 + 1);
+    for patch_tier in [false, true] {
+        fs::create_dir_all(victim_path.parent().expect("parent")).expect("mkdir");
+        fs::copy(entry_path(dir.path(), Tier::Module, &victim), &victim_path).expect("copy");
+        if patch_tier {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .open(&victim_path)
+                .expect("open");
+            f.seek(SeekFrom::Start(12)).expect("seek");
+            f.write_all(&[1]).expect("the function tier's byte");
+        }
+        assert_eq!(cache.get(Tier::Function, &victim), None, "tier mismatch");
+        assert!(!victim_path.exists());
+    }
+    assert_eq!(cache.stats().corrupt, damages.len() as u64 + 2);
     // The undamaged neighbour and the module entry are still fine.
     assert!(cache.get(Tier::Function, &other).is_some());
     assert!(cache.get(Tier::Module, &victim).is_some());
@@ -461,7 +494,7 @@ fn a_forced_read_only_cache_serves_hits_but_never_writes() {
     rw.put(Tier::Function, &key(1), b"one");
     rw.put(Tier::Function, &key(2), b"two");
     rw.finish();
-    let stats_before = fs::read(dir.path().join("v1/stats.json")).expect("stats");
+    let stats_before = fs::read(dir.path().join(VERSION_DIR).join("stats.json")).expect("stats");
     let damaged = entry_path(dir.path(), Tier::Function, &key(2));
     flip_byte_at(&damaged, HEADER);
 
@@ -488,7 +521,7 @@ fn a_forced_read_only_cache_serves_hits_but_never_writes() {
     let s = ro.finish();
     assert_eq!((s.function_hits, s.function_misses, s.corrupt), (1, 2, 1));
     assert_eq!(s.bytes_written, 0);
-    let stats_after = fs::read(dir.path().join("v1/stats.json")).expect("stats");
+    let stats_after = fs::read(dir.path().join(VERSION_DIR).join("stats.json")).expect("stats");
     assert_eq!(stats_before, stats_after, "read-only finish wrote stats");
 
     // Mode::ReadOnly requested directly behaves the same.
@@ -908,7 +941,7 @@ fn opening_while_gc_holds_the_lock_waits_then_continues_with_a_warning() {
     let lock = File::options()
         .read(true)
         .write(true)
-        .open(dir.path().join("v1/lock"))
+        .open(dir.path().join(VERSION_DIR).join("lock"))
         .expect("lock file");
     fs4::FileExt::lock(&lock).expect("exclusive lock");
     let cache = Cache::open(&CacheConfig {
@@ -1026,9 +1059,10 @@ fn cumulative_statistics_accumulate_across_runs() {
     assert_eq!(c.approx_size_bytes, Some(3 * (HEADER + 10)));
 
     // The file uses exactly the documented field names.
-    let json: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.path().join("v1/stats.json")).expect("read"))
-            .expect("json");
+    let json: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.path().join(VERSION_DIR).join("stats.json")).expect("read"),
+    )
+    .expect("json");
     let mut fields: Vec<&str> = json["totals"]
         .as_object()
         .expect("totals object")
@@ -1057,7 +1091,11 @@ fn cumulative_statistics_accumulate_across_runs() {
 fn a_garbage_stats_file_starts_statistics_over_with_a_warning() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = open(dir.path());
-    fs::write(dir.path().join("v1/stats.json"), b"{not json").expect("write");
+    fs::write(
+        dir.path().join(VERSION_DIR).join("stats.json"),
+        b"{not json",
+    )
+    .expect("write");
     assert_eq!(cache.cumulative_stats(), CumulativeStats::default());
     cache.put(Tier::Function, &key(1), b"x");
     let (_, warnings) = cache.finish_with_warnings();
@@ -1083,6 +1121,28 @@ fn entries_summary_counts_entries_and_bytes_per_tier() {
 }
 
 // ------------------------------------------------------ verify and clear
+
+#[test]
+fn verify_finds_and_removes_entries_copied_over_others_with_their_keys_patched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    for tier in [Tier::Module, Tier::Function, Tier::Manifest] {
+        cache.put(tier, &key(1), &payload(1, 2000));
+        cache.put(tier, &key(2), &payload(2, 2000));
+        let forged = entry_path(dir.path(), tier, &key(2));
+        fs::copy(entry_path(dir.path(), tier, &key(1)), &forged).expect("copy");
+        patch_key(&forged, &key(2));
+    }
+    let report = cache.verify().expect("verify");
+    assert_eq!(report.checked, 6, "{report:?}");
+    assert_eq!(report.ok, 3, "{report:?}");
+    assert_eq!(report.corrupt_found, 3, "{report:?}");
+    assert_eq!(report.corrupt_removed, 3, "{report:?}");
+    for tier in [Tier::Module, Tier::Function, Tier::Manifest] {
+        assert!(!entry_path(dir.path(), tier, &key(2)).exists());
+        assert_eq!(cache.get(tier, &key(1)), Some(payload(1, 2000)));
+    }
+}
 
 #[test]
 fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_files() {
@@ -1113,7 +1173,12 @@ fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_fil
     let right = entry_path(dir.path(), Tier::Function, &key(203));
     let hex = key(203).to_hex();
     let wrong_fan = if &hex[..2] == "00" { "01" } else { "00" };
-    let misplaced = dir.path().join("v1/functions").join(wrong_fan).join(&hex);
+    let misplaced = dir
+        .path()
+        .join(VERSION_DIR)
+        .join("functions")
+        .join(wrong_fan)
+        .join(&hex);
     fs::create_dir_all(misplaced.parent().expect("parent")).expect("mkdir");
     fs::rename(&right, &misplaced).expect("move");
     // Temp files: one abandoned two hours ago, one in flight.
@@ -1124,13 +1189,13 @@ fn verify_finds_and_removes_garbage_truncated_flipped_entries_and_stale_temp_fil
     fs::write(&fresh, b"partial").expect("write");
     set_mtime(&stale, hours_ago(2));
     // A stats.json temp file abandoned by a process that died mid-write.
-    let stale_stats = dir.path().join("v1/stats.json.tmp-99999-7");
+    let stale_stats = dir.path().join(VERSION_DIR).join("stats.json.tmp-99999-7");
     fs::write(&stale_stats, b"{").expect("write");
     set_mtime(&stale_stats, hours_ago(2));
     // Things that are not the cache's.
     let unknown_file = folder.join("notes.txt");
     fs::write(&unknown_file, b"mine").expect("write");
-    let unknown_dir = dir.path().join("v1/functions/not-a-fan-out");
+    let unknown_dir = dir.path().join(VERSION_DIR).join("functions/not-a-fan-out");
     fs::create_dir_all(&unknown_dir).expect("mkdir");
 
     let report = cache.verify().expect("verify");

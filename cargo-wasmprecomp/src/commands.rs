@@ -4,7 +4,7 @@ use crate::cli::{BuildArgs, CacheArgs, CacheCmd, Cli, Cmd, InitArgs, MessageForm
 use crate::{progress, summary};
 use serde::Serialize;
 use wasmprecomp_driver::workspace::Selection;
-use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile};
+use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile, Report};
 
 /// Runs the command; returns how the process exits.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -44,7 +44,16 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         quiet: a.quiet,
         color: a.color.map(|c| c.as_str().to_string()),
     };
-    let done = request.run(progress::bar(a.quiet))?;
+    let done = match request.run(progress::bar(a.quiet)) {
+        Ok(done) => done,
+        Err(e) => {
+            // The run finished without its report: each module's own error comes first.
+            if let Error::WriteReport { report, .. } = &e {
+                print_module_errors(report);
+            }
+            return Err(e);
+        }
+    };
     if !a.quiet {
         for w in &done.warnings {
             eprintln!("warning: {w}");
@@ -54,15 +63,19 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
             eprintln!("report: {}", done.report_path.display());
         }
     }
-    for m in &done.report.modules {
-        if let Some(e) = &m.error {
-            eprintln!("error: {}", e.message);
-        }
-    }
+    print_module_errors(&done.report);
     if a.message_format == MessageFormat::Json {
         println!("{}", done.json);
     }
     Ok(done.exit_code())
+}
+
+fn print_module_errors(report: &Report) {
+    for m in &report.modules {
+        if let Some(e) = &m.error {
+            eprintln!("error: {}", e.message);
+        }
+    }
 }
 
 fn run_program(a: RunArgs) -> Result<ExitCode, Error> {

@@ -8,6 +8,9 @@ use std::process::{Output, Stdio};
 mod common;
 use common::{bin, ok};
 
+/// The cache's versioned folder.
+const VERSION_DIR: &str = "v2";
+
 /// A module of `n` functions; functions `shared_from..` have bodies that other modules
 /// share (at other indices), the rest are unique to `tag`.
 fn module(tag: u32, n: u32, shared: u32) -> Vec<u8> {
@@ -244,7 +247,7 @@ fn corrupted_entries_are_counted_misses_and_artifacts_stay_right() {
         }
         damaged += 1;
     }
-    std::fs::write(cache.join("v1").join("unknown-file"), b"?").unwrap();
+    std::fs::write(cache.join(VERSION_DIR).join("unknown-file"), b"?").unwrap();
     let out = f.root.join("second");
     ok(compile(&f.inputs, &cache, &out, &[]));
     assert_eq!(
@@ -263,6 +266,107 @@ fn corrupted_entries_are_counted_misses_and_artifacts_stay_right() {
     let third = f.root.join("third");
     ok(compile(&f.inputs, &cache, &third, &[]));
     assert_eq!(report(&third)["cache"]["module_hits"], 4);
+}
+
+/// The entry files of `tier` (`modules`, `manifests` or `functions`), sorted.
+fn tier_entries(cache: &Path, tier: &str) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let Ok(fans) = std::fs::read_dir(cache.join(VERSION_DIR).join(tier)) else {
+        return v;
+    };
+    for fan in fans.flatten() {
+        for e in std::fs::read_dir(fan.path()).unwrap().flatten() {
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                v.push(e.path());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Replaces the entry at `to` with `from` (another entry's file) whose header names `to`'s
+/// key (its file name): a copy that every check but the key binding passes.
+fn forge(from: &[u8], to: &Path) {
+    let hex = to.file_name().unwrap().to_str().unwrap();
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut b = from.to_vec();
+    b[16..48].copy_from_slice(&key);
+    std::fs::write(to, b).unwrap();
+}
+
+/// Every entry of `tier` gets the next one's file, with its own key written in.
+fn forge_all(cache: &Path, tier: &str) -> usize {
+    let files = tier_entries(cache, tier);
+    let originals: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    for (i, to) in files.iter().enumerate() {
+        forge(&originals[(i + 1) % files.len()], to);
+    }
+    files.len()
+}
+
+#[test]
+fn entries_copied_over_others_are_counted_corrupt_misses_in_every_tier() {
+    // Modules of different shapes, so that each tier has several entries.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let inputs: Vec<PathBuf> = (0..4)
+        .map(|t| {
+            let p = root.join(format!("m{t}.wasm"));
+            std::fs::write(&p, module(t, 12 + 2 * t, 6)).unwrap();
+            p
+        })
+        .collect();
+    let reference = root.join("ref");
+    ok(compile(
+        &inputs,
+        &root.join("none"),
+        &reference,
+        &["--no-cache"],
+    ));
+    let want = artifacts(&reference);
+    let tiers: [(&str, &str, &[&str]); 3] = [
+        ("modules", "module_hits", &[]),
+        ("manifests", "manifest_hits", &["--no-module-cache"]),
+        (
+            "functions",
+            "function_hits",
+            &["--no-module-cache", "--no-manifest"],
+        ),
+    ];
+    for (tier, hits, flags) in tiers {
+        let cache = root.join(format!("cache-{tier}"));
+        ok(compile(
+            &inputs,
+            &cache,
+            &root.join(format!("{tier}-1")),
+            flags,
+        ));
+        let forged = forge_all(&cache, tier);
+        assert!(forged >= 2, "{tier}: {forged} entries");
+        let out = root.join(format!("{tier}-2"));
+        ok(compile(&inputs, &cache, &out, flags));
+        assert_eq!(artifacts(&out), want, "{tier}: every artifact is right");
+        let r = report(&out);
+        assert_eq!(r["cache"]["corrupt"], forged, "{tier}: {}", r["cache"]);
+        assert_eq!(r["cache"][hits], 0, "{tier}: {}", r["cache"]);
+        eprintln!("{tier}: {forged} forged entries, all counted corrupt; artifacts right");
+        // The forgeries were replaced: the next run hits them all.
+        let out = root.join(format!("{tier}-3"));
+        ok(compile(&inputs, &cache, &out, flags));
+        assert_eq!(artifacts(&out), want);
+        let r = report(&out);
+        assert_eq!(r["cache"][hits], forged, "{tier}: {}", r["cache"]);
+        assert_eq!(r["cache"]["corrupt"], 0, "{tier}: {}", r["cache"]);
+        // And `cache verify` finds forgeries too.
+        assert_eq!(forge_all(&cache, tier), forged);
+        let v = verify(&cache);
+        assert_eq!(v["corrupt_found"], forged, "{tier}: {v}");
+        assert_eq!(v["corrupt_removed"], forged, "{tier}: {v}");
+        assert!(tier_entries(&cache, tier).is_empty(), "{tier}: removed");
+    }
 }
 
 #[test]

@@ -146,6 +146,67 @@ fn a_report_that_cannot_be_written_is_an_io_failure_not_a_usage_error() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_still_leaves_each_modules_error_first() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let bad = d.path().join("bad.wasm");
+    std::fs::write(&bad, b"\0asm\x01\0\0\0\x01").unwrap();
+    let file = d.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let o = run(bin()
+        .arg(&good)
+        .arg(&bad)
+        .arg("--out-dir")
+        .arg(d.path().join("out"))
+        .arg("--report")
+        .arg(file.join("report.json"))
+        .arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let module_error = stderr
+        .find("error: ")
+        .and_then(|i| stderr[i..].find("bad.wasm").map(|j| i + j));
+    let report_error = stderr.find("cannot write report");
+    assert!(
+        matches!((module_error, report_error), (Some(m), Some(r)) if m < r),
+        "the module's error, then the report's: {stderr}"
+    );
+}
+
+#[test]
+fn a_warning_from_opening_the_cache_is_printed_once_by_build_and_run() {
+    let d = tempfile::tempdir().unwrap();
+    let wasm = write_wat(
+        d.path(),
+        "prog.wasm",
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let cache = d.path().join("cache");
+    let build = run(bin()
+        .arg(&wasm)
+        .arg("--out-dir")
+        .arg(d.path().join("out"))
+        .arg("--cache-dir")
+        .arg(&cache)
+        .env("WASMPRECOMP_CACHE_SIZE", "2X"));
+    let run_it = run(bin()
+        .arg("run")
+        .arg(&wasm)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .env("WASMPRECOMP_CACHE_SIZE", "2X"));
+    for o in [build, run_it] {
+        assert_eq!(o.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            stderr.matches("WASMPRECOMP_CACHE_SIZE").count(),
+            1,
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_flag_value_is_a_usage_error() {
     let d = tempfile::tempdir().unwrap();
     let good = write_wat(d.path(), "good.wasm", GOOD);
@@ -423,7 +484,7 @@ fn run_passes_the_guests_exit_code_and_arguments_through() {
 /// The module entry of the only module compiled into `cache`.
 fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
     let mut found = Vec::new();
-    for fan in std::fs::read_dir(cache.join("v1/modules")).unwrap() {
+    for fan in std::fs::read_dir(cache.join("v2/modules")).unwrap() {
         for e in std::fs::read_dir(fan.unwrap().path()).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
             if !name.starts_with('.') {

@@ -20,13 +20,18 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
     }
 }
 
-fn layout_of(meta: &art::ModuleMeta) -> VmLayout {
+fn layout_of(meta: &art::ModuleMeta) -> Result<VmLayout, CompileError> {
     VmLayout::new(VmCounts {
         funcs: meta.functions.len() as u32,
         memories: meta.num_memories(),
         tables: meta.num_tables(),
         globals: meta.num_globals(),
         types: meta.types.len() as u32,
+    })
+    .ok_or_else(|| CompileError::Limit {
+        message: "the module's VM context does not fit in 32-bit offsets".into(),
+        offset: 0,
+        function: None,
     })
 }
 
@@ -37,10 +42,12 @@ fn layout_of(meta: &art::ModuleMeta) -> VmLayout {
 /// stencil. Lays out `.text` (each function 16-byte aligned, in index order), patches every
 /// relocation with the function's parameters (direct calls, VM-context offsets, real
 /// indices for libcalls), maps trap sites to module offsets, adds the per-signature
-/// trampolines and writes the ELF file.
+/// trampolines, writes the ELF file and seals it with its checksum. `wasm_sha256` and
+/// `wasm_blake3` are the digests of the module's bytes that its header records.
 pub(crate) fn link<'a>(
     info: ModuleInfo,
     wasm_sha256: &[u8; 32],
+    wasm_blake3: &[u8; 32],
     isa: &Isa,
     functions: &[FunctionLink<'_>],
     code_of: &dyn Fn(usize) -> CodeRef<'a>,
@@ -48,7 +55,7 @@ pub(crate) fn link<'a>(
     // Taken, not cloned: the metadata holds the data segments, which are most of a
     // data-heavy module's bytes.
     let mut meta = info.meta;
-    let layout = layout_of(&meta);
+    let layout = layout_of(&meta)?;
     let nimp = meta.num_imported_funcs;
     // Sized up front: growing a buffer of hundreds of kilobytes copies it and touches
     // fresh pages several times over.
@@ -147,6 +154,7 @@ pub(crate) fn link<'a>(
         cpu_features: isa.cpu_features(),
         flags: isa.flags(),
         wasm_sha256: *wasm_sha256,
+        wasm_blake3: *wasm_blake3,
     };
 
     let mut symbols: Vec<elf::FuncSymbol> = meta
@@ -163,5 +171,11 @@ pub(crate) fn link<'a>(
             .iter()
             .map(|(name, off, len)| (name.as_bytes(), *off as u64, *len as u64)),
     );
-    Ok(elf::write(&text, &meta.encode(), &symbols))
+    let mut artifact = elf::write(&text, &meta.encode(), &symbols);
+    if !art::seal(&mut artifact) {
+        return Err(crate::error::internal(
+            "artifact too short to hold its checksum",
+        ));
+    }
+    Ok(artifact)
 }

@@ -58,12 +58,12 @@ fn a_module_whose_every_function_uses_tail_calls_is_rejected_in_under_twice_one_
         other => panic!("expected the tail-call proposal by name, got {other}"),
     }
 
-    let validate_once = fastest(5, || {
+    let validate_once = fastest(9, || {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::default())
             .validate_all(&wasm)
             .expect("valid with tail calls enabled");
     });
-    let reject = fastest(5, || {
+    let reject = fastest(9, || {
         assert!(compile_wasm(&wasm, &isa).is_err());
     });
     let ratio = reject.as_secs_f64() / validate_once.as_secs_f64();

@@ -205,7 +205,9 @@ fn hex(b: &[u8; 32]) -> String {
     CacheKey(*b).to_hex()
 }
 
-/// Opens the cache for a run; problems become warnings, never failures.
+/// Opens the cache for a run; problems become warnings, never failures. Those of a cache
+/// that opens (say, that it is read-only) stay with it: `Cache::finish_with_warnings`
+/// returns them with the run's, once.
 pub fn open_cache(s: &CacheSettings, warnings: &mut Vec<String>) -> Option<Cache> {
     if s.disabled {
         return None;
@@ -218,10 +220,7 @@ pub fn open_cache(s: &CacheSettings, warnings: &mut Vec<String>) -> Option<Cache
         ..Default::default()
     };
     match Cache::open(&cfg) {
-        Ok(c) => {
-            warnings.extend(c.warnings());
-            Some(c)
-        }
+        Ok(c) => Some(c),
         Err(e) => {
             warnings.push(format!("cache unavailable, compiling without it: {e}"));
             None

@@ -11,8 +11,8 @@ use wasmprecomp_runtime::LoadError;
 /// Why a precompile, a build script's [`Builder`](crate::Builder), `run`, `init` or a
 /// cache command stopped. [`Error::exit_code`] follows from the variant alone: bad usage
 /// or configuration is [`ExitCode::Usage`], a failing file, folder or process after that
-/// is [`ExitCode::Io`], a module that did not compile or run is
-/// [`ExitCode::ModuleFailed`].
+/// is [`ExitCode::Io`], a cache kept busy by other runs is [`ExitCode::CacheBusy`], a
+/// module that did not compile or run is [`ExitCode::ModuleFailed`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A build script's environment variable is missing.
@@ -80,9 +80,14 @@ pub enum Error {
     /// The thread that ran the program panicked.
     #[error("the guest thread panicked")]
     ProgramPanicked,
-    /// The report cannot be written.
+    /// The report cannot be written. The run itself finished: `report` holds every
+    /// module's outcome, errors included, for the caller to show.
     #[error("cannot write report {}: {source}", path.display())]
-    WriteReport { path: PathBuf, source: io::Error },
+    WriteReport {
+        path: PathBuf,
+        source: io::Error,
+        report: Box<Report>,
+    },
     /// The report cannot be serialized.
     #[error("cannot serialize the report: {0}")]
     Serialize(#[from] serde_json::Error),
@@ -120,7 +125,8 @@ impl Error {
                 _ => ExitCode::Io,
             },
             Error::Cache(e) => match e {
-                CacheError::Io { .. } | CacheError::Busy { .. } => ExitCode::Io,
+                CacheError::Io { .. } => ExitCode::Io,
+                CacheError::Busy { .. } => ExitCode::CacheBusy,
                 CacheError::NotADirectory(_)
                 | CacheError::ReadOnly(_)
                 | CacheError::Off
@@ -149,6 +155,11 @@ mod tests {
 
     fn io() -> io::Error {
         io::Error::new(io::ErrorKind::PermissionDenied, "denied")
+    }
+
+    fn example_report() -> Report {
+        serde_json::from_str(include_str!("../../docs/report.example.json"))
+            .expect("example report")
     }
 
     #[test]
@@ -194,10 +205,6 @@ mod tests {
                 path: "cache".into(),
                 source: io(),
             }),
-            Error::Cache(CacheError::Busy {
-                path: "cache".into(),
-                waited: std::time::Duration::from_secs(1),
-            }),
             Error::Cargo {
                 action: "starting `cargo build`",
                 source: io(),
@@ -205,6 +212,7 @@ mod tests {
             Error::WriteReport {
                 path: "report.json".into(),
                 source: io(),
+                report: Box::new(example_report()),
             },
             Error::Write {
                 path: "x".into(),
@@ -226,9 +234,19 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_busy_beyond_the_wait_exits_4_neither_usage_nor_io() {
+        let e = Error::Cache(CacheError::Busy {
+            path: "cache".into(),
+            waited: std::time::Duration::from_secs(10),
+        });
+        assert_eq!(e.exit_code(), ExitCode::CacheBusy);
+        assert_eq!(e.exit_code().code(), 4);
+        assert!(e.to_string().contains("in use by another process"), "{e}");
+    }
+
+    #[test]
     fn modules_that_fail_to_compile_or_run_exit_1() {
-        let report: Report = serde_json::from_str(include_str!("../../docs/report.example.json"))
-            .expect("example report");
+        let report = example_report();
         let failed = [
             Error::Modules {
                 failed: 1,

@@ -124,12 +124,13 @@ impl Precompile {
             .clone()
             .unwrap_or_else(|| out_dir.join("report.json"));
         let json = serde_json::to_string_pretty(&report)?;
-        compile::write_atomic(&report_path, json.as_bytes()).map_err(|source| {
-            Error::WriteReport {
-                path: report_path.clone(),
+        if let Err(source) = compile::write_atomic(&report_path, json.as_bytes()) {
+            return Err(Error::WriteReport {
+                path: report_path,
                 source,
-            }
-        })?;
+                report: Box::new(report),
+            });
+        }
         Ok(Precompiled {
             report,
             report_path,

@@ -14,6 +14,9 @@ pub enum ExitCode {
     /// `3`: an I/O failure after the configuration was accepted: the report, a template
     /// or a cache file could not be written or read, or cargo could not be started.
     Io,
+    /// `4`: a cache command that needs the cache to itself (`cache gc`, `cache clear`)
+    /// found it in use by other runs for longer than it waits; try again later.
+    CacheBusy,
     /// `--build`'s `cargo build` failed: cargo's own status, passed through.
     Cargo(i32),
     /// `run`: the program's own exit status, passed through.
@@ -28,6 +31,7 @@ impl ExitCode {
             ExitCode::ModuleFailed => 1,
             ExitCode::Usage => 2,
             ExitCode::Io => 3,
+            ExitCode::CacheBusy => 4,
             ExitCode::Cargo(status) | ExitCode::Program(status) => status,
         }
     }
@@ -43,6 +47,7 @@ mod tests {
         assert_eq!(ExitCode::ModuleFailed.code(), 1);
         assert_eq!(ExitCode::Usage.code(), 2);
         assert_eq!(ExitCode::Io.code(), 3);
+        assert_eq!(ExitCode::CacheBusy.code(), 4);
     }
 
     #[test]

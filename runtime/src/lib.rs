@@ -15,7 +15,10 @@
 //! Loading is `unsafe` ([`Module::from_file`], [`Module::from_bytes`]): an artifact is
 //! native code, which runs as it is once the module is instantiated, so it must come from
 //! wasmprecomp's compiler, unmodified. The load's checks catch a version, target or CPU
-//! that does not fit and accidental damage, not a crafted file.
+//! that does not fit and accidental damage (a checksum over the whole file, and metadata
+//! validated before anything in it is used), not a crafted file.
+//! [`Module::from_bytes_without_checksum`] skips the checksum for embedders who check the
+//! bytes' integrity their own way.
 //!
 //! Traps come back as [`Trap`] errors with the trap kind and the wasm byte offset.
 //! Compiled code runs on the calling thread's stack, using at most
@@ -136,12 +139,29 @@ impl Val {
 pub enum LoadError {
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
+    /// Not an ELF file, or one without an artifact's sections.
     #[error("not a wasmprecomp artifact: {0}")]
     NotAnArtifact(String),
+    /// An artifact for another format version, target, CPU or flags.
     #[error("artifact does not match this runtime: {0}")]
     Mismatch(String),
+    /// The artifact's bytes are not the ones the compiler sealed: damaged since.
+    #[error("artifact is damaged: its checksum is {computed:016x}, but it records {stored:016x}; compile the module again")]
+    Checksum { stored: u64, computed: u64 },
+    /// The metadata does not decode or does not hold together; `field` names the part.
+    #[error("invalid artifact metadata: {field}: {problem}")]
+    Metadata { field: String, problem: String },
     #[error("cannot map code memory: {0}")]
     Map(String),
+}
+
+impl From<wasmprecomp_artifact::MetaError> for LoadError {
+    fn from(e: wasmprecomp_artifact::MetaError) -> LoadError {
+        LoadError::Metadata {
+            field: e.field,
+            problem: e.problem,
+        }
+    }
 }
 
 /// A trap: compiled code stopped, or a host function failed.

@@ -3,7 +3,9 @@
 use crate::LoadError;
 use std::path::Path;
 use std::sync::Arc;
-use wasmprecomp_artifact::{self as art, ModuleMeta, FORMAT_VERSION, META_SECTION};
+use wasmprecomp_artifact::{
+    self as art, ModuleMeta, VmLayout, FORMAT_VERSION, META_OFFSET, META_SECTION,
+};
 
 /// Executable memory holding an artifact's `.text`.
 pub(crate) struct CodeMemory {
@@ -67,7 +69,10 @@ impl Drop for CodeMemory {
 }
 
 pub(crate) struct ModuleInner {
+    /// Validated when the module was loaded.
     pub meta: ModuleMeta,
+    /// The VM-context layout of `meta`'s counts.
+    pub layout: VmLayout,
     pub code: CodeMemory,
 }
 
@@ -117,7 +122,10 @@ impl Module {
     }
 
     /// Loads an artifact from memory. Refuses artifacts for another format version,
-    /// target or CPU, with unknown flags, or whose metadata is inconsistent.
+    /// target or CPU, with unknown flags, whose bytes do not match their checksum (damage
+    /// anywhere, code included), or whose metadata does not decode or hold together
+    /// ([`ModuleMeta::validate`]: every index, count, offset and length); the error names
+    /// what is wrong. Nothing in the bytes is used before it is checked.
     ///
     /// # Safety
     ///
@@ -127,24 +135,63 @@ impl Module {
     /// cache only the compiler writes to; never a file from a source you would not run a
     /// native program from. The checks made here are consistency checks, not a security
     /// boundary: an artifact for another format version, target, CPU or flags is refused,
-    /// and so is most accidental damage, but a file made or altered to pass them runs
+    /// and so is accidental damage, but a file made or altered to pass them runs
     /// whatever it holds.
     pub unsafe fn from_bytes(bytes: &[u8]) -> Result<Module, LoadError> {
+        // SAFETY: the caller's promise, which is this function's.
+        unsafe { Module::load(bytes, true) }
+    }
+
+    /// [`Module::from_bytes`] without the checksum over the whole artifact, for embedders
+    /// who verify the bytes' integrity their own way (a signature, a digest of their
+    /// own). Every other check is made: the header, and the metadata before anything in
+    /// it is used, so a damaged header or metadata is refused rather than trusted. Damage
+    /// to the code or data segments is not noticed.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::from_bytes`], and more so: with no checksum, damaged code runs as
+    /// it is, so the caller must have checked that `bytes` are what the compiler wrote.
+    pub unsafe fn from_bytes_without_checksum(bytes: &[u8]) -> Result<Module, LoadError> {
+        // SAFETY: the caller's promise, which is this function's.
+        unsafe { Module::load(bytes, false) }
+    }
+
+    /// The load: header, checksum when `checksum`, metadata, code.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::from_bytes`].
+    unsafe fn load(bytes: &[u8], checksum: bool) -> Result<Module, LoadError> {
         use object::{Object, ObjectSection};
         let file = object::File::parse(bytes)
             .map_err(|e| LoadError::NotAnArtifact(format!("not an ELF file: {e}")))?;
-        let meta_data = file
+        let meta_section = file
             .section_by_name(META_SECTION)
-            .ok_or_else(|| LoadError::NotAnArtifact(format!("no {META_SECTION} section")))?
+            .ok_or_else(|| LoadError::NotAnArtifact(format!("no {META_SECTION} section")))?;
+        // The checksum sits at a fixed file offset, inside the metadata's header.
+        if meta_section.file_range().map(|r| r.0) != Some(META_OFFSET as u64) {
+            return Err(LoadError::NotAnArtifact(format!(
+                "the {META_SECTION} section is not at file offset {META_OFFSET}"
+            )));
+        }
+        let meta_data = meta_section
             .data()
             .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
-        let header = ModuleMeta::decode_header(meta_data)
-            .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
+        let header = ModuleMeta::decode_header(meta_data)?;
         if header.format_version != FORMAT_VERSION {
             return Err(LoadError::Mismatch(format!(
                 "artifact format version {} (this runtime reads version {FORMAT_VERSION}); recompile the module",
                 header.format_version
             )));
+        }
+        if checksum {
+            // Both exist: the header that just decoded holds the checksum.
+            let stored = art::stored_checksum(bytes).unwrap_or(0);
+            let computed = art::artifact_checksum(bytes).unwrap_or(!stored);
+            if stored != computed {
+                return Err(LoadError::Checksum { stored, computed });
+            }
         }
         let arch_ok = header.target.starts_with("x86_64-") && header.target.contains("linux");
         if !arch_ok || !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
@@ -166,20 +213,19 @@ impl Module {
                 header.flags
             )));
         }
-        let meta = ModuleMeta::decode(meta_data)
-            .map_err(|e| LoadError::NotAnArtifact(format!("metadata: {e}")))?;
+        let meta = ModuleMeta::decode(meta_data)?;
         let text = file
             .section_by_name(".text")
             .ok_or_else(|| LoadError::NotAnArtifact("no .text section".into()))?
             .data()
             .map_err(|e| LoadError::NotAnArtifact(e.to_string()))?;
-        check_meta(&meta, text.len())?;
+        let layout = meta.validate(text.len())?;
         let code = CodeMemory::new(text)?;
         if std::env::var_os("WASMPRECOMP_PERF_MAP").is_some() {
             write_perf_map(&meta, code.base());
         }
         Ok(Module {
-            inner: Arc::new(ModuleInner { meta, code }),
+            inner: Arc::new(ModuleInner { meta, layout, code }),
         })
     }
 
@@ -222,39 +268,6 @@ fn write_perf_map(meta: &ModuleMeta, base: *const u8) {
         ));
     }
     let _ = f.write_all(out.as_bytes());
-}
-
-/// Consistency checks so a damaged artifact is refused instead of jumping into garbage.
-fn check_meta(m: &ModuleMeta, text_len: usize) -> Result<(), LoadError> {
-    let bad = |w: &str| {
-        Err(LoadError::NotAnArtifact(format!(
-            "inconsistent metadata: {w}"
-        )))
-    };
-    let ntypes = m.types.len() as u32;
-    if m.functions.iter().any(|t| *t >= ntypes) {
-        return bad("function type index");
-    }
-    if m.code.len() + m.num_imported_funcs as usize != m.functions.len() {
-        return bad("code count");
-    }
-    if m.code
-        .iter()
-        .any(|c| c.text_offset as usize + c.len as usize > text_len)
-    {
-        return bad("code range");
-    }
-    if m.trampolines.len() != m.types.len()
-        || m.trampolines
-            .iter()
-            .any(|t| t.array_to_wasm as usize >= text_len || t.wasm_to_host as usize >= text_len)
-    {
-        return bad("trampolines");
-    }
-    if m.names.len() != m.functions.len() {
-        return bad("names");
-    }
-    Ok(())
 }
 
 /// Whether every flag of an artifact is one this runtime runs: the optimization level, and

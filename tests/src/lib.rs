@@ -75,3 +75,4 @@ pub fn run_wasi(
 }
 
 pub mod differential;
+pub mod mutation;

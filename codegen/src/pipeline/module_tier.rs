@@ -230,9 +230,13 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
         let t = Instant::now();
         let d = digest.unwrap_or_else(|| wasm_digest(&s.wasm));
         s.key = module_key(opts.isa, &d);
-        // The key covers the bytes, so the artifact's recorded sha256 is theirs. An entry
-        // whose artifact header does not read is damaged: a miss.
-        let header = wasmprecomp_artifact::header_from_prefix;
+        // The key covers the bytes, and the artifact records their BLAKE3 digest (the
+        // key's): when the two agree, the artifact is this module's and its recorded
+        // sha256 is theirs. An entry whose artifact header does not read, or records
+        // another module's digest (an entry copied over this key's), is damaged: a miss.
+        let header = |head: &[u8]| {
+            wasmprecomp_artifact::header_from_prefix(head).filter(|h| h.wasm_blake3 == d)
+        };
         match opts.cache.get_module(&s.key, input.artifact) {
             Some(ModuleEntry::InPlace { len, head }) => match header(&head) {
                 Some(h) => {
@@ -535,23 +539,31 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_module_entry_is_a_counted_miss_and_is_replaced() {
+    fn a_damaged_entry_or_another_modules_artifact_is_a_counted_miss_and_is_replaced() {
         let f = Fixture::new(WAT);
         let want = compile_wasm(&f.bytes(), &f.isa).unwrap();
+        let other = wat::parse_str(r#"(module (func (export "one") (result i32) i32.const 1))"#);
+        let bad = [
+            // No artifact's header.
+            b"\x7fELF but not an artifact".to_vec(),
+            // A whole, valid artifact, of another module (its digest is not this one's).
+            compile_wasm(&other.unwrap(), &f.isa).unwrap(),
+        ];
         let cache = MemCache::new(true);
-        // Stored, and then confirmed in place: neither holds an artifact's header.
-        for in_place in [false, true] {
-            let garbage = b"\x7fELF but not an artifact".to_vec();
-            cache.plant(f.key(), &garbage);
-            if in_place {
-                std::fs::write(&f.artifact, &garbage).unwrap();
+        // Stored, and then confirmed in place.
+        for (i, entry) in bad.iter().enumerate() {
+            for in_place in [false, true] {
+                cache.plant(f.key(), entry);
+                if in_place {
+                    std::fs::write(&f.artifact, entry).unwrap();
+                }
+                let o = f.run(&cache, false);
+                assert_eq!(o.tier, ModuleTier::Miss, "entry {i}, in place: {in_place}");
+                assert!(o.corrupt, "entry {i}, in place: {in_place}");
+                assert_eq!(o.wasm_sha256, Some(f.sha256()));
+                assert_eq!(compiled(o).artifact, want);
+                assert_eq!(cache.stored(&f.key()), Some(want.clone()));
             }
-            let o = f.run(&cache, false);
-            assert_eq!(o.tier, ModuleTier::Miss, "in place: {in_place}");
-            assert!(o.corrupt, "in place: {in_place}");
-            assert_eq!(o.wasm_sha256, Some(f.sha256()));
-            assert_eq!(compiled(o).artifact, want);
-            assert_eq!(cache.stored(&f.key()), Some(want.clone()));
         }
     }
 

@@ -14,9 +14,8 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use wasmprecomp_artifact::{
-    self as art, ConstExpr, ConstOp, ExternKind, ImportKind, SegmentMode, VmCounts, VmLayout,
-    FUNCREF_CODE, FUNCREF_SIG, FUNCREF_VMCTX, VMCTX_INSTANCE, VMCTX_LIBCALLS, VMCTX_RAISE,
-    VMCTX_STORE,
+    self as art, ConstExpr, ConstOp, ExternKind, ImportKind, SegmentMode, FUNCREF_CODE,
+    FUNCREF_SIG, FUNCREF_VMCTX, VMCTX_INSTANCE, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
 };
 
 impl StoreData {
@@ -52,13 +51,9 @@ impl StoreData {
         if !inner.modules.iter().any(|m| Arc::ptr_eq(m, &module)) {
             inner.modules.push(module.clone());
         }
-        let layout = VmLayout::new(VmCounts {
-            funcs: meta.functions.len() as u32,
-            memories: meta.num_memories(),
-            tables: meta.num_tables(),
-            globals: meta.num_globals(),
-            types: meta.types.len() as u32,
-        });
+        // Every index in the metadata was checked against what it names when the module
+        // was loaded (`ModuleMeta::validate`), and so was the layout's arithmetic.
+        let layout = module.layout;
         let base = module.code.base() as usize;
         let sig_ids: Vec<u32> = meta.types.iter().map(|t| inner.intern(t)).collect();
         for (ti, t) in meta.trampolines.iter().enumerate() {
@@ -158,7 +153,8 @@ impl StoreData {
         for (i, t) in meta.tables.iter().enumerate() {
             let vm = slot(layout.table(meta.num_imported_tables + i as u32)).cast::<VMTable>();
             // SAFETY: as for memories.
-            let tab = unsafe { TableInstance::in_vmctx(vm, t.elem, t.limits.min, t.limits.max) };
+            let tab = unsafe { TableInstance::in_vmctx(vm, t.elem, t.limits.min, t.limits.max) }
+                .map_err(InstantiateError::Resource)?;
             inst.tables.push(inner.push_table(tab));
         }
         for (i, g) in meta.globals.iter().enumerate() {

@@ -10,6 +10,9 @@ indexed_handle! {
     Table
 }
 
+/// The most elements a table may have here, when it is created or grown.
+pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
 /// A table descriptor as compiled code reads it.
 #[repr(C)]
 pub(crate) struct VMTable {
@@ -54,9 +57,20 @@ impl TableInstance {
         elem: ValType,
         min: u64,
         max: Option<u64>,
-    ) -> TableInstance {
+    ) -> Result<TableInstance, String> {
+        if min > MAX_TABLE_ELEMENTS {
+            return Err(format!(
+                "table minimum of {min} elements exceeds this runtime's limit of {MAX_TABLE_ELEMENTS}"
+            ));
+        }
         // SAFETY: the caller's promise.
-        TableInstance::new(unsafe { Slot::in_vmctx(vm) }, elem, min, max, 0)
+        Ok(TableInstance::new(
+            unsafe { Slot::in_vmctx(vm) },
+            elem,
+            min,
+            max,
+            0,
+        ))
     }
 
     fn new(
@@ -96,7 +110,9 @@ impl TableInstance {
     pub(crate) fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
         let old = self.elems.len() as u64;
         let new = old.checked_add(delta)?;
-        if new > self.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64) || new > 10_000_000 {
+        if new > self.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64)
+            || new > MAX_TABLE_ELEMENTS
+        {
             return None;
         }
         self.elems.resize(new as usize, init);
