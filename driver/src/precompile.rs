@@ -77,11 +77,12 @@ impl Precompile {
             Some(workspace::metadata(sel)?)
         };
         if self.build {
-            inputs.extend(workspace::cargo_build(
-                sel,
-                self.quiet,
-                self.color.as_deref(),
-            )?);
+            let how = workspace::CargoBuild {
+                quiet: self.quiet,
+                color: self.color.clone(),
+                ..Default::default()
+            };
+            inputs.extend(workspace::cargo_build(sel, &how)?.wasm);
         } else if !explicit_only {
             if let Some(m) = &meta {
                 inputs.extend(workspace::existing_wasm(sel, m)?);
@@ -123,13 +124,7 @@ impl Precompile {
             .report
             .clone()
             .unwrap_or_else(|| out_dir.join("report.json"));
-        let json = serde_json::to_string_pretty(&report)?;
-        compile::write_atomic(&report_path, json.as_bytes()).map_err(|source| {
-            Error::WriteReport {
-                path: report_path.clone(),
-                source,
-            }
-        })?;
+        let json = write_report(&report, &report_path)?;
         Ok(Precompiled {
             report,
             report_path,
@@ -137,6 +132,16 @@ impl Precompile {
             warnings,
         })
     }
+}
+
+/// Writes `report` as pretty JSON to `path` atomically and returns the JSON.
+pub(crate) fn write_report(report: &Report, path: &Path) -> Result<String, Error> {
+    let json = serde_json::to_string_pretty(report)?;
+    compile::write_atomic(path, json.as_bytes()).map_err(|source| Error::WriteReport {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(json)
 }
 
 fn check_writable(dir: &Path) -> Result<(), Error> {

@@ -92,14 +92,84 @@ pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>, E
     Ok(out)
 }
 
+/// How [`cargo_build`] runs cargo, beyond the selection.
+#[derive(Debug, Clone, Default)]
+pub struct CargoBuild {
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--color`, when set.
+    pub color: Option<String>,
+    /// Run cargo with the environment of the process that called a build script's
+    /// builder cleaned: the host's rustflags and the build script's `CARGO_*` variables
+    /// removed (see [`build_script_env`]), and cargo started in the wasm workspace's root
+    /// so its `.cargo/config.toml` is the one read.
+    pub clean_env: bool,
+    /// Flags for the wasm build (`CARGO_ENCODED_RUSTFLAGS`); `None` leaves cargo's own
+    /// sources (config files, `RUSTFLAGS` unless cleaned) in charge.
+    pub wasm_rustflags: Option<Vec<String>>,
+}
+
+/// What a `cargo build` for the wasm target produced.
+#[derive(Debug, Clone, Default)]
+pub struct Built {
+    /// The `.wasm` files of the compiler-artifact messages, sorted.
+    pub wasm: Vec<PathBuf>,
+    /// Every file the build read, from cargo's dep-info files next to those artifacts
+    /// (sources of the packages and their path dependencies), sorted.
+    pub read: Vec<PathBuf>,
+}
+
+/// Variables cargo sets for a build script (or that configure the host's compile) which
+/// must not reach a nested `cargo build` for another target: the host's rustflags would
+/// be applied to the wasm build, and the package variables describe the wrong package.
+pub fn build_script_env<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    const EXACT: &[&str] = &[
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_ENCODED_RUSTDOCFLAGS",
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_TARGET_DIR",
+        "CARGO_TARGET_DIR",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "OPT_LEVEL",
+        "PROFILE",
+        "DEBUG",
+        "RUSTC_LINKER",
+    ];
+    const PREFIXES: &[&str] = &[
+        "CARGO_CFG_",
+        "CARGO_FEATURE_",
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "DEP_",
+    ];
+    names
+        .into_iter()
+        .filter(|n| EXACT.contains(n) || PREFIXES.iter().any(|p| n.starts_with(p)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `CARGO_ENCODED_RUSTFLAGS` for `flags`: cargo's separator is the unit separator.
+pub fn encode_rustflags(flags: &[String]) -> String {
+    flags.join("\x1f")
+}
+
 /// Runs `cargo build --target <wasm target>` with JSON messages and returns the `.wasm`
-/// files of the compiler-artifact messages. Diagnostics are rendered to stderr as usual;
-/// a failed build is [`Error::CargoBuild`] with cargo's status.
-pub fn cargo_build(
-    sel: &Selection,
-    quiet: bool,
-    color: Option<&str>,
-) -> Result<Vec<PathBuf>, Error> {
+/// files of the compiler-artifact messages and the files the build read. Diagnostics are
+/// rendered to stderr as usual; a failed build is [`Error::CargoBuild`] with cargo's
+/// status.
+pub fn cargo_build(sel: &Selection, how: &CargoBuild) -> Result<Built, Error> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -123,11 +193,30 @@ pub fn cargo_build(
     if let Some(t) = &sel.target_dir {
         cmd.arg("--target-dir").arg(t);
     }
-    if quiet {
+    if how.quiet {
         cmd.arg("--quiet");
     }
-    if let Some(c) = color {
+    if let Some(c) = &how.color {
         cmd.arg("--color").arg(c);
+    }
+    if how.clean_env {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        for n in build_script_env(names.iter().map(String::as_str)) {
+            cmd.env_remove(n);
+        }
+        if let Some(root) = sel
+            .manifest_path
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            cmd.current_dir(root);
+        }
+    }
+    if let Some(flags) = &how.wasm_rustflags {
+        cmd.env("CARGO_ENCODED_RUSTFLAGS", encode_rustflags(flags));
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let cargo_err = |action| move |source| Error::Cargo { action, source };
@@ -136,14 +225,14 @@ pub fn cargo_build(
         action: "reading `cargo build`'s output",
         source: std::io::Error::other("its stdout is not piped"),
     })?;
-    let mut out = Vec::new();
+    let mut out = Built::default();
     for msg in Message::parse_stream(std::io::BufReader::new(stdout)) {
         let msg = msg.map_err(cargo_err("reading cargo's JSON messages"))?;
         if let Message::CompilerArtifact(a) = msg {
             for f in a.filenames {
                 let p = f.into_std_path_buf();
-                if p.extension().is_some_and(|e| e == "wasm") && !out.contains(&p) {
-                    out.push(p);
+                if p.extension().is_some_and(|e| e == "wasm") && !out.wasm.contains(&p) {
+                    out.wasm.push(p);
                 }
             }
         }
@@ -157,11 +246,119 @@ pub fn cargo_build(
             status: status.code().unwrap_or(101),
         });
     }
-    out.sort();
+    out.wasm.sort();
+    for w in &out.wasm {
+        // A missing or unreadable dep-info file leaves the sources unknown; the caller
+        // still knows the manifests.
+        if let Ok(text) = std::fs::read_to_string(w.with_extension("d")) {
+            out.read.extend(parse_dep_info(&text));
+        }
+    }
+    out.read.sort();
+    out.read.dedup();
     Ok(out)
+}
+
+/// The prerequisites of every rule in a Makefile-style dep-info file as cargo writes
+/// them (`target: dep dep ...`, spaces in paths escaped with a backslash).
+pub fn parse_dep_info(text: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        // The target ends at the first unescaped `: `.
+        let Some(colon) = find_rule_colon(line) else {
+            continue;
+        };
+        let mut cur = String::new();
+        let mut chars = line[colon + 1..].chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if matches!(chars.peek(), Some(' ') | Some('\\') | Some('#')) => {
+                    cur.extend(chars.next());
+                }
+                ' ' | '\t' => {
+                    if !cur.is_empty() {
+                        out.push(PathBuf::from(std::mem::take(&mut cur)));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            out.push(PathBuf::from(cur));
+        }
+    }
+    out
+}
+
+/// Where a dep-info rule's target ends: the first `:` followed by a space or the end of
+/// the line and not escaped.
+fn find_rule_colon(line: &str) -> Option<usize> {
+    let b = line.as_bytes();
+    (0..b.len()).find(|&i| {
+        b[i] == b':' && (i + 1 == b.len() || b[i + 1] == b' ') && (i == 0 || b[i - 1] != b'\\')
+    })
 }
 
 /// Whether a path names a wasm module by extension.
 pub fn is_wasm(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "wasm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_prerequisites_are_read_with_escaped_spaces() {
+        let text = "/t/release/plug.wasm: /w/plug/src/main.rs /w/my\\ lib/src/lib.rs\n\n/w/plug/src/main.rs:\n";
+        assert_eq!(
+            parse_dep_info(text),
+            vec![
+                PathBuf::from("/w/plug/src/main.rs"),
+                PathBuf::from("/w/my lib/src/lib.rs"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_build_scripts_variables_and_host_flags_are_removed_and_the_users_are_kept() {
+        let removed = build_script_env([
+            "CARGO_ENCODED_RUSTFLAGS",
+            "RUSTFLAGS",
+            "CARGO_PKG_NAME",
+            "CARGO_CFG_TARGET_OS",
+            "CARGO_FEATURE_STD",
+            "CARGO_MANIFEST_DIR",
+            "OUT_DIR",
+            "TARGET",
+            "DEP_Z_INCLUDE",
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_MAKEFLAGS",
+            "CARGO_NET_OFFLINE",
+            "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS",
+            "PATH",
+            "RUSTC",
+        ]);
+        assert_eq!(
+            removed,
+            [
+                "CARGO_ENCODED_RUSTFLAGS",
+                "RUSTFLAGS",
+                "CARGO_PKG_NAME",
+                "CARGO_CFG_TARGET_OS",
+                "CARGO_FEATURE_STD",
+                "CARGO_MANIFEST_DIR",
+                "OUT_DIR",
+                "TARGET",
+                "DEP_Z_INCLUDE",
+            ]
+        );
+    }
+
+    #[test]
+    fn encoded_rustflags_are_separated_as_cargo_reads_them() {
+        let flags = ["--cfg".to_string(), "a b".to_string()];
+        assert_eq!(encode_rustflags(&flags), "--cfg\u{1f}a b");
+    }
 }
