@@ -178,10 +178,14 @@ pub struct InitArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CacheCmd {
-    /// Cumulative statistics and entry counts.
+    /// Cumulative statistics and entry counts, one per line.
     Stats {
+        /// Print them as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Then set the cumulative statistics to zero.
+        #[arg(long, short = 'z')]
+        zero: bool,
     },
     /// Evict entries: least recently used first down to the size limit, and/or older ones.
     Gc {

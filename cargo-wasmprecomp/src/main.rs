@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod progress;
+mod stats;
 mod summary;
 
 use clap::Parser;

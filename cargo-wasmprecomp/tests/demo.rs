@@ -12,12 +12,16 @@ fn repo() -> PathBuf {
         .expect("repository root")
 }
 
-/// `cargo run --release -p demo-host` in `root`, sharing one target folder with the
-/// other demo builds (the build dependencies are compiled once).
-fn run_host(root: &Path, cache: &Path) -> Output {
+/// The host package of the copy: named apart from the demo's, so that the two builds
+/// sharing a target folder never write each other's binary.
+const COPY_HOST: &str = "demo-host-copy";
+
+/// `cargo run --release -p <host>` in `root`, sharing one target folder with the other
+/// demo builds (the build dependencies are compiled once).
+fn run_host(root: &Path, host: &str, cache: &Path) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Command::new(cargo)
-        .args(["run", "--release", "-p", "demo-host", "--manifest-path"])
+        .args(["run", "--release", "-p", host, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", repo().join("target/demo"))
         .env("WASMPRECOMP_CACHE_DIR", cache)
@@ -37,17 +41,18 @@ fn text(o: &Output) -> (String, String) {
 fn builder_warnings(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
-        .filter(|l| l.starts_with("warning: demo-host@"))
+        .filter(|l| l.starts_with("warning: demo-host"))
         .collect()
 }
 
-/// The newest `report.json` a demo host's build script wrote in its `OUT_DIR`.
+/// The newest `report.json` the copy's build script wrote in its `OUT_DIR`.
 fn newest_build_report() -> serde_json::Value {
     let build = repo().join("target/demo/release/build");
+    let prefix = format!("{COPY_HOST}-");
     let newest = std::fs::read_dir(&build)
         .expect("build folder")
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("demo-host-"))
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path().join("out/wasmprecomp/report.json"))
         .filter(|p| p.is_file())
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
@@ -58,7 +63,11 @@ fn newest_build_report() -> serde_json::Value {
 #[test]
 fn the_example_workspace_precompiles_and_runs_its_plugins() {
     let cache = tempfile::tempdir().unwrap();
-    let (stdout, stderr) = text(&run_host(&repo().join("examples/demo"), cache.path()));
+    let (stdout, stderr) = text(&run_host(
+        &repo().join("examples/demo"),
+        "demo-host",
+        cache.path(),
+    ));
     assert!(stdout.contains("hello, precompiled plugins!"), "{stdout}");
     assert!(
         stdout.contains("greet: 33 words, checksum 04e16aaabe155fb4"),
@@ -107,8 +116,11 @@ fn copy_demo(to: &Path) {
     let manifest = to.join("host/Cargo.toml");
     let m = std::fs::read_to_string(&manifest).unwrap();
     let repo = repo().display().to_string();
-    let m = m.replace("\"../../../", &format!("\"{repo}/"));
+    let m = m
+        .replace("\"../../../", &format!("\"{repo}/"))
+        .replace("name = \"demo-host\"", &format!("name = \"{COPY_HOST}\""));
     assert!(m.contains(&format!("{repo}/driver")), "{m}");
+    assert!(m.contains(COPY_HOST), "{m}");
     std::fs::write(&manifest, m).unwrap();
 }
 
@@ -118,7 +130,7 @@ fn after_a_plugins_path_dependency_changes_the_hosts_next_build_runs_the_new_cod
     let root = d.path().join("demo");
     copy_demo(&root);
     let cache = d.path().join("cache");
-    let (stdout, _) = text(&run_host(&root, &cache));
+    let (stdout, _) = text(&run_host(&root, COPY_HOST, &cache));
     assert!(
         stdout.contains("greet: 33 words, checksum 04e16aaabe155fb4"),
         "{stdout}"
@@ -133,7 +145,7 @@ fn after_a_plugins_path_dependency_changes_the_hosts_next_build_runs_the_new_cod
     let src = format!("{}pub const TEXT: &str = \"{new_text}\";\n", &src[..start]);
     std::fs::write(&lib, src).unwrap();
 
-    let (stdout, stderr) = text(&run_host(&root, &cache));
+    let (stdout, stderr) = text(&run_host(&root, COPY_HOST, &cache));
     let want = format!(
         "greet: 9 words, checksum {:016x}",
         fnv1a(new_text.as_bytes())

@@ -95,16 +95,18 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
     };
     build(&[]);
     let r1 = report(&root);
-    assert_eq!(r1["schema"], "wasmprecomp-report/1");
+    assert_eq!(r1["schema"], "wasmprecomp-report/2");
     assert_eq!(r1["totals"]["modules"], 2);
     assert_eq!(r1["totals"]["failed"], 0);
     let alpha1 = module(&r1, "alpha").clone();
     assert_eq!(alpha1["module_cache"], "miss");
-    // Both modules share std and `common`: the second one compiled hits the first's functions.
+    // Both modules share std and `common`: the second one reuses the first's functions,
+    // which are no cache hits (the cache was empty).
     assert!(
-        r1["totals"]["function_hits"].as_u64().unwrap() > 0,
-        "cross-module hits: {r1}"
+        r1["totals"]["reused_in_run"].as_u64().unwrap() > 0,
+        "cross-module reuse: {r1}"
     );
+    assert_eq!(r1["totals"]["served_by_cache"], 0, "{r1}");
 
     // The artifacts run and print the expected output.
     let art = |n: &str| {
@@ -138,6 +140,10 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
     let r2 = report(&root);
     assert_eq!(r2["cache"]["module_hits"], 2);
     assert_eq!(r2["cache"]["module_misses"], 0);
+    // Every function of both modules was served by the cache.
+    assert_eq!(r2["totals"]["served_by_cache"], r2["totals"]["functions"]);
+    assert!(r2["totals"]["functions"].as_u64().unwrap() > 0);
+    assert_eq!(r2["totals"]["hit_rate"], 1.0);
 
     // Without --build: the artifacts already in the target folder are found.
     ok(bin()
@@ -158,15 +164,18 @@ fn fixture_workspace_builds_runs_caches_and_recompiles_one_function_after_an_edi
     assert_eq!(alpha3["module_cache"], "miss");
     let funcs = alpha3["functions"].as_u64().unwrap();
     let dedup = alpha3["function_cache"]["deduplicated"].as_u64().unwrap();
-    assert_eq!(alpha3["function_cache"]["misses"], 1, "{alpha3}");
+    assert_eq!(alpha3["function_cache"]["compiled"], 1, "{alpha3}");
+    assert_eq!(alpha3["function_cache"]["reused_in_run"], 0, "{alpha3}");
     assert_eq!(
-        alpha3["function_cache"]["hits"].as_u64().unwrap(),
+        alpha3["function_cache"]["served_by_cache"]
+            .as_u64()
+            .unwrap(),
         funcs - dedup - 1
     );
     // The edit kept the module's shape: its manifest served every unchanged function,
     // so the only function entry looked up was the edited one's.
     assert_eq!(
-        alpha3["function_cache"]["from_manifest"], alpha3["function_cache"]["hits"],
+        alpha3["function_cache"]["from_manifest"], alpha3["function_cache"]["served_by_cache"],
         "{alpha3}"
     );
     // Under `--cache-check` (CI sets it) beta's module hit is recompiled too, which reads
