@@ -5,7 +5,7 @@ use crate::{progress, stats, summary};
 use serde::Serialize;
 use std::io::Write;
 use wasmprecomp_driver::report::Message;
-use wasmprecomp_driver::workspace::Selection;
+use wasmprecomp_driver::workspace::{CargoFlags, Selection};
 use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile};
 
 /// Writes `text` to stdout. When the reader has closed the pipe (`... | head`), the
@@ -53,6 +53,14 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
             profile,
             target_dir: a.target_dir,
             wasm_target: a.wasm_target,
+            cargo: CargoFlags {
+                locked: a.locked,
+                offline: a.offline,
+                frozen: a.frozen,
+                features: a.features,
+                all_features: a.all_features,
+                no_default_features: a.no_default_features,
+            },
         },
         target: a.target,
         opt_level: a.opt_level,

@@ -460,6 +460,8 @@ fn init_writes_templates_and_refuses_to_overwrite() {
     );
     assert!(wf.contains("restore-keys"));
     assert!(!wf.contains("{{TOOL_VERSION}}"), "placeholders filled");
+    let m = std::fs::read_to_string(&manifest).unwrap();
+    assert!(m.contains("[workspace.metadata.wasmprecomp]\n"), "{m}");
     let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
     assert_eq!(o.status.code(), Some(2));
     let o = run(bin()
@@ -468,6 +470,40 @@ fn init_writes_templates_and_refuses_to_overwrite() {
         .arg("--manifest-path")
         .arg(&manifest));
     assert_eq!(o.status.code(), Some(0));
+    let again = std::fs::read_to_string(&manifest).unwrap();
+    assert_eq!(again, m, "the configuration is added once");
+    // The added table is what the tool reads: members empty means cargo's default.
+    std::fs::write(
+        &manifest,
+        again.replace("members = []", "members = [\"nope\"]"),
+    )
+    .unwrap();
+    let o = run(bin()
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("names `nope`, which is not a member"),
+        "the tool reads the table init wrote"
+    );
+}
+
+#[test]
+fn a_mistyped_subcommand_is_a_usage_error_that_names_the_closest_one() {
+    let o = run(bin().arg("bulid"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no such subcommand: `bulid`"), "{err}");
+    assert!(err.contains("Did you mean `build`?"), "{err}");
+}
+
+#[test]
+fn zero_jobs_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let o = run(bin().arg(&good).args(["-j", "0", "--no-cache"]));
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

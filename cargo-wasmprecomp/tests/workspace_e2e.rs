@@ -247,3 +247,239 @@ fn a_package_outside_the_workspace_is_a_usage_error() {
         "{err}"
     );
 }
+
+/// The names of the modules in a report, sorted.
+fn module_names(r: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = r["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let input = m["input"].as_str().unwrap();
+            Path::new(input)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// beta's manifest with `tail` (features, metadata) after its dependencies.
+fn beta_manifest(tail: &str) -> String {
+    format!("[package]\nname = \"beta\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncommon = {{ path = \"../common\" }}\n\n{tail}")
+}
+
+/// `c` with `--build` when `build`: the two modes.
+fn in_mode(mut c: std::process::Command, build: bool) -> std::process::Output {
+    if build {
+        c.arg("--build");
+    }
+    c.output().unwrap()
+}
+
+/// The command on the fixture in `root` (by `--manifest-path`), with a cache in `cache`.
+fn on(root: &Path, cache: &Path) -> std::process::Command {
+    let mut c = bin();
+    c.arg("--release")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--cache-dir")
+        .arg(cache);
+    c
+}
+
+#[test]
+fn in_a_member_folder_both_modes_select_that_member_as_cargo_does() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    let cache = d.path().join("cache");
+    // Both built once, from the root: a scan from there takes every member.
+    ok(on(&root, &cache).arg("--build").output().unwrap());
+    assert_eq!(module_names(&report(&root)), ["alpha", "beta"]);
+    // From alpha's folder, as `cargo build` would: alpha only, in both modes.
+    for build in [false, true] {
+        let mut c = bin();
+        c.current_dir(root.join("alpha"))
+            .arg("--release")
+            .arg("--cache-dir")
+            .arg(&cache);
+        ok(in_mode(c, build));
+        assert_eq!(module_names(&report(&root)), ["alpha"], "--build: {build}");
+    }
+}
+
+#[test]
+fn package_id_specs_select_in_both_modes_and_a_wrong_version_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    let cache = d.path().join("cache");
+    for build in [true, false] {
+        let mut c = on(&root, &cache);
+        c.args(["-p", "beta@0.1.0"]);
+        ok(in_mode(c, build));
+        assert_eq!(module_names(&report(&root)), ["beta"], "--build: {build}");
+        let mut c = on(&root, &cache);
+        c.args(["-p", "beta@9.9.9"]);
+        let o = in_mode(c, build);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--build: {build}: {err}");
+        assert!(err.contains("`beta@9.9.9` is not a member"), "{err}");
+    }
+}
+
+#[test]
+fn exclude_without_workspace_is_refused_in_both_modes() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    for build in [true, false] {
+        let mut c = on(&root, &d.path().join("cache"));
+        c.args(["--exclude", "beta"]);
+        let o = in_mode(c, build);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--build: {build}: {err}");
+        assert!(
+            err.contains("--exclude can only be used together with --workspace"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn cargos_feature_and_lockfile_flags_reach_the_wasm_build() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    // beta prints another word with its `loud` feature, and refuses to build with
+    // `quiet` unless `default` is off.
+    write(
+        &root.join("beta/Cargo.toml"),
+        &beta_manifest("[features]\ndefault = [\"polite\"]\npolite = []\nloud = []\nquiet = []\n"),
+    );
+    write(
+        &root.join("beta/src/main.rs"),
+        "#[cfg(all(feature = \"quiet\", feature = \"polite\"))]\ncompile_error!(\"quiet and polite\");\nfn main() { if cfg!(feature = \"loud\") { println!(\"LOUD\") } else { println!(\"soft\") } }\n",
+    );
+    let cache = d.path().join("cache");
+    let run_beta = || {
+        let art = root.join("target/wasmprecomp/x86_64-unknown-linux-gnu/release/beta.wpc");
+        let o = ok(bin()
+            .arg("run")
+            .arg(art)
+            .arg("--no-cache")
+            .output()
+            .unwrap());
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    ok(on(&root, &cache)
+        .args(["--build", "-p", "beta", "--features", "loud"])
+        .output()
+        .unwrap());
+    assert_eq!(run_beta(), "LOUD");
+    let o = on(&root, &cache)
+        .args(["--build", "-p", "beta", "--all-features"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("quiet and polite"),
+        "--all-features reaches cargo: {err}"
+    );
+    ok(on(&root, &cache)
+        .args([
+            "--build",
+            "-p",
+            "beta",
+            "-F",
+            "quiet",
+            "--no-default-features",
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(run_beta(), "soft");
+    // --locked reaches cargo: without a lockfile it refuses to write one.
+    std::fs::remove_file(root.join("Cargo.lock")).unwrap();
+    let o = on(&root, &cache)
+        .args(["--build", "-p", "beta", "--locked"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("--locked"), "{err}");
+    ok(on(&root, &cache)
+        .args(["--build", "-p", "beta", "--offline"])
+        .output()
+        .unwrap());
+}
+
+#[test]
+fn the_workspaces_configured_wasm_members_are_what_a_plain_build_takes() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    // A native member that does not build for wasm: without the configuration,
+    // `--build` with no selection would try.
+    write(
+        &root.join("native/Cargo.toml"),
+        "[package]\nname = \"native\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        &root.join("native/src/main.rs"),
+        "#[cfg(target_family = \"wasm\")]\ncompile_error!(\"native only\");\nfn main() {}\n",
+    );
+    let manifest =
+        "[workspace]\nresolver = \"2\"\nmembers = [\"common\", \"alpha\", \"beta\", \"native\"]\n";
+    write(&root.join("Cargo.toml"), manifest);
+    let cache = d.path().join("cache");
+    let o = on(&root, &cache).arg("--build").output().unwrap();
+    assert_ne!(o.status.code(), Some(0), "the native member fails for wasm");
+    write(
+        &root.join("Cargo.toml"),
+        &format!("{manifest}\n[workspace.metadata.wasmprecomp]\nmembers = [\"alpha\"]\nwasm-target = \"wasm32-wasip1\"\n"),
+    );
+    // A package can also name itself.
+    write(
+        &root.join("beta/Cargo.toml"),
+        &beta_manifest("[package.metadata.wasmprecomp]\nwasm = true\n"),
+    );
+    ok(on(&root, &cache).arg("--build").output().unwrap());
+    assert_eq!(module_names(&report(&root)), ["alpha", "beta"]);
+    ok(on(&root, &cache).output().unwrap());
+    assert_eq!(module_names(&report(&root)), ["alpha", "beta"], "scan mode");
+    // A configuration of the wrong shape is a usage error naming the manifest.
+    write(
+        &root.join("Cargo.toml"),
+        &format!("{manifest}\n[workspace.metadata.wasmprecomp]\nmembers = \"alpha\"\n"),
+    );
+    let o = on(&root, &cache).arg("--build").output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("must be a list of strings"), "{err}");
+}
+
+#[test]
+fn a_build_for_a_component_target_says_so_before_building() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root);
+    let o = on(&root, &d.path().join("cache"))
+        .args(["--build", "--wasm-target", "wasm32-wasip2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("produces WebAssembly components") && err.contains("build for wasm32-wasip1"),
+        "{err}"
+    );
+    assert!(
+        !root.join("target/wasm32-wasip2").exists(),
+        "nothing was built"
+    );
+}

@@ -22,7 +22,8 @@
 //! stale code.
 
 use crate::compile::{self, CacheSettings, DriverOptions, Input};
-use crate::workspace::{self, CargoBuild, Selection};
+use crate::precompile::check_core_target;
+use crate::workspace::{self, CargoBuild, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
 use wasmprecomp_codegen::{Isa, OptLevel};
@@ -113,7 +114,8 @@ impl Builder {
         self.wasm.push(path.into());
         self
     }
-    /// A workspace member to build for the wasm target and precompile.
+    /// A workspace member to build for the wasm target and precompile: a package ID spec
+    /// as cargo's `-p` takes it (`name`, `name@version`).
     pub fn package(mut self, name: impl Into<String>) -> Self {
         self.packages.push(name.into());
         self
@@ -124,13 +126,15 @@ impl Builder {
         self.manifest_path = Some(p.into());
         self
     }
-    /// The wasm target to build packages for (default `wasm32-wasip1`).
+    /// The wasm target to build packages for (default: `wasm-target` of the workspace's
+    /// `[workspace.metadata.wasmprecomp]`, else `wasm32-wasip1`).
     pub fn wasm_target(mut self, t: impl Into<String>) -> Self {
         self.wasm_target = Some(t.into());
         self
     }
     /// Rustflags for the wasm build of [`package`](Self::package) members (default:
-    /// `WASMPRECOMP_WASM_RUSTFLAGS`, split on whitespace, else none of ours: the wasm
+    /// `WASMPRECOMP_WASM_RUSTFLAGS`, split on whitespace, else `rustflags` of the
+    /// workspace's `[workspace.metadata.wasmprecomp]`, else none of ours: the wasm
     /// workspace's cargo configuration decides). The host's rustflags never reach it.
     pub fn wasm_rustflags<S: Into<String>>(mut self, flags: impl IntoIterator<Item = S>) -> Self {
         self.wasm_rustflags = Some(flags.into_iter().map(Into::into).collect());
@@ -199,14 +203,6 @@ impl Builder {
             rerun.file(w);
         }
         if !self.packages.is_empty() {
-            let wasm_target = self
-                .wasm_target
-                .clone()
-                .unwrap_or_else(|| "wasm32-wasip1".into());
-            rerun.env(format!(
-                "CARGO_TARGET_{}_RUSTFLAGS",
-                wasm_target.to_uppercase().replace(['-', '.'], "_")
-            ));
             let mut sel = Selection {
                 manifest_path: self.manifest_path.clone(),
                 packages: self.packages.clone(),
@@ -214,7 +210,8 @@ impl Builder {
                 exclude: vec![],
                 profile: self.profile.clone().unwrap_or_else(|| "release".into()),
                 target_dir: Some(out_base.join("wasm-build")),
-                wasm_target,
+                wasm_target: self.wasm_target.clone(),
+                cargo: Default::default(),
             };
             let meta = workspace::metadata(&sel)?;
             let root = meta.workspace_root.clone().into_std_path_buf();
@@ -223,6 +220,16 @@ impl Builder {
                 rerun.file(p.manifest_path.clone().into_std_path_buf());
             }
             rerun.cargo_config(&root);
+            let config = Config::read(&meta)?;
+            if sel.wasm_target.is_none() {
+                sel.wasm_target = config.wasm_target.clone();
+            }
+            rerun.env(format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                sel.wasm_target().to_uppercase().replace(['-', '.'], "_")
+            ));
+            check_core_target(sel.wasm_target())?;
+            let packages = workspace::selected(&sel, &meta, &config)?;
             // The nested build starts in the wasm workspace's root, whose manifest it
             // names, so that workspace's cargo configuration applies.
             sel.manifest_path
@@ -231,7 +238,8 @@ impl Builder {
                 Some(f) => Some(f.clone()),
                 None => std::env::var(WASM_RUSTFLAGS_ENV)
                     .ok()
-                    .map(|s| s.split_whitespace().map(str::to_string).collect()),
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .or(config.rustflags.clone()),
             };
             let how = CargoBuild {
                 quiet: true,
@@ -239,7 +247,7 @@ impl Builder {
                 clean_env: true,
                 wasm_rustflags,
             };
-            let built = workspace::cargo_build(&sel, &how)?;
+            let built = workspace::cargo_build(&sel, &packages, &how)?;
             let lock = root.join("Cargo.lock");
             if lock.is_file() {
                 rerun.file(lock);

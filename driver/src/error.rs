@@ -24,9 +24,19 @@ pub enum Error {
     /// `cargo metadata` failed.
     #[error("running `cargo metadata`: {0}")]
     Metadata(#[source] cargo_metadata::Error),
-    /// A `--package` that is not a workspace member.
+    /// A `--package` (or `--exclude`) spec that matches no workspace member.
     #[error("package `{0}` is not a member of the workspace")]
     UnknownPackage(String),
+    /// `--exclude` without `--workspace` (as cargo refuses it).
+    #[error("--exclude can only be used together with --workspace")]
+    ExcludeWithoutWorkspace,
+    /// `[workspace.metadata.wasmprecomp]` (or a package's) is not what it must be.
+    #[error("{}: {message}", manifest.display())]
+    Config { manifest: PathBuf, message: String },
+    /// A `--build` for a target that produces components, which this compiler does not
+    /// compile.
+    #[error("`{wasm_target}` produces WebAssembly components (as cargo-component does); wasmprecomp compiles core modules: build for wasm32-wasip1")]
+    ComponentTarget { wasm_target: String },
     /// Nothing to compile.
     #[error("no .wasm artifacts found for target `{wasm_target}` and profile `{profile}`; build them first (e.g. with --build) or pass .wasm paths")]
     NoWasm {
@@ -107,6 +117,9 @@ impl Error {
             Error::MissingEnv(_)
             | Error::Target(_)
             | Error::UnknownPackage(_)
+            | Error::ExcludeWithoutWorkspace
+            | Error::Config { .. }
+            | Error::ComponentTarget { .. }
             | Error::NoWasm { .. }
             | Error::CreateOutputFolder { .. }
             | Error::OutputFolderNotWritable { .. }
@@ -160,6 +173,14 @@ mod tests {
                 stderr: "no Cargo.toml".into(),
             }),
             Error::UnknownPackage("nope".into()),
+            Error::ExcludeWithoutWorkspace,
+            Error::Config {
+                manifest: "Cargo.toml".into(),
+                message: "bad".into(),
+            },
+            Error::ComponentTarget {
+                wasm_target: "wasm32-wasip2".into(),
+            },
             Error::NoWasm {
                 wasm_target: "wasm32-wasip1".into(),
                 profile: "debug".into(),

@@ -6,17 +6,73 @@ use cargo_metadata::{Message, Metadata, MetadataCommand, Package, TargetKind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The wasm target when neither the command line, the builder nor the workspace's
+/// `[workspace.metadata.wasmprecomp]` names one.
+pub const DEFAULT_WASM_TARGET: &str = "wasm32-wasip1";
+
 /// Which packages and profile to look at.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub manifest_path: Option<PathBuf>,
+    /// Package ID specs (`name`, `name@version`, `url#name@version`), as cargo's `-p`.
     pub packages: Vec<String>,
     pub workspace: bool,
+    /// Package ID specs to leave out (with `workspace`, as cargo's `--exclude`).
     pub exclude: Vec<String>,
     /// Cargo profile name (`dev`, `release`, or a custom one).
     pub profile: String,
     pub target_dir: Option<PathBuf>,
-    pub wasm_target: String,
+    /// `None`: the workspace's configured one, else [`DEFAULT_WASM_TARGET`].
+    pub wasm_target: Option<String>,
+    /// Passed through to cargo.
+    pub cargo: CargoFlags,
+}
+
+/// Cargo's own flags, passed through to `cargo build` (and, where cargo takes them, to
+/// `cargo metadata`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoFlags {
+    pub locked: bool,
+    pub offline: bool,
+    pub frozen: bool,
+    /// `--features` values, as given (comma- or space-separated lists).
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+}
+
+impl CargoFlags {
+    /// The flags for `cargo metadata` (which takes no feature flags with `--no-deps`
+    /// that change the members).
+    fn resolution(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (on, flag) in [
+            (self.locked, "--locked"),
+            (self.offline, "--offline"),
+            (self.frozen, "--frozen"),
+        ] {
+            if on {
+                v.push(flag.to_string());
+            }
+        }
+        v
+    }
+
+    /// The flags for `cargo build`.
+    pub fn args(&self) -> Vec<String> {
+        let mut v = self.resolution();
+        for f in &self.features {
+            v.push("--features".into());
+            v.push(f.clone());
+        }
+        if self.all_features {
+            v.push("--all-features".into());
+        }
+        if self.no_default_features {
+            v.push("--no-default-features".into());
+        }
+        v
+    }
 }
 
 impl Selection {
@@ -28,6 +84,11 @@ impl Selection {
             p => p,
         }
     }
+
+    /// The wasm target in effect.
+    pub fn wasm_target(&self) -> &str {
+        self.wasm_target.as_deref().unwrap_or(DEFAULT_WASM_TARGET)
+    }
 }
 
 /// Runs `cargo metadata`.
@@ -37,6 +98,7 @@ pub fn metadata(sel: &Selection) -> Result<Metadata, Error> {
     if let Some(m) = &sel.manifest_path {
         cmd.manifest_path(m);
     }
+    cmd.other_options(sel.cargo.resolution());
     cmd.exec().map_err(Error::Metadata)
 }
 
@@ -48,32 +110,190 @@ pub fn target_dir(sel: &Selection, meta: &Metadata) -> PathBuf {
         .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf())
 }
 
-fn selected<'m>(sel: &Selection, meta: &'m Metadata) -> Result<Vec<&'m Package>, Error> {
+/// `[workspace.metadata.wasmprecomp]` of a workspace's root manifest, with the members
+/// that say `[package.metadata.wasmprecomp] wasm = true` added to `members`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The wasm members: what `--build` builds, and a scan looks at, when no package is
+    /// selected (`members`).
+    pub members: Vec<String>,
+    /// The wasm target (`wasm-target`).
+    pub wasm_target: Option<String>,
+    /// Rustflags for the wasm build (`rustflags`, a list).
+    pub rustflags: Option<Vec<String>>,
+}
+
+impl Config {
+    /// Reads the configuration from `cargo metadata`'s answer. A value of the wrong type
+    /// is [`Error::Config`].
+    pub fn read(meta: &Metadata) -> Result<Config, Error> {
+        let manifest = meta.workspace_root.join("Cargo.toml").into_std_path_buf();
+        let bad = |message: String| Error::Config {
+            manifest: manifest.clone(),
+            message,
+        };
+        let mut c = Config::default();
+        let table = &meta.workspace_metadata["wasmprecomp"];
+        if !table.is_null() && !table.is_object() {
+            return Err(bad(
+                "`workspace.metadata.wasmprecomp` must be a table".into()
+            ));
+        }
+        let strings = |key: &str| -> Result<Option<Vec<String>>, Error> {
+            match &table[key] {
+                serde_json::Value::Null => Ok(None),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+                    .map(Some)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "`workspace.metadata.wasmprecomp.{key}` must be a list of strings"
+                        ))
+                    }),
+                _ => Err(bad(format!(
+                    "`workspace.metadata.wasmprecomp.{key}` must be a list of strings"
+                ))),
+            }
+        };
+        c.members = strings("members")?.unwrap_or_default();
+        c.rustflags = strings("rustflags")?;
+        c.wasm_target = match &table["wasm-target"] {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(t) => Some(t.clone()),
+            _ => {
+                return Err(bad(
+                    "`workspace.metadata.wasmprecomp.wasm-target` must be a string".into(),
+                ))
+            }
+        };
+        let members = meta.workspace_packages();
+        for m in &c.members {
+            if !members.iter().any(|p| p.name.as_str() == m) {
+                return Err(bad(format!(
+                    "`workspace.metadata.wasmprecomp.members` names `{m}`, which is not a member of the workspace"
+                )));
+            }
+        }
+        for p in members {
+            match &p.metadata["wasmprecomp"]["wasm"] {
+                serde_json::Value::Null | serde_json::Value::Bool(false) => {}
+                serde_json::Value::Bool(true) => {
+                    if !c.members.iter().any(|m| m == p.name.as_str()) {
+                        c.members.push(p.name.to_string());
+                    }
+                }
+                _ => {
+                    return Err(Error::Config {
+                        manifest: p.manifest_path.clone().into_std_path_buf(),
+                        message: "`package.metadata.wasmprecomp.wasm` must be true or false".into(),
+                    })
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// A package ID spec as cargo's `-p` takes it: `name`, `name@version`, `name:version`,
+/// or a URL with `#name@version`, `#name` or `#version`.
+fn spec_matches(spec: &str, p: &Package) -> bool {
+    let (url, frag) = match spec.split_once('#') {
+        Some((u, f)) => (Some(u), f),
+        None => (None, spec),
+    };
+    let (name, version) = match frag.split_once(['@', ':']) {
+        Some((n, v)) if url.is_none() || !n.is_empty() => (n, Some(v)),
+        _ => match url {
+            // `url#1.2.3`: the name is the URL's last segment.
+            Some(u) if frag.starts_with(|c: char| c.is_ascii_digit()) => {
+                (u.rsplit('/').next().unwrap_or(u), Some(frag))
+            }
+            _ => (frag, None),
+        },
+    };
+    if name != p.name.as_str() {
+        return false;
+    }
+    if let Some(v) = version {
+        // A partial version (`1`, `1.2`) matches every version it is a prefix of.
+        let have = p.version.to_string();
+        if have != v && !have.starts_with(&format!("{v}.")) {
+            return false;
+        }
+    }
+    match url {
+        Some(u) => {
+            let dir = p.manifest_path.parent().map(|d| d.as_str().to_string());
+            let path = u.strip_prefix("path+").unwrap_or(u);
+            let path = path.strip_prefix("file://").unwrap_or(path);
+            dir.as_deref() == Some(path) || u.rsplit('/').next() == Some(p.name.as_str())
+        }
+        None => true,
+    }
+}
+
+/// The members a selection names, by cargo's rules: `-p` specs (each must match a
+/// member); `--workspace` less `--exclude`; otherwise the configured wasm members, else
+/// cargo's default members (the package of the manifest cargo was pointed at, or the
+/// workspace's `default-members`, or every member of a virtual workspace).
+pub fn selected<'m>(
+    sel: &Selection,
+    meta: &'m Metadata,
+    config: &Config,
+) -> Result<Vec<&'m Package>, Error> {
     let members = meta.workspace_packages();
+    if !sel.exclude.is_empty() && !sel.workspace {
+        return Err(Error::ExcludeWithoutWorkspace);
+    }
     if !sel.packages.is_empty() {
-        let mut out = Vec::new();
-        for name in &sel.packages {
-            match members.iter().find(|p| p.name.as_str() == name) {
-                Some(p) => out.push(*p),
-                None => return Err(Error::UnknownPackage(name.clone())),
+        let mut out: Vec<&Package> = Vec::new();
+        for spec in &sel.packages {
+            let found: Vec<&&Package> = members.iter().filter(|p| spec_matches(spec, p)).collect();
+            if found.is_empty() {
+                return Err(Error::UnknownPackage(spec.clone()));
+            }
+            for p in found {
+                if !out.iter().any(|o| o.id == p.id) {
+                    out.push(p);
+                }
             }
         }
         return Ok(out);
     }
-    Ok(members
-        .into_iter()
-        .filter(|p| !sel.exclude.iter().any(|e| e == p.name.as_str()))
-        .collect())
+    if sel.workspace {
+        for spec in &sel.exclude {
+            if !members.iter().any(|p| spec_matches(spec, p)) {
+                return Err(Error::UnknownPackage(spec.clone()));
+            }
+        }
+        return Ok(members
+            .into_iter()
+            .filter(|p| !sel.exclude.iter().any(|e| spec_matches(e, p)))
+            .collect());
+    }
+    if !config.members.is_empty() {
+        return Ok(members
+            .into_iter()
+            .filter(|p| config.members.iter().any(|m| m == p.name.as_str()))
+            .collect());
+    }
+    if meta.workspace_default_members.is_available() {
+        Ok(meta.workspace_default_packages())
+    } else {
+        Ok(members)
+    }
 }
 
 /// The `.wasm` files an earlier build left in the target folder for the selected
 /// members' binary and cdylib targets.
-pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>, Error> {
+pub fn existing_wasm(sel: &Selection, meta: &Metadata, packages: &[&Package]) -> Vec<PathBuf> {
     let dir = target_dir(sel, meta)
-        .join(&sel.wasm_target)
+        .join(sel.wasm_target())
         .join(sel.profile_dir());
     let mut out = Vec::new();
-    for p in selected(sel, meta)? {
+    for p in packages {
         for t in &p.targets {
             let name = if t.kind.iter().any(|k| matches!(k, TargetKind::Bin)) {
                 format!("{}.wasm", t.name)
@@ -89,7 +309,7 @@ pub fn existing_wasm(sel: &Selection, meta: &Metadata) -> Result<Vec<PathBuf>, E
         }
     }
     out.sort();
-    Ok(out)
+    out
 }
 
 /// How [`cargo_build`] runs cargo, beyond the selection.
@@ -165,31 +385,32 @@ pub fn encode_rustflags(flags: &[String]) -> String {
     flags.join("\x1f")
 }
 
-/// Runs `cargo build --target <wasm target>` with JSON messages and returns the `.wasm`
-/// files of the compiler-artifact messages and the files the build read. Diagnostics are
+/// Runs `cargo build --target <wasm target>` for `packages` (resolved by [`selected`])
+/// with JSON messages and returns the `.wasm` files of the compiler-artifact messages and
+/// the files the build read. Diagnostics are
 /// rendered to stderr as usual; a failed build is [`Error::CargoBuild`] with cargo's
 /// status.
-pub fn cargo_build(sel: &Selection, how: &CargoBuild) -> Result<Built, Error> {
+pub fn cargo_build(
+    sel: &Selection,
+    packages: &[&Package],
+    how: &CargoBuild,
+) -> Result<Built, Error> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
         .arg("--target")
-        .arg(&sel.wasm_target)
+        .arg(sel.wasm_target())
         .arg("--message-format=json-render-diagnostics")
         .arg("--profile")
         .arg(&sel.profile);
     if let Some(m) = &sel.manifest_path {
         cmd.arg("--manifest-path").arg(m);
     }
-    for p in &sel.packages {
-        cmd.arg("-p").arg(p);
+    // The selection is resolved already, by the same rules in both modes.
+    for p in packages {
+        cmd.arg("-p").arg(format!("{}@{}", p.name, p.version));
     }
-    if sel.workspace {
-        cmd.arg("--workspace");
-    }
-    for e in &sel.exclude {
-        cmd.arg("--exclude").arg(e);
-    }
+    cmd.args(sel.cargo.args());
     if let Some(t) = &sel.target_dir {
         cmd.arg("--target-dir").arg(t);
     }
@@ -242,7 +463,7 @@ pub fn cargo_build(sel: &Selection, how: &CargoBuild) -> Result<Built, Error> {
         .map_err(cargo_err("waiting for `cargo build`"))?;
     if !status.success() {
         return Err(Error::CargoBuild {
-            wasm_target: sel.wasm_target.clone(),
+            wasm_target: sel.wasm_target().to_string(),
             status: status.code().unwrap_or(101),
         });
     }
