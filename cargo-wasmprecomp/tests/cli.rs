@@ -490,6 +490,39 @@ fn init_writes_templates_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn a_component_is_rejected_as_a_component_with_what_to_build_instead() {
+    let d = tempfile::tempdir().unwrap();
+    // The smallest component: the magic, version 0xd, layer 1.
+    let comp = d.path().join("comp.wasm");
+    std::fs::write(&comp, b"\0asm\x0d\x00\x01\x00").unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let out = d.path().join("out");
+    let o = run(bin()
+        .args([&comp, &good])
+        .arg("--no-cache")
+        .arg("--out-dir")
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    let r = report(&out.join("report.json"));
+    let e = &r["modules"][0]["error"];
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("this is a WebAssembly component (wasm32-wasip2 and cargo-component produce components); wasmprecomp compiles core modules: build for wasm32-wasip1"),
+        "{msg}"
+    );
+    assert!(!msg.contains("enable the feature"), "{msg}");
+    assert_eq!(e["proposal"], "component-model");
+    assert_eq!(
+        r["modules"][1]["status"], "ok",
+        "the module beside it compiles"
+    );
+    // `run` says the same.
+    let o = run(bin().arg("run").arg(&comp).arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this is a WebAssembly component"));
+}
+
+#[test]
 fn a_mistyped_subcommand_is_a_usage_error_that_names_the_closest_one() {
     let o = run(bin().arg("bulid"));
     assert_eq!(o.status.code(), Some(2));

@@ -247,6 +247,21 @@ fn message_report(message: String) -> ErrorReport {
     }
 }
 
+/// What a component given as a module is told.
+pub const COMPONENT: &str = "this is a WebAssembly component (wasm32-wasip2 and cargo-component produce components); wasmprecomp compiles core modules: build for wasm32-wasip1";
+
+/// Whether the file at `path` starts with a component's preamble: the wasm magic, then
+/// a version with layer 1 (a core module's layer is 0).
+pub fn is_component(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head[..4] == *b"\0asm"
+        && head[6..8] == [1, 0]
+}
+
 /// Writes a module's artifact (or removes a stale one next to a failure) and turns its
 /// outcome into its report.
 fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
@@ -276,6 +291,12 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
         Err(e) => {
             rep.error = Some(match e {
                 ModuleError::Read { .. } => message_report(e.to_string()),
+                ModuleError::Compile(_) if is_component(&input.path) => ErrorReport {
+                    message: format!("{}: {COMPONENT}", rep.input),
+                    offset: Some(0),
+                    function: None,
+                    proposal: Some("component-model".into()),
+                },
                 ModuleError::Compile(e) => {
                     let mut er = error_report(&e);
                     er.message = format!("{}: {}", rep.input, er.message);
