@@ -5,12 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::{bin, ok};
-
-fn write(p: &Path, s: &str) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, s).unwrap();
-}
+use common::{bin, ok, write};
 
 fn main_rs(magic: u64) -> String {
     format!(

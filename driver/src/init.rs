@@ -5,9 +5,9 @@ use crate::Error;
 use std::path::{Path, PathBuf};
 
 /// The GitHub Actions workflow template.
-pub const WORKFLOW: &str = include_str!("../../templates/github-workflow.yml");
+pub const WORKFLOW: &str = include_str!("../templates/github-workflow.yml");
 /// The build.rs snippet template.
-pub const BUILD_RS: &str = include_str!("../../templates/build.rs");
+pub const BUILD_RS: &str = include_str!("../templates/build.rs");
 
 /// The table `init` adds to a workspace's root manifest.
 pub const WORKSPACE_CONFIG: &str = r#"
