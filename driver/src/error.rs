@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use wasmprecomp_cache::CacheError;
 use wasmprecomp_codegen::CompileError;
 use wasmprecomp_report::{ExitCode, Report};
-use wasmprecomp_runtime::wasi::RunError;
-use wasmprecomp_runtime::LoadError;
+#[cfg(feature = "run")]
+use wasmprecomp_runtime::{wasi::RunError, LoadError};
 
 /// Why a precompile, a build script's [`Builder`](crate::Builder), `run`, `init` or a
 /// cache command stopped. [`Error::exit_code`] follows from the variant alone: bad usage
@@ -79,15 +79,19 @@ pub enum Error {
         report: Box<Report>,
     },
     /// The module given to `run` did not compile.
+    #[cfg(feature = "run")]
     #[error("{0}")]
     RunCompile(String),
     /// The artifact given to `run` (or compiled for it) cannot be loaded.
+    #[cfg(feature = "run")]
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The program could not be run to its end (a trap, a missing import, no `_start`).
+    #[cfg(feature = "run")]
     #[error(transparent)]
     Program(#[from] RunError),
     /// The thread that ran the program panicked.
+    #[cfg(feature = "run")]
     #[error("the guest thread panicked")]
     ProgramPanicked,
     /// The report cannot be written.
@@ -141,11 +145,11 @@ impl Error {
                 | CacheError::InvalidKey(_) => ExitCode::Usage,
             },
             Error::CargoBuild { status, .. } => ExitCode::Cargo(*status),
-            Error::Modules { .. }
-            | Error::RunCompile(_)
-            | Error::Load(_)
-            | Error::Program(_)
-            | Error::ProgramPanicked => ExitCode::ModuleFailed,
+            Error::Modules { .. } => ExitCode::ModuleFailed,
+            #[cfg(feature = "run")]
+            Error::RunCompile(_) | Error::Load(_) | Error::Program(_) | Error::ProgramPanicked => {
+                ExitCode::ModuleFailed
+            }
             Error::Cargo { .. }
             | Error::WriteReport { .. }
             | Error::Serialize(_)
@@ -257,12 +261,16 @@ mod tests {
                 first: "broken".into(),
                 report: Box::new(report),
             },
+            #[cfg(feature = "run")]
             Error::RunCompile("invalid module".into()),
+            #[cfg(feature = "run")]
             Error::Load(LoadError::Io {
                 path: "x.wpc".into(),
                 message: "gone".into(),
             }),
+            #[cfg(feature = "run")]
             Error::Program(RunError::NoStart),
+            #[cfg(feature = "run")]
             Error::ProgramPanicked,
         ];
         for e in failed {

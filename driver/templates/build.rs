@@ -5,6 +5,15 @@
 //   wasmprecomp-driver = "{{TOOL_VERSION}}"
 //   [dependencies]
 //   wasmprecomp-runtime = "{{TOOL_VERSION}}"
+// and, in the workspace's root Cargo.toml, the compiler optimized inside build scripts
+// (cargo builds build dependencies without optimization: compiles there run about ten
+// times slower; use [profile.dev.package...] too if you build without --release):
+//   [profile.release.package.wasmprecomp-codegen]
+//   opt-level = 3
+//   [profile.release.package.regalloc2]
+//   opt-level = 3
+//   [profile.release.package.wasmparser]
+//   opt-level = 3
 fn main() {
     let out = wasmprecomp_driver::Builder::new()
         .package("my-wasm-plugin") // a workspace member built for wasm32-wasip1
