@@ -153,7 +153,11 @@ pub struct BuildArgs {
     /// Where the JSON report goes (default: <out-dir>/report.json).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// `json` prints the report on stdout.
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "PATH")]
+    pub report_html: Option<PathBuf>,
+    /// `json` prints one JSON object per line on stdout (`module-finished`, then
+    /// `precompile-finished` with the report).
     #[arg(long, value_enum, default_value = "human")]
     pub message_format: MessageFormat,
     /// Parallel jobs (default: one per core; at least 1).

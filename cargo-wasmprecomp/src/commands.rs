@@ -1,7 +1,7 @@
 //! Each subcommand: its arguments handed to the driver, the driver's answer printed.
 
 use crate::cli::{BuildArgs, CacheArgs, CacheCmd, Cli, Cmd, InitArgs, MessageFormat, RunArgs};
-use crate::{progress, stats, summary};
+use crate::{html, progress, stats, summary};
 use serde::Serialize;
 use std::io::Write;
 use wasmprecomp_driver::report::Message;
@@ -72,6 +72,13 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         color: a.color.map(|c| c.as_str().to_string()),
     };
     let done = request.run(progress::bar(a.quiet))?;
+    if let Some(path) = &a.report_html {
+        wasmprecomp_driver::compile::write_atomic(path, html::page(&done.report).as_bytes())
+            .map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+    }
     if !a.quiet {
         for w in &done.warnings {
             eprintln!("warning: {w}");

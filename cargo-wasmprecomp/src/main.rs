@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod html;
 mod progress;
 mod stats;
 mod summary;
