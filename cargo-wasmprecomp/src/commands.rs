@@ -8,12 +8,13 @@ use wasmprecomp_driver::report::Message;
 use wasmprecomp_driver::workspace::{CargoFlags, Selection};
 use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile};
 
-/// Writes `text` to stdout. When the reader has closed the pipe (`... | head`), the
-/// command ends here, quietly and successfully: the work is done and nobody reads on.
+/// Writes `text` to stdout, once the command's work is done. A reader that has closed
+/// the pipe (`... | head`) wants no more: that is no error, and the command ends with
+/// its own status.
 fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         // Any other failure to write stdout has nowhere to be reported but stderr.
         Err(e) => eprintln!("error: writing to stdout: {e}"),
         Ok(()) => {}

@@ -630,6 +630,22 @@ fn a_reader_that_closes_the_pipe_early_is_no_crash() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
     }
+    // A compile keeps its own status: a failed module is still exit 1.
+    let broken = d.path().join("broken.wasm");
+    std::fs::write(&broken, b"not wasm").unwrap();
+    let mut child = bin()
+        .arg(&broken)
+        .args(["--message-format", "json", "--no-cache", "--out-dir"])
+        .arg(d.path().join("o2"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
 }
 
 #[test]
