@@ -610,42 +610,39 @@ fn cache_stats_prints_one_readable_line_per_count_and_zero_resets_them() {
     );
 }
 
-#[test]
-fn a_reader_that_closes_the_pipe_early_is_no_crash() {
-    let d = tempfile::tempdir().unwrap();
-    let cache = cache_with_good(d.path());
-    for args in [&["cache", "stats"][..], &["cache", "stats", "--json"][..]] {
-        let mut child = bin()
-            .args(args)
-            .arg("--cache-dir")
-            .arg(&cache)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // `| head -0`: the reader is gone before anything is written.
-        drop(child.stdout.take());
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
-    }
-    // A compile keeps its own status: a failed module is still exit 1.
-    let broken = d.path().join("broken.wasm");
-    std::fs::write(&broken, b"not wasm").unwrap();
-    let mut child = bin()
-        .arg(&broken)
-        .args(["--message-format", "json", "--no-cache", "--out-dir"])
-        .arg(d.path().join("o2"))
+/// Runs `c` with its stdout closed before it writes (`| head -0`); returns its status
+/// code and stderr, which must show no panic.
+fn with_stdout_closed(c: &mut Command) -> (Option<i32>, String) {
+    let mut child = c
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    (o.status.code(), err)
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = cache_with_good(d.path());
+    for args in [&["cache", "stats"][..], &["cache", "stats", "--json"][..]] {
+        let (code, err) = with_stdout_closed(bin().args(args).arg("--cache-dir").arg(&cache));
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
+    // A compile keeps its own status: a failed module is still exit 1.
+    let broken = d.path().join("broken.wasm");
+    std::fs::write(&broken, b"not wasm").unwrap();
+    let (code, err) = with_stdout_closed(
+        bin()
+            .arg(&broken)
+            .args(["--message-format", "json", "--no-cache", "--out-dir"])
+            .arg(d.path().join("o2")),
+    );
+    assert_eq!(code, Some(1), "{err}");
 }
 
 #[test]
