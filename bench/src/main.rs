@@ -486,7 +486,7 @@ fn main() -> Result<()> {
             let rep = comp.timed(hit, hit)?;
             we.push(rep.totals.wall_ms);
             lookups.0 += rep.modules[0].timings_ms.cache_lookup;
-            lookups.1 += rep.modules[0].function_cache.hits;
+            lookups.1 += rep.modules[0].function_cache.served_by_cache;
             let rep = comp_j1.timed(
                 |c| c.run(std::slice::from_ref(path), None, false, &scratch("j1")),
                 |c| {
@@ -591,8 +591,8 @@ fn main() -> Result<()> {
             true,
             &work.path().join("ws"),
         )?;
-        hits += rep.totals.function_hits;
-        misses += rep.totals.function_misses;
+        hits += rep.totals.served_by_cache;
+        misses += rep.totals.compiled;
     }
     let workspace_hit_rate = hits as f64 / (hits + misses).max(1) as f64;
 
@@ -646,8 +646,8 @@ fn main() -> Result<()> {
                 },
             )?;
             ed.push(rep.totals.wall_ms);
-            h = rep.totals.function_hits;
-            m = rep.totals.function_misses;
+            h = rep.totals.served_by_cache;
+            m = rep.totals.compiled;
         }
         let (c, e, n) = (stat(cold), stat(ed), stat(nc));
         Some(EditResult {

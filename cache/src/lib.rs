@@ -1518,6 +1518,18 @@ impl Cache {
         })
     }
 
+    /// Sets the totals in `stats.json` to zero (runs and every counter; the
+    /// size estimate is kept). Needs a read-write cache. `Ok(false)` when the
+    /// file could not be updated (the reason is among the warnings).
+    pub fn zero_stats(&self) -> Result<bool, CacheError> {
+        let inner = self.writable_inner()?;
+        let done = stats::update(&inner.root, inner.lock_timeout, &self.warnings, |c| {
+            c.runs = 0;
+            c.totals = RunStats::default();
+        });
+        Ok(done.is_some())
+    }
+
     /// Counts entries and bytes per tier by scanning the folders (file
     /// names only; entries are not read).
     pub fn entries_summary(&self) -> Result<EntriesSummary, CacheError> {

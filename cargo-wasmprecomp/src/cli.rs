@@ -96,13 +96,16 @@ pub struct BuildArgs {
     /// Run `cargo build --target <wasm target>` first and compile what it produced.
     #[arg(long)]
     pub build: bool,
-    /// The wasm target to build for and look in.
-    #[arg(long, default_value = "wasm32-wasip1", value_name = "TRIPLE")]
-    pub wasm_target: String,
+    /// The wasm target to build for and look in (default: `wasm-target` of
+    /// `[workspace.metadata.wasmprecomp]`, else wasm32-wasip1).
+    #[arg(long, value_name = "TRIPLE")]
+    pub wasm_target: Option<String>,
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Package(s) to compile (repeatable).
+    /// Package(s) to compile, as package ID specs (`name`, `name@version`; repeatable).
+    /// Default: the workspace's wasm members (`[workspace.metadata.wasmprecomp]
+    /// members`), else cargo's default members.
     #[arg(short, long = "package", value_name = "SPEC")]
     pub package: Vec<String>,
     /// All workspace members.
@@ -111,6 +114,24 @@ pub struct BuildArgs {
     /// Exclude package(s) (with --workspace).
     #[arg(long, value_name = "SPEC")]
     pub exclude: Vec<String>,
+    /// Space or comma separated features to activate (passed to `cargo build`).
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all features (passed to `cargo build`).
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the `default` feature (passed to `cargo build`).
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Require Cargo.lock to be up to date (passed to cargo).
+    #[arg(long)]
+    pub locked: bool,
+    /// Run without accessing the network (passed to cargo).
+    #[arg(long)]
+    pub offline: bool,
+    /// Both --locked and --offline (passed to cargo).
+    #[arg(long)]
+    pub frozen: bool,
     /// Use the release profile.
     #[arg(short, long, conflicts_with = "profile")]
     pub release: bool,
@@ -132,11 +153,15 @@ pub struct BuildArgs {
     /// Where the JSON report goes (default: <out-dir>/report.json).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// `json` prints the report on stdout.
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "PATH")]
+    pub report_html: Option<PathBuf>,
+    /// `json` prints one JSON object per line on stdout (`module-finished`, then
+    /// `precompile-finished` with the report).
     #[arg(long, value_enum, default_value = "human")]
     pub message_format: MessageFormat,
-    /// Parallel jobs (default: one per core).
-    #[arg(short, long, value_name = "N")]
+    /// Parallel jobs (default: one per core; at least 1).
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Coloring.
     #[arg(long, value_enum, env = "CARGO_TERM_COLOR", value_name = "WHEN")]
@@ -178,10 +203,14 @@ pub struct InitArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CacheCmd {
-    /// Cumulative statistics and entry counts.
+    /// Cumulative statistics and entry counts, one per line.
     Stats {
+        /// Print them as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Then set the cumulative statistics to zero.
+        #[arg(long, short = 'z')]
+        zero: bool,
     },
     /// Evict entries: least recently used first down to the size limit, and/or older ones.
     Gc {
@@ -228,6 +257,64 @@ impl Color {
 
 fn parse_opt_level(s: &str) -> Result<OptLevel, String> {
     OptLevel::parse(s).ok_or_else(|| format!("unknown opt level `{s}` (use `speed` or `none`)"))
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("jobs may not be 0".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number of jobs")),
+    }
+}
+
+/// The subcommands, for "did you mean".
+pub const SUBCOMMANDS: &[&str] = &["build", "run", "init", "cache", "help"];
+
+/// When the first module argument is a mistyped subcommand (no extension, no folder, no
+/// such file), the subcommand it is closest to, if any is close. `Some(None)`: a
+/// subcommand-like word close to none.
+pub fn mistyped_subcommand(wasm: &[PathBuf]) -> Option<(String, Option<&'static str>)> {
+    let first = wasm.first()?;
+    let word = first.to_str()?;
+    let looks_like_a_word = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !looks_like_a_word || first.exists() {
+        return None;
+    }
+    let close = SUBCOMMANDS
+        .iter()
+        .map(|s| (edit_distance(word, s), *s))
+        .filter(|(d, s)| *d <= s.len().div_ceil(3).max(1))
+        .min()
+        .map(|(_, s)| s);
+    Some((word.to_string(), close))
+}
+
+/// Levenshtein distance, counting a swap of two neighbours as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -289,6 +376,53 @@ mod tests {
             let e = CargoCli::try_parse_from(args).expect_err("refused");
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn zero_jobs_are_refused() {
+        let e = CargoCli::try_parse_from(["cargo", "wasmprecomp", "-j", "0"]).expect_err("refused");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("jobs may not be 0"), "{e}");
+        let CargoCli::Wasmprecomp(cli) =
+            CargoCli::try_parse_from(["cargo", "wasmprecomp", "-j", "3"]).expect("parses");
+        assert_eq!(cli.build.jobs, Some(3));
+    }
+
+    #[test]
+    fn a_mistyped_subcommand_is_told_apart_from_a_module_path() {
+        let first = |s: &str| mistyped_subcommand(&[PathBuf::from(s)]);
+        assert_eq!(first("bulid"), Some(("bulid".into(), Some("build"))));
+        assert_eq!(first("cahce"), Some(("cahce".into(), Some("cache"))));
+        assert_eq!(first("inti"), Some(("inti".into(), Some("init"))));
+        assert_eq!(first("frobnicate"), Some(("frobnicate".into(), None)));
+        assert_eq!(first("plugin.wasm"), None, "a module path");
+        assert_eq!(first("target/plugin"), None, "a path");
+        assert_eq!(mistyped_subcommand(&[]), None);
+    }
+
+    #[test]
+    fn cargos_flags_are_accepted() {
+        let CargoCli::Wasmprecomp(cli) = CargoCli::try_parse_from([
+            "cargo",
+            "wasmprecomp",
+            "--build",
+            "--locked",
+            "--offline",
+            "--frozen",
+            "-F",
+            "a,b",
+            "--features",
+            "c",
+            "--all-features",
+            "--no-default-features",
+            "-p",
+            "greet@0.1.0",
+        ])
+        .expect("parses");
+        let b = cli.build;
+        assert!(b.locked && b.offline && b.frozen && b.all_features && b.no_default_features);
+        assert_eq!(b.features, ["a,b", "c"]);
+        assert_eq!(b.package, ["greet@0.1.0"]);
     }
 
     #[test]

@@ -1,10 +1,30 @@
 //! Each subcommand: its arguments handed to the driver, the driver's answer printed.
 
 use crate::cli::{BuildArgs, CacheArgs, CacheCmd, Cli, Cmd, InitArgs, MessageFormat, RunArgs};
-use crate::{progress, summary};
+use crate::{html, progress, stats, summary};
 use serde::Serialize;
-use wasmprecomp_driver::workspace::Selection;
+use std::io::Write;
+use wasmprecomp_driver::report::Message;
+use wasmprecomp_driver::workspace::{CargoFlags, Selection};
 use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile, Report};
+
+/// Writes `text` to stdout, once the command's work is done. A reader that has closed
+/// the pipe (`... | head`) wants no more: that is no error, and the command ends with
+/// its own status.
+fn out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        // Any other failure to write stdout has nowhere to be reported but stderr.
+        Err(e) => eprintln!("error: writing to stdout: {e}"),
+        Ok(()) => {}
+    }
+}
+
+/// One line of compact JSON.
+fn json_line(v: &impl Serialize) -> Result<String, Error> {
+    Ok(serde_json::to_string(v)? + "\n")
+}
 
 /// Runs the command; returns how the process exits.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -34,6 +54,14 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
             profile,
             target_dir: a.target_dir,
             wasm_target: a.wasm_target,
+            cargo: CargoFlags {
+                locked: a.locked,
+                offline: a.offline,
+                frozen: a.frozen,
+                features: a.features,
+                all_features: a.all_features,
+                no_default_features: a.no_default_features,
+            },
         },
         target: a.target,
         opt_level: a.opt_level,
@@ -54,18 +82,34 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
             return Err(e);
         }
     };
+    if let Some(path) = &a.report_html {
+        wasmprecomp_driver::compile::write_atomic(path, html::page(&done.report).as_bytes())
+            .map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+    }
     if !a.quiet {
         for w in &done.warnings {
             eprintln!("warning: {w}");
         }
-        eprint!("{}", summary::summary(&done.report));
+        eprint!("{}", summary::summary(&done.report, a.verbose > 0));
         if a.verbose > 0 {
             eprintln!("report: {}", done.report_path.display());
         }
     }
     print_module_errors(&done.report);
     if a.message_format == MessageFormat::Json {
-        println!("{}", done.json);
+        let mut lines = String::new();
+        for m in &done.report.modules {
+            lines += &json_line(&Message::ModuleFinished(m.clone()))?;
+        }
+        lines += &json_line(&Message::PrecompileFinished {
+            success: done.report.ok(),
+            report_path: done.report_path.display().to_string(),
+            report: done.report.clone(),
+        })?;
+        out(&lines);
     }
     Ok(done.exit_code())
 }
@@ -106,54 +150,72 @@ fn init_templates(a: InitArgs) -> Result<ExitCode, Error> {
     Ok(code)
 }
 
-fn print_json(v: &impl Serialize) -> Result<(), Error> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+fn pretty(v: &impl Serialize) -> Result<String, Error> {
+    Ok(serde_json::to_string_pretty(v)? + "\n")
 }
 
 fn cache_cmd(cmd: CacheCmd, a: CacheArgs) -> Result<ExitCode, Error> {
     let settings = a.settings();
     if let CacheCmd::Dir = cmd {
-        println!("{}", maintenance::cache_dir(&settings)?.display());
+        out(&format!(
+            "{}\n",
+            maintenance::cache_dir(&settings)?.display()
+        ));
         return Ok(ExitCode::Ok);
     }
     let (dir, cache) = maintenance::open(&settings)?;
     for w in cache.warnings() {
         eprintln!("warning: {w}");
     }
-    match cmd {
-        CacheCmd::Stats { json } => {
+    // Everything is done, and the cache finished, before anything is printed: a reader
+    // that stops reading early cuts nothing short.
+    let text = match cmd {
+        CacheCmd::Stats { json, zero } => {
             let cum = cache.cumulative_stats();
             let entries = cache.entries_summary()?;
-            if json {
-                print_json(&serde_json::json!({
+            let text = if json {
+                pretty(&serde_json::json!({
                     "dir": dir.display().to_string(),
                     "mode": cache.mode().as_str(),
                     "max_size": cache.max_size(),
                     "cumulative": cum,
                     "entries": entries,
-                }))?;
+                }))?
             } else {
-                println!("cache folder:   {}", dir.display());
-                println!("mode:           {}", cache.mode());
-                if let Some(m) = cache.max_size() {
-                    println!("size limit:     {m} bytes");
+                stats::lines(
+                    &dir,
+                    cache.mode().as_str(),
+                    cache.max_size(),
+                    &cum,
+                    &entries,
+                )
+            };
+            if zero {
+                if !cache.zero_stats()? {
+                    for w in cache.warnings() {
+                        eprintln!("warning: {w}");
+                    }
+                    return Err(Error::Io {
+                        action: "zeroing the cache statistics",
+                        source: std::io::Error::other("stats.json could not be updated"),
+                    });
                 }
-                print_json(&entries)?;
-                print_json(&cum)?;
+                eprintln!("statistics zeroed");
             }
+            text
         }
         CacheCmd::Gc {
             max_size,
             older_than,
-        } => print_json(&cache.gc(max_size, older_than)?)?,
-        CacheCmd::Verify => print_json(&cache.verify()?)?,
+        } => pretty(&cache.gc(max_size, older_than)?)?,
+        CacheCmd::Verify => pretty(&cache.verify()?)?,
         CacheCmd::Clear => {
             let n = cache.clear()?;
-            println!("removed {n} entries from {}", dir.display());
+            format!("removed {n} entries from {}\n", dir.display())
         }
         CacheCmd::Dir => unreachable!("handled above"),
-    }
+    };
     cache.finish();
+    out(&text);
     Ok(ExitCode::Ok)
 }

@@ -7,10 +7,12 @@
 
 mod cli;
 mod commands;
+mod html;
 mod progress;
+mod stats;
 mod summary;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 // Compiles allocate and free many large buffers; mimalloc reuses their pages instead of
 // returning them to the kernel, which cut the function-tier hit path markedly (see
@@ -20,6 +22,22 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli::CargoCli::Wasmprecomp(cli) = cli::CargoCli::parse();
+    if cli.cmd.is_none() {
+        if let Some((word, close)) = cli::mistyped_subcommand(&cli.build.wasm) {
+            let hint = close.map_or(String::new(), |s| format!("\n\n\tDid you mean `{s}`?"));
+            let mut cargo = cli::CargoCli::command();
+            cargo.build();
+            let mut cmd = cargo
+                .find_subcommand("wasmprecomp")
+                .cloned()
+                .unwrap_or(cargo);
+            cmd.error(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!("no such subcommand: `{word}`{hint}"),
+            )
+            .exit();
+        }
+    }
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -1,9 +1,12 @@
-//! The human summary of a run's report, printed on stderr.
+//! The human summary of a run's report, printed on stderr. Its words are the report's
+//! field names: `served by cache` is `served_by_cache`, `reused in run` is
+//! `reused_in_run`, `compiled` is `compiled`.
 
-use wasmprecomp_report::{ModuleCache, Report};
+use wasmprecomp_report::{ModuleReport, Report};
 
-/// A short table: one line per module, then the totals.
-pub fn summary(report: &Report) -> String {
+/// A short table: one line per module, then the totals. `verbose` adds each module's
+/// step times and the cache folder.
+pub fn summary(report: &Report, verbose: bool) -> String {
     let mut s = String::new();
     let name_w = report
         .modules
@@ -13,43 +16,72 @@ pub fn summary(report: &Report) -> String {
         .unwrap_or(6)
         .max(6);
     s.push_str(&format!(
-        "{:<name_w$}  {:>9}  {:>8}  {:>8}  {:>10}  status\n",
-        "module", "functions", "hit rate", "module", "time (ms)"
+        "{:<name_w$}  {:>9}  {:>15}  {:>13}  {:>8}  {:>8}  {:>11}  {:>9}  status\n",
+        "module",
+        "functions",
+        "served by cache",
+        "reused in run",
+        "compiled",
+        "hit rate",
+        "module tier",
+        "time (ms)"
     ));
     for m in &report.modules {
-        let hit = m.module_cache == ModuleCache::Hit;
-        let funcs = if hit {
-            "-".to_string()
-        } else {
-            m.functions.to_string()
-        };
-        let rate = if hit {
-            "-".to_string()
-        } else {
-            format!("{:.1}%", 100.0 * m.function_cache.hit_rate)
-        };
+        let f = &m.function_cache;
         let status = if m.error.is_none() { "ok" } else { "error" };
         s.push_str(&format!(
-            "{:<name_w$}  {:>9}  {:>8}  {:>8}  {:>10.1}  {}\n",
+            "{:<name_w$}  {:>9}  {:>15}  {:>13}  {:>8}  {:>8}  {:>11}  {:>9.1}  {}\n",
             display_name(&m.input),
-            funcs,
-            rate,
+            m.functions,
+            f.served_by_cache,
+            f.reused_in_run,
+            f.compiled,
+            format!("{:.1}%", 100.0 * f.hit_rate),
             m.module_cache.as_str(),
-            m.timings_ms.total,
+            m.timings_ms.work,
             status
         ));
+        if verbose {
+            s.push_str(&phases(m));
+        }
     }
+    let t = &report.totals;
     s.push_str(&format!(
-        "{} module(s), {} failed; functions: {} hits, {} misses ({:.1}% hit rate); cache {}; {:.0} ms\n",
-        report.totals.modules,
-        report.totals.failed,
-        report.totals.function_hits,
-        report.totals.function_misses,
-        100.0 * report.totals.hit_rate,
+        "{} module(s), {} failed; functions: {} served by cache, {} reused in run, {} compiled ({:.1}% hit rate); cache {}; {:.0} ms\n",
+        t.modules,
+        t.failed,
+        t.served_by_cache,
+        t.reused_in_run,
+        t.compiled,
+        100.0 * t.hit_rate,
         report.cache.mode,
-        report.totals.wall_ms
+        t.wall_ms
     ));
+    if verbose {
+        let c = &report.cache;
+        s.push_str(&format!(
+            "cache folder: {}\ncache lookups: module hits {}, module misses {}, manifest hits {}, manifest misses {}, function hits {}, function misses {}, corrupt {}\n",
+            c.dir.as_deref().unwrap_or("(none)"),
+            c.module_hits,
+            c.module_misses,
+            c.manifest_hits,
+            c.manifest_misses,
+            c.function_hits,
+            c.function_misses,
+            c.corrupt
+        ));
+    }
     s
+}
+
+/// A module's step times (`-v`).
+fn phases(m: &ModuleReport) -> String {
+    let t = &m.timings_ms;
+    format!(
+        "    read {:.1}, validate {:.1}, stencil {:.1}, cache lookup {:.1}, compile {:.1}, link {:.1}, write {:.1} ms; deduplicated {}, from manifest {}\n",
+        t.read, t.validate, t.stencil, t.cache_lookup, t.compile, t.link, t.write,
+        m.function_cache.deduplicated, m.function_cache.from_manifest
+    )
 }
 
 fn display_name(p: &str) -> String {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 mod common;
-use common::{bin, ok};
+use common::{bin, copy_dir, ok};
 
 /// The cache's versioned folder.
 const VERSION_DIR: &str = "v2";
@@ -427,19 +427,6 @@ fn a_copied_cache_hits_from_another_checkout_path() {
     let r = report(&out2);
     assert_eq!(r["cache"]["function_misses"], 0);
     assert!(r["cache"]["function_hits"].as_u64().unwrap() > 0);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let q = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &q);
-        } else {
-            std::fs::copy(&p, &q).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -309,7 +309,7 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
     assert_eq!(run(&mut c).status.code(), Some(0));
     let r1 = report(&out.join("report.json"));
     assert_eq!(r1["modules"][0]["module_cache"], "miss");
-    assert_eq!(r1["modules"][0]["function_cache"]["misses"], 3);
+    assert_eq!(r1["modules"][0]["function_cache"]["compiled"], 3);
     let first = std::fs::read(out.join("good.wpc")).unwrap();
 
     let mut c = f.base();
@@ -317,6 +317,11 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
     let r2 = report(&out.join("report.json"));
     assert_eq!(r2["modules"][0]["module_cache"], "hit");
     assert_eq!(r2["cache"]["module_hits"], 1);
+    // A module-tier hit serves every function from the cache.
+    assert_eq!(r2["modules"][0]["functions"], 3);
+    assert_eq!(r2["modules"][0]["function_cache"]["served_by_cache"], 3);
+    assert_eq!(r2["modules"][0]["function_cache"]["hit_rate"], 1.0);
+    assert_eq!(r2["totals"]["served_by_cache"], 3);
     assert_eq!(std::fs::read(out.join("good.wpc")).unwrap(), first);
 
     let mut c = f.base();
@@ -324,8 +329,8 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
     assert_eq!(run(&mut c).status.code(), Some(0));
     let r3 = report(&out.join("report.json"));
     assert_eq!(r3["modules"][0]["module_cache"], "off");
-    assert_eq!(r3["modules"][0]["function_cache"]["hits"], 3);
-    assert_eq!(r3["modules"][0]["function_cache"]["misses"], 0);
+    assert_eq!(r3["modules"][0]["function_cache"]["served_by_cache"], 3);
+    assert_eq!(r3["modules"][0]["function_cache"]["compiled"], 0);
     assert_eq!(
         std::fs::read(out.join("good.wpc")).unwrap(),
         first,
@@ -334,20 +339,143 @@ fn second_run_hits_the_module_tier_and_function_tier_hits_without_it() {
 }
 
 #[test]
-fn json_message_format_prints_the_report_with_every_schema_field() {
+fn json_message_format_prints_one_object_per_line_each_with_a_reason() {
     let d = tempfile::tempdir().unwrap();
-    let good = write_wat(d.path(), "good.wasm", GOOD);
     let o = run(bin()
-        .arg(&good)
+        .args(good_and_other(d.path()))
         .args(["--message-format", "json", "--no-cache", "-q"])
         .arg("--out-dir")
         .arg(d.path().join("out")));
     assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is the report");
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    let reasons: Vec<&str> = lines
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["module-finished", "module-finished", "precompile-finished"]
+    );
+    assert!(lines[1]["input"].as_str().unwrap().ends_with("other.wasm"));
+    let last = &lines[2];
+    assert_eq!(last["success"], true);
+    let report_path = d.path().join("out/report.json");
+    assert_eq!(last["report_path"], report_path.display().to_string());
+    let v = &last["report"];
     let example: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/report.example.json")).unwrap();
-    assert_same_keys(&example, &v, "$");
-    assert_eq!(v["schema"], "wasmprecomp-report/1");
+    assert_same_keys(&example, v, "$");
+    assert_eq!(v["schema"], "wasmprecomp-report/2");
+    assert_eq!(v["modules"], report(&report_path)["modules"]);
+}
+
+/// [`GOOD`] and [`SHARES_A_WITH_GOOD`] in `dir`, in that order.
+fn good_and_other(dir: &Path) -> [PathBuf; 2] {
+    [
+        write_wat(dir, "good.wasm", GOOD),
+        write_wat(dir, "other.wasm", SHARES_A_WITH_GOOD),
+    ]
+}
+
+/// A cache folder in `dir` that compiled [`GOOD`] once.
+fn cache_with_good(dir: &Path) -> PathBuf {
+    let cache = dir.join("cache");
+    let good = write_wat(dir, "good.wasm", GOOD);
+    run(bin()
+        .arg(&good)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--out-dir")
+        .arg(dir.join("o")));
+    cache
+}
+
+/// Shares function `$a` of [`GOOD`] (same body, same signature).
+const SHARES_A_WITH_GOOD: &str = r#"(module
+  (func $a (export "a") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $d (export "d") (param i32) (result i32) local.get 0 i32.const 9 i32.xor))"#;
+
+#[test]
+fn functions_shared_between_modules_are_reused_in_the_run_not_cache_hits() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .args(good_and_other(d.path()))
+        .arg("--no-cache")
+        .arg("--out-dir")
+        .arg(d.path().join("out")));
+    assert_eq!(o.status.code(), Some(0));
+    let r = report(&d.path().join("out/report.json"));
+    let fc = &r["modules"][1]["function_cache"];
+    assert_eq!(fc["reused_in_run"], 1, "{fc}");
+    assert_eq!(fc["served_by_cache"], 0, "{fc}");
+    assert_eq!(fc["compiled"], 1, "{fc}");
+    let t = &r["totals"];
+    assert_eq!(t["served_by_cache"], 0, "cache off: nothing served by it");
+    assert_eq!(t["reused_in_run"], 1);
+    assert_eq!(t["compiled"], 4);
+    assert_eq!(t["hit_rate"], 0.0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("0 served by cache, 1 reused in run, 4 compiled (0.0% hit rate); cache off"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_summary_names_each_column_once_and_times_each_module_on_its_own() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .args(good_and_other(d.path()))
+        .arg("-v")
+        .arg("--cache-dir")
+        .arg(d.path().join("cache"))
+        .arg("--out-dir")
+        .arg(d.path().join("out")));
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let header = err.lines().next().unwrap();
+    let columns: Vec<&str> = header
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut unique = columns.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), columns.len(), "{header}");
+    let r = report(&d.path().join("out/report.json"));
+    for (i, m) in r["modules"].as_array().unwrap().iter().enumerate() {
+        let t = &m["timings_ms"];
+        let steps: f64 = [
+            "read",
+            "validate",
+            "stencil",
+            "cache_lookup",
+            "compile",
+            "link",
+            "write",
+        ]
+        .iter()
+        .map(|k| t[k].as_f64().unwrap())
+        .sum();
+        assert!((t["work"].as_f64().unwrap() - steps).abs() < 1e-6, "{t}");
+        let row = err.lines().nth(1 + 2 * i).unwrap();
+        let time: f64 = row.split_whitespace().nth(7).unwrap().parse().unwrap();
+        assert!((time - steps).abs() <= 0.05 + 1e-9, "{row} against {t}");
+    }
+    // -v: each module's steps and the cache folder.
+    assert!(err.contains("    read "), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cache folder: {}",
+            d.path().join("cache").display()
+        )),
+        "{err}"
+    );
 }
 
 /// Every key of `want` (recursively, objects and first array elements) exists in `have`.
@@ -387,12 +515,14 @@ fn init_writes_templates_and_refuses_to_overwrite() {
     assert_eq!(o.status.code(), Some(0));
     let wf = std::fs::read_to_string(d.path().join(".github/workflows/wasmprecomp.yml")).unwrap();
     assert!(
-        wf.contains("actions/cache")
+        wf.contains("actions/cache/restore")
+            && wf.contains("actions/cache/save")
             && wf.contains("WASMPRECOMP_CACHE_DIR")
-            && wf.contains("hashFiles('**/Cargo.lock')")
     );
     assert!(wf.contains("restore-keys"));
     assert!(!wf.contains("{{TOOL_VERSION}}"), "placeholders filled");
+    let m = std::fs::read_to_string(&manifest).unwrap();
+    assert!(m.contains("[workspace.metadata.wasmprecomp]\n"), "{m}");
     let o = run(bin().arg("init").arg("--manifest-path").arg(&manifest));
     assert_eq!(o.status.code(), Some(2));
     let o = run(bin()
@@ -401,6 +531,73 @@ fn init_writes_templates_and_refuses_to_overwrite() {
         .arg("--manifest-path")
         .arg(&manifest));
     assert_eq!(o.status.code(), Some(0));
+    let again = std::fs::read_to_string(&manifest).unwrap();
+    assert_eq!(again, m, "the configuration is added once");
+    // The added table is what the tool reads: members empty means cargo's default.
+    std::fs::write(
+        &manifest,
+        again.replace("members = []", "members = [\"nope\"]"),
+    )
+    .unwrap();
+    let o = run(bin()
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("names `nope`, which is not a member"),
+        "the tool reads the table init wrote"
+    );
+}
+
+#[test]
+fn a_component_is_rejected_as_a_component_with_what_to_build_instead() {
+    let d = tempfile::tempdir().unwrap();
+    // The smallest component: the magic, version 0xd, layer 1.
+    let comp = d.path().join("comp.wasm");
+    std::fs::write(&comp, b"\0asm\x0d\x00\x01\x00").unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let out = d.path().join("out");
+    let o = run(bin()
+        .args([&comp, &good])
+        .arg("--no-cache")
+        .arg("--out-dir")
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    let r = report(&out.join("report.json"));
+    let e = &r["modules"][0]["error"];
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("this is a WebAssembly component (wasm32-wasip2 and cargo-component produce components); wasmprecomp compiles core modules: build for wasm32-wasip1"),
+        "{msg}"
+    );
+    assert!(!msg.contains("enable the feature"), "{msg}");
+    assert_eq!(e["proposal"], "component-model");
+    assert_eq!(
+        r["modules"][1]["status"], "ok",
+        "the module beside it compiles"
+    );
+    // `run` says the same.
+    let o = run(bin().arg("run").arg(&comp).arg("--no-cache"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this is a WebAssembly component"));
+}
+
+#[test]
+fn a_mistyped_subcommand_is_a_usage_error_that_names_the_closest_one() {
+    let o = run(bin().arg("bulid"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no such subcommand: `bulid`"), "{err}");
+    assert!(err.contains("Did you mean `build`?"), "{err}");
+}
+
+#[test]
+fn zero_jobs_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    let o = run(bin().arg(&good).args(["-j", "0", "--no-cache"]));
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
@@ -425,6 +622,7 @@ fn cache_dir_and_stats_subcommands() {
         .arg(&cache));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["entries"].is_object());
+    assert_eq!(v["cumulative"]["runs"], 1);
     let o = run(bin()
         .args(["cache", "verify"])
         .arg("--cache-dir")
@@ -435,6 +633,77 @@ fn cache_dir_and_stats_subcommands() {
         .arg("--cache-dir")
         .arg(&cache));
     assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn cache_stats_prints_one_readable_line_per_count_and_zero_resets_them() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = cache_with_good(d.path());
+    let stats = |extra: &[&str]| {
+        let o = run(bin()
+            .args(["cache", "stats"])
+            .args(extra)
+            .arg("--cache-dir")
+            .arg(&cache));
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = stats(&["--zero"]);
+    assert!(!text.contains('{'), "lines, not JSON:\n{text}");
+    let line = |text: &str, label: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in\n{text}"))[label.len()..]
+            .trim()
+            .to_string()
+    };
+    assert_eq!(line(&text, "runs"), "1");
+    assert_eq!(line(&text, "function misses"), "3");
+    assert_eq!(line(&text, "dir"), cache.display().to_string());
+    // Zeroed after printing.
+    let text = stats(&[]);
+    assert_eq!(line(&text, "runs"), "0");
+    assert_eq!(line(&text, "function misses"), "0");
+    // Entries stay: only the counters are zeroed.
+    assert!(
+        line(&text, "functions").starts_with("3 entries, "),
+        "{text}"
+    );
+}
+
+/// Runs `c` with its stdout closed before it writes (`| head -0`); returns its status
+/// code and stderr, which must show no panic.
+fn with_stdout_closed(c: &mut Command) -> (Option<i32>, String) {
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    (o.status.code(), err)
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = cache_with_good(d.path());
+    for args in [&["cache", "stats"][..], &["cache", "stats", "--json"][..]] {
+        let (code, err) = with_stdout_closed(bin().args(args).arg("--cache-dir").arg(&cache));
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
+    // A compile keeps its own status: a failed module is still exit 1.
+    let broken = d.path().join("broken.wasm");
+    std::fs::write(&broken, b"not wasm").unwrap();
+    let (code, err) = with_stdout_closed(
+        bin()
+            .arg(&broken)
+            .args(["--message-format", "json", "--no-cache", "--out-dir"])
+            .arg(d.path().join("o2")),
+    );
+    assert_eq!(code, Some(1), "{err}");
 }
 
 #[test]

@@ -246,6 +246,21 @@ fn message_report(message: String) -> ErrorReport {
     }
 }
 
+/// What a component given as a module is told.
+pub const COMPONENT: &str = "this is a WebAssembly component (wasm32-wasip2 and cargo-component produce components); wasmprecomp compiles core modules: build for wasm32-wasip1";
+
+/// Whether the file at `path` starts with a component's preamble: the wasm magic, then
+/// a version with layer 1 (a core module's layer is 0).
+pub fn is_component(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head[..4] == *b"\0asm"
+        && head[6..8] == [1, 0]
+}
+
 /// Writes a module's artifact (or removes a stale one next to a failure) and turns its
 /// outcome into its report.
 fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
@@ -275,6 +290,12 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
         Err(e) => {
             rep.error = Some(match e {
                 ModuleError::Read { .. } => message_report(e.to_string()),
+                ModuleError::Compile(_) if is_component(&input.path) => ErrorReport {
+                    message: format!("{}: {COMPONENT}", rep.input),
+                    offset: Some(0),
+                    function: None,
+                    proposal: Some("component-model".into()),
+                },
                 ModuleError::Compile(e) => {
                     let mut er = error_report(&e);
                     er.message = format!("{}: {}", rep.input, er.message);
@@ -290,21 +311,37 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
             return rep;
         }
     };
-    if let ModuleArtifact::Compiled(cm) = &artifact {
-        rep.functions = cm.stats.functions as u64;
-        rep.function_cache = FunctionCacheReport {
-            hits: cm.stats.hits as u64,
-            misses: cm.stats.misses as u64,
-            deduplicated: cm.stats.deduplicated as u64,
-            from_manifest: cm.stats.from_manifest as u64,
-            hit_rate: report::hit_rate(cm.stats.hits as u64, cm.stats.misses as u64),
-        };
-        let t = &mut rep.timings_ms;
-        t.validate = cm.timings.validate;
-        t.stencil = cm.timings.stencil;
-        t.cache_lookup += cm.timings.cache_lookup;
-        t.compile = cm.timings.compile;
-        t.link = cm.timings.link;
+    match &artifact {
+        ModuleArtifact::Compiled(cm) => {
+            let st = &cm.stats;
+            rep.functions = st.functions as u64;
+            let served = u64::from(st.hits.saturating_sub(st.reused_in_run));
+            rep.function_cache = FunctionCacheReport {
+                served_by_cache: served,
+                from_manifest: st.from_manifest as u64,
+                reused_in_run: st.reused_in_run as u64,
+                deduplicated: st.deduplicated as u64,
+                compiled: st.misses as u64,
+                hit_rate: report::hit_rate(served, st.misses as u64),
+            };
+            let t = &mut rep.timings_ms;
+            t.validate = cm.timings.validate;
+            t.stencil = cm.timings.stencil;
+            t.cache_lookup += cm.timings.cache_lookup;
+            t.compile = cm.timings.compile;
+            t.link = cm.timings.link;
+        }
+        // A module-tier hit serves every function: counted from the module's function
+        // section (its section headers only are read).
+        ModuleArtifact::InPlace { .. } | ModuleArtifact::Stored(_) => {
+            let n = defined_functions(&input.path).unwrap_or(0);
+            rep.functions = n;
+            rep.function_cache = FunctionCacheReport {
+                served_by_cache: n,
+                hit_rate: 1.0,
+                ..FunctionCacheReport::default()
+            };
+        }
     }
     let t = Instant::now();
     // A module hit's artifact is in place already or known to differ from the file
@@ -331,7 +368,49 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
     }
     rep.timings_ms.write = t.elapsed().as_secs_f64() * 1000.0;
     rep.timings_ms.total = o.started.elapsed().as_secs_f64() * 1000.0;
+    rep.timings_ms.work = work(&rep.timings_ms);
     rep
+}
+
+/// The sum of a module's steps.
+fn work(t: &Timings) -> f64 {
+    t.read + t.validate + t.stencil + t.cache_lookup + t.compile + t.link + t.write
+}
+
+/// The number of functions a wasm module defines: the count of its function section,
+/// found by reading the section headers and seeking over the sections. `None` when the
+/// file is not a readable module.
+pub fn defined_functions(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut f = std::io::BufReader::with_capacity(512, std::fs::File::open(path).ok()?);
+    let mut head = [0u8; 8];
+    f.read_exact(&mut head).ok()?;
+    if head[..4] != *b"\0asm" {
+        return None;
+    }
+    fn leb(f: &mut impl Read) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..35).step_by(7) {
+            let mut b = [0u8];
+            f.read_exact(&mut b).ok()?;
+            v |= u64::from(b[0] & 0x7f) << shift;
+            if b[0] & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    loop {
+        let mut id = [0u8];
+        if f.read(&mut id).ok()? == 0 {
+            return Some(0);
+        }
+        let size = leb(&mut f)?;
+        if id[0] == 3 {
+            return leb(&mut f);
+        }
+        f.seek_relative(i64::try_from(size).ok()?).ok()?;
+    }
 }
 
 /// The report's name for a cache's mode.

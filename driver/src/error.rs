@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use wasmprecomp_cache::CacheError;
 use wasmprecomp_codegen::CompileError;
 use wasmprecomp_report::{ExitCode, Report};
-use wasmprecomp_runtime::wasi::RunError;
-use wasmprecomp_runtime::LoadError;
+#[cfg(feature = "run")]
+use wasmprecomp_runtime::{wasi::RunError, LoadError};
 
 /// Why a precompile, a build script's [`Builder`](crate::Builder), `run`, `init` or a
 /// cache command stopped. [`Error::exit_code`] follows from the variant alone: bad usage
@@ -24,9 +24,19 @@ pub enum Error {
     /// `cargo metadata` failed.
     #[error("running `cargo metadata`: {0}")]
     Metadata(#[source] cargo_metadata::Error),
-    /// A `--package` that is not a workspace member.
+    /// A `--package` (or `--exclude`) spec that matches no workspace member.
     #[error("package `{0}` is not a member of the workspace")]
     UnknownPackage(String),
+    /// `--exclude` without `--workspace` (as cargo refuses it).
+    #[error("--exclude can only be used together with --workspace")]
+    ExcludeWithoutWorkspace,
+    /// `[workspace.metadata.wasmprecomp]` (or a package's) is not what it must be.
+    #[error("{}: {message}", manifest.display())]
+    Config { manifest: PathBuf, message: String },
+    /// A `--build` for a target that produces components, which this compiler does not
+    /// compile.
+    #[error("`{wasm_target}` produces WebAssembly components (as cargo-component does); wasmprecomp compiles core modules: build for wasm32-wasip1")]
+    ComponentTarget { wasm_target: String },
     /// Nothing to compile.
     #[error("no .wasm artifacts found for target `{wasm_target}` and profile `{profile}`; build them first (e.g. with --build) or pass .wasm paths")]
     NoWasm {
@@ -69,15 +79,19 @@ pub enum Error {
         report: Box<Report>,
     },
     /// The module given to `run` did not compile.
+    #[cfg(feature = "run")]
     #[error("{0}")]
     RunCompile(String),
     /// The artifact given to `run` (or compiled for it) cannot be loaded.
+    #[cfg(feature = "run")]
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The program could not be run to its end (a trap, a missing import, no `_start`).
+    #[cfg(feature = "run")]
     #[error(transparent)]
     Program(#[from] RunError),
     /// The thread that ran the program panicked.
+    #[cfg(feature = "run")]
     #[error("the guest thread panicked")]
     ProgramPanicked,
     /// The report cannot be written. The run itself finished: `report` holds every
@@ -112,6 +126,9 @@ impl Error {
             Error::MissingEnv(_)
             | Error::Target(_)
             | Error::UnknownPackage(_)
+            | Error::ExcludeWithoutWorkspace
+            | Error::Config { .. }
+            | Error::ComponentTarget { .. }
             | Error::NoWasm { .. }
             | Error::CreateOutputFolder { .. }
             | Error::OutputFolderNotWritable { .. }
@@ -134,11 +151,11 @@ impl Error {
                 | CacheError::InvalidKey(_) => ExitCode::Usage,
             },
             Error::CargoBuild { status, .. } => ExitCode::Cargo(*status),
-            Error::Modules { .. }
-            | Error::RunCompile(_)
-            | Error::Load(_)
-            | Error::Program(_)
-            | Error::ProgramPanicked => ExitCode::ModuleFailed,
+            Error::Modules { .. } => ExitCode::ModuleFailed,
+            #[cfg(feature = "run")]
+            Error::RunCompile(_) | Error::Load(_) | Error::Program(_) | Error::ProgramPanicked => {
+                ExitCode::ModuleFailed
+            }
             Error::Cargo { .. }
             | Error::WriteReport { .. }
             | Error::Serialize(_)
@@ -171,6 +188,14 @@ mod tests {
                 stderr: "no Cargo.toml".into(),
             }),
             Error::UnknownPackage("nope".into()),
+            Error::ExcludeWithoutWorkspace,
+            Error::Config {
+                manifest: "Cargo.toml".into(),
+                message: "bad".into(),
+            },
+            Error::ComponentTarget {
+                wasm_target: "wasm32-wasip2".into(),
+            },
             Error::NoWasm {
                 wasm_target: "wasm32-wasip1".into(),
                 profile: "debug".into(),
@@ -254,12 +279,16 @@ mod tests {
                 first: "broken".into(),
                 report: Box::new(report),
             },
+            #[cfg(feature = "run")]
             Error::RunCompile("invalid module".into()),
+            #[cfg(feature = "run")]
             Error::Load(LoadError::Io {
                 path: "x.wpc".into(),
                 message: "gone".into(),
             }),
+            #[cfg(feature = "run")]
             Error::Program(RunError::NoStart),
+            #[cfg(feature = "run")]
             Error::ProgramPanicked,
         ];
         for e in failed {

@@ -5,9 +5,20 @@ use crate::Error;
 use std::path::{Path, PathBuf};
 
 /// The GitHub Actions workflow template.
-pub const WORKFLOW: &str = include_str!("../../templates/github-workflow.yml");
+pub const WORKFLOW: &str = include_str!("../templates/github-workflow.yml");
 /// The build.rs snippet template.
-pub const BUILD_RS: &str = include_str!("../../templates/build.rs");
+pub const BUILD_RS: &str = include_str!("../templates/build.rs");
+
+/// The table `init` adds to a workspace's root manifest.
+pub const WORKSPACE_CONFIG: &str = r#"
+[workspace.metadata.wasmprecomp]
+# The members that build to WebAssembly: what `cargo wasmprecomp --build` builds (and a
+# scan looks at) when no package is selected. Empty: cargo's default members.
+members = []
+# The wasm target (default wasm32-wasip1) and rustflags for the wasm build.
+# wasm-target = "wasm32-wasip1"
+# rustflags = []
+"#;
 
 fn fill(t: &str) -> String {
     t.replace("{{TOOL_VERSION}}", env!("CARGO_PKG_VERSION"))
@@ -49,13 +60,39 @@ pub fn init(manifest_path: Option<&Path>, force: bool) -> Result<Vec<Template>, 
         ),
         (root.join("wasmprecomp-build.rs.example"), fill(BUILD_RS)),
     ];
-    Ok(files
+    let mut done: Vec<Template> = files
         .into_iter()
         .map(|(path, content)| {
             let written = write_template(&path, &content, force);
             Template { path, written }
         })
-        .collect())
+        .collect();
+    let manifest = root.join("Cargo.toml");
+    if let Some(written) = add_workspace_config(&manifest) {
+        done.push(Template {
+            path: manifest,
+            written,
+        });
+    }
+    Ok(done)
+}
+
+/// Appends [`WORKSPACE_CONFIG`] to a workspace's root manifest that has a `[workspace]`
+/// table and no such configuration yet (`None`: nothing to do).
+fn add_workspace_config(manifest: &Path) -> Option<Result<(), Error>> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let is_workspace = text.lines().any(|l| l.trim() == "[workspace]");
+    if !is_workspace || text.contains("workspace.metadata.wasmprecomp") {
+        return None;
+    }
+    let sep = if text.ends_with('\n') { "" } else { "\n" };
+    let new = format!("{text}{sep}{WORKSPACE_CONFIG}");
+    Some(
+        write_atomic(manifest, new.as_bytes()).map_err(|source| Error::Write {
+            path: manifest.to_path_buf(),
+            source,
+        }),
+    )
 }
 
 fn write_template(path: &Path, content: &str, force: bool) -> Result<(), Error> {

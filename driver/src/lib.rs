@@ -3,7 +3,7 @@
 //! the artifacts and the report.
 //!
 //! Build scripts use [`Builder`]. The `cargo-wasmprecomp` binary parses its command line
-//! and calls [`Precompile`], [`run`], [`init`] and [`maintenance`]. Every failure is an
+//! and calls [`Precompile`], `run` (with the `run` feature), [`init`] and [`maintenance`]. Every failure is an
 //! [`Error`], whose [`exit_code`](Error::exit_code) is the tool's.
 
 pub mod build_script;
@@ -12,6 +12,7 @@ pub mod error;
 pub mod init;
 pub mod maintenance;
 pub mod precompile;
+#[cfg(feature = "run")]
 pub mod run;
 pub mod workspace;
 

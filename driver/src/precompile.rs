@@ -2,7 +2,7 @@
 //! earlier build's), where their artifacts go, one compile run, and the report written.
 
 use crate::compile::{self, CacheSettings, DriverOptions, Input, Progress};
-use crate::workspace::{self, Selection};
+use crate::workspace::{self, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,35 +61,45 @@ impl Precompile {
     /// others) and writes the artifacts and the report.
     pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Precompiled, Error> {
         let isa = Isa::new(self.target.as_deref(), self.opt_level).map_err(Error::Target)?;
-        let sel = &self.selection;
+        let mut sel = self.selection.clone();
         // A missing input is reported per module; the others are still compiled.
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
-        let explicit_only = !inputs.is_empty() && !self.build && sel.packages.is_empty();
+        let explicit_only =
+            !inputs.is_empty() && !self.build && sel.packages.is_empty() && !sel.workspace;
         let meta = if explicit_only && sel.manifest_path.is_none() {
             // Only the target folder is wanted from cargo (for the default out folder);
             // asking it costs a `cargo metadata` process, about 20 ms.
             if self.out_dir.is_some() || sel.target_dir.is_some() {
                 None
             } else {
-                workspace::metadata(sel).ok()
+                workspace::metadata(&sel).ok()
             }
         } else {
-            Some(workspace::metadata(sel)?)
+            Some(workspace::metadata(&sel)?)
         };
-        if self.build {
-            inputs.extend(workspace::cargo_build(
-                sel,
-                self.quiet,
-                self.color.as_deref(),
-            )?);
-        } else if !explicit_only {
-            if let Some(m) = &meta {
-                inputs.extend(workspace::existing_wasm(sel, m)?);
+        if let (Some(m), false) = (&meta, explicit_only) {
+            let config = Config::read(m)?;
+            if sel.wasm_target.is_none() {
+                sel.wasm_target = config.wasm_target.clone();
+            }
+            let packages = workspace::selected(&sel, m, &config)?;
+            if self.build && !packages.is_empty() {
+                check_core_target(sel.wasm_target())?;
+                let how = workspace::CargoBuild {
+                    quiet: self.quiet,
+                    color: self.color.clone(),
+                    clean_env: false,
+                    wasm_rustflags: config.rustflags.clone(),
+                };
+                inputs.extend(workspace::cargo_build(&sel, &packages, &how)?.wasm);
+            } else if !self.build {
+                inputs.extend(workspace::existing_wasm(&sel, m, &packages));
             }
         }
+        let sel = &sel;
         if inputs.is_empty() {
             return Err(Error::NoWasm {
-                wasm_target: sel.wasm_target.clone(),
+                wasm_target: sel.wasm_target().to_string(),
                 profile: sel.profile_dir().to_string(),
             });
         }
@@ -123,14 +133,7 @@ impl Precompile {
             .report
             .clone()
             .unwrap_or_else(|| out_dir.join("report.json"));
-        let json = serde_json::to_string_pretty(&report)?;
-        if let Err(source) = compile::write_atomic(&report_path, json.as_bytes()) {
-            return Err(Error::WriteReport {
-                path: report_path,
-                source,
-                report: Box::new(report),
-            });
-        }
+        let json = write_report(&report, &report_path)?;
         Ok(Precompiled {
             report,
             report_path,
@@ -138,6 +141,30 @@ impl Precompile {
             warnings,
         })
     }
+}
+
+/// Refuses a wasm target whose binaries are components (`wasm32-wasip2` and later), before
+/// anything is built for it.
+pub fn check_core_target(wasm_target: &str) -> Result<(), Error> {
+    if wasm_target.contains("-wasip") && !wasm_target.contains("-wasip1") {
+        return Err(Error::ComponentTarget {
+            wasm_target: wasm_target.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `report` as pretty JSON to `path` atomically and returns the JSON.
+/// Writes `report` as JSON to `path`; on failure the error carries the report, so the
+/// caller can still show each module's outcome.
+pub(crate) fn write_report(report: &Report, path: &Path) -> Result<String, Error> {
+    let json = serde_json::to_string_pretty(report)?;
+    compile::write_atomic(path, json.as_bytes()).map_err(|source| Error::WriteReport {
+        path: path.to_path_buf(),
+        source,
+        report: Box::new(report.clone()),
+    })?;
+    Ok(json)
 }
 
 fn check_writable(dir: &Path) -> Result<(), Error> {

@@ -1,5 +1,5 @@
-//! The run report of `cargo wasmprecomp`: schema `wasmprecomp-report/1`, documented in
-//! `docs/report.md`, and the tool's exit codes.
+//! The run report of `cargo wasmprecomp`: schema `wasmprecomp-report/2`, documented in
+//! `docs/report.md`, the lines of `--message-format json`, and the tool's exit codes.
 //!
 //! These are plain serde types, so a program that reads `report.json` depends on this
 //! crate alone. Fields may be added; renaming or removing one, or a value of one of the
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The schema identifier written in every report.
-pub const SCHEMA: &str = "wasmprecomp-report/1";
+pub const SCHEMA: &str = "wasmprecomp-report/2";
 
 /// `as_str` and `Display` giving each value's JSON name (the tests check they agree with
 /// serde's).
@@ -54,6 +54,9 @@ pub struct Report {
     pub totals: Totals,
 }
 
+/// The store's own counters for this run: lookups per tier, not functions. A function a
+/// manifest serves is no function-tier lookup, and a module-tier hit makes none at all;
+/// how each function's code was obtained is in [`FunctionCacheReport`] and [`Totals`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CacheReport {
     /// The cache directory, `null` when the cache is off.
@@ -63,10 +66,7 @@ pub struct CacheReport {
     pub module_misses: u64,
     pub function_hits: u64,
     pub function_misses: u64,
-    /// Module manifest lookups that found one (added in 0.1: absent in older reports).
-    #[serde(default)]
     pub manifest_hits: u64,
-    #[serde(default)]
     pub manifest_misses: u64,
     pub corrupt: u64,
     pub bytes_read: u64,
@@ -100,7 +100,7 @@ pub struct ModuleReport {
     /// Why the module failed; `null` when it compiled.
     pub error: Option<ErrorReport>,
     pub module_cache: ModuleCache,
-    /// Defined functions (0 on a module-tier hit: the function tier did not run).
+    /// Defined functions (on a module-tier hit too, where all are served by the cache).
     pub functions: u64,
     pub function_cache: FunctionCacheReport,
     pub timings_ms: Timings,
@@ -140,17 +140,24 @@ pub struct ErrorReport {
     pub proposal: Option<String>,
 }
 
+/// Where each defined function's code came from:
+/// `functions = served_by_cache + reused_in_run + deduplicated + compiled`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct FunctionCacheReport {
-    pub hits: u64,
-    pub misses: u64,
+    /// Read from the cache: a function-tier entry, the module's manifest, or (every
+    /// function) a module-tier hit.
+    pub served_by_cache: u64,
+    /// Of `served_by_cache`, functions served by the module's manifest (no validation,
+    /// stencil or per-function lookup).
+    pub from_manifest: u64,
+    /// Functions whose stencil an earlier module of the same run had (in input order): that
+    /// module looked it up or compiled it, this one reused its code.
+    pub reused_in_run: u64,
     /// Functions whose stencil equals an earlier function's in the same module.
     pub deduplicated: u64,
-    /// Of the hits, functions served by the module's manifest (no validation, stencil
-    /// or per-function lookup).
-    #[serde(default)]
-    pub from_manifest: u64,
-    /// `hits / (hits + misses)`, 0 when both are 0.
+    /// Compiled in this run: not in the cache, or the cache is off.
+    pub compiled: u64,
+    /// `served_by_cache / (served_by_cache + compiled)`, 0 when both are 0.
     pub hit_rate: f64,
 }
 
@@ -164,16 +171,24 @@ pub struct Timings {
     pub compile: f64,
     pub link: f64,
     pub write: f64,
+    /// The module's wall time from read to write. Modules of one run share the function
+    /// tier, so their totals overlap: a module's own cost is `work`.
     pub total: f64,
+    /// The sum of the module's steps: what this module cost, whatever ran in parallel.
+    pub work: f64,
 }
 
+/// The modules' counts added up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Totals {
     pub modules: u64,
     pub failed: u64,
     pub functions: u64,
-    pub function_hits: u64,
-    pub function_misses: u64,
+    pub served_by_cache: u64,
+    pub reused_in_run: u64,
+    pub deduplicated: u64,
+    pub compiled: u64,
+    /// `served_by_cache / (served_by_cache + compiled)`.
     pub hit_rate: f64,
     pub wall_ms: f64,
 }
@@ -199,11 +214,14 @@ impl Report {
             if m.status != Status::Ok {
                 t.failed += 1;
             }
+            let f = &m.function_cache;
             t.functions += m.functions;
-            t.function_hits += m.function_cache.hits;
-            t.function_misses += m.function_cache.misses;
+            t.served_by_cache += f.served_by_cache;
+            t.reused_in_run += f.reused_in_run;
+            t.deduplicated += f.deduplicated;
+            t.compiled += f.compiled;
         }
-        t.hit_rate = hit_rate(t.function_hits, t.function_misses);
+        t.hit_rate = hit_rate(t.served_by_cache, t.compiled);
         self.totals = t;
     }
 
@@ -211,4 +229,20 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.modules.iter().all(|m| m.status == Status::Ok)
     }
+}
+
+/// One line of `--message-format json`: a JSON object with a `reason`, as cargo's
+/// messages have. Readers should skip reasons they do not know.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Message {
+    /// `module-finished`, once per module in input order: the module's report.
+    ModuleFinished(ModuleReport),
+    /// `precompile-finished`, last: whether every module compiled, where the report was
+    /// written, and the report.
+    PrecompileFinished {
+        success: bool,
+        report_path: String,
+        report: Report,
+    },
 }

@@ -1,6 +1,6 @@
 //! The checked-in example in `docs/report.example.json` against the schema types.
 
-use wasmprecomp_report::{CacheMode, ModuleCache, Report, Status, SCHEMA};
+use wasmprecomp_report::{CacheMode, Message, ModuleCache, Report, Status, SCHEMA};
 
 const EXAMPLE: &str = include_str!("../../docs/report.example.json");
 
@@ -20,14 +20,52 @@ fn the_example_round_trips_byte_for_byte() {
 fn the_example_holds_each_kind_of_module() {
     let r = example();
     assert_eq!(r.cache.mode, CacheMode::ReadWrite);
-    let ok = &r.modules[0];
-    assert_eq!(ok.status, Status::Ok);
-    assert_eq!(ok.module_cache, ModuleCache::Miss);
-    assert!(ok.error.is_none() && ok.output.is_some());
-    let failed = &r.modules[1];
-    assert_eq!(failed.status, Status::Error);
+    let ok: Vec<_> = r
+        .modules
+        .iter()
+        .filter(|m| m.status == Status::Ok)
+        .collect();
+    assert!(!ok.is_empty());
+    for m in &ok {
+        assert_eq!(m.module_cache, ModuleCache::Miss);
+        assert!(m.error.is_none() && m.output.is_some());
+    }
+    let failed = r
+        .modules
+        .iter()
+        .find(|m| m.status == Status::Error)
+        .expect("a failed module");
     assert!(failed.error.is_some() && failed.output.is_none());
     assert!(!r.ok());
+}
+
+#[test]
+fn the_example_shows_each_source_of_code() {
+    let t = &example().totals;
+    assert!(
+        t.served_by_cache > 0 && t.reused_in_run > 0 && t.compiled > 0,
+        "{t:?}"
+    );
+}
+
+#[test]
+fn every_function_has_exactly_one_source_in_the_example() {
+    for m in &example().modules {
+        let f = &m.function_cache;
+        assert_eq!(
+            m.functions,
+            f.served_by_cache + f.reused_in_run + f.deduplicated + f.compiled,
+            "{}",
+            m.input
+        );
+        let t = &m.timings_ms;
+        let steps = t.read + t.validate + t.stencil + t.cache_lookup + t.compile + t.link + t.write;
+        assert!(
+            (t.work - steps).abs() < 1e-6,
+            "{}: work is the steps' sum",
+            m.input
+        );
+    }
 }
 
 #[test]
@@ -37,7 +75,9 @@ fn the_examples_totals_are_what_its_modules_add_up_to() {
     r.totals.modules = 0;
     r.totals.failed = 0;
     r.totals.functions = 0;
-    r.totals.function_misses = 0;
+    r.totals.served_by_cache = 0;
+    r.totals.reused_in_run = 0;
+    r.totals.compiled = 0;
     r.compute_totals();
     assert_eq!(r.totals, want);
 }
@@ -85,18 +125,35 @@ fn a_value_outside_the_schema_is_rejected() {
 }
 
 #[test]
-fn a_report_from_before_manifests_still_parses() {
+fn a_report_of_the_first_schema_is_refused_not_misread() {
+    // Schema 1 counted functions reused from another module as cache hits.
     let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
-    let cache = v["cache"].as_object_mut().unwrap();
-    cache.remove("manifest_hits");
-    cache.remove("manifest_misses");
     for m in v["modules"].as_array_mut().unwrap() {
-        m["function_cache"]
-            .as_object_mut()
-            .unwrap()
-            .remove("from_manifest");
+        let f = m["function_cache"].as_object_mut().unwrap();
+        let served = f.remove("served_by_cache").unwrap();
+        f.insert("hits".into(), served);
     }
-    let r: Report = serde_json::from_value(v).expect("older report parses");
-    assert_eq!(r.cache.manifest_hits, 0);
-    assert_eq!(r.modules[0].function_cache.from_manifest, 0);
+    assert!(serde_json::from_value::<Report>(v).is_err());
+}
+
+#[test]
+fn message_lines_carry_their_reason() {
+    let r = example();
+    let line = serde_json::to_value(Message::ModuleFinished(r.modules[0].clone())).unwrap();
+    assert_eq!(line["reason"], "module-finished");
+    assert_eq!(line["input"], r.modules[0].input.as_str());
+    let last = Message::PrecompileFinished {
+        success: r.ok(),
+        report_path: "report.json".into(),
+        report: r.clone(),
+    };
+    let text = serde_json::to_string(&last).unwrap();
+    assert!(!text.contains('\n'), "one line");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["reason"], "precompile-finished");
+    assert_eq!(v["success"], false);
+    let back: Message = serde_json::from_str(&text).unwrap();
+    assert!(
+        matches!(back, Message::PrecompileFinished { report, .. } if report.modules == r.modules)
+    );
 }

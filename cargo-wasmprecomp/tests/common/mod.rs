@@ -1,6 +1,7 @@
 //! Helpers shared by the binary's integration tests.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The real binary, as `cargo wasmprecomp`, with no cache or target folder from the
@@ -24,4 +25,23 @@ pub fn ok(o: Output) -> Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
+}
+
+/// Writes `s` to `p`, creating its folder.
+pub fn write(p: &Path, s: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, s).unwrap();
+}
+
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
 }

@@ -54,6 +54,9 @@ pub struct FunctionStats {
     /// Of the hits, functions whose key, parameters and code came from the module's
     /// manifest (no validation, stencil or per-function lookup).
     pub from_manifest: u32,
+    /// Of the hits, functions whose stencil an earlier module of the same run owns: looked
+    /// up or compiled once there, reused here.
+    pub reused_in_run: u32,
 }
 
 /// A compiled module.
@@ -504,6 +507,9 @@ pub fn compile_modules_hashed(
         for &(key, u, own) in &uses[m] {
             if own && results[u].3 {
                 st.corrupt += 1;
+            }
+            if !own && !matches!(results[u].0, Source::Failed(_)) {
+                st.reused_in_run += 1;
             }
             match &results[u].0 {
                 Source::Cache(c) => {

@@ -1,4 +1,9 @@
-//! Precompiles the plugins for this crate's target; main() loads the artifacts.
+//! Precompiles the plugins for this crate's target; main() embeds the artifacts.
+//!
+//! The builder tells cargo to run this script again whenever a file the plugins' wasm
+//! build read changes (their sources and those of `demo-shared`), so the host never
+//! embeds stale plugin code; it writes `report.json` next to the artifacts in `OUT_DIR`
+//! and warns only about trouble.
 fn main() {
     let out = wasmprecomp_driver::Builder::new()
         .package("greet")
@@ -8,12 +13,4 @@ fn main() {
     for (name, path) in &out.artifacts {
         println!("cargo:rustc-env=WASMPRECOMP_{}={}", name.to_uppercase(), path.display());
     }
-    let r = &out.report;
-    println!(
-        "cargo:warning=wasmprecomp: {} modules ({} whole-module cache hits), {} functions compiled or reused ({:.0}% function cache hits)",
-        r.totals.modules,
-        r.cache.module_hits,
-        r.totals.functions,
-        100.0 * r.totals.hit_rate
-    );
 }

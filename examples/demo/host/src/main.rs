@@ -1,15 +1,23 @@
-//! Loads the precompiled plugins and runs them: no compiler at run time.
+//! Runs the precompiled plugins, embedded in this binary: no compiler and no artifact
+//! files at run time, so the binary alone can be shipped.
 use std::sync::Arc;
 use wasmprecomp_runtime::wasi::{self, WasiCtx};
 use wasmprecomp_runtime::{Linker, Module, Store};
 
-/// Runs a WASI command artifact and returns its exit code. `path` must be an artifact
-/// this crate's build script precompiled.
-fn run(name: &str, path: &str, args: &[&str]) -> i32 {
-    // SAFETY: `path` is the build script's own output (its `WASMPRECOMP_*` variables), an
-    // artifact the compiler wrote while this program was built.
+/// The artifacts the build script precompiled, embedded at compile time.
+const GREET: &[u8] = include_bytes!(env!("WASMPRECOMP_GREET"));
+const STATS: &[u8] = include_bytes!(env!("WASMPRECOMP_STATS"));
+
+/// Runs a WASI command artifact and returns its exit code. `artifact` must be an
+/// artifact this crate's build script precompiled.
+fn run(name: &str, artifact: &[u8], args: &[&str]) -> i32 {
+    // The loader reads the ELF structures in place, which wants them aligned: embedded
+    // bytes are only byte-aligned, a heap copy is aligned for any of them.
+    let bytes = artifact.to_vec();
+    // SAFETY: `artifact` is the build script's own output (its `WASMPRECOMP_*`
+    // variables), written by the compiler while this program was built.
     let module =
-        unsafe { Module::from_file(path) }.unwrap_or_else(|e| panic!("loading {name}: {e}"));
+        unsafe { Module::from_bytes(&bytes) }.unwrap_or_else(|e| panic!("loading {name}: {e}"));
     let mut argv = vec![name.to_string()];
     argv.extend(args.iter().map(|s| s.to_string()));
     let mut store = Store::new();
@@ -32,8 +40,8 @@ fn main() {
     let t = std::thread::Builder::new()
         .stack_size(16 << 20)
         .spawn(|| {
-            let a = run("greet", env!("WASMPRECOMP_GREET"), &["precompiled", "plugins"]);
-            let b = run("stats", env!("WASMPRECOMP_STATS"), &[]);
+            let a = run("greet", GREET, &["precompiled", "plugins"]);
+            let b = run("stats", STATS, &[]);
             a == 0 && b == 0
         })
         .expect("thread");
