@@ -187,8 +187,31 @@ pub struct RunArgs {
     /// For a .wasm: `speed` (better code) or `none` (fastest compile).
     #[arg(long, default_value = "speed", value_name = "LEVEL", value_parser = parse_opt_level)]
     pub opt_level: OptLevel,
+    /// Give the program the host directory HOST, seen as GUEST (default: HOST as written);
+    /// repeatable. Nothing outside it is reachable through it.
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    pub dir: Vec<String>,
+    /// As --dir, read-only: nothing in it can be created, changed or removed.
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    pub dir_ro: Vec<String>,
+    /// Set an environment variable for the program; repeatable.
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Pass this process's environment variables on (before those of --env).
+    #[arg(long)]
+    pub env_inherit: bool,
+    /// Let the program read this process's stdin (otherwise it reads end of file).
+    #[arg(long)]
+    pub inherit_stdin: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not of the form K=V")),
+    }
 }
 
 #[derive(Args, Debug)]

@@ -130,7 +130,17 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let code = run::run_command(module?, run::argv(&a.file, &a.args))?;
+    let dirs = a.dir.iter().map(|d| run::Preopen::parse(d, false));
+    let opts = run::RunOptions {
+        dirs: dirs
+            .chain(a.dir_ro.iter().map(|d| run::Preopen::parse(d, true)))
+            .collect(),
+        env: a.env,
+        inherit_env: a.env_inherit,
+        inherit_stdin: a.inherit_stdin,
+    };
+    let argv = run::argv(&a.file, &a.args);
+    let (code, _) = run::run_command_opts(module?, argv, &opts, false)?;
     Ok(ExitCode::Program(code))
 }
 

@@ -1,5 +1,6 @@
 //! `cargo wasmprecomp run`: runs a WASI command module with the runtime. A `.wasm` input
-//! goes through the cache first; the guest's exit code becomes ours.
+//! goes through the cache first; the guest's exit code becomes ours. The guest sees the
+//! directories, environment and stdin that [`RunOptions`] give it, nothing else.
 
 use crate::compile::{self, CacheSettings, DriverOptions, Input};
 use crate::workspace::is_wasm;
@@ -7,45 +8,120 @@ use crate::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmprecomp_codegen::{Isa, OptLevel};
-use wasmprecomp_runtime::wasi::{self, RunError, WasiCtx};
+use wasmprecomp_runtime::wasi::{self, DirAccess, RunError, WasiCtx};
 use wasmprecomp_runtime::{Linker, Module, Store};
 
 /// Stack of the thread that runs the guest, and how much of it compiled code may use.
 const THREAD_STACK: usize = 64 << 20;
 const MAX_WASM_STACK: usize = 48 << 20;
 
-/// Runs `module` as a WASI command with `args` (argv, including `argv[0]`) on a thread
-/// with a big stack, inheriting stdin and stderr; stdout is inherited too unless
-/// `capture`, in which case it is returned. The guest sees no environment variables.
-pub fn run_command_with(
+/// A host directory given to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preopen {
+    pub host: PathBuf,
+    /// The path the guest sees it as.
+    pub guest: String,
+    pub read_only: bool,
+}
+
+impl Preopen {
+    /// Parses `HOST[::GUEST]`; without `::GUEST` the guest sees the directory as `HOST`
+    /// is written.
+    pub fn parse(spec: &str, read_only: bool) -> Preopen {
+        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+        Preopen {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+            read_only,
+        }
+    }
+}
+
+/// What a guest gets besides its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Preopened directories, in order (the first is descriptor 3).
+    pub dirs: Vec<Preopen>,
+    /// Environment variables, after the inherited ones when `inherit_env`.
+    pub env: Vec<(String, String)>,
+    /// Pass the host's environment on.
+    pub inherit_env: bool,
+    /// Let the guest read the host's stdin (otherwise it is at end of file).
+    pub inherit_stdin: bool,
+}
+
+/// Runs `module` as a WASI command with `args` (argv, including `argv[0]`) and `opts` on
+/// a thread with a big stack; stderr is inherited, stdout too unless `capture`, in which
+/// case it is returned.
+pub fn run_command_opts(
     module: Module,
     args: Vec<String>,
+    opts: &RunOptions,
     capture: bool,
 ) -> Result<(i32, Option<Vec<u8>>), Error> {
+    let mut ctx = WasiCtx::new();
+    ctx.args(args).inherit_stdio();
+    if !opts.inherit_stdin {
+        ctx.set_stdin(wasi::Input::Empty);
+    }
+    if opts.inherit_env {
+        ctx.inherit_env();
+    }
+    for (k, v) in &opts.env {
+        ctx.env(k, v);
+    }
+    for d in &opts.dirs {
+        if !d.host.is_dir() {
+            return Err(Error::NoSuchFile(d.host.clone()));
+        }
+        let access = if d.read_only {
+            DirAccess::ReadOnly
+        } else {
+            DirAccess::ReadWrite
+        };
+        ctx.preopen_dir(&d.host, d.guest.clone(), access)
+            .map_err(|source| Error::Io {
+                action: "opening a directory for the program",
+                source,
+            })?;
+    }
+    let captured = capture.then(|| ctx.capture_stdout());
     let t = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(THREAD_STACK)
-        .spawn(move || -> Result<(i32, Option<Vec<u8>>), RunError> {
+        .spawn(move || -> Result<i32, RunError> {
             let mut store = Store::new();
             store.set_max_wasm_stack(MAX_WASM_STACK);
-            let mut ctx = WasiCtx::new();
-            ctx.args(args).inherit_stdio();
-            let captured = capture.then(|| ctx.capture_stdout());
             let ctx = Arc::new(ctx);
             let mut linker = Linker::new();
             wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
-            let code = wasi::run_command(&mut store, &linker, &module, &ctx)?;
-            let out = captured.map(|c| c.lock().map(|v| v.clone()).unwrap_or_default());
-            Ok((code, out))
+            wasi::run_command(&mut store, &linker, &module, &ctx)
         })
         .map_err(|source| Error::Io {
             action: "starting the guest thread",
             source,
         })?;
-    match t.join() {
-        Ok(r) => Ok(r?),
-        Err(_) => Err(Error::ProgramPanicked),
-    }
+    let code = match t.join() {
+        Ok(r) => r?,
+        Err(_) => return Err(Error::ProgramPanicked),
+    };
+    let out = captured.map(|c| c.lock().map(|v| v.clone()).unwrap_or_default());
+    Ok((code, out))
+}
+
+/// Runs `module` as a WASI command with `args` (argv, including `argv[0]`), inheriting
+/// stdin and stderr; stdout is inherited too unless `capture`, in which case it is
+/// returned. The guest sees no environment variables and no directory.
+pub fn run_command_with(
+    module: Module,
+    args: Vec<String>,
+    capture: bool,
+) -> Result<(i32, Option<Vec<u8>>), Error> {
+    let opts = RunOptions {
+        inherit_stdin: true,
+        ..RunOptions::default()
+    };
+    run_command_opts(module, args, &opts, capture)
 }
 
 /// [`run_command_with`], output inherited.

@@ -450,9 +450,27 @@ fn bad_pointers_give_efault_and_never_crash() {
 }
 
 #[test]
-fn without_a_memory_every_pointer_is_efault() {
+fn calls_use_the_calling_instances_memory_and_without_one_every_pointer_is_efault() {
+    // No `set_memory`: the calling instance's exported memory is found by itself.
     let ctx = Arc::new(WasiCtx::new());
     let m = compile(WRAPPERS);
+    let mut store = Store::new();
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
+    let i = linker.instantiate(&mut store, &m).unwrap();
+    mem_write(&mut store, i, 0, &[0; 8]);
+    assert_eq!(
+        call_i32(&mut store, i, "random_get", &[Val::I32(0), Val::I32(8)]),
+        0
+    );
+    assert_ne!(
+        mem_read(&store, i, 0, 8),
+        [0; 8],
+        "random bytes landed in its memory"
+    );
+    // A module that exports no memory: every pointer is EFAULT.
+    let hidden = WRAPPERS.replace(r#"(memory (export "memory") 1)"#, "(memory 1)");
+    let m = compile(&hidden);
     let mut store = Store::new();
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
@@ -493,7 +511,7 @@ fn stdio_descriptors_and_no_preopens() {
         };
         assert_eq!(seek(&mut s, fd), errno::SPIPE);
         assert_eq!(c(&mut s, "path_open", &[fd, 1]), errno::NOTCAPABLE);
-        assert_eq!(c(&mut s, "fd_advise", &[fd]), errno::NOSYS);
+        assert_eq!(c(&mut s, "fd_advise", &[fd]), errno::NOTCAPABLE);
     }
     for fd in [3, 4, 100, -1] {
         assert_eq!(c(&mut s, "fd_prestat_get", &[fd, 0]), errno::BADF);
@@ -694,4 +712,56 @@ fn every_preview1_function_links_with_its_signature() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_start_function_can_call_wasi_before_instantiation_returns() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "from start\n")
+      (func $init
+        (i32.store (i32.const 100) (i32.const 16)) (i32.store (i32.const 104) (i32.const 11))
+        (if (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 200))
+          (then unreachable)))
+      (start $init)
+      (func (export "_start")))"#;
+    let (r, out, _) = run(wat, WasiCtx::new());
+    assert_eq!(r.unwrap(), 0);
+    assert_eq!(out, b"from start\n");
+}
+
+#[test]
+fn host_functions_see_the_instance_that_called_them() {
+    use std::sync::Mutex;
+    use wasmprecomp_runtime::{Extern, FuncType};
+    let wat = r#"(module
+      (import "host" "who" (func $who))
+      (func (export "call") call $who))"#;
+    let m = compile(wat);
+    let mut store = Store::new();
+    let seen: Arc<Mutex<Vec<Option<Instance>>>> = Arc::default();
+    let s = seen.clone();
+    let ty = FuncType {
+        params: vec![],
+        results: vec![],
+    };
+    let who = store.new_func(
+        ty,
+        Arc::new(move |caller, _| {
+            s.lock().unwrap().push(caller.instance());
+            Ok(vec![])
+        }),
+    );
+    let mut linker = Linker::new();
+    linker.define("host", "who", Extern::Func(who));
+    let a = linker.instantiate(&mut store, &m).unwrap();
+    let b = linker.instantiate(&mut store, &m).unwrap();
+    for i in [b, a, b] {
+        let f = store.get_func(i, "call").unwrap();
+        store.call(f, &[]).unwrap();
+    }
+    // Called by the host itself: no calling instance.
+    store.call(who, &[]).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [Some(b), Some(a), Some(b), None]);
 }

@@ -30,7 +30,7 @@ impl StoreData {
         }
         if let Some(ctx) = inner.host_ctx(&fr) {
             let func = ctx.func.clone();
-            let mut caller = Caller { store: self };
+            let mut caller = Caller::new(self, None);
             return func(&mut caller, args);
         }
         let tramp = inner.tramps[fr.sig as usize];

@@ -1,10 +1,11 @@
 //! Functions: the handle, the function reference compiled code calls through, and host
 //! functions with the callback their wasm-to-host trampolines enter.
 
-use super::{Handle, HeapCell, StoreData, StoreId, StoreInner};
+use super::{Extern, Handle, HeapCell, Instance, Memory, StoreData, StoreId, StoreInner};
 use crate::entry::wasmprecomp_rt_raise;
 use crate::{Trap, Val};
 use std::sync::Arc;
+use wasmprecomp_artifact::abi::x86_64::VALUE_SLOT;
 use wasmprecomp_artifact::{
     FuncType, FUNCREF_CODE, FUNCREF_SIG, FUNCREF_SIZE, FUNCREF_VMCTX, HOSTCTX_CALLBACK,
     VMCTX_RAISE, VMCTX_STORE,
@@ -62,9 +63,34 @@ const _: () = {
 /// A host function: receives the caller's store and the arguments, returns the results.
 pub type HostFunc = Arc<dyn Fn(&mut Caller<'_>, &[Val]) -> Result<Vec<Val>, Trap> + Send + Sync>;
 
-/// What a host function can reach while it runs.
+/// What a host function can reach while it runs: the store, and the instance whose
+/// compiled code called it.
 pub struct Caller<'a> {
     pub store: &'a mut StoreData,
+    instance: Option<Instance>,
+}
+
+impl<'a> Caller<'a> {
+    pub(crate) fn new(store: &'a mut StoreData, instance: Option<Instance>) -> Caller<'a> {
+        Caller { store, instance }
+    }
+
+    /// The instance whose compiled code made this call, also while that instance's start
+    /// function runs (before `instantiate` has returned its handle). `None` when the host
+    /// called the function itself (`call` on a host function's handle).
+    pub fn instance(&self) -> Option<Instance> {
+        self.instance
+    }
+
+    /// The calling instance's export `name`.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        self.store.get_export(self.instance?, name)
+    }
+
+    /// The calling instance's exported memory `name` (WASI programs export `memory`).
+    pub fn get_memory(&self, name: &str) -> Option<Memory> {
+        self.store.get_memory(self.instance?, name)
+    }
 }
 
 /// A host function's context: starts with the same header as a VM context, so the
@@ -200,11 +226,16 @@ unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> 
         // function references of its own store.
         .map(|(i, t)| unsafe { Val::from_bits(*t, *values.add(i), id) })
         .collect();
+    // SAFETY: `values` is the trampoline's value array on its stack (contract), which
+    // compiled code of this store called.
+    let vmctx = unsafe { calling_vmctx(ctx, values, &ty) };
+    // SAFETY: as for reading `id` above; only the addresses of the VM contexts are read.
+    let instance = vmctx.and_then(|vm| unsafe { (*store).instance_at_vmctx(vm) });
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `caller` is the `StoreData` of the running call (contract), borrowed by
         // that call for its whole duration, which lasts longer than this callback.
         let store = unsafe { &mut *caller };
-        let mut caller = Caller { store };
+        let mut caller = Caller::new(store, instance);
         func(&mut caller, &args)
     }));
     let r = match r {
@@ -239,6 +270,38 @@ unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> 
             1
         }
     }
+}
+
+/// The VM context of the compiled function that called the wasm-to-host trampoline
+/// whose value array is `values`, read from the two frames the trampoline and its caller
+/// keep (`codegen`'s `isa/x64/trampolines.rs` and the prologue in `isa/x64/emit`): the
+/// trampoline pushes `rbp`, then its VM context (the host context) and the results-area
+/// register, then reserves the array; every compiled function keeps its VM context just
+/// below its saved `rbp`. `None` when the trampoline's slot does not hold `ctx`, so a
+/// frame of another shape is never read further.
+///
+/// # Safety
+///
+/// `values` must be the value array a wasm-to-host trampoline of signature `ty` passed to
+/// the callback of `ctx`, from a call made by compiled code.
+unsafe fn calling_vmctx(ctx: *mut HostFuncCtx, values: *mut u128, ty: &FuncType) -> Option<usize> {
+    let n = ty.params.len().max(ty.results.len()).max(1);
+    let array = (n * VALUE_SLOT as usize + 15) & !15;
+    let rbp = values as usize + array + 16;
+    // SAFETY: `rbp` is the trampoline's frame pointer (contract and the layout above), so
+    // its saved-context slot is a live, aligned word of the trampoline's frame.
+    let own = unsafe { *((rbp - 8) as *const usize) };
+    if own != ctx as usize {
+        return None;
+    }
+    // SAFETY: the frame has the trampoline's shape (checked above), so `[rbp]` is the
+    // caller's saved `rbp`, and 8 bytes below it the caller keeps its VM context.
+    let caller_rbp = unsafe { *(rbp as *const usize) };
+    if caller_rbp < 8 {
+        return None;
+    }
+    // SAFETY: as above: the slot is in the calling compiled function's live frame.
+    Some(unsafe { *((caller_rbp - 8) as *const usize) })
 }
 
 #[cfg(test)]

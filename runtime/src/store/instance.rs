@@ -26,7 +26,6 @@ pub enum Extern {
 pub(crate) struct InstanceData {
     pub module: Arc<ModuleInner>,
     /// The VM context, at the address compiled code holds.
-    #[allow(dead_code, reason = "owned here, reached only through raw pointers")]
     pub vmctx: HeapCell<[u64]>,
     /// Every function, memory, table and global by module index, imports first.
     pub funcs: Vec<Func>,
@@ -52,6 +51,18 @@ impl StoreInner {
     /// The index the next instance will get.
     pub(crate) fn next_instance_index(&self) -> usize {
         self.instances.len()
+    }
+
+    /// The instance whose VM context is at `vmctx`, if one of this store's is.
+    pub(crate) fn instance_at_vmctx(&self, vmctx: usize) -> Option<Instance> {
+        let index = self
+            .instances
+            .iter()
+            .position(|i| i.vmctx.as_ptr() as *mut u64 as usize == vmctx)?;
+        Some(Instance {
+            store: self.id,
+            index: index as u32,
+        })
     }
 
     /// The instance `i` names.

@@ -1,20 +1,25 @@
-//! A minimal WASI preview1 (`wasi_snapshot_preview1`): enough for command programs built
-//! for `wasm32-wasip1` that compute and print.
-//!
-//! What is there: arguments, environment variables, the four clocks, random bytes,
+//! WASI preview1 (`wasi_snapshot_preview1`) for command programs built for
+//! `wasm32-wasip1`: arguments, environment variables, the four clocks, random bytes,
 //! standard input / output / error (inherited, captured into a buffer, or discarded; stdin
-//! can be a byte buffer), `proc_exit`, `sched_yield`, and a `poll_oneoff` that sleeps for
-//! clock subscriptions and reports stdio as ready. There is no file system: there are no
-//! preopened directories, so `fd_prestat_get` answers `EBADF` for every descriptor and the
-//! `path_*` functions fail with `ENOTCAPABLE` (on stdio) or `EBADF`. Every other
-//! preview1 function is defined with its exact signature and answers `ENOSYS`, `EBADF` or
-//! another fitting errno, so linking never fails on a known WASI import; [`run_command`]
-//! also stubs unknown `wasi_snapshot_preview1` imports.
+//! can be a byte buffer), `proc_exit`, `sched_yield`, `poll_oneoff` (clocks, stdio and
+//! files), and a file system confined to preopened directories.
 //!
-//! Host functions are not told which instance called them: the context holds a memory
-//! cell, set with [`WasiCtx::set_memory`] after instantiation to the module's exported
-//! `memory` ([`run_command`] does that). Until it is set, every function that takes a
-//! pointer answers `EFAULT`. Every guest pointer is bounds-checked: a bad pointer gives
+//! A preopened directory ([`WasiCtx::preopen_dir`]) is read-write or read-only
+//! ([`DirAccess`]). Every path is resolved by the kernel beneath the directory descriptor
+//! it is relative to (`openat2` with `RESOLVE_BENEATH`): absolute paths, `..` above it and
+//! symlinks leading out (dangling, looping, or swapped in during the call) are refused
+//! with `ENOTCAPABLE`, and no path is ever resolved by string manipulation alone.
+//! Descriptors carry preview1's rights: a read-only preopen grants no right that
+//! creates, changes or removes anything, and `path_open` never hands on a right the
+//! directory may not hand on. Sockets are not provided: `sock_*` answer `ENOTSOCK` on an
+//! open descriptor, as on a host whose program was given none. `proc_raise` answers
+//! `ENOSYS`. Every preview1 function is defined with its exact signature, so linking never
+//! fails on a known WASI import; [`run_command`] also stubs unknown
+//! `wasi_snapshot_preview1` imports.
+//!
+//! Guest pointers refer to the exported `memory` of the instance that calls (so WASI
+//! works in a start function, before instantiation returns), else to the memory set with
+//! [`WasiCtx::set_memory`]. Every guest pointer is bounds-checked: a bad pointer gives
 //! `EFAULT` (21), never a host crash.
 //!
 //! ```no_run
@@ -29,13 +34,17 @@
 //!         store.set_max_wasm_stack(8 << 20);
 //!         let mut ctx = wasi::WasiCtx::new();
 //!         ctx.args(["app", "10"]);
+//!         ctx.preopen_dir("data", "data", wasi::DirAccess::ReadOnly)?;
 //!         let ctx = Arc::new(ctx);
 //!         let mut linker = Linker::new();
 //!         wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
-//!         wasi::run_command(&mut store, &linker, &module, &ctx)
+//!         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(wasi::run_command(
+//!             &mut store, &linker, &module, &ctx,
+//!         )?)
 //!     })?
 //!     .join()
-//!     .expect("runner thread")?;
+//!     .expect("runner thread")
+//!     .map_err(|e| e.to_string())?;
 //! println!("exit code {code}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -44,36 +53,189 @@ use crate::{
     Caller, Extern, FuncType, HostFunc, InstantiateError, Linker, Memory, Module, Store, StoreData,
     Trap, Val, ValType,
 };
-use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 use wasmprecomp_artifact::ImportKind;
 
+mod fd;
+mod fs;
+mod mem;
+mod sys;
+
+use fd::{Entry, FdTable, Kind};
+use mem::{Args, Mem};
+
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// WASI errno values (the subset this implementation returns).
+/// WASI errno values (those this implementation names; host errors map to the rest).
 pub mod errno {
     /// No error.
     pub const SUCCESS: i32 = 0;
+    /// Argument list too long.
+    pub const TOOBIG: i32 = 1;
+    /// Permission denied.
+    pub const ACCES: i32 = 2;
+    /// Resource unavailable, or operation would block.
+    pub const AGAIN: i32 = 6;
     /// Bad file descriptor.
     pub const BADF: i32 = 8;
+    /// Device or resource busy.
+    pub const BUSY: i32 = 10;
+    /// File exists.
+    pub const EXIST: i32 = 20;
     /// Bad address: a pointer or length reaches outside linear memory.
     pub const FAULT: i32 = 21;
+    /// Illegal byte sequence (a path that is not UTF-8).
+    pub const ILSEQ: i32 = 25;
     /// Invalid argument.
     pub const INVAL: i32 = 28;
     /// I/O error.
     pub const IO: i32 = 29;
+    /// Is a directory.
+    pub const ISDIR: i32 = 31;
+    /// Too many levels of symbolic links.
+    pub const LOOP: i32 = 32;
+    /// Filename too long.
+    pub const NAMETOOLONG: i32 = 37;
+    /// Too many files open.
+    pub const NFILE: i32 = 41;
+    /// No such file or directory.
+    pub const NOENT: i32 = 44;
     /// Function not supported.
     pub const NOSYS: i32 = 52;
     /// Not a directory.
     pub const NOTDIR: i32 = 54;
+    /// Directory not empty.
+    pub const NOTEMPTY: i32 = 55;
     /// Not a socket.
     pub const NOTSOCK: i32 = 57;
+    /// Not supported.
+    pub const NOTSUP: i32 = 58;
+    /// Operation not permitted.
+    pub const PERM: i32 = 63;
     /// Invalid seek.
     pub const SPIPE: i32 = 70;
-    /// Capabilities insufficient.
+    /// Capabilities insufficient: a right is missing, or a path leads out of its directory.
     pub const NOTCAPABLE: i32 = 76;
+}
+
+/// WASI rights: what a descriptor may be used for.
+pub mod rights {
+    #[allow(missing_docs)]
+    pub const FD_DATASYNC: u64 = 1 << 0;
+    #[allow(missing_docs)]
+    pub const FD_READ: u64 = 1 << 1;
+    #[allow(missing_docs)]
+    pub const FD_SEEK: u64 = 1 << 2;
+    #[allow(missing_docs)]
+    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
+    #[allow(missing_docs)]
+    pub const FD_SYNC: u64 = 1 << 4;
+    #[allow(missing_docs)]
+    pub const FD_TELL: u64 = 1 << 5;
+    #[allow(missing_docs)]
+    pub const FD_WRITE: u64 = 1 << 6;
+    #[allow(missing_docs)]
+    pub const FD_ADVISE: u64 = 1 << 7;
+    #[allow(missing_docs)]
+    pub const FD_ALLOCATE: u64 = 1 << 8;
+    #[allow(missing_docs)]
+    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+    #[allow(missing_docs)]
+    pub const PATH_CREATE_FILE: u64 = 1 << 10;
+    #[allow(missing_docs)]
+    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
+    #[allow(missing_docs)]
+    pub const PATH_LINK_TARGET: u64 = 1 << 12;
+    #[allow(missing_docs)]
+    pub const PATH_OPEN: u64 = 1 << 13;
+    #[allow(missing_docs)]
+    pub const FD_READDIR: u64 = 1 << 14;
+    #[allow(missing_docs)]
+    pub const PATH_READLINK: u64 = 1 << 15;
+    #[allow(missing_docs)]
+    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
+    #[allow(missing_docs)]
+    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
+    #[allow(missing_docs)]
+    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
+    #[allow(missing_docs)]
+    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+    #[allow(missing_docs)]
+    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
+    #[allow(missing_docs)]
+    pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    #[allow(missing_docs)]
+    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    #[allow(missing_docs)]
+    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+    #[allow(missing_docs)]
+    pub const PATH_SYMLINK: u64 = 1 << 24;
+    #[allow(missing_docs)]
+    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
+    #[allow(missing_docs)]
+    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
+    #[allow(missing_docs)]
+    pub const POLL_FD_READWRITE: u64 = 1 << 27;
+    #[allow(missing_docs)]
+    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
+    #[allow(missing_docs)]
+    pub const SOCK_ACCEPT: u64 = 1 << 29;
+    /// Rights a regular file can have.
+    pub const FILE: u64 = FD_DATASYNC
+        | FD_READ
+        | FD_SEEK
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_TELL
+        | FD_WRITE
+        | FD_ADVISE
+        | FD_ALLOCATE
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+    /// Rights a directory can have.
+    pub const DIRECTORY: u64 = FD_DATASYNC
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_OPEN
+        | FD_READDIR
+        | PATH_READLINK
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_GET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE;
+    /// Rights that create, change or remove something: what a read-only preopen lacks,
+    /// and cannot hand on.
+    pub const MODIFY: u64 = FD_DATASYNC
+        | FD_WRITE
+        | FD_ALLOCATE
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE;
 }
 
 type Errno = i32;
@@ -108,17 +270,28 @@ pub enum Input {
     },
 }
 
-/// The state of one WASI program: its arguments, environment, stdio and, once it ran,
-/// its exit code. Configure it, wrap it in an [`Arc`] and pass it to [`add_to_linker`].
-#[derive(Debug, Default)]
+/// Whether a preopened directory may be changed through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirAccess {
+    /// Files and directories in it can be created, written, renamed and removed.
+    ReadWrite,
+    /// Only read: no right that creates, changes or removes anything
+    /// ([`rights::MODIFY`]) is granted, on the directory or on what is opened through it.
+    ReadOnly,
+}
+
+/// The state of one WASI program: its arguments, environment, stdio, descriptors
+/// (preopened directories among them) and, once it ran, its exit code. Configure it, wrap
+/// it in an [`Arc`] and pass it to [`add_to_linker`].
+#[derive(Debug)]
 pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdout: Output,
     stderr: Output,
     stdin: Mutex<Input>,
-    /// Stdio descriptors closed by the program.
-    closed: Mutex<[bool; 3]>,
+    /// Open descriptors: stdio, preopens, what the program opened.
+    fds: Mutex<FdTable>,
     exit_code: Mutex<Option<i32>>,
     /// The memory pointers refer to (its handle names its store).
     memory: Mutex<Option<Memory>>,
@@ -130,11 +303,63 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl Default for WasiCtx {
+    fn default() -> WasiCtx {
+        WasiCtx {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdout: Output::default(),
+            stderr: Output::default(),
+            stdin: Mutex::new(Input::default()),
+            fds: Mutex::new(FdTable::with_stdio()),
+            exit_code: Mutex::new(None),
+            memory: Mutex::new(None),
+        }
+    }
+}
+
 impl WasiCtx {
-    /// A context with no arguments, an empty environment, empty stdin, and stdout and
-    /// stderr inherited from the host process.
+    /// A context with no arguments, an empty environment, empty stdin, stdout and stderr
+    /// inherited from the host process, and no preopened directory.
     pub fn new() -> WasiCtx {
         WasiCtx::default()
+    }
+
+    /// Preopens the host directory `host` under the guest name `guest` (what the program
+    /// sees as the directory's path, e.g. `/` or `data`), as the next descriptor. The
+    /// program reaches nothing outside it through it.
+    pub fn preopen_dir(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: impl Into<String>,
+        access: DirAccess,
+    ) -> std::io::Result<&mut Self> {
+        let dir = sys::open_host_dir(host.as_ref())?;
+        let (base, inheriting) = match access {
+            DirAccess::ReadWrite => (rights::DIRECTORY, rights::DIRECTORY | rights::FILE),
+            DirAccess::ReadOnly => (
+                rights::DIRECTORY & !rights::MODIFY,
+                (rights::DIRECTORY | rights::FILE) & !rights::MODIFY,
+            ),
+        };
+        lock(&self.fds)
+            .insert(Entry {
+                kind: Kind::Dir(dir),
+                base,
+                inheriting,
+                preopen: Some(guest.into()),
+                stdio_flags: 0,
+            })
+            .map_err(|_| std::io::Error::other("no descriptor number left"))?;
+        Ok(self)
+    }
+
+    /// Adds every environment variable of the host process (those that are UTF-8).
+    pub fn inherit_env(&mut self) -> &mut Self {
+        for (k, v) in std::env::vars() {
+            self.env.push((k, v));
+        }
+        self
     }
 
     /// Sets the arguments (`argv`, including `argv[0]`, the program name).
@@ -225,9 +450,13 @@ impl WasiCtx {
         *lock(&self.memory) = Some(memory);
     }
 
-    /// The memory of the calling program, or `EFAULT` when none is set for this store.
+    /// The memory of the calling program: the calling instance's exported `memory`, else
+    /// the one set with [`WasiCtx::set_memory`] for this store, else `EFAULT`.
     fn mem<'a>(&self, caller: &'a mut Caller<'_>) -> Result<Mem<'a>, Errno> {
-        let m = (*lock(&self.memory)).ok_or(errno::FAULT)?;
+        let m = caller
+            .get_memory("memory")
+            .or(*lock(&self.memory))
+            .ok_or(errno::FAULT)?;
         let store: &'a mut StoreData = &mut *caller.store;
         if !store.owns(m) {
             return Err(errno::FAULT);
@@ -235,104 +464,12 @@ impl WasiCtx {
         Ok(Mem(store.memory_data_mut(m)))
     }
 
-    fn is_open_stdio(&self, fd: u32) -> bool {
-        fd < 3 && !lock(&self.closed)[fd as usize]
-    }
-
-    /// `Ok` for an open stdio descriptor, `EBADF` otherwise.
-    fn stdio(&self, fd: u32) -> WasiResult {
-        if self.is_open_stdio(fd) {
-            Ok(())
-        } else {
-            Err(errno::BADF)
-        }
-    }
-
-    fn output(&self, fd: u32) -> Result<&Output, Errno> {
-        self.stdio(fd)?;
-        match fd {
+    /// Where stdio stream `n` (1 or 2) goes.
+    fn output(&self, n: u8) -> Result<&Output, Errno> {
+        match n {
             1 => Ok(&self.stdout),
             2 => Ok(&self.stderr),
             _ => Err(errno::BADF),
-        }
-    }
-}
-
-/// A bounds-checked view of linear memory.
-struct Mem<'a>(&'a mut [u8]);
-
-impl Mem<'_> {
-    fn range(&self, ptr: u32, len: u64) -> Result<std::ops::Range<usize>, Errno> {
-        let start = ptr as u64;
-        let end = start.checked_add(len).ok_or(errno::FAULT)?;
-        if end > self.0.len() as u64 {
-            return Err(errno::FAULT);
-        }
-        Ok(start as usize..end as usize)
-    }
-    fn check(&self, ptr: u32, len: u64) -> WasiResult {
-        self.range(ptr, len).map(|_| ())
-    }
-    fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
-        let r = self.range(ptr, len as u64)?;
-        Ok(&self.0[r])
-    }
-    fn bytes_mut(&mut self, ptr: u32, len: u64) -> Result<&mut [u8], Errno> {
-        let r = self.range(ptr, len)?;
-        Ok(&mut self.0[r])
-    }
-    fn read_u32(&self, ptr: u32) -> Result<u32, Errno> {
-        let b = self.bytes(ptr, 4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn read_u16(&self, ptr: u32) -> Result<u16, Errno> {
-        let b = self.bytes(ptr, 2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-    fn read_u64(&self, ptr: u32) -> Result<u64, Errno> {
-        let b = self.bytes(ptr, 8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult {
-        self.bytes_mut(ptr, data.len() as u64)?
-            .copy_from_slice(data);
-        Ok(())
-    }
-    fn write_u32(&mut self, ptr: u32, v: u32) -> WasiResult {
-        self.write(ptr, &v.to_le_bytes())
-    }
-    fn write_u64(&mut self, ptr: u32, v: u64) -> WasiResult {
-        self.write(ptr, &v.to_le_bytes())
-    }
-    /// Address of the byte `off` past `base`, if it fits in 32 bits.
-    fn offset(base: u32, off: u64) -> Result<u32, Errno> {
-        u32::try_from(base as u64 + off).map_err(|_| errno::FAULT)
-    }
-    /// Reads and checks an array of `n` (buffer, length) pairs at `iovs`.
-    fn iovecs(&self, iovs: u32, n: u32) -> Result<Vec<(u32, u32)>, Errno> {
-        self.check(iovs, n as u64 * 8)?;
-        let mut v = Vec::with_capacity(n as usize);
-        for i in 0..n as u64 {
-            let at = Self::offset(iovs, i * 8)?;
-            let buf = self.read_u32(at)?;
-            let len = self.read_u32(Self::offset(at, 4)?)?;
-            self.check(buf, len as u64)?;
-            v.push((buf, len));
-        }
-        Ok(v)
-    }
-}
-
-/// Arguments of a host call, read without panicking.
-struct Args<'a>(&'a [Val]);
-
-impl Args<'_> {
-    fn u32(&self, i: usize) -> u32 {
-        match self.0.get(i) {
-            Some(Val::I32(v)) => *v as u32,
-            _ => 0,
         }
     }
 }
@@ -348,37 +485,41 @@ const FUNCS: &[(&str, &str, Handler)] = &[
     ("environ_sizes_get", "ii", environ_sizes_get),
     ("clock_res_get", "ii", clock_res_get),
     ("clock_time_get", "iIi", clock_time_get),
-    ("fd_advise", "iIIi", fd_stub::<0>),
-    ("fd_allocate", "iII", fd_stub::<0>),
-    ("fd_close", "i", fd_close),
-    ("fd_datasync", "i", fd_sync),
-    ("fd_fdstat_get", "ii", fd_fdstat_get),
-    ("fd_fdstat_set_flags", "ii", fd_ok),
-    ("fd_fdstat_set_rights", "iII", fd_ok),
-    ("fd_filestat_get", "ii", fd_filestat_get),
-    ("fd_filestat_set_size", "iI", fd_stub::<0>),
-    ("fd_filestat_set_times", "iIIi", fd_stub::<0>),
-    ("fd_pread", "iiiIi", fd_stub::<{ errno::SPIPE }>),
-    ("fd_prestat_get", "ii", fd_badf),
-    ("fd_prestat_dir_name", "iii", fd_badf),
-    ("fd_pwrite", "iiiIi", fd_stub::<{ errno::SPIPE }>),
-    ("fd_read", "iiii", fd_read),
-    ("fd_readdir", "iiiIi", fd_stub::<{ errno::NOTDIR }>),
-    ("fd_renumber", "ii", fd_stub::<0>),
-    ("fd_seek", "iIii", fd_stub::<{ errno::SPIPE }>),
-    ("fd_sync", "i", fd_sync),
-    ("fd_tell", "ii", fd_stub::<{ errno::SPIPE }>),
-    ("fd_write", "iiii", fd_write),
-    ("path_create_directory", "iii", path_stub::<0>),
-    ("path_filestat_get", "iiiii", path_stub::<0>),
-    ("path_filestat_set_times", "iiiiIIi", path_stub::<0>),
-    ("path_link", "iiiiiii", path_stub::<0>),
-    ("path_open", "iiiiiIIii", path_stub::<0>),
-    ("path_readlink", "iiiiii", path_stub::<0>),
-    ("path_remove_directory", "iii", path_stub::<0>),
-    ("path_rename", "iiiiii", path_stub::<0>),
-    ("path_symlink", "iiiii", path_stub::<2>),
-    ("path_unlink_file", "iii", path_stub::<0>),
+    ("fd_advise", "iIIi", fs::fd_advise),
+    ("fd_allocate", "iII", fs::fd_allocate),
+    ("fd_close", "i", fs::fd_close),
+    ("fd_datasync", "i", fs::fd_datasync),
+    ("fd_fdstat_get", "ii", fs::fd_fdstat_get),
+    ("fd_fdstat_set_flags", "ii", fs::fd_fdstat_set_flags),
+    ("fd_fdstat_set_rights", "iII", fs::fd_fdstat_set_rights),
+    ("fd_filestat_get", "ii", fs::fd_filestat_get),
+    ("fd_filestat_set_size", "iI", fs::fd_filestat_set_size),
+    ("fd_filestat_set_times", "iIIi", fs::fd_filestat_set_times),
+    ("fd_pread", "iiiIi", fs::fd_pread),
+    ("fd_prestat_get", "ii", fs::fd_prestat_get),
+    ("fd_prestat_dir_name", "iii", fs::fd_prestat_dir_name),
+    ("fd_pwrite", "iiiIi", fs::fd_pwrite),
+    ("fd_read", "iiii", fs::fd_read),
+    ("fd_readdir", "iiiIi", fs::fd_readdir),
+    ("fd_renumber", "ii", fs::fd_renumber),
+    ("fd_seek", "iIii", fs::fd_seek),
+    ("fd_sync", "i", fs::fd_sync),
+    ("fd_tell", "ii", fs::fd_tell),
+    ("fd_write", "iiii", fs::fd_write),
+    ("path_create_directory", "iii", fs::path_create_directory),
+    ("path_filestat_get", "iiiii", fs::path_filestat_get),
+    (
+        "path_filestat_set_times",
+        "iiiiIIi",
+        fs::path_filestat_set_times,
+    ),
+    ("path_link", "iiiiiii", fs::path_link),
+    ("path_open", "iiiiiIIii", fs::path_open),
+    ("path_readlink", "iiiiii", fs::path_readlink),
+    ("path_remove_directory", "iii", fs::path_remove_directory),
+    ("path_rename", "iiiiii", fs::path_rename),
+    ("path_symlink", "iiiii", fs::path_symlink),
+    ("path_unlink_file", "iii", fs::path_unlink_file),
     ("poll_oneoff", "iiii", poll_oneoff),
     ("proc_raise", "i", nosys),
     ("sched_yield", "", sched_yield),
@@ -675,146 +816,9 @@ fn random_get(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResul
     fill_random(mem.bytes_mut(a.u32(0), a.u32(1) as u64)?)
 }
 
-fn fd_write(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    let out = ctx.output(a.u32(0))?;
-    let mut mem = ctx.mem(caller)?;
-    let nwritten = a.u32(3);
-    mem.check(nwritten, 4)?;
-    let iovs = mem.iovecs(a.u32(1), a.u32(2))?;
-    let total: u64 = iovs.iter().map(|(_, len)| *len as u64).sum();
-    let total = u32::try_from(total).map_err(|_| errno::INVAL)?;
-    let write_all = |w: &mut dyn Write| -> WasiResult {
-        for (buf, len) in &iovs {
-            w.write_all(mem.bytes(*buf, *len)?).map_err(|_| errno::IO)?;
-        }
-        w.flush().map_err(|_| errno::IO)
-    };
-    match (out, a.u32(0)) {
-        (Output::Inherit, 1) => write_all(&mut std::io::stdout().lock())?,
-        (Output::Inherit, _) => write_all(&mut std::io::stderr().lock())?,
-        (Output::Capture(buf), _) => write_all(&mut *lock(buf))?,
-        (Output::Discard, _) => {}
-    }
-    mem.write_u32(nwritten, total)
-}
-
-fn fd_read(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    let fd = a.u32(0);
-    if fd != 0 {
-        // stdout and stderr are not readable.
-        return Err(errno::BADF);
-    }
-    ctx.stdio(0)?;
-    let mut mem = ctx.mem(caller)?;
-    let nread = a.u32(3);
-    mem.check(nread, 4)?;
-    let iovs = mem.iovecs(a.u32(1), a.u32(2))?;
-    let mut input = lock(&ctx.stdin);
-    let mut total: u64 = 0;
-    match &mut *input {
-        Input::Empty => {}
-        Input::Bytes { data, pos } => {
-            for (buf, len) in &iovs {
-                let rest = data.get(*pos..).unwrap_or(&[]);
-                let n = rest.len().min(*len as usize);
-                mem.write(*buf, &rest[..n])?;
-                *pos += n;
-                total += n as u64;
-                if n < *len as usize {
-                    break;
-                }
-            }
-        }
-        Input::Inherit => {
-            // One read into the first non-empty buffer: a short read is allowed.
-            if let Some((buf, len)) = iovs.iter().find(|(_, len)| *len > 0) {
-                let dst = mem.bytes_mut(*buf, *len as u64)?;
-                let n = loop {
-                    match std::io::stdin().lock().read(dst) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(_) => return Err(errno::IO),
-                    }
-                };
-                total = n as u64;
-            }
-        }
-    }
-    mem.write_u32(nread, u32::try_from(total).map_err(|_| errno::INVAL)?)
-}
-
-fn fd_close(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    let fd = a.u32(0);
-    ctx.stdio(fd)?;
-    lock(&ctx.closed)[fd as usize] = true;
-    Ok(())
-}
-
-fn fd_sync(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    let fd = a.u32(0);
-    ctx.stdio(fd)?;
-    let r = match (fd, ctx.output(fd)) {
-        (1, Ok(Output::Inherit)) => std::io::stdout().flush(),
-        (2, Ok(Output::Inherit)) => std::io::stderr().flush(),
-        _ => Ok(()),
-    };
-    r.map_err(|_| errno::IO)
-}
-
-/// Filetype of the stdio descriptors: a character device.
-const FILETYPE_CHARACTER_DEVICE: u8 = 2;
-
-fn fd_fdstat_get(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    let fd = a.u32(0);
-    ctx.stdio(fd)?;
-    let mut mem = ctx.mem(caller)?;
-    // fd_datasync | fd_read | fd_sync | fd_write | fd_filestat_get | poll_fd_readwrite,
-    // minus read on output and write on input.
-    const READ: u64 = 0x2;
-    const WRITE: u64 = 0x40;
-    const COMMON: u64 = 0x1 | 0x8 | 0x10 | 0x20_0000 | 0x800_0000;
-    let rights = COMMON | if fd == 0 { READ } else { WRITE };
-    let mut st = [0u8; 24];
-    st[0] = FILETYPE_CHARACTER_DEVICE;
-    // fs_flags (u16 at 2) = 0.
-    st[8..16].copy_from_slice(&rights.to_le_bytes());
-    // fs_rights_inheriting (u64 at 16) = 0.
-    mem.write(a.u32(1), &st)
-}
-
-fn fd_filestat_get(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    ctx.stdio(a.u32(0))?;
-    let mut mem = ctx.mem(caller)?;
-    // dev, ino, filetype (u8 at 16), nlink, size, atim, mtim, ctim.
-    let mut st = [0u8; 64];
-    st[16] = FILETYPE_CHARACTER_DEVICE;
-    mem.write(a.u32(1), &st)
-}
-
-/// Accepted and ignored on stdio.
-fn fd_ok(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    ctx.stdio(a.u32(0))
-}
-
-fn fd_badf(_ctx: &WasiCtx, _caller: &mut Caller<'_>, _a: &Args<'_>) -> WasiResult {
-    Err(errno::BADF)
-}
-
-/// `EBADF` unless the descriptor is open stdio; then `E` (`ENOSYS` when `E` is 0).
-fn fd_stub<const E: i32>(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    ctx.stdio(a.u32(0))?;
-    Err(if E == 0 { errno::NOSYS } else { E })
-}
-
-/// Path functions: the directory descriptor is argument `FD`. No directory is
-/// preopened, so this is `ENOTCAPABLE` on stdio and `EBADF` otherwise.
-fn path_stub<const FD: usize>(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    ctx.stdio(a.u32(FD))?;
-    Err(errno::NOTCAPABLE)
-}
-
+/// No descriptor is a socket.
 fn sock_stub(ctx: &WasiCtx, _caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
-    ctx.stdio(a.u32(0))?;
+    lock(&ctx.fds).get(a.u32(0))?;
     Err(errno::NOTSOCK)
 }
 
@@ -854,8 +858,8 @@ impl Event {
     }
 }
 
-/// Clock subscriptions sleep (the shortest one wins); fd subscriptions on stdio are
-/// reported ready at once (and then only clock subscriptions already due fire).
+/// Clock subscriptions sleep (the shortest one wins); fd subscriptions on stdio and files
+/// are reported ready at once (and then only clock subscriptions already due fire).
 fn poll_oneoff(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResult {
     let (subs, out, n, nevents) = (a.u32(0), a.u32(1), a.u32(2), a.u32(3));
     let mut mem = ctx.mem(caller)?;
@@ -897,14 +901,13 @@ fn poll_oneoff(ctx: &WasiCtx, caller: &mut Caller<'_>, a: &Args<'_>) -> WasiResu
             }
             EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => {
                 let fd = mem.read_u32(body)?;
-                let ok = ctx.is_open_stdio(fd) && ((fd == 0) == (tag == EVENTTYPE_FD_READ));
-                let nbytes = match (&*lock(&ctx.stdin), ok && fd == 0) {
-                    (Input::Bytes { data, pos }, true) => data.len().saturating_sub(*pos) as u64,
-                    _ => 0,
+                let (error, nbytes) = match fs::poll_ready(ctx, fd, tag == EVENTTYPE_FD_READ) {
+                    Ok(n) => (0, n),
+                    Err(e) => (e as u16, 0),
                 };
                 ready.push(Event {
                     userdata,
-                    error: if ok { 0 } else { errno::BADF as u16 },
+                    error,
                     ty: tag,
                     nbytes,
                 });
