@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
-use wasmprecomp_driver::{CacheSettings, OptLevel};
+use wasmprecomp_driver::{BoundsChecks, CacheSettings, OptLevel};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", version)]
@@ -147,6 +147,10 @@ pub struct BuildArgs {
     /// `speed` (better code) or `none` (fastest compile).
     #[arg(long, default_value = "speed", value_name = "LEVEL", value_parser = parse_opt_level)]
     pub opt_level: OptLevel,
+    /// How memory accesses are kept in bounds: `guard` (guard pages and the runtime's fault
+    /// handler; the default) or `explicit` (a comparison per access).
+    #[arg(long, default_value = "guard", value_name = "HOW", value_parser = parse_bounds_checks)]
+    pub bounds_checks: BoundsChecks,
     /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -276,6 +280,11 @@ impl Color {
             Color::Never => "never",
         }
     }
+}
+
+fn parse_bounds_checks(s: &str) -> Result<BoundsChecks, String> {
+    BoundsChecks::parse(s)
+        .ok_or_else(|| format!("unknown bounds checks `{s}` (use `guard` or `explicit`)"))
 }
 
 fn parse_opt_level(s: &str) -> Result<OptLevel, String> {

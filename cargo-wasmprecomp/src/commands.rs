@@ -65,6 +65,7 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         },
         target: a.target,
         opt_level: a.opt_level,
+        bounds_checks: a.bounds_checks,
         out_dir: a.out_dir,
         report: a.report,
         jobs: a.jobs,

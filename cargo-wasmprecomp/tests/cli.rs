@@ -899,3 +899,38 @@ fn cache_check_recompiles_module_hits_and_fails_on_a_wrong_artifact() {
         "no artifact next to a failed module"
     );
 }
+
+#[test]
+fn bounds_checks_are_chosen_on_the_command_line_and_recorded_in_the_artifact() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    for (flag, recorded) in [
+        (None, "bounds_checks=guard"),
+        (Some("explicit"), "bounds_checks=explicit"),
+        (Some("guard"), "bounds_checks=guard"),
+    ] {
+        let out = d.path().join(format!("out-{}", flag.unwrap_or("default")));
+        let mut cmd = bin();
+        cmd.arg(&good).arg("--out-dir").arg(&out).arg("--no-cache");
+        if let Some(f) = flag {
+            cmd.args(["--bounds-checks", f]);
+        }
+        let o = run(&mut cmd);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let art = std::fs::read(out.join("good.wpc")).unwrap();
+        let has = |s: &str| art.windows(s.len()).any(|w| w == s.as_bytes());
+        assert!(has(recorded), "{flag:?}: the header records {recorded}");
+    }
+    let o = run(bin().arg(&good).args(["--bounds-checks", "none"]));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an unknown strategy is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("guard"));
+}

@@ -26,7 +26,7 @@ use crate::precompile::check_core_target;
 use crate::workspace::{self, CargoBuild, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
-use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Isa, OptLevel};
 use wasmprecomp_report::{Report, Status};
 
 /// Flags for the wasm build of [`Builder::package`] members when
@@ -59,6 +59,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     target: Option<String>,
     opt_level: Option<OptLevel>,
+    bounds_checks: BoundsChecks,
     cache: CacheSettings,
 }
 
@@ -159,6 +160,11 @@ impl Builder {
         self.opt_level = Some(o);
         self
     }
+    /// How memory accesses are kept in bounds (default: guard pages).
+    pub fn bounds_checks(mut self, b: BoundsChecks) -> Self {
+        self.bounds_checks = b;
+        self
+    }
     /// Cache settings (default: the per-user cache, read-write).
     pub fn cache(mut self, c: CacheSettings) -> Self {
         self.cache = c;
@@ -197,7 +203,8 @@ impl Builder {
             None => std::env::var("TARGET").ok(),
         };
         let isa = Isa::new(target.as_deref(), self.opt_level.unwrap_or_default())
-            .map_err(Error::Target)?;
+            .map_err(Error::Target)?
+            .with_bounds_checks(self.bounds_checks);
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
         for w in &self.wasm {
             rerun.file(w);
