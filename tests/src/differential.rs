@@ -28,7 +28,7 @@
 //!   `if (param f32) (result i32)` whose `else` arm runs reads back as 0.
 
 use std::collections::BTreeMap;
-use wasmprecomp_codegen::{compile_wasm, Isa, OptLevel};
+use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Isa, OptLevel};
 use wasmprecomp_runtime as ours;
 
 /// Name under which the fuel global is exported.
@@ -342,21 +342,23 @@ fn args_for(params: &[ours::ValType], round: usize) -> Vec<ours::Val> {
 }
 
 /// Compiles `wasm` with wasmprecomp at both optimization levels (each uses its own
-/// register allocator) and runs it against wasmi. `Err` describes the first difference
-/// (or a module one engine accepts and the other refuses).
+/// register allocator), the first with guard-page bounds checks and the second with
+/// explicit ones, and runs it against wasmi. `Err` describes the first difference (or a
+/// module one engine accepts and the other refuses).
 pub fn check(wasm: &[u8]) -> Result<Stats, String> {
-    let stats = check_with(wasm, OptLevel::Speed)?;
-    check_with(wasm, OptLevel::None).map_err(|e| format!("at opt level none: {e}"))?;
+    let stats = check_with(wasm, OptLevel::Speed, BoundsChecks::Guard)?;
+    check_with(wasm, OptLevel::None, BoundsChecks::Explicit)
+        .map_err(|e| format!("at opt level none with explicit bounds checks: {e}"))?;
     Ok(stats)
 }
 
 /// [`check`] at one optimization level.
-pub fn check_with(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
+pub fn check_with(wasm: &[u8], opt: OptLevel, bounds: BoundsChecks) -> Result<Stats, String> {
     let wasm = wasm.to_vec();
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(THREAD_STACK)
-            .spawn_scoped(s, || check_on_this_thread(&wasm, opt))
+            .spawn_scoped(s, || check_on_this_thread(&wasm, opt, bounds))
             .map_err(|e| format!("cannot spawn a checker thread: {e}"))?
             .join()
             .unwrap_or_else(|p| {
@@ -370,9 +372,9 @@ pub fn check_with(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
     })
 }
 
-fn check_on_this_thread(wasm: &[u8], opt: OptLevel) -> Result<Stats, String> {
+fn check_on_this_thread(wasm: &[u8], opt: OptLevel, bounds: BoundsChecks) -> Result<Stats, String> {
     let mut stats = Stats::default();
-    let mut a = Ours::new(wasm, opt)?;
+    let mut a = Ours::new(wasm, opt, bounds)?;
     let mut b = Wasmi::new(wasm)?;
     let (ia, ib) = (a.instantiate(), b.instantiate());
     if ia != ib {
@@ -492,8 +494,10 @@ struct Ours {
 }
 
 impl Ours {
-    fn new(wasm: &[u8], opt: OptLevel) -> Result<Ours, String> {
-        let isa = Isa::new(None, opt).map_err(|e| format!("isa: {e}"))?;
+    fn new(wasm: &[u8], opt: OptLevel, bounds: BoundsChecks) -> Result<Ours, String> {
+        let isa = Isa::new(None, opt)
+            .map_err(|e| format!("isa: {e}"))?
+            .with_bounds_checks(bounds);
         let art =
             compile_wasm(wasm, &isa).map_err(|e| format!("wasmprecomp refused the module: {e}"))?;
         // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
