@@ -174,10 +174,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     /// The memory a load or store names, and the register holding its base.
-    pub(super) fn heap(
-        &self,
-        _memarg: &wasmparser::MemArg,
-    ) -> Result<(crate::lower::VmRef, regalloc2::VReg), CompileError> {
+    pub(super) fn heap(&self) -> Result<(crate::lower::VmRef, regalloc2::VReg), CompileError> {
         // Memory reference 0: multiple memories are not compiled.
         let mem = self.memory(0)?;
         let base = *self
@@ -188,7 +185,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     fn load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
-        let (mem, base) = self.heap(&memarg)?;
+        let (mem, base) = self.heap()?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
         let r = self
@@ -199,7 +196,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     }
 
     pub(super) fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
-        let (mem, base) = self.heap(&memarg)?;
+        let (mem, base) = self.heap()?;
         let value = self.pop()?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);

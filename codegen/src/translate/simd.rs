@@ -9,7 +9,7 @@ use super::Translator;
 use crate::error::CompileError;
 use crate::lower::{Lanes, Lower, MemKind, VBinOp, VShiftOp, VTernOp, VTestOp, VUnOp, Val};
 use wasmparser::VisitSimdOperator;
-use wasmprecomp_artifact::ValType::{self, I32, I64, V128};
+use wasmprecomp_artifact::ValType::{I32, V128};
 
 type R = Result<(), CompileError>;
 
@@ -105,7 +105,7 @@ impl<B: Lower> Translator<'_, '_, B> {
         kind: MemKind,
         memarg: wasmparser::MemArg,
     ) -> Result<regalloc2::VReg, CompileError> {
-        let (mem, base) = self.heap(&memarg)?;
+        let (mem, base) = self.heap()?;
         let addr = self.pop()?;
         let trap = self.trap_here(wasmprecomp_artifact::TrapKind::MemoryOutOfBounds);
         Ok(self
@@ -130,7 +130,7 @@ impl<B: Lower> Translator<'_, '_, B> {
         let x = self.load_reg(lane_mem(lanes), memarg)?;
         let r = self
             .isa
-            .splat(&mut self.ctx, lanes, Val::Reg(x, lane_ty(lanes)));
+            .splat(&mut self.ctx, lanes, Val::Reg(x, lanes.scalar()));
         self.push_reg(r, V128);
         Ok(())
     }
@@ -140,7 +140,7 @@ impl<B: Lower> Translator<'_, '_, B> {
         let x = self.load_reg(lane_mem(lanes), memarg)?;
         let r = self
             .isa
-            .replace_lane(&mut self.ctx, lanes, lane, v, Val::Reg(x, lane_ty(lanes)));
+            .replace_lane(&mut self.ctx, lanes, lane, v, Val::Reg(x, lanes.scalar()));
         self.push_reg(r, V128);
         Ok(())
     }
@@ -148,25 +148,17 @@ impl<B: Lower> Translator<'_, '_, B> {
     fn v_store_lane(&mut self, lanes: Lanes, memarg: wasmparser::MemArg, lane: u8) -> R {
         let v = self.vreg()?;
         let x = self.isa.extract_lane(&mut self.ctx, lanes, lane, false, v);
-        self.push_reg(x, lane_ty(lanes));
+        self.push_reg(x, lanes.scalar());
         self.store(lane_mem(lanes), memarg)
     }
 }
 
-/// The integer load or store of one lane.
+/// The integer load or store of one lane (lane accesses name integer shapes only).
 fn lane_mem(lanes: Lanes) -> MemKind {
     MemKind::Int {
         bytes: lanes.bytes(),
         signed: false,
-        ty: lane_ty(lanes),
-    }
-}
-
-fn lane_ty(lanes: Lanes) -> ValType {
-    if lanes.bytes() == 8 {
-        I64
-    } else {
-        I32
+        ty: lanes.scalar(),
     }
 }
 

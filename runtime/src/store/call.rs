@@ -2,9 +2,10 @@
 //! mapping from a trapping return address back to a trap site.
 
 use super::func::Caller;
-use super::{Func, StoreData, StoreInner};
+use super::{Func, ModuleInner, StoreData, StoreInner};
 use crate::entry::wasmprecomp_rt_enter;
 use crate::{Trap, TrapKind, Val};
+use wasmprecomp_artifact::TrapSite;
 
 impl StoreData {
     /// Calls a function with arguments of its signature.
@@ -96,36 +97,32 @@ impl StoreData {
 }
 
 impl StoreInner {
+    /// The module whose code holds `pc`, `pc`'s offset in its `.text` and the trap site
+    /// recorded at exactly that offset, if any. Allocation-free (the fault handler uses it).
+    fn site_at(&self, pc: usize) -> Option<(&ModuleInner, u32, Option<TrapSite>)> {
+        let m = self.modules.iter().find(|m| m.code.contains(pc))?;
+        let off = (pc - m.code.base() as usize) as u32;
+        let traps = &m.meta.traps;
+        let site = traps
+            .binary_search_by_key(&off, |t| t.text_offset)
+            .ok()
+            .map(|i| traps[i]);
+        Some((m, off, site))
+    }
+
     /// Whether a fault at `pc` touching `addr` is a guard-page bounds check of this store:
     /// `pc` is a memory access site in its code and `addr` lies in one of its memories'
     /// reservations. Reads only; allocation-free, for the fault handler.
     pub(crate) fn is_guard_fault(&self, pc: usize, addr: usize) -> bool {
-        let site = self.modules.iter().any(|m| {
-            m.code.contains(pc) && {
-                let off = (pc - m.code.base() as usize) as u32;
-                let traps = &m.meta.traps;
-                traps
-                    .binary_search_by_key(&off, |t| t.text_offset)
-                    .is_ok_and(|i| traps[i].kind == TrapKind::MemoryOutOfBounds)
-            }
-        });
+        let site = matches!(self.site_at(pc), Some((_, _, Some(s))) if s.kind == TrapKind::MemoryOutOfBounds);
         site && self.memories.iter().any(|mem| mem.reserves(addr))
     }
 
     /// The trap for a raise at return address `pc`, preferring the trap a libcall or host
     /// function recorded.
     fn trap_at(&self, pc: usize, pending: Option<Trap>) -> Trap {
-        for m in &self.modules {
-            if !m.code.contains(pc) {
-                continue;
-            }
-            let off = (pc - m.code.base() as usize) as u32;
+        if let Some((m, off, site)) = self.site_at(pc) {
             let meta = &m.meta;
-            let site = meta
-                .traps
-                .binary_search_by_key(&off, |t| t.text_offset)
-                .ok()
-                .map(|i| meta.traps[i]);
             let func = meta
                 .code
                 .iter()

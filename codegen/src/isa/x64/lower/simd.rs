@@ -397,31 +397,19 @@ impl X64Lower {
         self.vbin_imm(ctx, VecImmOp::Shufps, v, zero, 0x88)
     }
 
-    fn shift_imm_op(op: VShiftOp, lanes: Lanes) -> VecShiftImm {
-        use VecShiftImm::*;
+    /// The shift by an immediate and the shift by a register's count for 16-, 32- and
+    /// 64-bit lanes (`i64x2.shr_s` has none: SSE lacks `psraq`).
+    fn shift_ops(op: VShiftOp, lanes: Lanes) -> (VecShiftImm, VecOp) {
+        use VecShiftImm as I;
         match (op, lanes.bytes()) {
-            (VShiftOp::Shl, 2) => Psllw,
-            (VShiftOp::Shl, 4) => Pslld,
-            (VShiftOp::Shl, _) => Psllq,
-            (VShiftOp::ShrU, 2) => Psrlw,
-            (VShiftOp::ShrU, 4) => Psrld,
-            (VShiftOp::ShrU, _) => Psrlq,
-            (VShiftOp::ShrS, 2) => Psraw,
-            (VShiftOp::ShrS, _) => Psrad,
-        }
-    }
-
-    fn shift_reg_op(op: VShiftOp, lanes: Lanes) -> VecOp {
-        use VecOp::*;
-        match (op, lanes.bytes()) {
-            (VShiftOp::Shl, 2) => Psllw,
-            (VShiftOp::Shl, 4) => Pslld,
-            (VShiftOp::Shl, _) => Psllq,
-            (VShiftOp::ShrU, 2) => Psrlw,
-            (VShiftOp::ShrU, 4) => Psrld,
-            (VShiftOp::ShrU, _) => Psrlq,
-            (VShiftOp::ShrS, 2) => Psraw,
-            (VShiftOp::ShrS, _) => Psrad,
+            (VShiftOp::Shl, 2) => (I::Psllw, VecOp::Psllw),
+            (VShiftOp::Shl, 4) => (I::Pslld, VecOp::Pslld),
+            (VShiftOp::Shl, _) => (I::Psllq, VecOp::Psllq),
+            (VShiftOp::ShrU, 2) => (I::Psrlw, VecOp::Psrlw),
+            (VShiftOp::ShrU, 4) => (I::Psrld, VecOp::Psrld),
+            (VShiftOp::ShrU, _) => (I::Psrlq, VecOp::Psrlq),
+            (VShiftOp::ShrS, 2) => (I::Psraw, VecOp::Psraw),
+            (VShiftOp::ShrS, _) => (I::Psrad, VecOp::Psrad),
         }
     }
 
@@ -867,7 +855,7 @@ impl LowerSimd for X64Lower {
                 let t = self.vbin_const(ctx, VecOp::Pxor, t, m);
                 return self.vbin_const(ctx, VecOp::Psubq, t, m);
             }
-            return self.vshift_imm(ctx, Self::shift_imm_op(op, lanes), a, c);
+            return self.vshift_imm(ctx, Self::shift_ops(op, lanes).0, a, c);
         }
         let c = self.reg(ctx, count);
         let c = self.gpr_op_imm(ctx, AluOp::And, c, bits as i32 - 1);
@@ -888,7 +876,7 @@ impl LowerSimd for X64Lower {
             let t = self.vbin(ctx, VecOp::Pxor, t, m);
             return self.vbin(ctx, VecOp::Psubq, t, m);
         }
-        self.vbin(ctx, Self::shift_reg_op(op, lanes), a, cv)
+        self.vbin(ctx, Self::shift_ops(op, lanes).1, a, cv)
     }
 
     fn simd_test(&mut self, ctx: C, op: VTestOp, lanes: Lanes, a: VReg) -> VReg {
