@@ -10,12 +10,13 @@
 //! these constants, never by spelling them out.
 //!
 //! Registers are numbered by their hardware encoding, the number the instruction encoding
-//! uses (for x86-64, the ModRM/REX register number), so an encoder and an assembler use
-//! them directly.
+//! uses (for x86-64, the ModRM/REX register number; for aarch64, the 5-bit register
+//! field), so an encoder and an assembler use them directly.
 //!
 //! The protocol is part of [`FORMAT_VERSION`](crate::FORMAT_VERSION): an artifact built
 //! against another protocol has another format version and is refused.
 
+pub mod aarch64;
 pub mod x86_64;
 
 /// Whether `regs` contains `reg`: for the constant assertions with which each side states
