@@ -80,7 +80,12 @@ fn section(
 /// The metadata comes first in the file, at [`META_OFFSET`], so that its header (which
 /// holds the wasm's sha256) can be read from the first bytes of an artifact without
 /// parsing the rest; `.text` follows, 16-byte aligned.
-pub(crate) fn write(text: &[u8], meta: &[u8], symbols: &[FuncSymbol]) -> Vec<u8> {
+pub(crate) fn write(
+    machine: elf::Machine,
+    text: &[u8],
+    meta: &[u8],
+    symbols: &[FuncSymbol],
+) -> Vec<u8> {
     let meta_at = META_OFFSET;
     let text_at = align(meta_at + meta.len(), 16);
     let symtab_at = align(text_at + text.len(), 8);
@@ -104,7 +109,7 @@ pub(crate) fn write(text: &[u8], meta: &[u8], symbols: &[FuncSymbol]) -> Vec<u8>
             padding: [0; 7],
         },
         e_type: U16::new(LE, elf::ET_REL),
-        e_machine: U16::new(LE, elf::EM_X86_64),
+        e_machine: U16::new(LE, machine),
         e_version: U32::new(LE, elf::EV_CURRENT.0.into()),
         e_entry: U64::new(LE, 0),
         e_phoff: U64::new(LE, 0),
@@ -227,7 +232,7 @@ mod tests {
             (b"_ZN5nbody4main17h0123456789abcdefE", 48, 50),
             (b"with\0nul", 98, 2),
         ];
-        let bytes = write(&text, &meta, &symbols);
+        let bytes = write(elf::EM_X86_64, &text, &meta, &symbols);
         let f = object::File::parse(&bytes[..]).expect("parses");
         assert_eq!(f.architecture(), object::Architecture::X86_64);
         let t = f.section_by_name(".text").expect(".text");
@@ -275,7 +280,7 @@ mod tests {
 
     #[test]
     fn a_file_without_symbols_or_metadata_is_still_well_formed() {
-        let bytes = write(&[0xc3], &[], &[]);
+        let bytes = write(elf::EM_X86_64, &[0xc3], &[], &[]);
         let f = object::File::parse(&bytes[..]).expect("parses");
         assert_eq!(f.symbols().count(), 0);
         assert_eq!(

@@ -14,9 +14,11 @@ pub(crate) struct FunctionLink<'p> {
     pub params: &'p Parameters,
 }
 
-fn align_to(v: &mut Vec<u8>, a: usize) {
+/// Pads `v` to a multiple of `a` bytes with `pad` (the target's trapping filler, whole
+/// instructions when `a` is a multiple of the instruction size).
+fn align_to(v: &mut Vec<u8>, a: usize, pad: &[u8]) {
     while !v.len().is_multiple_of(a) {
-        v.push(0xcc);
+        v.extend_from_slice(pad);
     }
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn link<'a>(
     let mut text = Vec::with_capacity(code_bytes + meta.types.len() * 512);
     let mut starts = Vec::with_capacity(functions.len());
     for i in 0..functions.len() {
-        align_to(&mut text, 16);
+        align_to(&mut text, 16, isa.code_padding());
         starts.push(text.len() as u32);
         text.extend_from_slice(code_of(i).code);
     }
@@ -90,7 +92,7 @@ pub(crate) fn link<'a>(
                             message: "direct call to an imported function".into(),
                             function: Some(params.func_index),
                         })?;
-                    starts[target as usize] as i64 - (at as i64 + 4)
+                    starts[target as usize] as i64
                 }
                 RelocKind::VmFuncRef => layout.func_ref(real) as i64,
                 RelocKind::VmMemory => layout.memory(real) as i64,
@@ -102,7 +104,16 @@ pub(crate) fn link<'a>(
                 | RelocKind::DataIndex
                 | RelocKind::ElemIndex => real as i64,
             } + r.addend as i64;
-            text[at..at + 4].copy_from_slice(&(value as i32).to_le_bytes());
+            if !isa.patch(&mut text, at, r.kind, value) {
+                return Err(CompileError::Limit {
+                    message: format!(
+                        "a relocation's value {value:#x} does not fit its field (the module's code or VM context is too large for {})",
+                        isa.triple()
+                    ),
+                    offset: 0,
+                    function: Some(params.func_index),
+                });
+            }
         }
         for t in c.traps() {
             traps.push(art::TrapSite {
@@ -124,10 +135,10 @@ pub(crate) fn link<'a>(
             meta.trampolines.push(*t);
             continue;
         }
-        align_to(&mut text, 16);
+        align_to(&mut text, 16, isa.code_padding());
         let a2w = text.len() as u32;
         text.extend_from_slice(&isa.array_to_wasm_trampoline(ty));
-        align_to(&mut text, 16);
+        align_to(&mut text, 16, isa.code_padding());
         let w2h = text.len() as u32;
         let (code, site) = isa.wasm_to_host_trampoline(ty);
         text.extend_from_slice(&code);
@@ -171,7 +182,7 @@ pub(crate) fn link<'a>(
             .iter()
             .map(|(name, off, len)| (name.as_bytes(), *off as u64, *len as u64)),
     );
-    let mut artifact = elf::write(&text, &meta.encode(), &symbols);
+    let mut artifact = elf::write(isa.elf_machine(), &text, &meta.encode(), &symbols);
     if !art::seal(&mut artifact) {
         return Err(crate::error::internal(
             "artifact too short to hold its checksum",

@@ -23,8 +23,15 @@ pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::EXTENDED_CONST);
 
 /// Proposals we recognise and reject by name: the proposal's own feature, and the
-/// features it needs besides to validate.
+/// features it needs besides to validate. The first two are refused only by targets that
+/// do not compile them (see [`crate::isa::Isa::wasm_features`]).
 const UNSUPPORTED: &[(&str, WasmFeatures, WasmFeatures)] = &[
+    ("simd", WasmFeatures::SIMD, WasmFeatures::empty()),
+    (
+        "relaxed-simd",
+        WasmFeatures::RELAXED_SIMD,
+        WasmFeatures::SIMD,
+    ),
     ("threads", WasmFeatures::THREADS, WasmFeatures::empty()),
     ("tail-call", WasmFeatures::TAIL_CALL, WasmFeatures::empty()),
     (
@@ -204,12 +211,14 @@ pub fn const_expr(e: &wasmparser::ConstExpr) -> Result<art::ConstExpr, CompileEr
     Ok(art::ConstExpr::Ops(ops))
 }
 
-/// Parses `wasm` and validates it fully. Errors name the offset, the function and, for
+/// Parses `wasm` and validates it fully with every proposal this compiler compiles for
+/// some target ([`SUPPORTED_FEATURES`]). Errors name the offset, the function and, for
 /// proposals we do not compile, the proposal.
 pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
-    let (info, funcs) = parse_and_validate_module(wasm)?;
+    let (info, funcs) = parse_and_validate_module(wasm, SUPPORTED_FEATURES)?;
     for (i, f) in funcs.into_iter().enumerate() {
-        validate_body(&info, wasm, f, i as u32).map_err(|e| classify(wasm, e))?;
+        validate_body(&info, wasm, f, i as u32)
+            .map_err(|e| classify(wasm, SUPPORTED_FEATURES, e))?;
     }
     Ok(info)
 }
@@ -217,19 +226,21 @@ pub fn parse_and_validate(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
 /// A function body's validator, to run with [`validate_body`].
 pub type BodyValidator = FuncToValidate<ValidatorResources>;
 
-/// Parses `wasm` and validates everything but the function bodies, whose validators are
-/// returned (in order) so they can run in parallel.
+/// Parses `wasm` and validates everything but the function bodies with `features` (the
+/// target's, a subset of [`SUPPORTED_FEATURES`]), whose validators are returned (in
+/// order) so they can run in parallel.
 pub fn parse_and_validate_module(
     wasm: &[u8],
+    features: WasmFeatures,
 ) -> Result<(ModuleInfo, Vec<BodyValidator>), CompileError> {
     // Parse first so validation errors can be attributed to a function.
     let parsed = parse(wasm);
-    let mut validator = Validator::new_with_features(SUPPORTED_FEATURES);
+    let mut validator = Validator::new_with_features(features);
     let mut funcs = Vec::new();
     // The parser must know the features too: they decide how some fields are encoded
     // (e.g. memory limits are 64-bit only with memory64).
     let mut parser = Parser::new(0);
-    parser.set_features(SUPPORTED_FEATURES);
+    parser.set_features(features);
     for payload in parser.parse_all(wasm) {
         let checked = payload.and_then(|p| {
             validator.payload(&p).map(|v| match v {
@@ -242,7 +253,7 @@ pub fn parse_and_validate_module(
             Ok(None) => {}
             Err(e) => {
                 let function = parsed.as_ref().ok().and_then(|m| m.function_at(e.offset()));
-                return Err(classify(wasm, invalid(e, function)));
+                return Err(classify(wasm, features, invalid(e, function)));
             }
         }
     }
@@ -275,14 +286,14 @@ fn invalid(e: BinaryReaderError, function: Option<u32>) -> CompileError {
     }
 }
 
-/// Classifies a validation failure: [`CompileError::Unsupported`] naming the proposal when
-/// the module's sections and the failing function's body validate with that proposal
-/// enabled, otherwise the failure as it is.
+/// Classifies a validation failure under `features`: [`CompileError::Unsupported`] naming
+/// the proposal when the module's sections and the failing function's body validate with
+/// that proposal enabled, otherwise the failure as it is.
 ///
 /// The work is bounded and independent of how many functions fail or use the proposal:
 /// at most one pass over the module's sections per candidate proposal (their function
 /// bodies are skipped, not validated), plus the failing body.
-pub fn classify(wasm: &[u8], e: CompileError) -> CompileError {
+pub fn classify(wasm: &[u8], features: WasmFeatures, e: CompileError) -> CompileError {
     let CompileError::Invalid {
         message,
         offset,
@@ -291,7 +302,7 @@ pub fn classify(wasm: &[u8], e: CompileError) -> CompileError {
     else {
         return e;
     };
-    let all = SUPPORTED_FEATURES
+    let all = features
         .union(WasmFeatures::all())
         .difference(WasmFeatures::COMPONENT_MODEL);
     if !validates_with(wasm, all, function) {
@@ -301,16 +312,19 @@ pub fn classify(wasm: &[u8], e: CompileError) -> CompileError {
             function,
         };
     }
-    let alone = UNSUPPORTED.iter().find(|(_, own, with)| {
-        validates_with(wasm, SUPPORTED_FEATURES.union(*own).union(*with), function)
-    });
+    let refused = || {
+        UNSUPPORTED
+            .iter()
+            .filter(|(_, own, _)| !features.contains(*own))
+    };
+    let alone = refused()
+        .find(|(_, own, with)| validates_with(wasm, features.union(*own).union(*with), function));
     let proposal = match alone {
         Some((name, _, _)) => name.to_string(),
         // No one proposal suffices: name each without which the module does not validate
         // (one more pass over the sections per proposal).
         None => {
-            let needed: Vec<&str> = UNSUPPORTED
-                .iter()
+            let needed: Vec<&str> = refused()
                 .filter(|(_, own, _)| !validates_with(wasm, all.difference(*own), function))
                 .map(|(name, _, _)| *name)
                 .collect();

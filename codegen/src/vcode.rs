@@ -370,6 +370,42 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
     }
 }
 
+/// For each block, the block control reaches from it without executing anything: itself,
+/// or, for a block that is a bare jump (`is_jump`, and no moves), the destination of that
+/// jump, followed through such blocks. The entry block and blocks on a cycle of bare
+/// jumps stay themselves.
+pub fn forwarding<I: MachInst>(
+    vcode: &VCode<I>,
+    ra: &regalloc2::Output,
+    is_jump: impl Fn(&I) -> bool,
+) -> Vec<usize> {
+    use regalloc2::{Edit, InstOrEdit};
+    let n = vcode.num_blocks();
+    let bare = |b: usize| {
+        b != 0
+            && ra
+                .block_insts_and_edits(vcode, regalloc2::Block::new(b))
+                .all(|ie| match ie {
+                    InstOrEdit::Inst(i) => is_jump(&vcode.insts[i.index()]),
+                    InstOrEdit::Edit(Edit::Move { from, to }) => from == to,
+                })
+    };
+    let is_bare: Vec<bool> = (0..n).map(bare).collect();
+    (0..n)
+        .map(|b| {
+            let mut d = b;
+            for _ in 0..n {
+                if !is_bare[d] {
+                    return d;
+                }
+                d = vcode.succs(d)[0].index();
+            }
+            // A cycle of bare jumps: an infinite loop, kept as it is.
+            b
+        })
+        .collect()
+}
+
 /// Runs the register allocator on `vcode`, applies its allocations to the instructions
 /// and hands the result to `emit`.
 ///

@@ -5,9 +5,10 @@
 //! [`crate::lower::Lower`] hooks), register environment, calling convention, encoder,
 //! emission and trampolines. Translation (`translate/`), stencils, the pipeline, the cache
 //! and the artifact format are shared. Nothing outside `isa/<arch>/` names an
-//! architecture but this file's `Backend` enum: adding aarch64 means adding
-//! `isa/aarch64/` and one variant here.
+//! architecture but this file's `Backend` enum, one variant per `isa/<arch>/`.
 
+pub mod aarch64;
+pub mod call_conv;
 pub mod x64;
 
 use crate::compiled::CompiledStencil;
@@ -77,6 +78,7 @@ impl BoundsChecks {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     X64,
+    Aarch64,
 }
 
 /// A compilation target with its flags.
@@ -108,10 +110,12 @@ impl Isa {
         };
         let backend = match (triple.architecture, triple.operating_system) {
             (Architecture::X86_64, OperatingSystem::Linux) => Backend::X64,
+            (Architecture::Aarch64(_), OperatingSystem::Linux) => Backend::Aarch64,
             _ => return Err(CompileError::UnsupportedTarget(triple.to_string())),
         };
         let env = match backend {
             Backend::X64 => x64::abi::machine_env(),
+            Backend::Aarch64 => aarch64::abi::machine_env(),
         };
         Ok(Isa {
             triple,
@@ -147,6 +151,7 @@ impl Isa {
     fn required_features(&self) -> &'static [&'static str] {
         match self.backend {
             Backend::X64 => x64::CPU_FEATURES,
+            Backend::Aarch64 => aarch64::CPU_FEATURES,
         }
     }
     /// The flags string recorded in artifacts and keys.
@@ -177,6 +182,7 @@ impl Isa {
         };
         match self.backend {
             Backend::X64 => x64::compile(stencil, &self.env, alg, self.bounds_checks),
+            Backend::Aarch64 => aarch64::compile(stencil, &self.env, alg, self.bounds_checks),
         }
     }
 
@@ -185,6 +191,7 @@ impl Isa {
     pub fn array_to_wasm_trampoline(&self, ty: &wasmprecomp_artifact::FuncType) -> Vec<u8> {
         match self.backend {
             Backend::X64 => x64::trampolines::array_to_wasm(ty),
+            Backend::Aarch64 => aarch64::trampolines::array_to_wasm(ty),
         }
     }
 
@@ -193,6 +200,62 @@ impl Isa {
     pub fn wasm_to_host_trampoline(&self, ty: &wasmprecomp_artifact::FuncType) -> (Vec<u8>, u32) {
         match self.backend {
             Backend::X64 => x64::trampolines::wasm_to_host(ty),
+            Backend::Aarch64 => aarch64::trampolines::wasm_to_host(ty),
+        }
+    }
+
+    /// The proposals this target compiles: validation refuses the others by name.
+    pub fn wasm_features(&self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as F;
+        match self.backend {
+            Backend::X64 => crate::module::SUPPORTED_FEATURES,
+            Backend::Aarch64 => {
+                crate::module::SUPPORTED_FEATURES.difference(F::SIMD.union(F::RELAXED_SIMD))
+            }
+        }
+    }
+
+    /// The filler between functions in `.text`: an instruction that traps (`int3`; `udf`
+    /// on aarch64, whose functions are whole words long).
+    pub fn code_padding(&self) -> &'static [u8] {
+        match self.backend {
+            Backend::X64 => &[0xcc],
+            Backend::Aarch64 => &[0; 4],
+        }
+    }
+
+    /// The ELF machine of this target's artifacts.
+    pub fn elf_machine(&self) -> object::elf::Machine {
+        match self.backend {
+            Backend::X64 => object::elf::EM_X86_64,
+            Backend::Aarch64 => object::elf::EM_AARCH64,
+        }
+    }
+
+    /// Writes a relocation's resolved `value` into its field at `at` in `text`: for
+    /// [`RelocKind::CallFunc`](crate::compiled::RelocKind::CallFunc) `value` is the
+    /// callee's offset in `text`, otherwise the value the field holds (VM-context offset
+    /// or real index, addend included). Returns false when the field cannot hold it.
+    pub fn patch(
+        &self,
+        text: &mut [u8],
+        at: usize,
+        kind: crate::compiled::RelocKind,
+        value: i64,
+    ) -> bool {
+        match self.backend {
+            Backend::X64 => {
+                let v = match kind {
+                    crate::compiled::RelocKind::CallFunc => value - (at as i64 + 4),
+                    _ => value,
+                };
+                let Ok(v) = i32::try_from(v) else {
+                    return false;
+                };
+                text[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                true
+            }
+            Backend::Aarch64 => aarch64::emit::patch(text, at, kind, value),
         }
     }
 }

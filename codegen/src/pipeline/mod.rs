@@ -145,9 +145,9 @@ fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn CodeCache, isa: &Is
 /// the time that took.
 type Validated = (ModuleInfo, Vec<module::BodyValidator>, f64);
 
-fn validate(wasm: &[u8]) -> Result<Validated, CompileError> {
+fn validate(wasm: &[u8], isa: &Isa) -> Result<Validated, CompileError> {
     let t = Instant::now();
-    let (info, funcs) = module::parse_and_validate_module(wasm)?;
+    let (info, funcs) = module::parse_and_validate_module(wasm, isa.wasm_features())?;
     Ok((info, funcs, ms(t)))
 }
 
@@ -260,7 +260,8 @@ fn prepare<'m>(
     for r in results {
         // The first invalid function in module order is the one reported, and the only
         // one classified (see `module::classify`).
-        let (s, p, k, digest, served) = r.map_err(|e| module::classify(wasm, e))?;
+        let (s, p, k, digest, served) =
+            r.map_err(|e| module::classify(wasm, isa.wasm_features(), e))?;
         if let Some(code) = served {
             // Decoding checked that every row names existing code.
             if let Some(c) = manifest.as_ref().and_then(|m| m.code.get(code as usize)) {
@@ -368,7 +369,7 @@ pub fn compile_modules_hashed(
     // whose bytes the prepared modules' code views borrow.
     let (validated, fetched): (Vec<Result<Validated, CompileError>>, Vec<Fetched>) =
         map_items(wasms.to_vec(), several, |_, w| {
-            let v = validate(w);
+            let v = validate(w, isa);
             let functions = v.as_ref().map_or(0, |v| v.1.len());
             (v, fetch_manifest(w, functions, opts.cache, isa))
         })

@@ -23,52 +23,12 @@ pub fn xmm(n: u8) -> PReg {
     PReg::new(n as usize, RegClass::Float)
 }
 
-/// Where one parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgLoc {
-    Reg(PReg),
-    /// Stack position in 8-byte units from the first stack argument (a `v128` takes two).
-    Stack(u32),
-}
+pub use crate::isa::call_conv::{area_offsets, ArgLoc};
 
 /// Locations of `params` (the VM context is not included: it is always
 /// [`protocol::VMCTX`]) and the stack they take, in 8-byte units.
 pub fn param_locs(params: &[ValType]) -> (Vec<ArgLoc>, u32) {
-    let mut ni = 0;
-    let mut nf = 0;
-    let mut ns = 0;
-    let locs = params
-        .iter()
-        .map(|t| {
-            if t.in_vector_regs() {
-                if let Some(&x) = protocol::FLOAT_PARAMS.get(nf) {
-                    nf += 1;
-                    return ArgLoc::Reg(xmm(x));
-                }
-            } else if let Some(&r) = protocol::INT_PARAMS.get(ni) {
-                ni += 1;
-                return ArgLoc::Reg(gpr(r));
-            }
-            let at = ns;
-            ns += t.area_bytes() / 8;
-            ArgLoc::Stack(at)
-        })
-        .collect();
-    (locs, ns)
-}
-
-/// Byte offset of each of `results` in a results area, and the area's size.
-pub fn area_offsets(results: &[ValType]) -> (Vec<u32>, u32) {
-    let mut at = 0;
-    let offs = results
-        .iter()
-        .map(|t| {
-            let o = at;
-            at += t.area_bytes();
-            o
-        })
-        .collect();
-    (offs, at)
+    crate::isa::call_conv::param_locs(params, &protocol::INT_PARAMS, &protocol::FLOAT_PARAMS)
 }
 
 /// Register of a single result.

@@ -312,37 +312,6 @@ impl Emitter {
     }
 }
 
-/// For each block, the block control reaches from it without executing anything: itself,
-/// or, for a block that is a bare `Jump` (no moves), the destination of that jump, followed
-/// through such blocks. The entry block and blocks on a cycle of bare jumps stay
-/// themselves.
-fn forwarding(vcode: &VCode<Inst>, ra: &Output) -> Vec<usize> {
-    let n = vcode.num_blocks();
-    let bare = |b: usize| {
-        b != 0
-            && ra
-                .block_insts_and_edits(vcode, regalloc2::Block::new(b))
-                .all(|ie| match ie {
-                    InstOrEdit::Inst(i) => matches!(vcode.insts[i.index()], Inst::Jump),
-                    InstOrEdit::Edit(Edit::Move { from, to }) => from == to,
-                })
-    };
-    let is_bare: Vec<bool> = (0..n).map(bare).collect();
-    (0..n)
-        .map(|b| {
-            let mut d = b;
-            for _ in 0..n {
-                if !is_bare[d] {
-                    return d;
-                }
-                d = vcode.succs(d)[0].index();
-            }
-            // A cycle of bare jumps: an infinite loop, kept as it is.
-            b
-        })
-        .collect()
-}
-
 /// Emits machine code for allocated VCode.
 pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) -> CompiledStencil {
     // Callee-saved registers the allocator used.
@@ -403,7 +372,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) 
     let nblocks = vcode.num_blocks();
     // A block that only jumps on (an edge block without moves) is not emitted: every
     // branch to it goes straight to where it leads, and its label is that block's.
-    let dest = forwarding(vcode, ra);
+    let dest = crate::vcode::forwarding(vcode, ra, |i| matches!(i, Inst::Jump));
     let own: Vec<Label> = (0..nblocks).map(|_| e.asm.new_label()).collect();
     let labels: Vec<Label> = dest.iter().map(|d| own[*d]).collect();
     let emitted: Vec<usize> = (0..nblocks).filter(|b| dest[*b] == *b).collect();
