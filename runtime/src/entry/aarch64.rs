@@ -34,15 +34,18 @@ const fn fpr_pair(i: usize) -> usize {
 }
 
 // What the routines below assume of the protocol: ten general-purpose registers saved in
-// pairs, none of them the frame pointer, link register or stack pointer; the trampoline's
-// registers set from this routine's AAPCS64 arguments (`x2`, `x3`, `x4`, the trampoline
-// kept in `ip0`) in an order that overwrites no source before it is read; the raise
-// routine's context register is neither of the scratch registers it uses (`x9`, `x10`)
-// nor the link register it reads.
+// pairs, none of them the frame pointer, link register or stack pointer, nor a register
+// the exit uses while restoring them (`x0` holding the result, `x9`, `x10`); the
+// trampoline's registers set from this routine's AAPCS64 arguments (`x2`, `x3`, `x4`, the
+// trampoline kept in `ip0`) in an order that overwrites no source before it is read; the
+// raise routine's context register is neither of the scratch registers it uses (`x9`,
+// `x10`) nor the link register it reads.
 const _: () = {
     assert!(CALLEE_SAVED.len() == 10);
     assert!(!contains(&CALLEE_SAVED, FP) && !contains(&CALLEE_SAVED, LR));
     assert!(!contains(&CALLEE_SAVED, SP) && !contains(&CALLEE_SAVED, IP0));
+    assert!(!contains(&CALLEE_SAVED, 0) && !contains(&CALLEE_SAVED, 9));
+    assert!(!contains(&CALLEE_SAVED, 10));
     assert!(!contains(&[3, 4, IP0], ARRAY_VMCTX));
     assert!(!contains(&[4, IP0], ARRAY_CODE));
     assert!(ARRAY_VALUES != IP0);
