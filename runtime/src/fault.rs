@@ -17,11 +17,11 @@
 //! faulting address becomes the call's return address, the trap site (pushed on x86-64,
 //! in the link register `x30` on aarch64), and the VM context is taken from the faulting
 //! function's frame (`[rbp - 8]` on x86-64, `[x29 - 8]` on aarch64, where every prologue
-//! keeps it) into the protocol's `RAISE_VMCTX`. Any other fault
-//! goes to the handler that was installed before this one (or the default action), so a
-//! host program's own handlers, and Rust's stack-overflow report, keep working. The
-//! handler runs on an alternate signal stack, which the runtime gives every thread that
-//! enters compiled code and does not have one.
+//! keeps it) into the protocol's `RAISE_VMCTX`. Any other fault goes to the handler that
+//! was installed before this one (or the default action), so a host program's own
+//! handlers, and Rust's stack-overflow report, keep working. The handler runs on an
+//! alternate signal stack, which the runtime gives every thread that enters compiled code
+//! and does not have one.
 
 use crate::entry::wasmprecomp_rt_raise;
 use crate::store::StoreInner;
