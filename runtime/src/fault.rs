@@ -14,23 +14,19 @@
 //! - the faulting address lies in one of that store's memory reservations.
 //!
 //! Then it makes the interrupted code call the raise routine as a trap stub would: the
-//! faulting address is pushed as the trap site and the VM context is taken from the
-//! faulting function's frame (`[rbp - 8]`, where every prologue keeps it). Any other fault
-//! goes to the handler that was installed before this one (or the default action), so a
-//! host program's own handlers, and Rust's stack-overflow report, keep working. The
-//! handler runs on an alternate signal stack, which the runtime gives every thread that
-//! enters compiled code and does not have one.
+//! faulting address becomes the call's return address, the trap site (pushed on x86-64,
+//! in the link register `x30` on aarch64), and the VM context is taken from the faulting
+//! function's frame (`[rbp - 8]` on x86-64, `[x29 - 8]` on aarch64, where every prologue
+//! keeps it) into the protocol's `RAISE_VMCTX`. Any other fault goes to the handler that
+//! was installed before this one (or the default action), so a host program's own
+//! handlers, and Rust's stack-overflow report, keep working. The handler runs on an
+//! alternate signal stack, which the runtime gives every thread that enters compiled code
+//! and does not have one.
 
 use crate::entry::wasmprecomp_rt_raise;
 use crate::store::StoreInner;
 use std::cell::Cell;
 use std::sync::OnceLock;
-use wasmprecomp_artifact::abi::x86_64::{RAISE_VMCTX, RDI};
-
-const _: () = assert!(
-    RAISE_VMCTX == RDI,
-    "the handler sets the raise routine's context in rdi"
-);
 
 /// Bytes of each thread's alternate signal stack.
 const ALT_STACK: usize = 64 << 10;
@@ -172,27 +168,79 @@ unsafe extern "C" fn on_fault(
             (*info).si_addr() as usize,
         )
     };
-    let gregs = &mut uc.uc_mcontext.gregs;
-    let pc = gregs[libc::REG_RIP as usize] as usize;
+    let pc = interrupted_pc(uc);
     let state = RUNNING.with(|r| r.get());
     // SAFETY: a non-null `RUNNING` is the state of the store whose compiled code this
     // thread is running; nothing holds a reference into it while compiled code runs.
     if !state.is_null() && unsafe { (*state).is_guard_fault(pc, addr) } {
-        let rsp = gregs[libc::REG_RSP as usize] as usize - 8;
-        let rbp = gregs[libc::REG_RBP as usize] as usize;
-        // SAFETY: the fault is at a memory access of a compiled function body: its frame
-        // holds the VM context at `[rbp - 8]`, and the stack below `rsp` is free (compiled
-        // code uses no red zone); the push is what a trap stub's call does.
-        unsafe {
-            *(rsp as *mut usize) = pc;
-            gregs[libc::REG_RDI as usize] = *((rbp - 8) as *const i64);
-        }
-        gregs[libc::REG_RSP as usize] = rsp as i64;
-        gregs[libc::REG_RIP as usize] = wasmprecomp_rt_raise as *const () as usize as i64;
+        // SAFETY: the fault is at a memory access of a compiled function body (checked
+        // just above), which is what `call_raise` needs.
+        unsafe { call_raise(uc, pc) };
         return;
     }
     // SAFETY: forwarding the signal as the kernel delivered it.
     unsafe { forward(sig, info, ctx) }
+}
+
+/// The address of the instruction that faulted.
+#[cfg(target_arch = "x86_64")]
+fn interrupted_pc(uc: &libc::ucontext_t) -> usize {
+    uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize
+}
+
+/// Makes the interrupted code resume in the raise routine as if the faulting instruction
+/// at `pc` had been a trap stub's call: `pc` pushed as the return address, the VM context
+/// from `[rbp - 8]` in `rdi`.
+///
+/// # Safety
+///
+/// `uc` must be the interrupted context of a fault at a memory access of a compiled
+/// function body.
+#[cfg(target_arch = "x86_64")]
+unsafe fn call_raise(uc: &mut libc::ucontext_t, pc: usize) {
+    use wasmprecomp_artifact::abi::x86_64::{RAISE_VMCTX, RDI};
+    const _: () = assert!(
+        RAISE_VMCTX == RDI,
+        "the handler sets the raise routine's context in rdi"
+    );
+    let gregs = &mut uc.uc_mcontext.gregs;
+    let rsp = gregs[libc::REG_RSP as usize] as usize - 8;
+    let rbp = gregs[libc::REG_RBP as usize] as usize;
+    // SAFETY: a compiled function body's frame holds the VM context at `[rbp - 8]`, and
+    // the stack below `rsp` is free (compiled code uses no red zone); the push is what a
+    // trap stub's call does.
+    unsafe {
+        *(rsp as *mut usize) = pc;
+        gregs[libc::REG_RDI as usize] = *((rbp - 8) as *const i64);
+    }
+    gregs[libc::REG_RSP as usize] = rsp as i64;
+    gregs[libc::REG_RIP as usize] = wasmprecomp_rt_raise as *const () as usize as i64;
+}
+
+/// The address of the instruction that faulted.
+#[cfg(target_arch = "aarch64")]
+fn interrupted_pc(uc: &libc::ucontext_t) -> usize {
+    uc.uc_mcontext.pc as usize
+}
+
+/// Makes the interrupted code resume in the raise routine as if the faulting instruction
+/// at `pc` had been a trap stub's `blr`: `pc` in the link register as the return
+/// address, the VM context from `[x29 - 8]` in `RAISE_VMCTX`. The stack pointer stays
+/// as it was: the raise routine takes the entry's from the store.
+///
+/// # Safety
+///
+/// `uc` must be the interrupted context of a fault at a memory access of a compiled
+/// function body.
+#[cfg(target_arch = "aarch64")]
+unsafe fn call_raise(uc: &mut libc::ucontext_t, pc: usize) {
+    use wasmprecomp_artifact::abi::aarch64::{FP, LR, RAISE_VMCTX};
+    let regs = &mut uc.uc_mcontext.regs;
+    let fp = regs[FP as usize] as usize;
+    // SAFETY: a compiled function body's frame holds the VM context at `[x29 - 8]`.
+    regs[RAISE_VMCTX as usize] = unsafe { *((fp - 8) as *const u64) };
+    regs[LR as usize] = pc as u64;
+    uc.uc_mcontext.pc = wasmprecomp_rt_raise as *const () as usize as u64;
 }
 
 /// Hands a fault that is not ours to the handler installed before ours.

@@ -28,8 +28,17 @@
 //! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) belong to the store
 //! that created them: using one with another store panics, and no safe call reaches
 //! another store's state.
+//!
+//! The runtime runs on x86-64 and aarch64 Linux, and loads artifacts compiled for the
+//! architecture it runs on.
 
 #![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+compile_error!("wasmprecomp-runtime runs on x86-64 and aarch64 Linux only");
 
 mod entry;
 mod fault;

@@ -20,7 +20,7 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
-    fn new(text: &[u8]) -> Result<CodeMemory, LoadError> {
+    pub(crate) fn new(text: &[u8]) -> Result<CodeMemory, LoadError> {
         let page = 4096;
         let len = text.len().max(1).div_ceil(page) * page;
         // SAFETY: a fresh anonymous private mapping; we only write inside it before
@@ -43,6 +43,8 @@ impl CodeMemory {
                 libc::munmap(p, len);
                 return Err(LoadError::Map(e.to_string()));
             }
+            #[cfg(target_arch = "aarch64")]
+            sync_instruction_cache(p as *const u8, text.len());
             Ok(CodeMemory {
                 ptr: p as *mut u8,
                 len,
@@ -56,6 +58,49 @@ impl CodeMemory {
         let b = self.ptr as usize;
         pc >= b && pc < b + self.len
     }
+}
+
+/// Makes the instructions just written to `start..start + len` visible to instruction
+/// fetch, as aarch64 requires (its instruction cache is not coherent with data writes):
+/// cleans the data cache to the point of unification and invalidates the instruction
+/// cache over the range, line by line with the line sizes `CTR_EL0` gives, each step
+/// skipped when `CTR_EL0` says the hardware needs none (`IDC`, `DIC`), then `isb`. This
+/// is the sequence of compiler-rt's `__clear_cache` for aarch64, written here so the
+/// runtime does not depend on which C runtime provides that builtin. The maintenance
+/// operations reach every core of the inner shareable domain; the `isb` covers this
+/// thread, and another thread reaches the code only after receiving the module from
+/// this one.
+#[cfg(target_arch = "aarch64")]
+fn sync_instruction_cache(start: *const u8, len: usize) {
+    use std::arch::asm;
+    let ctr: u64;
+    // SAFETY: reads `CTR_EL0`, which Linux lets user space read.
+    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    let (begin, end) = (start as usize, start as usize + len);
+    if ctr & (1 << 28) == 0 {
+        let line = 4usize << ((ctr >> 16) & 0xf);
+        let mut a = begin & !(line - 1);
+        while a < end {
+            // SAFETY: cleaning a data cache line of mapped, readable code memory only
+            // writes its contents back.
+            unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack, preserves_flags)) };
+            a += line;
+        }
+    }
+    // SAFETY: a barrier has no operands.
+    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
+    if ctr & (1 << 29) == 0 {
+        let line = 4usize << (ctr & 0xf);
+        let mut a = begin & !(line - 1);
+        while a < end {
+            // SAFETY: invalidating instruction cache lines of mapped code memory only
+            // makes the next fetch read memory.
+            unsafe { asm!("ic ivau, {}", in(reg) a, options(nostack, preserves_flags)) };
+            a += line;
+        }
+    }
+    // SAFETY: barriers have no operands.
+    unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
 }
 
 impl Drop for CodeMemory {
@@ -90,7 +135,24 @@ impl std::fmt::Debug for Module {
     }
 }
 
+/// The target this runtime was built for, as a target triple.
+const HOST_TARGET: &str = env!("WASMPRECOMP_RUNTIME_TARGET");
+
+/// Whether code compiled for `target` (an artifact's target triple) runs on this host:
+/// the same architecture, both Linux. The error names both targets.
+fn check_target(target: &str) -> Result<(), String> {
+    let arch = target.split('-').next().unwrap_or("");
+    let host_linux = cfg!(target_os = "linux");
+    if arch == std::env::consts::ARCH && target.contains("linux") && host_linux {
+        return Ok(());
+    }
+    Err(format!(
+        "artifact compiled for {target} cannot run on this host ({HOST_TARGET}); compile the module with `--target {HOST_TARGET}`"
+    ))
+}
+
 /// CPU features this host has, by the names artifacts use.
+#[cfg(target_arch = "x86_64")]
 fn host_has(feature: &str) -> bool {
     match feature {
         "sse4.1" => std::arch::is_x86_feature_detected!("sse4.1"),
@@ -100,6 +162,24 @@ fn host_has(feature: &str) -> bool {
         "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
         "avx" => std::arch::is_x86_feature_detected!("avx"),
         "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+        _ => false,
+    }
+}
+
+/// CPU features this host has, by the names artifacts use (those of
+/// `is_aarch64_feature_detected!`).
+#[cfg(target_arch = "aarch64")]
+fn host_has(feature: &str) -> bool {
+    match feature {
+        "neon" => std::arch::is_aarch64_feature_detected!("neon"),
+        "fp" => std::arch::is_aarch64_feature_detected!("fp"),
+        "lse" => std::arch::is_aarch64_feature_detected!("lse"),
+        "crc" => std::arch::is_aarch64_feature_detected!("crc"),
+        "rcpc" => std::arch::is_aarch64_feature_detected!("rcpc"),
+        "dotprod" => std::arch::is_aarch64_feature_detected!("dotprod"),
+        "fp16" => std::arch::is_aarch64_feature_detected!("fp16"),
+        "aes" => std::arch::is_aarch64_feature_detected!("aes"),
+        "sha2" => std::arch::is_aarch64_feature_detected!("sha2"),
         _ => false,
     }
 }
@@ -193,13 +273,7 @@ impl Module {
                 return Err(LoadError::Checksum { stored, computed });
             }
         }
-        let arch_ok = header.target.starts_with("x86_64-") && header.target.contains("linux");
-        if !arch_ok || !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
-            return Err(LoadError::Mismatch(format!(
-                "artifact compiled for {} cannot run on this host",
-                header.target
-            )));
-        }
+        check_target(&header.target).map_err(LoadError::Mismatch)?;
         for f in &header.cpu_features {
             if !host_has(f) {
                 return Err(LoadError::Mismatch(format!(
@@ -279,4 +353,53 @@ fn known_flags(flags: &str) -> bool {
             "opt_level=none" | "opt_level=speed" | "bounds_checks=explicit" | "bounds_checks=guard"
         )
     }) && flags.contains("opt_level=")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target triple of the other supported architecture than this host's.
+    fn other_target() -> &'static str {
+        if std::env::consts::ARCH == "aarch64" {
+            "x86_64-unknown-linux-gnu"
+        } else {
+            "aarch64-unknown-linux-gnu"
+        }
+    }
+
+    #[test]
+    fn an_artifact_for_this_hosts_architecture_on_linux_is_accepted() {
+        let arch = std::env::consts::ARCH;
+        assert_eq!(check_target(&format!("{arch}-unknown-linux-gnu")), Ok(()));
+        assert_eq!(check_target(&format!("{arch}-unknown-linux-musl")), Ok(()));
+        assert!(HOST_TARGET.starts_with(arch), "{HOST_TARGET}");
+    }
+
+    #[test]
+    fn an_artifact_for_another_architecture_is_refused_naming_both_targets() {
+        let e = check_target(other_target()).unwrap_err();
+        assert!(e.contains(other_target()), "{e}");
+        assert!(e.contains(HOST_TARGET), "{e}");
+    }
+
+    #[test]
+    fn an_artifact_for_another_system_is_refused() {
+        let arch = std::env::consts::ARCH;
+        for os in ["apple-darwin", "pc-windows-msvc"] {
+            let t = format!("{arch}-{os}");
+            let e = check_target(&t).unwrap_err();
+            assert!(e.contains(&t) && e.contains(HOST_TARGET), "{e}");
+        }
+    }
+
+    #[test]
+    fn code_memory_holds_the_bytes_it_was_given() {
+        let text: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let code = CodeMemory::new(&text).unwrap();
+        assert!(code.contains(code.base() as usize + 4999));
+        // SAFETY: the mapping is readable and at least `text.len()` bytes long.
+        let mapped = unsafe { std::slice::from_raw_parts(code.base(), text.len()) };
+        assert_eq!(mapped, &text[..]);
+    }
 }

@@ -8,7 +8,8 @@
 //! reason`). The test fails when an assertion fails that is not listed, and when a listed
 //! one passes, so the list stays exact. Run it as
 //! `cargo test --release -p wasmprecomp-tests --test spec`; it prints per-file counts and
-//! ends with `spec: N passed, M failed`.
+//! ends with `spec (TARGET): N passed, M failed`, TARGET being the triple the modules were
+//! compiled for (the host's: under qemu, the emulated one).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -185,7 +186,11 @@ fn main() {
             println!("  {r}");
         }
     }
-    println!("spec: {passed} passed, {failed} failed");
+    let target = Isa::new(None, OptLevel::Speed).expect("host isa");
+    println!(
+        "spec ({}): {passed} passed, {failed} failed",
+        target.triple()
+    );
     if !unexpected.is_empty() || !now_passing.is_empty() {
         std::process::exit(1);
     }

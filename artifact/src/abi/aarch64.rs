@@ -27,20 +27,36 @@
 //! # Entering compiled code
 //!
 //! The array-to-wasm trampoline is an AAPCS64 function of [`ARRAY_VMCTX`],
-//! [`ARRAY_CODE`] and [`ARRAY_VALUES`]. The runtime calls it through its entry routine,
-//! which saves `fp`, `lr`, [`CALLEE_SAVED`] and `d8`-`d15`, saves the store pointer and
-//! the store's previous entry stack pointer, records its stack pointer in the store and
-//! calls the trampoline; it returns 0 on return and 1 after a trap.
+//! [`ARRAY_CODE`] and [`ARRAY_VALUES`]. The runtime calls it through its entry routine
+//! (`wasmprecomp_rt_enter`), which:
+//!
+//! 1. saves `fp` and `lr` as a pair and makes `fp` address it, then saves
+//!    [`CALLEE_SAVED`] in pairs, in order, and `d8`-`d15` in pairs;
+//! 2. saves the store's current [`STORE_ENTRY_SP`](crate::STORE_ENTRY_SP) (0 outside any
+//!    call; entries nest) and the store pointer as a pair, then stores its stack pointer,
+//!    which now addresses that saved value, in `STORE_ENTRY_SP`;
+//! 3. calls (`blr`) the trampoline with [`ARRAY_VMCTX`], [`ARRAY_CODE`] and
+//!    [`ARRAY_VALUES`] set; `sp` is 16-byte aligned throughout;
+//! 4. on return, puts the saved `STORE_ENTRY_SP` back, restores `d8`-`d15`,
+//!    [`CALLEE_SAVED`], `fp` and `lr`, and returns 0.
 //!
 //! # Traps
 //!
 //! A trap stub loads the VM context of its function (from `[fp - 8]`) into
 //! [`RAISE_VMCTX`] and calls (`blr`) the address at
 //! [`VMCTX_RAISE`](crate::VMCTX_RAISE) in that context: [`LR`] then holds the trap site
-//! (`TrapSite::text_offset`: the return address of that call). The raise routine records
-//! `lr` in the store's trap PC, resets `sp` to the innermost entry's frame and finishes
-//! that entry returning 1. A guard-page fault is turned into the same call by the fault
-//! handler, with the faulting instruction's address in [`LR`].
+//! (`TrapSite::text_offset`: the return address of that call). The raise routine never
+//! returns to it: it finds the store through [`VMCTX_STORE`](crate::VMCTX_STORE), records
+//! `lr` in [`STORE_TRAP_PC`](crate::STORE_TRAP_PC), resets `sp` to `STORE_ENTRY_SP` (the
+//! innermost entry's frame) and finishes that entry as in step 4, returning 1. It reads
+//! no other register, so a stub may clobber any but [`RAISE_VMCTX`] and [`LR`].
+//!
+//! A guard-page fault at a memory-access trap site (`TrapSite::text_offset`: the
+//! faulting instruction's address) is turned into the same call by the runtime's fault
+//! handler: it sets [`LR`] to the faulting instruction's address, [`RAISE_VMCTX`] to the
+//! word at `[fp - 8]` and `pc` to the raise routine, leaving `sp` as it was. So every
+//! instruction that may be such a site must sit in a function body whose `fp` addresses
+//! its frame (after the prologue, before the epilogue).
 //!
 //! # Calls out of compiled code
 //!
@@ -48,8 +64,16 @@
 //!   in [`LIBCALL_PARAMS`], the result in the low 32 bits of [`LIBCALL_RESULT`].
 //! - A wasm-to-host trampoline stores its arguments to a value array on its stack and
 //!   calls the context's callback, an AAPCS64 function of [`HOST_CALLBACK_CTX`] and
-//!   [`HOST_CALLBACK_VALUES`] returning a status in [`HOST_CALLBACK_STATUS`] (0: results
-//!   in the array; non-zero: raise the trap the callback recorded).
+//!   [`HOST_CALLBACK_VALUES`] returning a status in the low 32 bits of
+//!   [`HOST_CALLBACK_STATUS`] (0: results in the array; non-zero: raise the trap the
+//!   callback recorded, with the host context as the VM context).
+//! - The callback finds the calling instance from the trampoline's frame, which has the
+//!   x86-64 trampoline's shape: the trampoline saves `fp` and `lr` as a pair and makes
+//!   `fp` address it, saves [`RESULTS_AREA`] and its VM context (the host context) as the
+//!   pair below (the context at `[fp - 8]`, the results-area address at `[fp - 16]`), then
+//!   reserves the value array, `max(params, results, 1)` slots rounded up to 16 bytes,
+//!   directly below that, so the array ends 16 bytes below `fp`. The caller's VM context
+//!   is then at `[[fp] - 8]`, as in every compiled frame.
 //!
 //! The value arrays are those of [`super::x86_64`]: [`VALUE_SLOT`]-byte slots.
 

@@ -5,6 +5,9 @@ use super::{Extern, Handle, HeapCell, Instance, Memory, StoreData, StoreId, Stor
 use crate::entry::wasmprecomp_rt_raise;
 use crate::{Trap, Val};
 use std::sync::Arc;
+#[cfg(target_arch = "aarch64")]
+use wasmprecomp_artifact::abi::aarch64::VALUE_SLOT;
+#[cfg(target_arch = "x86_64")]
 use wasmprecomp_artifact::abi::x86_64::VALUE_SLOT;
 use wasmprecomp_artifact::{
     FuncType, FUNCREF_CODE, FUNCREF_SIG, FUNCREF_SIZE, FUNCREF_VMCTX, HOSTCTX_CALLBACK,
@@ -274,11 +277,16 @@ unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> 
 
 /// The VM context of the compiled function that called the wasm-to-host trampoline
 /// whose value array is `values`, read from the two frames the trampoline and its caller
-/// keep (`codegen`'s `isa/x64/trampolines.rs` and the prologue in `isa/x64/emit`): the
-/// trampoline pushes `rbp`, then its VM context (the host context) and the results-area
-/// register, then reserves the array; every compiled function keeps its VM context just
-/// below its saved `rbp`. `None` when the trampoline's slot does not hold `ctx`, so a
-/// frame of another shape is never read further.
+/// keep (`codegen`'s `isa/<arch>/trampolines.rs` and the prologue in `isa/<arch>/emit`).
+/// On x86-64 the trampoline pushes `rbp`, then its VM context (the host context) and the
+/// results-area register, then reserves the array; on aarch64 it saves `x29` and `x30`,
+/// points `x29` at them, saves the results-area register and its VM context in the pair
+/// below (the context at `[x29 - 8]`), then reserves the array (the frame that
+/// `artifact`'s aarch64 protocol describes). Either way the frame pointer sits 16 bytes
+/// above the array (rounded up to 16 bytes), the context 8 bytes below it, and every
+/// compiled function keeps its VM context just below its saved frame pointer. `None`
+/// when the trampoline's slot does not hold `ctx`, so a frame of another shape is never
+/// read further.
 ///
 /// # Safety
 ///
@@ -287,21 +295,21 @@ unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> 
 unsafe fn calling_vmctx(ctx: *mut HostFuncCtx, values: *mut u128, ty: &FuncType) -> Option<usize> {
     let n = ty.params.len().max(ty.results.len()).max(1);
     let array = (n * VALUE_SLOT as usize + 15) & !15;
-    let rbp = values as usize + array + 16;
-    // SAFETY: `rbp` is the trampoline's frame pointer (contract and the layout above), so
+    let fp = values as usize + array + 16;
+    // SAFETY: `fp` is the trampoline's frame pointer (contract and the layout above), so
     // its saved-context slot is a live, aligned word of the trampoline's frame.
-    let own = unsafe { *((rbp - 8) as *const usize) };
+    let own = unsafe { *((fp - 8) as *const usize) };
     if own != ctx as usize {
         return None;
     }
-    // SAFETY: the frame has the trampoline's shape (checked above), so `[rbp]` is the
-    // caller's saved `rbp`, and 8 bytes below it the caller keeps its VM context.
-    let caller_rbp = unsafe { *(rbp as *const usize) };
-    if caller_rbp < 8 {
+    // SAFETY: the frame has the trampoline's shape (checked above), so `[fp]` is the
+    // caller's saved frame pointer, and 8 bytes below it the caller keeps its VM context.
+    let caller_fp = unsafe { *(fp as *const usize) };
+    if caller_fp < 8 {
         return None;
     }
     // SAFETY: as above: the slot is in the calling compiled function's live frame.
-    Some(unsafe { *((caller_rbp - 8) as *const usize) })
+    Some(unsafe { *((caller_fp - 8) as *const usize) })
 }
 
 #[cfg(test)]
