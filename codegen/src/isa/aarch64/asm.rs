@@ -543,10 +543,13 @@ impl Asm {
     }
 
     /// `rd = bits` in the fewest instructions: one logical immediate, or `movz`/`movn`
-    /// and `movk`s.
+    /// and `movk`s. A 64-bit value whose upper half is zero takes the 32-bit forms (a
+    /// 32-bit write zeroes the upper half), never longer and sometimes shorter
+    /// (`movn w`, a 32-bit logical immediate).
     pub fn mov_imm(&mut self, size: Size, rd: Gpr, bits: u64) {
         let bits = match size {
             Size::S32 => bits & 0xffff_ffff,
+            Size::S64 if bits >> 32 == 0 => return self.mov_imm(Size::S32, rd, bits),
             Size::S64 => bits,
         };
         let chunks = size.bits() / 16;
