@@ -25,6 +25,13 @@
 //! [`StoreData::set_max_wasm_stack`] bytes of it (default 1 MiB); the thread needs that
 //! much plus room for host functions.
 //!
+//! Host functions come from Rust closures ([`Func::wrap`], [`Linker::func_wrap`]) or work
+//! on [`Val`]s ([`StoreData::new_func`]); [`Func::typed`] gives a [`TypedFunc`] whose calls
+//! take and return Rust values. A store bounds what its code may do: fuel and epoch
+//! deadlines ([`Store::with_interruption`], for modules compiled with the same
+//! [`Interruption`]) stop it with a trap, and a [`ResourceLimiter`] ([`StoreLimits`])
+//! refuses memory and table growth and instantiations over its limits.
+//!
 //! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) belong to the store
 //! that created them: using one with another store panics, and no safe call reaches
 //! another store's state.

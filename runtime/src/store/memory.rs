@@ -272,7 +272,16 @@ impl StoreData {
         Ok(self.inner_mut().push_memory(m))
     }
 
-    /// The bytes of a memory.
+    /// The bytes of a memory. The slice borrows the store, so it cannot outlive a grow
+    /// (or a call, which may grow the memory):
+    ///
+    /// ```compile_fail
+    /// let mut store = wasmprecomp_runtime::Store::new();
+    /// let m = store.new_memory(1, None).unwrap();
+    /// let bytes = store.memory_data(m);
+    /// store.memory_grow(m, 1);
+    /// let _ = bytes[0];
+    /// ```
     ///
     /// # Panics
     ///
