@@ -343,6 +343,11 @@ pub enum TrapKind {
     HostError = 10,
     /// `call_indirect` with an index past the end of the table.
     UndefinedElement = 11,
+    /// The store's fuel ran out (code compiled with fuel interruption).
+    OutOfFuel = 12,
+    /// The engine's epoch reached the store's deadline (code compiled with epoch
+    /// interruption).
+    Interrupt = 13,
 }
 
 impl TrapKind {
@@ -361,6 +366,8 @@ impl TrapKind {
             9 => NullReference,
             10 => HostError,
             11 => UndefinedElement,
+            12 => OutOfFuel,
+            13 => Interrupt,
             _ => return None,
         })
     }
@@ -380,6 +387,8 @@ impl TrapKind {
             StackOverflow => "call stack exhausted",
             NullReference => "null reference",
             HostError => "host error",
+            OutOfFuel => "all fuel consumed by WebAssembly",
+            Interrupt => "interrupt",
         }
     }
 }

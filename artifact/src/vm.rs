@@ -52,6 +52,87 @@ pub const HOSTCTX_CALLBACK: u32 = 32;
 pub const STORE_STACK_LIMIT: u32 = 0;
 pub const STORE_ENTRY_SP: u32 = 8;
 pub const STORE_TRAP_PC: u32 = 16;
+/// The store's remaining fuel, an `i64` (code compiled with fuel interruption subtracts
+/// what it consumes and traps at a check when the result is zero or below).
+pub const STORE_FUEL: u32 = 24;
+/// The epoch at which code compiled with epoch interruption traps, a `u64`.
+pub const STORE_EPOCH_DEADLINE: u32 = 32;
+/// Pointer to the engine's epoch counter, a `u64` other threads increment.
+pub const STORE_EPOCH: u32 = 40;
+
+/// How compiled code can be interrupted: a compile option, recorded in the artifact's
+/// flags (and so in every cache key), that a store must be configured for.
+///
+/// With `fuel`, every operator but `nop`, `drop`, `block`, `loop`, `end`, `else`,
+/// `unreachable` and `return` costs one unit: the cost of each straight-line run of
+/// operators is subtracted from [`STORE_FUEL`] before the control operator (branch, call,
+/// `if`, `else`, `end`, `loop`, `return`, `unreachable`) that ends it, and at function
+/// entry and at each loop header code traps with `OutOfFuel` when the fuel left is zero or
+/// below. With `epoch`, code traps with `Interrupt` at function entry and at each loop
+/// header when the counter at [`STORE_EPOCH`] has reached [`STORE_EPOCH_DEADLINE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Interruption {
+    pub fuel: bool,
+    pub epoch: bool,
+}
+
+impl Interruption {
+    /// No interruption checks: the default, whose code is what it was before fuel and
+    /// epochs existed.
+    pub const NONE: Interruption = Interruption {
+        fuel: false,
+        epoch: false,
+    };
+
+    /// The flag recorded in an artifact's flags (`interruption=fuel`, `=epoch` or
+    /// `=fuel+epoch`), or `None` for no interruption, which records nothing.
+    pub fn flag(self) -> Option<&'static str> {
+        match (self.fuel, self.epoch) {
+            (false, false) => None,
+            (true, false) => Some("interruption=fuel"),
+            (false, true) => Some("interruption=epoch"),
+            (true, true) => Some("interruption=fuel+epoch"),
+        }
+    }
+
+    /// The interruption an artifact's comma-separated `flags` record, or `None` when one
+    /// of them names an interruption this format does not know.
+    pub fn from_flags(flags: &str) -> Option<Interruption> {
+        let mut found = Interruption::NONE;
+        for f in flags.split(',') {
+            let Some(v) = f.strip_prefix("interruption=") else {
+                continue;
+            };
+            found = Interruption::parse(v)?;
+        }
+        Some(found)
+    }
+
+    /// Parses `none`, `fuel`, `epoch` or `fuel+epoch`.
+    pub fn parse(s: &str) -> Option<Interruption> {
+        let (fuel, epoch) = match s {
+            "none" => (false, false),
+            "fuel" => (true, false),
+            "epoch" => (false, true),
+            "fuel+epoch" | "epoch+fuel" => (true, true),
+            _ => return None,
+        };
+        Some(Interruption { fuel, epoch })
+    }
+
+    /// `none`, `fuel`, `epoch` or `fuel+epoch`.
+    pub fn name(self) -> &'static str {
+        self.flag()
+            .and_then(|f| f.strip_prefix("interruption="))
+            .unwrap_or("none")
+    }
+}
+
+impl std::fmt::Display for Interruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Counts that determine a VM context's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,6 +218,20 @@ mod tests {
         assert_eq!(l.global(0), l.table(2));
         assert_eq!(l.sig_id(0), l.global(5));
         assert_eq!(l.size(), l.sig_id(4));
+    }
+
+    #[test]
+    fn interruption_flags_read_back_as_written() {
+        for s in ["none", "fuel", "epoch", "fuel+epoch"] {
+            let i = Interruption::parse(s).expect("known");
+            assert_eq!(i.name(), s);
+            let flags = match i.flag() {
+                Some(f) => format!("opt_level=speed,{f}"),
+                None => "opt_level=speed".to_string(),
+            };
+            assert_eq!(Interruption::from_flags(&flags), Some(i));
+        }
+        assert_eq!(Interruption::from_flags("interruption=gas"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
-use wasmprecomp_driver::{BoundsChecks, CacheSettings, OptLevel};
+use wasmprecomp_driver::{BoundsChecks, CacheSettings, Interruption, OptLevel};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", version)]
@@ -151,6 +151,11 @@ pub struct BuildArgs {
     /// handler; the default) or `explicit` (a comparison per access).
     #[arg(long, default_value = "guard", value_name = "HOW", value_parser = parse_bounds_checks)]
     pub bounds_checks: BoundsChecks,
+    /// Interruption checks in the compiled code: `none` (the default), `fuel` (a budget
+    /// of work the host sets), `epoch` (a deadline the host's clock reaches) or
+    /// `fuel+epoch`. A store running the artifacts must be created for the same ones.
+    #[arg(long, default_value = "none", value_name = "CHECKS", value_parser = parse_interruption)]
+    pub interruption: Interruption,
     /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -207,6 +212,14 @@ pub struct RunArgs {
     /// Let the program read this process's stdin (otherwise it reads end of file).
     #[arg(long)]
     pub inherit_stdin: bool,
+    /// Stop the program with a trap once it has used N units of fuel (about one per
+    /// operator). A .wasm is compiled with fuel checks; an artifact must have them.
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Stop the program with a trap after SECONDS of running (fractions allowed). A .wasm
+    /// is compiled with epoch checks; an artifact must have them.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -280,6 +293,19 @@ impl Color {
             Color::Never => "never",
         }
     }
+}
+
+fn parse_interruption(s: &str) -> Result<Interruption, String> {
+    Interruption::parse(s).ok_or_else(|| {
+        format!("unknown interruption `{s}` (use `none`, `fuel`, `epoch` or `fuel+epoch`)")
+    })
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("`{s}` is not a number of seconds"))
 }
 
 fn parse_bounds_checks(s: &str) -> Result<BoundsChecks, String> {

@@ -66,6 +66,7 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         target: a.target,
         opt_level: a.opt_level,
         bounds_checks: a.bounds_checks,
+        interruption: a.interruption,
         out_dir: a.out_dir,
         report: a.report,
         jobs: a.jobs,
@@ -127,7 +128,16 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
     let mut warnings = Vec::new();
     // SAFETY: the user named this file to run it: an artifact they vouch for as for any
     // native program they start (the option's help says so).
-    let module = unsafe { run::load(&a.file, a.opt_level, &a.cache.settings(), &mut warnings) };
+    let interruption = run::interruption_for(a.fuel, a.timeout);
+    let module = unsafe {
+        run::load(
+            &a.file,
+            a.opt_level,
+            interruption,
+            &a.cache.settings(),
+            &mut warnings,
+        )
+    };
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -139,6 +149,8 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
         env: a.env,
         inherit_env: a.env_inherit,
         inherit_stdin: a.inherit_stdin,
+        fuel: a.fuel,
+        timeout: a.timeout,
     };
     let argv = run::argv(&a.file, &a.args);
     let (code, _) = run::run_command_opts(module?, argv, &opts, false)?;

@@ -900,6 +900,29 @@ fn cache_check_recompiles_module_hits_and_fails_on_a_wrong_artifact() {
     );
 }
 
+/// The artifact `good` compiles to with the extra `args`, in a folder named after `name`.
+fn compiled_artifact(dir: &Path, good: &Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = dir.join(format!("out-{name}"));
+    let o = run(bin()
+        .arg(good)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--no-cache")
+        .args(args));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read(out.join("good.wpc")).unwrap()
+}
+
+/// Whether `bytes` contain `s`.
+fn has(bytes: &[u8], s: &str) -> bool {
+    bytes.windows(s.len()).any(|w| w == s.as_bytes())
+}
+
 #[test]
 fn bounds_checks_are_chosen_on_the_command_line_and_recorded_in_the_artifact() {
     let d = tempfile::tempdir().unwrap();
@@ -909,22 +932,12 @@ fn bounds_checks_are_chosen_on_the_command_line_and_recorded_in_the_artifact() {
         (Some("explicit"), "bounds_checks=explicit"),
         (Some("guard"), "bounds_checks=guard"),
     ] {
-        let out = d.path().join(format!("out-{}", flag.unwrap_or("default")));
-        let mut cmd = bin();
-        cmd.arg(&good).arg("--out-dir").arg(&out).arg("--no-cache");
-        if let Some(f) = flag {
-            cmd.args(["--bounds-checks", f]);
-        }
-        let o = run(&mut cmd);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let args: Vec<&str> = flag.iter().flat_map(|f| ["--bounds-checks", f]).collect();
+        let art = compiled_artifact(d.path(), &good, flag.unwrap_or("default"), &args);
+        assert!(
+            has(&art, recorded),
+            "{flag:?}: the header records {recorded}"
         );
-        let art = std::fs::read(out.join("good.wpc")).unwrap();
-        let has = |s: &str| art.windows(s.len()).any(|w| w == s.as_bytes());
-        assert!(has(recorded), "{flag:?}: the header records {recorded}");
     }
     let o = run(bin().arg(&good).args(["--bounds-checks", "none"]));
     assert_eq!(
@@ -933,4 +946,91 @@ fn bounds_checks_are_chosen_on_the_command_line_and_recorded_in_the_artifact() {
         "an unknown strategy is a usage error"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("guard"));
+}
+
+#[test]
+fn interruption_is_chosen_on_the_command_line_and_recorded_in_the_artifact() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write_wat(d.path(), "good.wasm", GOOD);
+    for (flag, recorded) in [
+        ("fuel", Some("interruption=fuel")),
+        ("epoch", Some("interruption=epoch")),
+        ("fuel+epoch", Some("interruption=fuel+epoch")),
+        ("none", None),
+    ] {
+        let art = compiled_artifact(d.path(), &good, flag, &["--interruption", flag]);
+        match recorded {
+            Some(r) => assert!(has(&art, r), "{flag}: the header records {r}"),
+            None => assert!(!has(&art, "interruption="), "none records nothing"),
+        }
+    }
+    let o = run(bin().arg(&good).args(["--interruption", "gas"]));
+    assert_eq!(o.status.code(), Some(2), "an unknown mode is a usage error");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fuel+epoch"));
+}
+
+#[test]
+fn run_stops_a_runaway_program_by_fuel_or_timeout() {
+    let d = tempfile::tempdir().unwrap();
+    let spin = write_wat(
+        d.path(),
+        "spin.wasm",
+        r#"(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))"#,
+    );
+    let o = run(bin()
+        .arg("run")
+        .arg(&spin)
+        .arg("--no-cache")
+        .args(["--fuel", "100000"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("all fuel consumed"), "{err}");
+    let started = std::time::Instant::now();
+    let o = run(bin()
+        .arg("run")
+        .arg(&spin)
+        .arg("--no-cache")
+        .args(["--timeout", "0.2"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupt"), "{err}");
+    // A program that finishes in time exits as it would without the options.
+    let quick = write_wat(
+        d.path(),
+        "quick.wasm",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (call $exit (i32.const 7))))"#,
+    );
+    let o = run(bin().arg("run").arg(&quick).arg("--no-cache").args([
+        "--fuel",
+        "1000",
+        "--timeout",
+        "60",
+    ]));
+    assert_eq!(
+        o.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // An artifact without fuel checks cannot honor --fuel.
+    let out = d.path().join("out");
+    run(bin()
+        .arg(&quick)
+        .arg("--no-cache")
+        .arg("--out-dir")
+        .arg(&out));
+    let o = run(bin()
+        .arg("run")
+        .arg(out.join("quick.wpc"))
+        .args(["--fuel", "10"]));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--fuel needs an artifact compiled with --interruption fuel"),
+        "{err}"
+    );
 }

@@ -790,6 +790,10 @@ pub trait LowerCall: LowerBase {
     /// A 64-bit load from `base + offset`.
     fn load_ptr(&mut self, ctx: &mut LowerCtx<Self::Inst>, base: VReg, offset: i32) -> VReg;
 
+    /// A 64-bit store of `value` to `base + offset` (the store state's fuel counter, for
+    /// code compiled with fuel interruption).
+    fn store_ptr(&mut self, ctx: &mut LowerCtx<Self::Inst>, base: VReg, offset: i32, value: VReg);
+
     /// A 32-bit constant that relocation `kind` of reference `index` resolves to (a real
     /// module index, for libcall arguments).
     fn reloc_imm(&mut self, ctx: &mut LowerCtx<Self::Inst>, kind: RelocKind, index: u32) -> VReg;

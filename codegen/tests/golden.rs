@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use wasmprecomp_codegen::stencil::{self, FunctionStencil, Parameters, RefKind};
-use wasmprecomp_codegen::{module, BoundsChecks, CompiledStencil, Isa, OptLevel};
+use wasmprecomp_codegen::{module, BoundsChecks, CompiledStencil, Interruption, Isa, OptLevel};
 
 /// The target the goldens are written for, whatever the host.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -25,6 +25,8 @@ const MIN_CASES: usize = 40;
 const WAT: &str = "wat";
 /// Cases compiled with explicit bounds checks instead of guard pages.
 const EXPLICIT_PREFIX: &str = "explicit_";
+/// Cases compiled with fuel and epoch interruption checks.
+const INTERRUPT_PREFIX: &str = "interrupt_";
 const EXPECTED: &str = "expected";
 
 fn golden_dir() -> PathBuf {
@@ -75,12 +77,19 @@ fn every_golden_case_compiles_to_its_expected_disassembly() {
 
     let guard = Isa::new(Some(TARGET), OptLevel::Speed).expect("x86-64 Linux is supported");
     let explicit = guard.clone().with_bounds_checks(BoundsChecks::Explicit);
+    let interrupt = guard.clone().with_interruption(Interruption {
+        fuel: true,
+        epoch: true,
+    });
     for case in &cases {
         let wat_path = dir.join(format!("{case}.{WAT}"));
         let exp_path = dir.join(format!("{case}.{EXPECTED}"));
-        // Cases named `explicit_*` are compiled with explicit bounds checks.
+        // Cases named `explicit_*` are compiled with explicit bounds checks, `interrupt_*`
+        // with fuel and epoch checks.
         let isa = if case.starts_with(EXPLICIT_PREFIX) {
             &explicit
+        } else if case.starts_with(INTERRUPT_PREFIX) {
+            &interrupt
         } else {
             &guard
         };

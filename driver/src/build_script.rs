@@ -26,7 +26,7 @@ use crate::precompile::check_core_target;
 use crate::workspace::{self, CargoBuild, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
-use wasmprecomp_codegen::{BoundsChecks, Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel};
 use wasmprecomp_report::{Report, Status};
 
 /// Flags for the wasm build of [`Builder::package`] members when
@@ -60,6 +60,7 @@ pub struct Builder {
     target: Option<String>,
     opt_level: Option<OptLevel>,
     bounds_checks: BoundsChecks,
+    interruption: Interruption,
     cache: CacheSettings,
 }
 
@@ -165,6 +166,12 @@ impl Builder {
         self.bounds_checks = b;
         self
     }
+    /// The interruption checks compiled code makes (default: none); a store running the
+    /// artifacts must be created for the same ones.
+    pub fn interruption(mut self, i: Interruption) -> Self {
+        self.interruption = i;
+        self
+    }
     /// Cache settings (default: the per-user cache, read-write).
     pub fn cache(mut self, c: CacheSettings) -> Self {
         self.cache = c;
@@ -204,7 +211,8 @@ impl Builder {
         };
         let isa = Isa::new(target.as_deref(), self.opt_level.unwrap_or_default())
             .map_err(Error::Target)?
-            .with_bounds_checks(self.bounds_checks);
+            .with_bounds_checks(self.bounds_checks)
+            .with_interruption(self.interruption);
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
         for w in &self.wasm {
             rerun.file(w);

@@ -82,6 +82,10 @@ pub enum Error {
     #[cfg(feature = "run")]
     #[error("{0}")]
     RunCompile(String),
+    /// `run --fuel` or `--timeout` on an artifact compiled without the checks they need.
+    #[cfg(feature = "run")]
+    #[error("{0}")]
+    RunInterruption(String),
     /// The artifact given to `run` (or compiled for it) cannot be loaded.
     #[cfg(feature = "run")]
     #[error(transparent)]
@@ -151,6 +155,8 @@ impl Error {
                 | CacheError::InvalidKey(_) => ExitCode::Usage,
             },
             Error::CargoBuild { status, .. } => ExitCode::Cargo(*status),
+            #[cfg(feature = "run")]
+            Error::RunInterruption(_) => ExitCode::Usage,
             Error::Modules { .. } => ExitCode::ModuleFailed,
             #[cfg(feature = "run")]
             Error::RunCompile(_) | Error::Load(_) | Error::Program(_) | Error::ProgramPanicked => {

@@ -20,5 +20,5 @@ pub use build_script::{BuildOutput, Builder};
 pub use compile::{compile_all, CacheSettings, DriverOptions, Input, Progress};
 pub use error::Error;
 pub use precompile::{Precompile, Precompiled};
-pub use wasmprecomp_codegen::{BoundsChecks, OptLevel};
+pub use wasmprecomp_codegen::{BoundsChecks, Interruption, OptLevel};
 pub use wasmprecomp_report::{self as report, ExitCode, Report};

@@ -6,7 +6,7 @@ use crate::workspace::{self, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmprecomp_codegen::{BoundsChecks, Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel};
 use wasmprecomp_report::{ExitCode, Report};
 
 /// A precompile as the command line asks for it.
@@ -23,6 +23,8 @@ pub struct Precompile {
     pub opt_level: OptLevel,
     /// How memory accesses are kept in bounds.
     pub bounds_checks: BoundsChecks,
+    /// The interruption checks compiled code makes (fuel, epoch deadlines).
+    pub interruption: Interruption,
     /// Where artifacts go (`None`: `<target-dir>/wasmprecomp/<triple>/<profile>/`).
     pub out_dir: Option<PathBuf>,
     /// Where the report goes (`None`: `<out-dir>/report.json`).
@@ -64,7 +66,8 @@ impl Precompile {
     pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Precompiled, Error> {
         let isa = Isa::new(self.target.as_deref(), self.opt_level)
             .map_err(Error::Target)?
-            .with_bounds_checks(self.bounds_checks);
+            .with_bounds_checks(self.bounds_checks)
+            .with_interruption(self.interruption);
         let mut sel = self.selection.clone();
         // A missing input is reported per module; the others are still compiled.
         let mut inputs: Vec<PathBuf> = self.wasm.clone();

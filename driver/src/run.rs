@@ -6,10 +6,12 @@ use crate::compile::{self, CacheSettings, DriverOptions, Input};
 use crate::workspace::is_wasm;
 use crate::Error;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
-use wasmprecomp_codegen::{Isa, OptLevel};
-use wasmprecomp_runtime::wasi::{self, DirAccess, RunError, WasiCtx};
-use wasmprecomp_runtime::{Linker, Module, Store};
+use std::time::Duration;
+use wasmprecomp_codegen::{Interruption, Isa, OptLevel};
+use wasmprecomp_runtime::wasi::{self, DirAccess, WasiCtx};
+use wasmprecomp_runtime::{Engine, Linker, Module, Store};
 
 /// Stack of the thread that runs the guest, and how much of it compiled code may use.
 const THREAD_STACK: usize = 64 << 20;
@@ -48,6 +50,50 @@ pub struct RunOptions {
     pub inherit_env: bool,
     /// Let the guest read the host's stdin (otherwise it is at end of file).
     pub inherit_stdin: bool,
+    /// The fuel the guest may use (the module must be compiled with fuel checks).
+    pub fuel: Option<u64>,
+    /// How long the guest may run (the module must be compiled with epoch checks).
+    pub timeout: Option<Duration>,
+}
+
+/// The interruption checks a `.wasm` is compiled with for `run --fuel` and `--timeout`.
+pub fn interruption_for(fuel: Option<u64>, timeout: Option<Duration>) -> Interruption {
+    Interruption {
+        fuel: fuel.is_some(),
+        epoch: timeout.is_some(),
+    }
+}
+
+/// Creates the store for `module` under `opts`: configured for the module's own
+/// interruption checks, with the fuel `opts` gives (unlimited without `--fuel`) and an
+/// epoch deadline one tick away (none without `--timeout`). Refuses `--fuel` or
+/// `--timeout` for a module without the checks they need.
+fn store_for(module: &Module, engine: &Engine, opts: &RunOptions) -> Result<Store, Error> {
+    let i = module.interruption();
+    let missing = |option: &str, checks: &str| {
+        Error::RunInterruption(format!(
+            "{option} needs an artifact compiled with --interruption {checks} (this one has `{i}`)"
+        ))
+    };
+    if opts.fuel.is_some() && !i.fuel {
+        return Err(missing("--fuel", "fuel"));
+    }
+    if opts.timeout.is_some() && !i.epoch {
+        return Err(missing("--timeout", "epoch"));
+    }
+    let mut store = Store::with_interruption(engine, i);
+    let unsupported =
+        |e: wasmprecomp_runtime::InterruptionError| Error::RunInterruption(e.to_string());
+    if i.fuel {
+        store
+            .set_fuel(opts.fuel.unwrap_or(u64::MAX))
+            .map_err(unsupported)?;
+    }
+    if i.epoch {
+        let ticks = if opts.timeout.is_some() { 1 } else { u64::MAX };
+        store.set_epoch_deadline(ticks).map_err(unsupported)?;
+    }
+    Ok(store)
 }
 
 /// Runs `module` as a WASI command with `args` (argv, including `argv[0]`) and `opts` on
@@ -86,16 +132,29 @@ pub fn run_command_opts(
             })?;
     }
     let captured = capture.then(|| ctx.capture_stdout());
+    let engine = Engine::new();
+    // The timer bumps the epoch once the timeout passes, unless the run ends first (and
+    // drops `_finished`, which wakes it).
+    let (_finished, finished) = std::sync::mpsc::channel::<()>();
+    let opts = opts.clone();
+    if let Some(timeout) = opts.timeout {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            if finished.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout) {
+                engine.increment_epoch();
+            }
+        });
+    }
     let t = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(THREAD_STACK)
-        .spawn(move || -> Result<i32, RunError> {
-            let mut store = Store::new();
+        .spawn(move || -> Result<i32, Error> {
+            let mut store = store_for(&module, &engine, &opts)?;
             store.set_max_wasm_stack(MAX_WASM_STACK);
             let ctx = Arc::new(ctx);
             let mut linker = Linker::new();
             wasi::add_to_linker(&mut linker, &mut store, ctx.clone());
-            wasi::run_command(&mut store, &linker, &module, &ctx)
+            Ok(wasi::run_command(&mut store, &linker, &module, &ctx)?)
         })
         .map_err(|source| Error::Io {
             action: "starting the guest thread",
@@ -141,6 +200,7 @@ pub fn run_command(module: Module, args: Vec<String>) -> Result<i32, Error> {
 pub unsafe fn load(
     file: &Path,
     opt_level: OptLevel,
+    interruption: Interruption,
     cache: &CacheSettings,
     warnings: &mut Vec<String>,
 ) -> Result<Module, Error> {
@@ -151,7 +211,9 @@ pub unsafe fn load(
         // SAFETY: a file that is not a .wasm is such an artifact (this function's contract).
         return Ok(unsafe { Module::from_file(file) }?);
     }
-    let isa = Isa::new(None, opt_level).map_err(Error::Target)?;
+    let isa = Isa::new(None, opt_level)
+        .map_err(Error::Target)?
+        .with_interruption(interruption);
     let out = tempfile_dir()?;
     let opts = DriverOptions {
         isa,

@@ -25,6 +25,13 @@
 //! [`StoreData::set_max_wasm_stack`] bytes of it (default 1 MiB); the thread needs that
 //! much plus room for host functions.
 //!
+//! Host functions come from Rust closures ([`Func::wrap`], [`Linker::func_wrap`]) or work
+//! on [`Val`]s ([`StoreData::new_func`]); [`Func::typed`] gives a [`TypedFunc`] whose calls
+//! take and return Rust values. A store bounds what its code may do: fuel and epoch
+//! deadlines ([`Store::with_interruption`], for modules compiled with the same
+//! [`Interruption`]) stop it with a trap, and a [`ResourceLimiter`] ([`StoreLimits`])
+//! refuses memory and table growth and instantiations over its limits.
+//!
 //! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Instance`]) belong to the store
 //! that created them: using one with another store panics, and no safe call reaches
 //! another store's state.
@@ -51,9 +58,11 @@ pub use linker::Linker;
 pub use module::Module;
 use store::StoreId;
 pub use store::{
-    Caller, Extern, Func, Global, HostFunc, Instance, Memory, Store, StoreData, Table,
+    Caller, Engine, Extern, Func, FuncTypeError, Global, HostFunc, HostResult, Instance, IntoFunc,
+    Memory, ResourceLimiter, Store, StoreData, StoreLimits, Table, TypedFunc, WasmTy, WasmTyList,
+    WithCaller, MAX_TYPED_ARITY,
 };
-pub use wasmprecomp_artifact::{FuncType, GlobalType, TrapKind, ValType};
+pub use wasmprecomp_artifact::{FuncType, GlobalType, Interruption, TrapKind, ValType};
 
 use thiserror::Error;
 
@@ -228,6 +237,14 @@ impl Trap {
     }
 }
 
+/// A fuel or epoch call on a store not configured for it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{what} interruption is not enabled in this store: create it with Store::with_interruption and compile the module with --interruption {what}")]
+pub struct InterruptionError {
+    /// `fuel` or `epoch`.
+    pub what: &'static str,
+}
+
 /// Why instantiation failed.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum InstantiateError {
@@ -237,7 +254,14 @@ pub enum InstantiateError {
     /// A segment did not fit or the start function trapped.
     #[error("instantiation trapped: {0}")]
     Trap(Trap),
-    /// An implementation limit (e.g. a memory could not be reserved).
+    /// An implementation limit (e.g. a memory could not be reserved), or one of the
+    /// store's [`ResourceLimiter`] refused.
     #[error("resource limit: {0}")]
     Resource(String),
+    /// The module was compiled with other interruption checks than the store runs.
+    #[error("the module was compiled with interruption `{module}` but the store runs `{store}`: compile it with --interruption {store}, or create the store with Store::with_interruption for `{module}`")]
+    Interruption {
+        module: Interruption,
+        store: Interruption,
+    },
 }

@@ -1,7 +1,8 @@
 //! Resolving imports by name.
 
 use crate::module::Module;
-use crate::store::{Extern, Instance, Store};
+use crate::store::{Extern, Func, HostFunc, Instance, IntoFunc, Store, StoreData};
+use crate::FuncType;
 use crate::InstantiateError;
 use std::collections::HashMap;
 use wasmprecomp_artifact::ImportKind;
@@ -22,6 +23,33 @@ impl Linker {
         self.defs
             .insert((module.to_string(), name.to_string()), ext);
         self
+    }
+
+    /// Defines `module::name` as a host function made from a Rust closure
+    /// ([`Func::wrap`]); instantiation checks its type against the import's.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        store: &mut StoreData,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<Params, Results>,
+    ) -> &mut Self {
+        let f = Func::wrap(store, f);
+        self.define(module, name, Extern::Func(f))
+    }
+
+    /// Defines `module::name` as a host function of type `ty` on [`Val`](crate::Val)s
+    /// ([`StoreData::new_func`]).
+    pub fn func_new(
+        &mut self,
+        store: &mut StoreData,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: HostFunc,
+    ) -> &mut Self {
+        let f = store.new_func(ty, f);
+        self.define(module, name, Extern::Func(f))
     }
 
     /// Defines every export of `instance` under the module name `module`.

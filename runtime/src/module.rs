@@ -4,7 +4,7 @@ use crate::LoadError;
 use std::path::Path;
 use std::sync::Arc;
 use wasmprecomp_artifact::{
-    self as art, ModuleMeta, VmLayout, FORMAT_VERSION, META_OFFSET, META_SECTION,
+    self as art, Interruption, ModuleMeta, VmLayout, FORMAT_VERSION, META_OFFSET, META_SECTION,
 };
 
 /// Executable memory holding an artifact's `.text`.
@@ -119,6 +119,8 @@ pub(crate) struct ModuleInner {
     /// The VM-context layout of `meta`'s counts.
     pub layout: VmLayout,
     pub code: CodeMemory,
+    /// The interruption checks its code makes (from the header's flags).
+    pub interruption: Interruption,
 }
 
 /// A loaded artifact, ready to instantiate. Cheap to clone.
@@ -281,12 +283,15 @@ impl Module {
                 )));
             }
         }
-        if !known_flags(&header.flags) {
-            return Err(LoadError::Mismatch(format!(
-                "artifact has unknown flags `{}`",
-                header.flags
-            )));
-        }
+        let interruption = match Interruption::from_flags(&header.flags) {
+            Some(i) if known_flags(&header.flags) => i,
+            _ => {
+                return Err(LoadError::Mismatch(format!(
+                    "artifact has unknown flags `{}`",
+                    header.flags
+                )))
+            }
+        };
         let meta = ModuleMeta::decode(meta_data)?;
         let text = file
             .section_by_name(".text")
@@ -299,8 +304,19 @@ impl Module {
             write_perf_map(&meta, code.base());
         }
         Ok(Module {
-            inner: Arc::new(ModuleInner { meta, layout, code }),
+            inner: Arc::new(ModuleInner {
+                meta,
+                layout,
+                code,
+                interruption,
+            }),
         })
+    }
+
+    /// The interruption checks the module's code makes: a store must run the same ones
+    /// ([`Store::with_interruption`](crate::Store::with_interruption)).
+    pub fn interruption(&self) -> Interruption {
+        self.inner.interruption
     }
 
     /// The module's metadata.
@@ -344,14 +360,15 @@ fn write_perf_map(meta: &ModuleMeta, base: *const u8) {
     let _ = f.write_all(out.as_bytes());
 }
 
-/// Whether every flag of an artifact is one this runtime runs: the optimization level, and
-/// either bounds-checking strategy (memories are always reserved for guard pages).
+/// Whether every flag of an artifact is one this runtime runs: the optimization level,
+/// either bounds-checking strategy (memories are always reserved for guard pages), and any
+/// interruption ([`Interruption::from_flags`] reads which).
 fn known_flags(flags: &str) -> bool {
     flags.split(',').all(|f| {
         matches!(
             f,
             "opt_level=none" | "opt_level=speed" | "bounds_checks=explicit" | "bounds_checks=guard"
-        )
+        ) || f.starts_with("interruption=")
     }) && flags.contains("opt_level=")
 }
 

@@ -11,7 +11,10 @@
 //! - [`instance`]: instance handles, exports, and the segment operations of an instance.
 //! - [`libcalls`]: the runtime functions compiled code calls, their table generated from
 //!   the list in `artifact`.
+//! - [`interrupt`]: the engine's epoch, a store's fuel and epoch deadline.
+//! - [`limits`]: the resource limiter asked before memories and tables grow.
 //! - [`instantiate`]: linking, VM-context setup, segments and the start function.
+//! - [`typed`]: host functions from Rust closures and typed calls.
 //!
 //! What keeps the safe API sound:
 //!
@@ -52,15 +55,23 @@ mod func;
 mod global;
 mod instance;
 mod instantiate;
+mod interrupt;
 mod libcalls;
+mod limits;
 mod memory;
 mod table;
+mod typed;
 
 pub use func::{Caller, Func, HostFunc};
 pub use global::Global;
 pub use instance::{Extern, Instance};
+pub use interrupt::Engine;
+pub use limits::{ResourceLimiter, StoreLimits};
 pub use memory::Memory;
 pub use table::Table;
+pub use typed::{
+    FuncTypeError, HostResult, IntoFunc, TypedFunc, WasmTy, WasmTyList, WithCaller, MAX_TYPED_ARITY,
+};
 
 use crate::module::ModuleInner;
 use crate::{Trap, Val};
@@ -74,7 +85,10 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use table::TableInstance;
-use wasmprecomp_artifact::{FuncType, STORE_ENTRY_SP, STORE_STACK_LIMIT, STORE_TRAP_PC};
+use wasmprecomp_artifact::{
+    FuncType, Interruption, STORE_ENTRY_SP, STORE_EPOCH, STORE_EPOCH_DEADLINE, STORE_FUEL,
+    STORE_STACK_LIMIT, STORE_TRAP_PC,
+};
 
 /// Identifies a store for the life of the process; no two stores share one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,7 +118,15 @@ pub(crate) struct StoreInner {
     stack_limit: usize,
     entry_sp: usize,
     trap_pc: usize,
+    /// Fuel left (may run below zero between checks).
+    fuel: i64,
+    epoch_deadline: u64,
+    /// The engine's counter (`engine` keeps it alive).
+    epoch: *const AtomicU64,
     id: StoreId,
+    engine: Engine,
+    interruption: Interruption,
+    limiter: Option<Box<dyn ResourceLimiter>>,
     /// The trap a libcall or host function recorded before returning its failure status.
     pending: Option<Trap>,
     max_wasm_stack: usize,
@@ -136,15 +158,24 @@ const _: () = {
     assert!(std::mem::offset_of!(StoreInner, stack_limit) == STORE_STACK_LIMIT as usize);
     assert!(std::mem::offset_of!(StoreInner, entry_sp) == STORE_ENTRY_SP as usize);
     assert!(std::mem::offset_of!(StoreInner, trap_pc) == STORE_TRAP_PC as usize);
+    assert!(std::mem::offset_of!(StoreInner, fuel) == STORE_FUEL as usize);
+    assert!(std::mem::offset_of!(StoreInner, epoch_deadline) == STORE_EPOCH_DEADLINE as usize);
+    assert!(std::mem::offset_of!(StoreInner, epoch) == STORE_EPOCH as usize);
 };
 
 impl StoreInner {
-    fn new() -> StoreInner {
+    fn new(engine: &Engine, interruption: Interruption) -> StoreInner {
         StoreInner {
             stack_limit: 0,
             entry_sp: 0,
             trap_pc: 0,
+            fuel: 0,
+            epoch_deadline: engine.current_epoch(),
+            epoch: engine.counter(),
             id: StoreId::next(),
+            engine: engine.clone(),
+            interruption,
+            limiter: None,
             pending: None,
             max_wasm_stack: 1 << 20,
             sigs: HashMap::new(),
@@ -279,9 +310,19 @@ impl Default for Store {
 }
 
 impl Store {
-    /// An empty store with a new, process-unique id.
+    /// An empty store with a new, process-unique id, its own engine and no interruption
+    /// checks (for modules compiled without interruption).
     pub fn new() -> Store {
-        let inner = Box::new(StoreInner::new());
+        Store::with_interruption(&Engine::new(), Interruption::NONE)
+    }
+
+    /// An empty store that counts epochs in `engine` and runs modules compiled with the
+    /// interruption checks `interruption` (`--interruption` when compiling); instantiating
+    /// a module compiled with other checks fails. With fuel, the store starts with none
+    /// ([`StoreData::set_fuel`]); with epochs, its deadline is the current epoch
+    /// ([`StoreData::set_epoch_deadline`]).
+    pub fn with_interruption(engine: &Engine, interruption: Interruption) -> Store {
+        let inner = Box::new(StoreInner::new(engine, interruption));
         Store {
             data: StoreData {
                 inner: NonNull::from(Box::leak(inner)),

@@ -1,6 +1,6 @@
 //! Shared helpers for wasmprecomp's cross-crate tests.
 
-use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Isa, OptLevel};
+use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Interruption, Isa, OptLevel};
 use wasmprecomp_runtime::{Instance, Linker, Module, Store};
 
 /// Compiles WebAssembly text or binary to a loaded module.
@@ -9,22 +9,34 @@ pub fn compile(wat_or_wasm: &str) -> Module {
 }
 
 pub fn compile_with(wat_or_wasm: &str, opt: OptLevel) -> Module {
+    compile_for(wat_or_wasm, &Isa::new(None, opt).expect("host isa"))
+}
+
+/// Compiles WebAssembly text or binary for `isa` to a loaded module.
+pub fn compile_for(wat_or_wasm: &str, isa: &Isa) -> Module {
     let wasm = wat::parse_str(wat_or_wasm).expect("valid wat");
-    let isa = Isa::new(None, opt).expect("host isa");
-    let art = compile_wasm(&wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
+    compile_bytes_for(&wasm, isa)
+}
+
+/// Compiles a WebAssembly binary for `isa` to a loaded module.
+pub fn compile_bytes_for(wasm: &[u8], isa: &Isa) -> Module {
+    let art = compile_wasm(wasm, isa).unwrap_or_else(|e| panic!("compile: {e}"));
     // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
     unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
 }
 
+fn host_isa() -> Isa {
+    Isa::new(None, OptLevel::Speed).expect("host isa")
+}
+
 /// Compiles WebAssembly text with the given bounds-checking strategy.
 pub fn compile_bounds(wat: &str, bounds: BoundsChecks) -> Module {
-    let wasm = wat::parse_str(wat).expect("valid wat");
-    let isa = Isa::new(None, OptLevel::Speed)
-        .expect("host isa")
-        .with_bounds_checks(bounds);
-    let art = compile_wasm(&wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
-    // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
-    unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
+    compile_for(wat, &host_isa().with_bounds_checks(bounds))
+}
+
+/// Compiles WebAssembly text with the interruption checks `interruption`.
+pub fn compile_interruptible(wat: &str, interruption: Interruption) -> Module {
+    compile_for(wat, &host_isa().with_interruption(interruption))
 }
 
 /// Compiles and instantiates a module without imports.
@@ -39,10 +51,7 @@ pub fn instantiate(wat: &str) -> (Store, Instance) {
 
 /// Compiles a WebAssembly binary to a loaded module.
 pub fn compile_bytes(wasm: &[u8]) -> Module {
-    let isa = Isa::new(None, OptLevel::Speed).expect("host isa");
-    let art = compile_wasm(wasm, &isa).unwrap_or_else(|e| panic!("compile: {e}"));
-    // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.
-    unsafe { Module::from_bytes(&art) }.unwrap_or_else(|e| panic!("load: {e}"))
+    compile_bytes_for(wasm, &host_isa())
 }
 
 /// Runs a WASI command with `ctx` the way real programs need it: on a new thread with a

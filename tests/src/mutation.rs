@@ -327,6 +327,7 @@ pub fn load_and_instantiate(bytes: &[u8], original: &ModuleMeta, checksum: bool)
         Err(InstantiateError::Link(_)) => Outcome::NotInstantiated("link"),
         Err(InstantiateError::Resource(_)) => Outcome::NotInstantiated("resource"),
         Err(InstantiateError::Trap(_)) => Outcome::NotInstantiated("trap"),
+        Err(InstantiateError::Interruption { .. }) => Outcome::NotInstantiated("interruption"),
     }
 }
 

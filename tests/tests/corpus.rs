@@ -577,7 +577,10 @@ const KERNEL_REFERENCE: &[(&str, Val)] = &[
     ("fannkuch_checksum[I32(8)]", Val::I64(94489282128)),
     ("spectral_norm[I32(120)]", Val::F64(4608417403547327976)),
     ("mandelbrot_fnv[I32(160)]", Val::I64(-4142318873141543246)),
-    ("matmul_frobenius[I32(40), I64(7)]", Val::F64(4626735086962314463)),
+    (
+        "matmul_frobenius[I32(40), I64(7)]",
+        Val::F64(4626735086962314463),
+    ),
     ("fnv1a64", Val::I64(-1428196411542125810)),
     ("crc32", Val::I32(-1788058085)),
 ];

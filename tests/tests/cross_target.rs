@@ -70,13 +70,21 @@ fn each_target_hits_only_its_own_entries_in_a_shared_cache() {
             let m = compile(w, target, &cache);
             // The second module shares a stencil (`f`) with the first: that one hits.
             if i == 0 {
-                assert_eq!(m.stats.hits, 0, "{target}: a cold compile hit {m:?}", m = m.stats);
+                assert_eq!(
+                    m.stats.hits,
+                    0,
+                    "{target}: a cold compile hit {m:?}",
+                    m = m.stats
+                );
             }
             misses += m.stats.misses;
             first.insert((i, target), m);
         }
         let stored = cache.entries.lock().unwrap().len() - stored_before;
-        assert_eq!(stored as u32, misses, "{target}: each miss stores its own entry");
+        assert_eq!(
+            stored as u32, misses,
+            "{target}: each miss stores its own entry"
+        );
         assert!(misses >= 5, "{target}: {misses} misses");
     }
     // Warm for each target: every function hits, and the artifacts are the same bytes.
@@ -121,7 +129,10 @@ fn an_artifact_runs_only_on_its_own_architecture_and_names_both_targets() {
         if target.starts_with(host) {
             loaded.unwrap_or_else(|e| panic!("{target} on {host}: {e}"));
         } else {
-            let err = loaded.err().expect("refused on another architecture").to_string();
+            let err = loaded
+                .err()
+                .expect("refused on another architecture")
+                .to_string();
             assert!(
                 err.contains(target) && err.contains(&format!("{host}-")),
                 "{err}"

@@ -36,7 +36,10 @@ const SKIPPED_PREFIXES: &[(&str, &str)] = &[];
 #[cfg(target_arch = "aarch64")]
 const SKIPPED_PREFIXES: &[(&str, &str)] = &[
     ("simd", "128-bit SIMD is not compiled for aarch64 yet"),
-    ("relaxed-simd/", "relaxed SIMD is not compiled for aarch64 yet"),
+    (
+        "relaxed-simd/",
+        "relaxed SIMD is not compiled for aarch64 yet",
+    ),
 ];
 
 /// Files that need a proposal this compiler does not compile, with the proposal. They run

@@ -16,6 +16,7 @@ use crate::error::CompileError;
 use crate::stencil::FunctionStencil;
 use std::str::FromStr;
 use target_lexicon::{Architecture, OperatingSystem, Triple};
+pub use wasmprecomp_artifact::Interruption;
 
 /// Optimization level: which register allocator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,6 +89,7 @@ pub struct Isa {
     backend: Backend,
     opt_level: OptLevel,
     bounds_checks: BoundsChecks,
+    interruption: Interruption,
     env: regalloc2::MachineEnv,
 }
 
@@ -122,6 +124,7 @@ impl Isa {
             backend,
             opt_level,
             bounds_checks: BoundsChecks::default(),
+            interruption: Interruption::NONE,
             env,
         })
     }
@@ -133,6 +136,15 @@ impl Isa {
     }
     pub fn bounds_checks(&self) -> BoundsChecks {
         self.bounds_checks
+    }
+
+    /// The same ISA with interruption checks `i` (fuel, epoch deadlines, or none).
+    pub fn with_interruption(mut self, i: Interruption) -> Isa {
+        self.interruption = i;
+        self
+    }
+    pub fn interruption(&self) -> Interruption {
+        self.interruption
     }
 
     pub fn triple(&self) -> &Triple {
@@ -154,13 +166,19 @@ impl Isa {
             Backend::Aarch64 => aarch64::CPU_FEATURES,
         }
     }
-    /// The flags string recorded in artifacts and keys.
+    /// The flags string recorded in artifacts and keys. Without interruption it has no
+    /// interruption flag, so its keys and artifacts are those of before interruption.
     pub fn flags(&self) -> String {
-        format!(
+        let mut flags = format!(
             "opt_level={},bounds_checks={}",
             self.opt_level.name(),
             self.bounds_checks.name()
-        )
+        );
+        if let Some(f) = self.interruption.flag() {
+            flags.push(',');
+            flags.push_str(f);
+        }
+        flags
     }
     /// Everything about the compiler that decides machine code, for cache keys.
     pub fn identity(&self) -> Vec<u8> {
@@ -181,8 +199,20 @@ impl Isa {
             OptLevel::Speed => regalloc2::Algorithm::Ion,
         };
         match self.backend {
-            Backend::X64 => x64::compile(stencil, &self.env, alg, self.bounds_checks),
-            Backend::Aarch64 => aarch64::compile(stencil, &self.env, alg, self.bounds_checks),
+            Backend::X64 => x64::compile(
+                stencil,
+                &self.env,
+                alg,
+                self.bounds_checks,
+                self.interruption,
+            ),
+            Backend::Aarch64 => aarch64::compile(
+                stencil,
+                &self.env,
+                alg,
+                self.bounds_checks,
+                self.interruption,
+            ),
         }
     }
 

@@ -15,6 +15,7 @@
 //! assigned inside a construct has one value throughout it.
 
 mod env;
+mod interrupt;
 mod ops;
 mod scan;
 mod simd;
@@ -25,7 +26,7 @@ use crate::stencil::FunctionStencil;
 use crate::vcode::{BlockId, VCode, VCodeBuilder};
 use regalloc2::{RegClass, VReg};
 use wasmparser::{BinaryReader, BlockType, FunctionBody};
-use wasmprecomp_artifact::{TrapKind, ValType};
+use wasmprecomp_artifact::{Interruption, TrapKind, ValType};
 
 pub(crate) use crate::error::internal;
 
@@ -112,12 +113,20 @@ pub(crate) struct Translator<'s, 'b, B: Lower> {
     offset: u32,
     /// The base of each memory reference, read in the entry block.
     heap_bases: Vec<VReg>,
+    /// Which interruption checks the code makes.
+    interruption: Interruption,
+    /// Fuel consumed by the current straight-line run, not yet charged.
+    fuel_pending: u64,
+    /// Trap blocks of interruption checks, filled after the function's code.
+    cold_traps: Vec<(BlockId, TrapKind, u32)>,
 }
 
-/// Translates a stencil into VCode for the ISA behind `isa`.
+/// Translates a stencil into VCode for the ISA behind `isa`, with the checks
+/// `interruption` asks for (none: the code has no trace of them).
 pub fn translate<B: Lower>(
     stencil: &FunctionStencil,
     isa: &mut B,
+    interruption: Interruption,
 ) -> Result<VCode<B::Inst>, CompileError> {
     let body = stencil.body();
     let rd = |e: wasmparser::BinaryReaderError| CompileError::Malformed {
@@ -165,6 +174,9 @@ pub fn translate<B: Lower>(
         next_construct: 0,
         offset: 0,
         heap_bases: Vec::new(),
+        interruption,
+        fuel_pending: 0,
+        cold_traps: Vec::new(),
     };
     if mentions_v128(stencil, &t.local_types) {
         t.ctx.builder.use_vectors();
@@ -192,9 +204,15 @@ pub fn translate<B: Lower>(
     });
 
     let mut reader = fb.get_operators_reader().map_err(rd)?;
+    t.offset = reader.original_position() as u32;
+    t.interruption_checks()?;
     while !reader.eof() {
         t.offset = reader.original_position() as u32;
         if t.reachable {
+            if t.interruption().fuel {
+                let op = reader.clone().read().map_err(rd)?;
+                t.fuel_before(&op);
+            }
             reader.visit_operator(&mut t).map_err(rd)??;
         } else {
             reader
@@ -208,6 +226,7 @@ pub fn translate<B: Lower>(
     if !t.frames.is_empty() || t.ctx.builder.current().is_some() {
         return Err(internal("function body did not end properly"));
     }
+    t.finish_cold_traps();
     Ok(t.ctx.builder.finish())
 }
 
@@ -409,6 +428,7 @@ impl<B: Lower> Translator<'_, '_, B> {
             let t = self.local_types[*l as usize];
             self.locals[*l as usize] = Val::Reg(hp[params.len() + j], t);
         }
+        self.interruption_checks()?;
         self.frames.push(Frame {
             kind: FrameKind::Loop { header },
             end: None,

@@ -1,7 +1,7 @@
 //! Calls into compiled code through the per-signature array-to-wasm trampolines, and the
 //! mapping from a trapping return address back to a trap site.
 
-use super::func::Caller;
+use super::func::{call_host, Caller};
 use super::{Func, ModuleInner, StoreData, StoreInner};
 use crate::entry::wasmprecomp_rt_enter;
 use crate::{Trap, TrapKind, Val};
@@ -15,10 +15,7 @@ impl StoreData {
     /// When `f`, or a function reference among `args`, comes from another store.
     #[track_caller]
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>, Trap> {
-        let state = self.inner;
-        // SAFETY: `self` owns the state and no call of this store is using it now. Taken
-        // from the pointer, not through `self`, so `self` can be lent to host code below.
-        let inner = unsafe { &mut *state.as_ptr() };
+        let inner = self.inner();
         let fr = *inner.funcref(f);
         let ty = inner.sig_types[fr.sig as usize].clone();
         for a in args {
@@ -29,16 +26,45 @@ impl StoreData {
                 "wrong arguments for a function of type {ty}: {args:?}"
             )));
         }
-        if let Some(ctx) = inner.host_ctx(&fr) {
-            let func = ctx.func.clone();
-            let mut caller = Caller::new(self, None);
-            return func(&mut caller, args);
-        }
-        let tramp = inner.tramps[fr.sig as usize];
         let mut values: Vec<u128> = vec![0; ty.params.len().max(ty.results.len()).max(1)];
         for (i, a) in args.iter().enumerate() {
             values[i] = a.to_bits();
         }
+        // The store whose code runs: a host function may swap `self` with another's data.
+        let id = inner.id;
+        self.call_slots(f, &mut values)?;
+        Ok(ty
+            .results
+            .iter()
+            .enumerate()
+            // SAFETY: compiled code and host functions of this store return only its own
+            // function references (host functions' results are checked).
+            .map(|(i, t)| unsafe { Val::from_bits(*t, values[i], id) })
+            .collect())
+    }
+
+    /// Calls `f` with its arguments in `values` (as [`Val::to_bits`] holds them, every
+    /// function reference among them this store's) and leaves its results there.
+    ///
+    /// # Panics
+    ///
+    /// When `f` comes from another store, or `values` has fewer than max(params, results,
+    /// 1) slots of `f`'s signature.
+    #[track_caller]
+    pub(crate) fn call_slots(&mut self, f: Func, values: &mut [u128]) -> Result<(), Trap> {
+        let state = self.inner;
+        // SAFETY: `self` owns the state and no call of this store is using it now. Taken
+        // from the pointer, not through `self`, so `self` can be lent to host code below.
+        let inner = unsafe { &mut *state.as_ptr() };
+        let fr = *inner.funcref(f);
+        let ty = &inner.sig_types[fr.sig as usize];
+        assert!(values.len() >= ty.params.len().max(ty.results.len()).max(1));
+        if let Some(ctx) = inner.host_ctx(&fr) {
+            let (func, ty) = (ctx.func.clone(), ctx.ty.clone());
+            let mut caller = Caller::new(self, None);
+            return call_host(&func, &ty, &mut caller, values);
+        }
+        let tramp = inner.tramps[fr.sig as usize];
         let outermost = inner.entry_sp == 0;
         if outermost {
             let here = &values as *const _ as usize;
@@ -77,15 +103,7 @@ impl StoreData {
             let pending = inner.pending.take();
             Err(inner.trap_at(pc, pending))
         } else {
-            let id = inner.id;
-            Ok(ty
-                .results
-                .iter()
-                .enumerate()
-                // SAFETY: compiled code of this store returns only its own function
-                // references.
-                .map(|(i, t)| unsafe { Val::from_bits(*t, values[i], id) })
-                .collect())
+            Ok(())
         };
         if inner.orphaned && inner.active_calls == 0 {
             // SAFETY: the owner dropped during the call and this was the last call using

@@ -66,6 +66,20 @@ const _: () = {
 /// A host function: receives the caller's store and the arguments, returns the results.
 pub type HostFunc = Arc<dyn Fn(&mut Caller<'_>, &[Val]) -> Result<Vec<Val>, Trap> + Send + Sync>;
 
+/// A typed host function ([`Func::wrap`]): reads its arguments from the value slots and
+/// writes its results there (slots as [`Val::to_bits`] holds values; numbers only).
+pub(crate) type TypedHostFunc =
+    Arc<dyn Fn(&mut Caller<'_>, &mut [u128]) -> Result<(), Trap> + Send + Sync>;
+
+/// What a host context calls.
+#[derive(Clone)]
+pub(crate) enum HostCallable {
+    /// With `Val`s ([`StoreData::new_func`]).
+    Untyped(HostFunc),
+    /// On the value slots directly.
+    Typed(TypedHostFunc),
+}
+
 /// What a host function can reach while it runs: the store, and the instance whose
 /// compiled code called it.
 pub struct Caller<'a> {
@@ -106,7 +120,9 @@ pub(crate) struct HostFuncCtx {
     callback: usize,
     pub funcref: VMFuncRef,
     pub ty: FuncType,
-    pub func: HostFunc,
+    /// Value slots a call uses: max(params, results, 1).
+    pub slots: usize,
+    pub func: HostCallable,
 }
 
 const _: () = {
@@ -167,8 +183,13 @@ impl StoreData {
         &inner.sig_types[inner.funcref(f).sig as usize]
     }
 
-    /// Creates a host function.
+    /// Creates a host function that takes and returns [`Val`]s (see [`Func::wrap`] for
+    /// one with Rust types).
     pub fn new_func(&mut self, ty: FuncType, func: HostFunc) -> Func {
+        self.new_host_func(ty, HostCallable::Untyped(func))
+    }
+
+    pub(crate) fn new_host_func(&mut self, ty: FuncType, func: HostCallable) -> Func {
         let store = self.inner.as_ptr();
         let inner = self.inner_mut();
         let sig = inner.intern(&ty);
@@ -182,6 +203,7 @@ impl StoreData {
                 vmctx: std::ptr::null_mut(),
                 sig: sig as u64,
             },
+            slots: ty.params.len().max(ty.results.len()).max(1),
             ty,
             func,
         }));
@@ -203,72 +225,93 @@ impl StoreData {
 const FOREIGN_RESULT: &str =
     "host function returned a Func handle used with a store other than the one that created it";
 
+/// Checks that an untyped host function's `results` have the types `ty` names and name no
+/// function of another store than `id`.
+pub(crate) fn check_results(results: &[Val], ty: &FuncType, id: StoreId) -> Result<(), Trap> {
+    if results.len() != ty.results.len()
+        || results.iter().zip(&ty.results).any(|(v, t)| v.ty() != *t)
+    {
+        return Err(Trap::host(
+            "host function returned values of the wrong type",
+        ));
+    }
+    let foreign = |v: &Val| matches!(v, Val::FuncRef(Some(f)) if f.store != id);
+    if results.iter().any(foreign) {
+        return Err(Trap::host(FOREIGN_RESULT));
+    }
+    Ok(())
+}
+
+/// Runs `func` of type `ty` on the value slots `values` (arguments in, results out).
+pub(crate) fn call_host(
+    func: &HostCallable,
+    ty: &FuncType,
+    caller: &mut Caller<'_>,
+    values: &mut [u128],
+) -> Result<(), Trap> {
+    match func {
+        HostCallable::Typed(f) => f(caller, values),
+        HostCallable::Untyped(f) => {
+            let id = caller.store.id();
+            let args: Vec<Val> = ty
+                .params
+                .iter()
+                .zip(values.iter())
+                // SAFETY: the slots hold arguments of this store's functions: compiled
+                // code passes only its own store's references, and `call` checks the
+                // host's.
+                .map(|(t, v)| unsafe { Val::from_bits(*t, *v, id) })
+                .collect();
+            let results = f(caller, &args)?;
+            check_results(&results, ty, id)?;
+            for (slot, v) in values.iter_mut().zip(&results) {
+                *slot = v.to_bits();
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Called by wasm-to-host trampolines: runs the host function with the arguments in
 /// `values` and writes its results there. Returns 0, or 1 after recording a trap in the
 /// store.
 ///
 /// # Safety
 ///
-/// `ctx` must be a live host context and `values` an array of at least
-/// max(params, results) slots holding the arguments, as the trampoline passes them, and
-/// the call must come from compiled code of the context's store (so a `call` of that
-/// store is running and its `caller` is set).
+/// `ctx` must be a live host context and `values` an array of its `slots` slots holding
+/// the arguments, as the trampoline passes them, and the call must come from compiled
+/// code of the context's store (so a `call` of that store is running and its `caller` is
+/// set).
 unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> u32 {
     // SAFETY: `ctx` is live (contract); the state it points to outlives it.
     let store = unsafe { (*ctx).store };
-    // SAFETY: as above; cloned so no reference into the context lives across the call.
-    let (func, ty) = unsafe { ((*ctx).func.clone(), (*ctx).ty.clone()) };
+    // SAFETY: as above; the callable is cloned (a reference count) so no reference into
+    // the context lives across the call.
+    let (func, slots) = unsafe { ((*ctx).func.clone(), (*ctx).slots) };
     // SAFETY: the state is live while its compiled code runs, and no reference to it is
     // in use while compiled code calls out (module docs of `store`).
-    let (id, caller) = unsafe { ((*store).id, (*store).caller) };
-    let args: Vec<Val> = ty
-        .params
-        .iter()
-        .enumerate()
-        // SAFETY: `values` holds the arguments (contract), and compiled code passes only
-        // function references of its own store.
-        .map(|(i, t)| unsafe { Val::from_bits(*t, *values.add(i), id) })
-        .collect();
+    let caller = unsafe { (*store).caller };
     // SAFETY: `values` is the trampoline's value array on its stack (contract), which
     // compiled code of this store called.
-    let vmctx = unsafe { calling_vmctx(ctx, values, &ty) };
-    // SAFETY: as for reading `id` above; only the addresses of the VM contexts are read.
+    let vmctx = unsafe { calling_vmctx(ctx, values, slots) };
+    // SAFETY: as for reading `caller` above; only the addresses of the VM contexts are read.
     let instance = vmctx.and_then(|vm| unsafe { (*store).instance_at_vmctx(vm) });
+    // SAFETY: `values` holds `slots` slots (contract), used by nothing else meanwhile.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, slots) };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `caller` is the `StoreData` of the running call (contract), borrowed by
         // that call for its whole duration, which lasts longer than this callback.
         let store = unsafe { &mut *caller };
         let mut caller = Caller::new(store, instance);
-        func(&mut caller, &args)
+        // SAFETY: the type lives in the context, which lives as long as the store; the
+        // host function cannot reach it.
+        let ty = unsafe { &(*ctx).ty };
+        call_host(&func, ty, &mut caller, values)
     }));
-    let r = match r {
-        Ok(r) => r,
-        Err(_) => Err(Trap::host("host function panicked")),
-    };
-    let r = r.and_then(|results| {
-        if results.len() != ty.results.len()
-            || results.iter().zip(&ty.results).any(|(v, t)| v.ty() != *t)
-        {
-            return Err(Trap::host(
-                "host function returned values of the wrong type",
-            ));
-        }
-        let foreign = |v: &Val| matches!(v, Val::FuncRef(Some(f)) if f.store != id);
-        if results.iter().any(foreign) {
-            return Err(Trap::host(FOREIGN_RESULT));
-        }
-        Ok(results)
-    });
-    match r {
-        Ok(results) => {
-            for (i, v) in results.iter().enumerate() {
-                // SAFETY: `values` has a slot per result (contract).
-                unsafe { *values.add(i) = v.to_bits() };
-            }
-            0
-        }
+    match r.unwrap_or_else(|_| Err(Trap::host("host function panicked"))) {
+        Ok(()) => 0,
         Err(t) => {
-            // SAFETY: as for reading `id` above; the host function's borrow has ended.
+            // SAFETY: as for reading `caller` above; the host function's borrow has ended.
             unsafe { (*store).pending = Some(t) };
             1
         }
@@ -290,10 +333,10 @@ unsafe extern "C" fn host_callback(ctx: *mut HostFuncCtx, values: *mut u128) -> 
 ///
 /// # Safety
 ///
-/// `values` must be the value array a wasm-to-host trampoline of signature `ty` passed to
-/// the callback of `ctx`, from a call made by compiled code.
-unsafe fn calling_vmctx(ctx: *mut HostFuncCtx, values: *mut u128, ty: &FuncType) -> Option<usize> {
-    let n = ty.params.len().max(ty.results.len()).max(1);
+/// `values` must be the value array of `n` slots (max(params, results, 1) of its
+/// signature) a wasm-to-host trampoline passed to the callback of `ctx`, from a call made
+/// by compiled code.
+unsafe fn calling_vmctx(ctx: *mut HostFuncCtx, values: *mut u128, n: usize) -> Option<usize> {
     let array = (n * VALUE_SLOT as usize + 15) & !15;
     let fp = values as usize + array + 16;
     // SAFETY: `fp` is the trampoline's frame pointer (contract and the layout above), so

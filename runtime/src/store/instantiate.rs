@@ -48,6 +48,13 @@ impl StoreData {
         for (imp, ext) in meta.imports.iter().zip(imports) {
             inner.check_import(meta, imp, ext)?;
         }
+        if module.interruption != inner.interruption {
+            return Err(InstantiateError::Interruption {
+                module: module.interruption,
+                store: inner.interruption,
+            });
+        }
+        inner.check_limits(meta)?;
         if !inner.modules.iter().any(|m| Arc::ptr_eq(m, &module)) {
             inner.modules.push(module.clone());
         }
@@ -235,6 +242,53 @@ impl StoreData {
 impl StoreInner {
     /// Panics unless `ext` was created by this store.
     #[track_caller]
+    /// Refuses an instance the store's limiter does not allow: one instance, memory or
+    /// table too many, or a defined memory or table whose initial size it refuses.
+    fn check_limits(&mut self, meta: &art::ModuleMeta) -> Result<(), InstantiateError> {
+        let (instances, memories, tables) = self.count_limits();
+        let over = |what: &str, have: usize, adding: usize, limit: usize| {
+            (have.saturating_add(adding) > limit).then(|| {
+                InstantiateError::Resource(format!(
+                    "instantiation would make {} {what}, over the store's limit of {limit}",
+                    have.saturating_add(adding)
+                ))
+            })
+        };
+        if let Some(e) = over("instances", self.instances.len(), 1, instances)
+            .or_else(|| {
+                over(
+                    "memories",
+                    self.memories.len(),
+                    meta.memories.len(),
+                    memories,
+                )
+            })
+            .or_else(|| over("tables", self.tables.len(), meta.tables.len(), tables))
+        {
+            return Err(e);
+        }
+        for (i, m) in meta.memories.iter().enumerate() {
+            if !self.memory_growing(0, m.limits.min, m.limits.max) {
+                return Err(InstantiateError::Resource(format!(
+                    "memory {} of {} pages ({} bytes) is refused by the store's resource limiter",
+                    meta.num_imported_memories as usize + i,
+                    m.limits.min,
+                    m.limits.min.saturating_mul(65536)
+                )));
+            }
+        }
+        for (i, t) in meta.tables.iter().enumerate() {
+            if !self.table_growing(0, t.limits.min, t.limits.max) {
+                return Err(InstantiateError::Resource(format!(
+                    "table {} of {} elements is refused by the store's resource limiter",
+                    meta.num_imported_tables as usize + i,
+                    t.limits.min
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_extern(&self, ext: &Extern) {
         match *ext {
             Extern::Func(f) => self.check(f),

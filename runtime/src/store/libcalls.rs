@@ -88,7 +88,7 @@ fn status(store: &mut StoreInner, r: Result<(), TrapKind>) -> u32 {
 
 fn memory_grow(store: &mut StoreInner, inst: usize, mem: u32, delta: u32) -> u32 {
     let m = store.instances[inst].memories[mem as usize];
-    match store.memory(m).grow(delta as u64) {
+    match store.grow_memory(m, delta as u64) {
         Some(old) => old as u32,
         None => u32::MAX,
     }
@@ -138,7 +138,7 @@ fn data_drop(store: &mut StoreInner, inst: usize, data: u32) {
 
 fn table_grow(store: &mut StoreInner, inst: usize, table: u32, init: u64, delta: u32) -> u32 {
     let t = store.instances[inst].tables[table as usize];
-    match store.table_mut(t).grow(delta as u64, init) {
+    match store.grow_table(t, delta as u64, init) {
         Some(old) => old as u32,
         None => u32::MAX,
     }

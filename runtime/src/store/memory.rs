@@ -260,13 +260,28 @@ impl StoreInner {
 }
 
 impl StoreData {
-    /// Creates a host memory of `min` pages, growable to `max`.
+    /// Creates a host memory of `min` pages, growable to `max`, when the store's limiter
+    /// allows a memory of `min` pages.
     pub fn new_memory(&mut self, min: u64, max: Option<u64>) -> Result<Memory, String> {
+        if !self.inner_mut().memory_growing(0, min, max) {
+            return Err(format!(
+                "a memory of {min} pages is refused by the store's resource limiter"
+            ));
+        }
         let m = MemoryInstance::new_host(min, max)?;
         Ok(self.inner_mut().push_memory(m))
     }
 
-    /// The bytes of a memory.
+    /// The bytes of a memory. The slice borrows the store, so it cannot outlive a grow
+    /// (or a call, which may grow the memory):
+    ///
+    /// ```compile_fail
+    /// let mut store = wasmprecomp_runtime::Store::new();
+    /// let m = store.new_memory(1, None).unwrap();
+    /// let bytes = store.memory_data(m);
+    /// store.memory_grow(m, 1);
+    /// let _ = bytes[0];
+    /// ```
     ///
     /// # Panics
     ///
@@ -287,10 +302,11 @@ impl StoreData {
         self.inner().memory(m).pages()
     }
 
-    /// Grows a memory; returns the old size in pages.
+    /// Grows a memory when its maximum and the store's limiter allow; returns the old
+    /// size in pages.
     #[track_caller]
     pub fn memory_grow(&mut self, m: Memory, delta: u64) -> Option<u64> {
-        self.inner_mut().memory(m).grow(delta)
+        self.inner_mut().grow_memory(m, delta)
     }
 }
 

@@ -21,9 +21,10 @@ pub fn compile(
     env: &regalloc2::MachineEnv,
     algorithm: regalloc2::Algorithm,
     bounds: super::BoundsChecks,
+    interruption: super::Interruption,
 ) -> Result<CompiledStencil, CompileError> {
     let mut lower = lower::X64Lower;
-    let mut vcode = translate(stencil, &mut lower)?;
+    let mut vcode = translate(stencil, &mut lower, interruption)?;
     crate::vcode::allocate(&mut vcode, env, algorithm, |v, ra| {
         emit::emit(v, ra, bounds)
     })

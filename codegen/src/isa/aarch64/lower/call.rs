@@ -30,6 +30,15 @@ impl LowerCall for A64Lower {
         dst
     }
 
+    fn store_ptr(&mut self, ctx: C, base: VReg, offset: i32, value: VReg) {
+        ctx.builder.push(Inst::StorePtr {
+            base: r(base),
+            value: r(value),
+            off: offset,
+            op: MemOp::Str64,
+        });
+    }
+
     fn reloc_imm(&mut self, ctx: C, kind: RelocKind, index: u32) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
         ctx.builder.push(Inst::ImmReloc {
