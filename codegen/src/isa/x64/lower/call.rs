@@ -31,6 +31,7 @@ impl LowerCall for X64Lower {
             dst: r(dst),
             kind,
             index,
+            sign_extend: false,
         });
         dst
     }
