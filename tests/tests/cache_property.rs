@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use wasm_encoder::reencode::{utils, Error, Reencode};
 use wasm_encoder::{EntityType, ImportSection, SectionId};
-use wasmprecomp_codegen::stencil::{CONST_SLOT_THRESHOLD, OFFSET_SLOT_MAX};
+use wasmprecomp_codegen::stencil::ConstClass;
 use wasmprecomp_codegen::{
     compile_module, CodeCache, CompileOptions, CompiledModule, CompiledStencil, Isa, ManifestKey,
     OptLevel, StencilKey,
@@ -137,10 +137,9 @@ impl Reencode for EditFirstBody {
     }
 }
 
-/// Moves every constant of function bodies that is a constant slot (an `i32.const` or
-/// `i64.const` of magnitude at least `CONST_SLOT_THRESHOLD` and in its 32-bit range, a
-/// load/store offset from the threshold up to `OFFSET_SLOT_MAX`) by 8 away from zero,
-/// keeping it in its class and its encoded length: what moving static data does to the
+/// Moves every constant of function bodies that is a constant slot (an `i32.const`,
+/// `i64.const` or load/store offset that `ConstClass` classifies) by 8 away from zero
+/// where that keeps it in its class and its encoded length: what moving static data does to the
 /// code that addresses it. Counts in `moved` how many it changed.
 #[derive(Default)]
 struct MoveConstants {
@@ -163,36 +162,38 @@ fn uleb_len(v: u64) -> usize {
 }
 
 impl MoveConstants {
-    fn i64(&mut self, v: i64) -> i64 {
-        let t = CONST_SLOT_THRESHOLD as i64;
-        let r = if (t..=u32::MAX as i64 - 8).contains(&v) {
-            v + 8
-        } else if (i32::MIN as i64 + 8..=-t).contains(&v) {
-            v - 8
-        } else {
-            v
-        };
-        if r == v || sleb_len(r) != sleb_len(v) {
+    /// `v` moved by 8 away from zero when it is a slot and stays one of the same class
+    /// and encoded length (`class` classifies, `len` measures).
+    fn moved<T: Copy + PartialEq>(
+        &mut self,
+        v: T,
+        r: T,
+        class: impl Fn(T) -> Option<ConstClass>,
+        len: impl Fn(T) -> usize,
+    ) -> T {
+        if class(v).is_none() || class(r) != class(v) || len(r) != len(v) {
             return v;
         }
         self.moved += 1;
         r
     }
 
-    fn i32(&mut self, v: i32) -> i32 {
-        let t = CONST_SLOT_THRESHOLD as i64;
-        let r = if v as i64 >= t {
+    fn i64(&mut self, v: i64) -> i64 {
+        let r = if v > 0 {
             v.wrapping_add(8)
-        } else if v as i64 <= -t && v as i64 >= i32::MIN as i64 + 8 {
-            v - 8
         } else {
-            v
+            v.wrapping_sub(8)
         };
-        if r == v || sleb_len(r.into()) != sleb_len(v.into()) {
-            return v;
-        }
-        self.moved += 1;
-        r
+        self.moved(v, r, ConstClass::of_i64, sleb_len)
+    }
+
+    fn i32(&mut self, v: i32) -> i32 {
+        let r = if v > 0 {
+            v.wrapping_add(8)
+        } else {
+            v.wrapping_sub(8)
+        };
+        self.moved(v, r, ConstClass::of_i32, |x| sleb_len(x.into()))
     }
 }
 
@@ -229,12 +230,12 @@ impl Reencode for MoveConstants {
         arg: wasmparser::MemArg,
     ) -> Result<wasm_encoder::MemArg, Error<Self::Error>> {
         let mut arg = arg;
-        if (CONST_SLOT_THRESHOLD..=OFFSET_SLOT_MAX - 8).contains(&arg.offset)
-            && uleb_len(arg.offset + 8) == uleb_len(arg.offset)
-        {
-            arg.offset += 8;
-            self.moved += 1;
-        }
+        arg.offset = self.moved(
+            arg.offset,
+            arg.offset.wrapping_add(8),
+            ConstClass::of_offset,
+            uleb_len,
+        );
         utils::mem_arg(self, arg)
     }
 }

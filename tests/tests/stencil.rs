@@ -385,6 +385,31 @@ fn constants_that_stay_in_the_key_change_it() {
                 ..CONSTS_A
             },
         ),
+        // Masks and powers of two are folded into the code.
+        (
+            "power of two",
+            0,
+            Consts {
+                addr: 8192,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "mask",
+            5,
+            Consts {
+                wide: 0xffff_ffff,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "negative power of two",
+            6,
+            Consts {
+                negative: -65536,
+                ..CONSTS_A
+            },
+        ),
         // Outside the 32-bit ranges an i64 constant is materialized differently.
         (
             "wide i64",
