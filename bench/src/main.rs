@@ -115,6 +115,15 @@ struct ModuleResult {
     winch_compile: Option<Stat>,
 }
 
+/// One module of the workspace hit-rate run: what the cache of the modules before it
+/// served, and what it compiled.
+#[derive(Serialize, Debug, Clone, Default)]
+struct WorkspaceHits {
+    module: String,
+    hits: u64,
+    misses: u64,
+}
+
 #[derive(Serialize, Debug, Clone, Default)]
 struct EditResult {
     module: String,
@@ -163,7 +172,9 @@ struct Bench {
     wasmtime: Option<String>,
     modules: Vec<ModuleResult>,
     workspace_hit_rate: f64,
-    edit: Option<EditResult>,
+    /// Each module's function-tier hits and misses in the workspace run, in order.
+    workspace: Vec<WorkspaceHits>,
+    edit: Vec<EditResult>,
     programs: Vec<RunResult>,
     simd: Vec<SimdResult>,
     /// Geometric mean of `simd_vs_wasmtime` over the programs that have it.
@@ -600,6 +611,7 @@ fn main() -> Result<()> {
     let ws_cache = work.path().join("ws-cache");
     let mut hits = 0;
     let mut misses = 0;
+    let mut workspace = Vec::new();
     for p in programs_ok {
         let rep = comp.run(
             std::slice::from_ref(p),
@@ -609,76 +621,31 @@ fn main() -> Result<()> {
         )?;
         hits += rep.totals.served_by_cache;
         misses += rep.totals.compiled;
+        workspace.push(WorkspaceHits {
+            module: p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            hits: rep.totals.served_by_cache,
+            misses: rep.totals.compiled,
+        });
     }
     let workspace_hit_rate = hits as f64 / (hits + misses).max(1) as f64;
 
-    // The edit scenario: nbody cached, then nbody-edit.
-    let edit = if rust_ok.iter().any(|p| p.ends_with("nbody.wasm")) {
-        let base = args.rust_corpus.join("nbody.wasm");
-        let edited = args.rust_corpus.join("nbody-edit.wasm");
-        let (mut cold, mut ed, mut nc) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut h, mut m) = (0, 0);
-        for i in 0..runs {
-            let dir = |name: &str| work.path().join(format!("edit-{name}-{i}"));
-            let rep = comp.timed(
-                |c| c.run(std::slice::from_ref(&edited), None, false, &dir("warm")),
-                |c| {
-                    c.run(
-                        std::slice::from_ref(&edited),
-                        Some(&dir("empty")),
-                        false,
-                        &dir("e"),
-                    )
-                },
-            )?;
-            cold.push(rep.totals.wall_ms);
-            let nocache =
-                |c: &Compiler| c.run(std::slice::from_ref(&edited), None, false, &dir("e"));
-            let rep = comp.timed(nocache, nocache)?;
-            nc.push(rep.totals.wall_ms);
-            // Default settings, as a user rebuilding after the edit has them: the module
-            // tier misses, and the new artifact is stored and written. The warm-up edits
-            // a cache of its own, prepared the same way.
-            for name in ["cache", "warm-cache"] {
-                comp.run(
-                    std::slice::from_ref(&base),
-                    Some(&dir(name)),
-                    false,
-                    &dir(name),
-                )?;
-            }
-            let rep = comp.timed(
-                |c| {
-                    let d = dir("warm-cache");
-                    c.run(std::slice::from_ref(&edited), Some(&d), false, &d)
-                },
-                |c| {
-                    c.run(
-                        std::slice::from_ref(&edited),
-                        Some(&dir("cache")),
-                        false,
-                        &dir("cache"),
-                    )
-                },
-            )?;
-            ed.push(rep.totals.wall_ms);
-            h = rep.totals.served_by_cache;
-            m = rep.totals.compiled;
+    // The edit scenarios: a module cached, then its edited build. `nbody-edit` changes
+    // one function body; `text-stats-edit-text` makes one string literal longer, which
+    // moves the static data after it (and the addresses in the code).
+    let mut edit = Vec::new();
+    for (base, edited) in [
+        ("nbody", "nbody-edit"),
+        ("text-stats", "text-stats-edit-text"),
+    ] {
+        let base = args.rust_corpus.join(format!("{base}.wasm"));
+        let edited = args.rust_corpus.join(format!("{edited}.wasm"));
+        if rust_ok.contains(&base) && edited.exists() {
+            edit.push(edit_scenario(&comp, work.path(), runs, base, edited)?);
         }
-        let (c, e, n) = (stat(cold), stat(ed), stat(nc));
-        Some(EditResult {
-            module: "nbody -> nbody-edit".into(),
-            ratio: e.median_ms / c.median_ms,
-            ratio_to_no_cache: e.median_ms / n.median_ms,
-            no_cache: n,
-            cold: c,
-            edit: e,
-            hits: h,
-            misses: m,
-        })
-    } else {
-        None
-    };
+    }
 
     let programs = if args.no_run {
         Vec::new()
@@ -695,6 +662,7 @@ fn main() -> Result<()> {
         wasmtime: wasmtime.clone(),
         modules: results,
         workspace_hit_rate,
+        workspace,
         edit,
         programs,
         simd,
@@ -708,6 +676,83 @@ fn main() -> Result<()> {
     std::fs::write(&args.json, serde_json::to_string_pretty(&bench)?)?;
     eprintln!("wrote {}", args.json.display());
     Ok(())
+}
+
+/// One edit scenario: the cold compile of `edited`, its compile without cache, and its
+/// compile into a cache that holds `base` (default settings, as a user rebuilding after
+/// the edit has them).
+fn edit_scenario(
+    comp: &Compiler,
+    work: &Path,
+    runs: usize,
+    base: PathBuf,
+    edited: PathBuf,
+) -> Result<EditResult> {
+    let name = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let stem = name(&edited);
+    let (mut cold, mut ed, mut nc) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut h, mut m) = (0, 0);
+    for i in 0..runs {
+        let dir = |name: &str| work.join(format!("edit-{stem}-{name}-{i}"));
+        let rep = comp.timed(
+            |c| c.run(std::slice::from_ref(&edited), None, false, &dir("warm")),
+            |c| {
+                c.run(
+                    std::slice::from_ref(&edited),
+                    Some(&dir("empty")),
+                    false,
+                    &dir("e"),
+                )
+            },
+        )?;
+        cold.push(rep.totals.wall_ms);
+        let nocache = |c: &Compiler| c.run(std::slice::from_ref(&edited), None, false, &dir("e"));
+        let rep = comp.timed(nocache, nocache)?;
+        nc.push(rep.totals.wall_ms);
+        // Default settings, as a user rebuilding after the edit has them: the module
+        // tier misses, and the new artifact is stored and written. The warm-up edits
+        // a cache of its own, prepared the same way.
+        for name in ["cache", "warm-cache"] {
+            comp.run(
+                std::slice::from_ref(&base),
+                Some(&dir(name)),
+                false,
+                &dir(name),
+            )?;
+        }
+        let rep = comp.timed(
+            |c| {
+                let d = dir("warm-cache");
+                c.run(std::slice::from_ref(&edited), Some(&d), false, &d)
+            },
+            |c| {
+                c.run(
+                    std::slice::from_ref(&edited),
+                    Some(&dir("cache")),
+                    false,
+                    &dir("cache"),
+                )
+            },
+        )?;
+        ed.push(rep.totals.wall_ms);
+        h = rep.totals.served_by_cache;
+        m = rep.totals.compiled;
+    }
+    let (c, e, n) = (stat(cold), stat(ed), stat(nc));
+    Ok(EditResult {
+        module: format!("{} -> {}", name(&base), name(&edited)),
+        ratio: e.median_ms / c.median_ms,
+        ratio_to_no_cache: e.median_ms / n.median_ms,
+        no_cache: n,
+        cold: c,
+        edit: e,
+        hits: h,
+        misses: m,
+    })
 }
 
 /// Runs the corpus WASI programs under our runtime, natively, and under wasmtime.
@@ -901,7 +946,16 @@ fn print_table(b: &Bench) {
         "\nfunction-tier hit rate across the Rust workspace modules: {:.1}%",
         100.0 * b.workspace_hit_rate
     );
-    if let Some(e) = &b.edit {
+    for w in &b.workspace {
+        println!(
+            "  {:<22} {:>6} hits {:>6} misses {:>6.1}%",
+            w.module,
+            w.hits,
+            w.misses,
+            100.0 * w.hits as f64 / (w.hits + w.misses).max(1) as f64
+        );
+    }
+    for e in &b.edit {
         println!(
             "edit scenario {}: cold {:.1} ms (no cache {:.1} ms), edit {:.1} ms = {:.1}% of cold, {:.1}% of no-cache ({} hits, {} misses)",
             e.module,

@@ -28,13 +28,18 @@ pub enum RelocKind {
     DataIndex = 8,
     /// The real element segment index.
     ElemIndex = 9,
+    /// The low 32 bits of constant slot `index`'s value plus the addend (see
+    /// [`crate::stencil::ConstClass`]): an immediate or a displacement. The slot's class
+    /// guarantees the sum fits the field as the instruction reads it.
+    Const = 10,
 }
 
 impl RelocKind {
-    /// The kind of stencil reference a relocation of this kind names.
-    pub fn ref_kind(self) -> crate::stencil::RefKind {
+    /// The kind of stencil reference a relocation of this kind names (`None` for a
+    /// constant slot, which the parameters hold by value).
+    pub fn ref_kind(self) -> Option<crate::stencil::RefKind> {
         use crate::stencil::RefKind;
-        match self {
+        Some(match self {
             RelocKind::CallFunc | RelocKind::VmFuncRef => RefKind::Func,
             RelocKind::VmMemory | RelocKind::MemoryIndex => RefKind::Memory,
             RelocKind::VmTable | RelocKind::TableIndex => RefKind::Table,
@@ -42,7 +47,8 @@ impl RelocKind {
             RelocKind::VmSigId => RefKind::Type,
             RelocKind::DataIndex => RefKind::Data,
             RelocKind::ElemIndex => RefKind::Elem,
-        }
+            RelocKind::Const => return None,
+        })
     }
 
     fn from_code(c: u8) -> Option<RelocKind> {
@@ -58,6 +64,7 @@ impl RelocKind {
             7 => TableIndex,
             8 => DataIndex,
             9 => ElemIndex,
+            10 => Const,
             _ => return None,
         })
     }
@@ -93,7 +100,7 @@ pub struct CompiledStencil {
     pub traps: Vec<StencilTrap>,
 }
 
-const MAGIC: &[u8; 4] = b"WPC1";
+const MAGIC: &[u8; 4] = b"WPC2";
 /// Encoded sizes of one relocation (offset, kind, index, addend) and one trap site
 /// (code offset, kind, wasm offset).
 const RELOC_LEN: usize = 13;

@@ -130,10 +130,26 @@ pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> ManifestKey {
     ManifestKey(identity_key(b"wasmprecomp-manifest\0", isa, shape))
 }
 
-/// BLAKE3 of one function body's bytes (locals and operators): collision-resistant like
-/// the SHA-256 of stencil keys, and faster on the large bodies where it matters.
-pub fn body_digest(body: &[u8]) -> [u8; 32] {
-    blake3::hash(body).into()
+/// BLAKE3 of one function body's bytes (locals and operators) but for the immediates of
+/// its constant slots, of which only the position and length count: collision-resistant
+/// like the SHA-256 of stencil keys, and faster on the large bodies where it matters.
+/// `immediates` are in body order, within `body` and not overlapping (the ones
+/// [`crate::stencil::build`] records, or a manifest row's).
+pub fn body_digest(body: &[u8], immediates: &[crate::stencil::ConstImmediate]) -> [u8; 32] {
+    if immediates.is_empty() {
+        return blake3::hash(body).into();
+    }
+    let mut h = blake3::Hasher::new();
+    let mut from = 0usize;
+    for c in immediates {
+        let at = (c.at as usize).clamp(from, body.len());
+        h.update(&body[from..at]);
+        h.update(&[0xff, c.len]);
+        h.update(&c.at.to_le_bytes());
+        from = (at + c.len as usize).min(body.len());
+    }
+    h.update(&body[from..]);
+    h.finalize().into()
 }
 
 #[cfg(test)]

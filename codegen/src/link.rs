@@ -77,13 +77,29 @@ pub(crate) fn link<'a>(
         let c = code_of(i);
         let start = starts[i];
         for r in c.relocs() {
-            let real = *params.refs[r.kind.ref_kind() as usize]
-                .get(r.index as usize)
-                .ok_or_else(|| CompileError::Internal {
-                    message: "relocation names an unknown reference".into(),
-                    function: Some(params.func_index),
-                })?;
+            let unknown = || CompileError::Internal {
+                message: "relocation names an unknown reference".into(),
+                function: Some(params.func_index),
+            };
             let at = (start + r.offset) as usize;
+            let Some(kind) = r.kind.ref_kind() else {
+                // A constant slot: its class (in the stencil) made the code right for
+                // every value that fits the field.
+                let v = *params.consts.get(r.index as usize).ok_or_else(unknown)?;
+                let value = (v as i64).wrapping_add(r.addend as i64);
+                if !(i32::MIN as i64..=u32::MAX as i64).contains(&value)
+                    || !isa.patch(&mut text, at, r.kind, value)
+                {
+                    return Err(CompileError::Internal {
+                        message: "constant slot value does not fit its field".into(),
+                        function: Some(params.func_index),
+                    });
+                }
+                continue;
+            };
+            let real = *params.refs[kind as usize]
+                .get(r.index as usize)
+                .ok_or_else(unknown)?;
             let value: i64 = match r.kind {
                 RelocKind::CallFunc => {
                     let target = real
@@ -103,6 +119,7 @@ pub(crate) fn link<'a>(
                 | RelocKind::TableIndex
                 | RelocKind::DataIndex
                 | RelocKind::ElemIndex => real as i64,
+                RelocKind::Const => return Err(unknown()),
             } + r.addend as i64;
             if !isa.patch(&mut text, at, r.kind, value) {
                 return Err(CompileError::Limit {

@@ -14,6 +14,7 @@
 //! types: operands have the types the operation names (validation guarantees it).
 
 use crate::compiled::RelocKind;
+use crate::stencil::ConstClass;
 use crate::vcode::{BlockId, MachInst, VCodeBuilder};
 use regalloc2::{RegClass, VReg};
 use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
@@ -151,6 +152,19 @@ pub struct TrapInfo {
 pub struct VmRef {
     pub index: u32,
     pub imported: bool,
+}
+
+/// The static offset of a load or store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemOffset {
+    /// An offset known when compiling.
+    Imm(u64),
+    /// Constant slot `slot` ([`crate::stencil::ConstClass::Offset`]), written at link time
+    /// through [`RelocKind::Const`]. Its value lies in
+    /// `CONST_SLOT_THRESHOLD..=OFFSET_SLOT_MAX` (see `stencil.rs`): the offset plus the
+    /// access size fits a signed 32-bit field and stays within the guard region, so the
+    /// ISA must choose the same bounds check and encoding for every such value.
+    Slot(u32),
 }
 
 /// Two-operand integer operations without traps.
@@ -589,6 +603,21 @@ pub trait LowerBase {
     /// Puts a value in a register (a comparison becomes 0 or 1, an i32 constant has
     /// undefined upper bits).
     fn materialize(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: Val) -> VReg;
+    /// Puts constant slot `slot`, of type `ty` (I32 or I64) and class `class`, in a
+    /// register: an instruction whose immediate is written at link time through
+    /// [`RelocKind::Const`] (the field receives the low 32 bits of the value). The code
+    /// must be right for every value `class` admits, and the same bytes for all of them:
+    /// [`ConstClass::I32`] is any 32-bit pattern (upper bits undefined, as for
+    /// `materialize`); [`ConstClass::I64Unsigned32`] is zero in its upper half and
+    /// [`ConstClass::I64Signed32`] the sign extension of its lower half, so a 32-bit
+    /// field suffices for both.
+    fn const_slot(
+        &mut self,
+        ctx: &mut LowerCtx<Self::Inst>,
+        ty: ValType,
+        slot: u32,
+        class: ConstClass,
+    ) -> VReg;
 
     /// `cond ? a : b` for values of type `ty`; `cond` is an i32 (possibly a comparison).
     fn select(
@@ -704,7 +733,7 @@ pub trait LowerMemory: LowerBase {
 
     /// Loads `kind` from `mem`, whose base is in `base` (from [`LowerMemory::heap_base`]),
     /// at `addr + offset` (`addr` an i32 address), trapping at `trap` when the access is
-    /// out of bounds.
+    /// out of bounds. A [`MemOffset::Slot`] offset is known only at link time.
     #[allow(clippy::too_many_arguments)]
     fn load(
         &mut self,
@@ -713,7 +742,7 @@ pub trait LowerMemory: LowerBase {
         mem: VmRef,
         base: VReg,
         addr: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     ) -> VReg;
 
@@ -727,7 +756,7 @@ pub trait LowerMemory: LowerBase {
         base: VReg,
         addr: Val,
         value: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     );
 

@@ -14,14 +14,15 @@
 //! writers cannot make it wrong, only less useful.
 
 use crate::compiled::CodeRef;
-use crate::stencil::{KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
+use crate::stencil::{ConstClass, ConstImmediate, KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
 use wasmprecomp_artifact::{DecodeError, Reader, Writer};
 
-const MAGIC: &[u8; 4] = b"WPM1";
+const MAGIC: &[u8; 4] = b"WPM2";
 
 /// One defined function of the manifest's module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// [`crate::keys::body_digest`] of the body, its constant immediates left out.
     pub body: [u8; 32],
     pub key: StencilKey,
     /// Index into [`Manifest::code`].
@@ -30,17 +31,58 @@ pub struct Row {
     pub refs: [Vec<u32>; NUM_REF_KINDS],
     /// See [`Parameters::offset_fixups`].
     pub offset_fixups: Vec<(u32, i32)>,
+    /// See [`Parameters::const_immediates`].
+    pub consts: Vec<ConstImmediate>,
 }
 
 impl Row {
+    /// The values of the constant slots of `body` when it is this row's function but for
+    /// those values: equal outside the row's constant immediates, each immediate of the
+    /// same length and in its slot's class, every use of a slot with one value and two
+    /// slots of one class with two values (so building the stencil anew would number
+    /// the same slots). Then the stencil, its key and the code are the row's.
+    pub fn matches(&self, body: &[u8]) -> Option<Vec<u64>> {
+        let mut values: Vec<Option<(ConstClass, u64)>> = Vec::new();
+        for c in &self.consts {
+            let bytes = body.get(c.at as usize..c.at as usize + c.len as usize)?;
+            let v = ConstImmediate::read(c.class, bytes)?;
+            let slot = c.slot as usize;
+            if values.len() <= slot {
+                values.resize(slot + 1, None);
+            }
+            match values[slot] {
+                None => values[slot] = Some((c.class, v)),
+                Some(old) if old == (c.class, v) => {}
+                Some(_) => return None,
+            }
+        }
+        let values: Vec<(ConstClass, u64)> = values.into_iter().collect::<Option<_>>()?;
+        for (i, a) in values.iter().enumerate() {
+            if values[..i].contains(a) {
+                return None;
+            }
+        }
+        if crate::keys::body_digest(body, &self.consts) != self.body {
+            return None;
+        }
+        Some(values.into_iter().map(|(_, v)| v).collect())
+    }
+
     /// The parameters of this row's function at `func_index`, whose body now starts at
-    /// `body_offset`.
-    pub fn into_parameters(self, func_index: u32, body_offset: u32) -> Parameters {
+    /// `body_offset`, with constant slot values `consts` (from [`Row::matches`]).
+    pub fn into_parameters(
+        self,
+        func_index: u32,
+        body_offset: u32,
+        consts: Vec<u64>,
+    ) -> Parameters {
         Parameters {
             func_index,
             body_offset,
             refs: self.refs,
             offset_fixups: self.offset_fixups,
+            consts,
+            const_immediates: self.consts,
         }
     }
 }
@@ -75,6 +117,7 @@ impl<'a> Manifest<'a> {
                 code,
                 refs: p.refs.clone(),
                 offset_fixups: p.offset_fixups.clone(),
+                consts: p.const_immediates.clone(),
             });
         }
         m
@@ -104,6 +147,13 @@ impl<'a> Manifest<'a> {
                 w.u32(pos);
                 w.u32(delta as u32);
             }
+            w.u32(r.consts.len() as u32);
+            for c in &r.consts {
+                w.u32(c.at);
+                w.u8(c.len);
+                w.u32(c.slot);
+                w.u8(c.class as u8);
+            }
         }
         w.finish()
     }
@@ -120,7 +170,7 @@ impl<'a> Manifest<'a> {
         for _ in 0..n {
             code.push(CodeRef::decode(r.bytes()?)?);
         }
-        let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 1))?;
+        let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 2))?;
         let mut rows = Vec::with_capacity(n);
         // Each code entry belongs to exactly one key (the compiler takes entries out
         // when it uses them).
@@ -149,12 +199,31 @@ impl<'a> Manifest<'a> {
             for _ in 0..k {
                 offset_fixups.push((r.u32()?, r.u32()? as i32));
             }
+            let k = r.count(10)?;
+            let mut consts = Vec::with_capacity(k);
+            let mut end = 0u64;
+            for _ in 0..k {
+                let (at, len, slot) = (r.u32()?, r.u8()?, r.u32()?);
+                let class =
+                    ConstClass::from_code(r.u8()?).ok_or_else(|| r.err("bad constant class"))?;
+                if (at as u64) < end || len == 0 || slot as usize > consts.len() {
+                    return Err(r.err("manifest constant immediates out of order"));
+                }
+                end = at as u64 + len as u64;
+                consts.push(ConstImmediate {
+                    at,
+                    len,
+                    slot,
+                    class,
+                });
+            }
             rows.push(Row {
                 body,
                 key: StencilKey(key),
                 code: c,
                 refs,
                 offset_fixups,
+                consts,
             });
         }
         if !r.is_empty() {
@@ -193,6 +262,12 @@ mod tests {
                     code: 0,
                     refs: refs.clone(),
                     offset_fixups: vec![(4, -1)],
+                    consts: vec![ConstImmediate {
+                        at: 3,
+                        len: 3,
+                        slot: 0,
+                        class: ConstClass::I32,
+                    }],
                 },
                 Row {
                     body: [3; 32],
@@ -200,6 +275,7 @@ mod tests {
                     code: 0,
                     refs,
                     offset_fixups: vec![],
+                    consts: vec![],
                 },
             ],
             code: vec![c],

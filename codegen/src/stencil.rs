@@ -9,6 +9,12 @@
 //! stencil is close to a memcpy and needs no translation. Where a renamed immediate
 //! encodes to a different length, a [`Parameters::offset_fixups`] entry records it so trap
 //! sites map back to exact offsets in the original module.
+//!
+//! Large integer constants and large load/store offsets are *constant slots*: numbered by
+//! first use like references, their class (what code generation may assume about the
+//! value) is in the stencil and their value in the [`Parameters`]. Most of them are
+//! addresses of static data, which move whenever data laid out before them changes; as
+//! slots they no longer split otherwise equal functions (see [`ConstClass`]).
 
 use crate::error::CompileError;
 use crate::module::ModuleInfo;
@@ -61,6 +67,103 @@ pub struct MemoryFact {
     pub imported: bool,
 }
 
+/// Integer constants and load/store offsets of at least this magnitude become constant
+/// slots; smaller ones stay in the stencil. Measured on the Rust corpus (see
+/// `docs/architecture.md`, *Constant slots*).
+pub const CONST_SLOT_THRESHOLD: u64 = 4096;
+
+/// The largest load/store offset that becomes a constant slot: the offset plus any access
+/// size (at most 16) then fits a signed 32-bit displacement and stays inside the guard
+/// region, so the bounds-check strategy is the same for every value of the slot.
+pub const OFFSET_SLOT_MAX: u64 = (1 << 31) - 17;
+
+/// Whether `v` is `2^k`, `2^k - 1` or `-2^k` as an integer of `bits` (32 or 64).
+fn is_mask(v: u64, bits: u32) -> bool {
+    let m = u64::MAX >> (64 - bits);
+    let v = v & m;
+    [v, v.wrapping_add(1) & m, v.wrapping_neg() & m]
+        .iter()
+        .any(|x| x.is_power_of_two())
+}
+
+/// What code generation may assume about the value of a constant slot. The class is part
+/// of the stencil (and so of the key); the value is a parameter. Code compiled for a
+/// slot must be right for every value of its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ConstClass {
+    /// An `i32.const` of magnitude at least [`CONST_SLOT_THRESHOLD`] (as a signed value),
+    /// not a mask or power of two (see [`ConstClass::of_i32`]): code must be right for
+    /// any 32-bit pattern.
+    I32 = 0,
+    /// An `i64.const` in `CONST_SLOT_THRESHOLD..=u32::MAX`: its upper half is zero.
+    I64Unsigned32 = 1,
+    /// An `i64.const` in `i32::MIN..=-CONST_SLOT_THRESHOLD`: the sign extension of its
+    /// low half.
+    I64Signed32 = 2,
+    /// A load/store offset in `CONST_SLOT_THRESHOLD..=OFFSET_SLOT_MAX`.
+    Offset = 3,
+}
+
+impl ConstClass {
+    /// The class with this [`ConstClass`] `as u8` code.
+    pub fn from_code(c: u8) -> Option<ConstClass> {
+        Some(match c {
+            0 => ConstClass::I32,
+            1 => ConstClass::I64Unsigned32,
+            2 => ConstClass::I64Signed32,
+            3 => ConstClass::Offset,
+            _ => return None,
+        })
+    }
+
+    /// The class of an `i32.const` with this value, when it becomes a slot. Masks and
+    /// powers of two (`2^k`, `2^k - 1`, `-2^k`) stay in the stencil: they are operands
+    /// of `and`, `mul` and comparisons that an ISA folds, rarely the addresses that
+    /// move (measured: the same hit rate, a tenth less code growth).
+    pub fn of_i32(v: i32) -> Option<ConstClass> {
+        ((v as i64).unsigned_abs() >= CONST_SLOT_THRESHOLD && !is_mask(v as u32 as u64, 32))
+            .then_some(ConstClass::I32)
+    }
+
+    /// The class of an `i64.const` with this value, when it becomes a slot. Constants
+    /// outside the 32-bit ranges stay in the stencil: they are rarely addresses, and an
+    /// ISA may materialize them with more instructions than a 32-bit one. Masks and
+    /// powers of two stay too, as for [`ConstClass::of_i32`].
+    pub fn of_i64(v: i64) -> Option<ConstClass> {
+        if v.unsigned_abs() < CONST_SLOT_THRESHOLD || is_mask(v as u64, 64) {
+            None
+        } else if (0..=u32::MAX as i64).contains(&v) {
+            Some(ConstClass::I64Unsigned32)
+        } else if (i32::MIN as i64..0).contains(&v) {
+            Some(ConstClass::I64Signed32)
+        } else {
+            None
+        }
+    }
+
+    /// The class of a load/store offset, when it becomes a slot.
+    pub fn of_offset(v: u64) -> Option<ConstClass> {
+        (CONST_SLOT_THRESHOLD..=OFFSET_SLOT_MAX)
+            .contains(&v)
+            .then_some(ConstClass::Offset)
+    }
+
+    /// Whether `value` (the slot's parameter: an `i32` as its 32 bits, an `i64` as its
+    /// 64, an offset as it is) belongs to this class.
+    pub fn admits(self, value: u64) -> bool {
+        match self {
+            ConstClass::I32 => {
+                value <= u32::MAX as u64 && Self::of_i32(value as u32 as i32) == Some(self)
+            }
+            ConstClass::I64Unsigned32 | ConstClass::I64Signed32 => {
+                Self::of_i64(value as i64) == Some(self)
+            }
+            ConstClass::Offset => Self::of_offset(value) == Some(self),
+        }
+    }
+}
+
 /// The facts about every reference of a stencil, indexed by reference number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StencilRefs {
@@ -71,6 +174,19 @@ pub struct StencilRefs {
     pub memories: Vec<MemoryFact>,
     pub num_data: u32,
     pub num_elems: u32,
+    /// The class of each constant slot, by slot number.
+    pub consts: Vec<ConstClass>,
+    /// Body positions (sorted) of the operators that use a constant slot: an
+    /// `i32.const`/`i64.const` whose immediate is the slot number, or a load/store whose
+    /// offset is.
+    pub const_sites: Vec<u32>,
+}
+
+impl StencilRefs {
+    /// Whether the operator at body position `pos` uses a constant slot.
+    pub fn is_const_site(&self, pos: u32) -> bool {
+        self.const_sites.binary_search(&pos).is_ok()
+    }
 }
 
 /// Everything that determines a function's machine code. Two functions with equal
@@ -98,6 +214,37 @@ pub struct Parameters {
     /// `(stencil body position, bytes to add)`: positions at or after each entry are
     /// shifted by the sum of the deltas up to it (sorted by position).
     pub offset_fixups: Vec<(u32, i32)>,
+    /// The value of each constant slot (an `i32` as its 32 bits zero-extended, an `i64`
+    /// as its 64, an offset as it is).
+    pub consts: Vec<u64>,
+    /// Where each use of a constant slot has its immediate in the module's body, in body
+    /// order: what a manifest row needs to match a body that differs only in those
+    /// values (see [`crate::manifest::Row::matches`]).
+    pub const_immediates: Vec<ConstImmediate>,
+}
+
+/// The immediate of one use of a constant slot in the original body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConstImmediate {
+    /// Body-relative position of its LEB128 encoding.
+    pub at: u32,
+    /// Length of that encoding in bytes.
+    pub len: u8,
+    pub slot: u32,
+    pub class: ConstClass,
+}
+
+impl ConstImmediate {
+    /// Reads the value of an immediate of `class` from exactly `bytes`.
+    pub fn read(class: ConstClass, bytes: &[u8]) -> Option<u64> {
+        let mut r = BinaryReader::new(bytes, 0);
+        let v = match class {
+            ConstClass::I32 => r.read_var_i32().ok()? as u32 as u64,
+            ConstClass::I64Unsigned32 | ConstClass::I64Signed32 => r.read_var_i64().ok()? as u64,
+            ConstClass::Offset => r.read_var_u64().ok()?,
+        };
+        (r.eof() && class.admits(v)).then_some(v)
+    }
 }
 
 impl Parameters {
@@ -157,7 +304,7 @@ impl StencilKey {
     }
 }
 
-const STENCIL_MAGIC: &[u8; 4] = b"WPS1";
+const STENCIL_MAGIC: &[u8; 4] = b"WPS2";
 
 impl FunctionStencil {
     /// The canonical bytes (what the key hashes).
@@ -208,6 +355,14 @@ impl FunctionStencil {
         }
         w.u32(refs.num_data);
         w.u32(refs.num_elems);
+        w.u32(refs.consts.len() as u32);
+        for c in &refs.consts {
+            w.u8(*c as u8);
+        }
+        w.u32(refs.const_sites.len() as u32);
+        for p in &refs.const_sites {
+            w.u32(*p);
+        }
     }
 
     /// Builds a stencil from its parts (the body must use reference numbers).
@@ -267,6 +422,15 @@ impl FunctionStencil {
         }
         refs.num_data = r.u32()?;
         refs.num_elems = r.u32()?;
+        let n = r.count(1)?;
+        for _ in 0..n {
+            let c = ConstClass::from_code(r.u8()?).ok_or_else(|| r.err("bad constant class"))?;
+            refs.consts.push(c);
+        }
+        let n = r.count(4)?;
+        for _ in 0..n {
+            refs.const_sites.push(r.u32()?);
+        }
         let body = r.bytes()?;
         Ok(Self::from_parts(sig, refs, body))
     }
@@ -304,6 +468,8 @@ struct Renamer<'m> {
     /// Per kind: real index -> reference number (small linear maps; functions reference
     /// few distinct entities).
     maps: [Vec<(u32, u32)>; NUM_REF_KINDS],
+    /// Constant slots: (class, value) -> slot number.
+    slots: Vec<(ConstClass, u64, u32)>,
     params: Parameters,
     refs: StencilRefs,
 }
@@ -386,6 +552,23 @@ impl Renamer<'_> {
         Ok(r)
     }
 
+    /// The slot number of constant `value` of `class`, numbering it on first use (equal
+    /// values of one class share a slot).
+    fn const_slot(&mut self, class: ConstClass, value: u64) -> u32 {
+        if let Some(&(_, _, s)) = self
+            .slots
+            .iter()
+            .find(|(c, v, _)| *c == class && *v == value)
+        {
+            return s;
+        }
+        let s = self.slots.len() as u32;
+        self.slots.push((class, value, s));
+        self.refs.consts.push(class);
+        self.params.consts.push(value);
+        s
+    }
+
     /// The reference number already given to `real` by the classifier.
     fn renamed(&self, kind: RefKind, real: u32) -> Result<u32, CompileError> {
         self.maps[kind as usize]
@@ -463,6 +646,7 @@ pub fn build(
     let mut rn = Renamer {
         module,
         maps: Default::default(),
+        slots: Vec::new(),
         params: Parameters {
             func_index,
             body_offset: range.start as u32,
@@ -483,11 +667,13 @@ pub fn build(
         let mut classify = Classify {
             rn: &mut rn,
             indexed: false,
+            slot: None,
         };
         reader.visit_operator(&mut classify).map_err(err)??;
         if !classify.indexed {
             continue;
         }
+        let slot = classify.slot;
         let end = reader.original_position() as usize - range.start;
         // Re-read the operator and encode it with every index renamed.
         let mut one = wasmparser::OperatorsReader::new(BinaryReader::new(
@@ -495,12 +681,30 @@ pub fn build(
             (range.start + start) as u64,
         ));
         let op = one.read().map_err(err)?;
+        let immediate = match slot {
+            Some(_) => Some(immediate_of(&op, &body[start..end]).ok_or_else(|| {
+                CompileError::Internal {
+                    message: "stencil: constant slot on an operator without one".into(),
+                    function: Some(func_index),
+                }
+            })?),
+            None => None,
+        };
         new.clear();
-        Renumber(&mut rn)
+        Renumber { rn: &mut rn, slot }
             .instruction(op)
             .map_err(|e| reencode_error(e, func_index))?
             .encode(&mut new);
         out.extend_from_slice(&body[copied_to..start]);
+        if let (Some(slot), Some((at, len))) = (slot, immediate) {
+            rn.refs.const_sites.push(out.len() as u32);
+            rn.params.const_immediates.push(ConstImmediate {
+                at: (start + at) as u32,
+                len: len as u8,
+                slot,
+                class: rn.refs.consts[slot as usize],
+            });
+        }
         out.extend_from_slice(&new);
         copied_to = end;
         let delta = (end - start) as i64 - new.len() as i64;
@@ -513,6 +717,27 @@ pub fn build(
     out.extend_from_slice(&body[copied_to..]);
     let stencil = FunctionStencil::from_parts(sig, rn.refs, &out);
     Ok((stencil, rn.params))
+}
+
+/// Where, in the bytes of operator `op`, its constant or its memarg's offset is encoded:
+/// `(start, length)`.
+fn immediate_of(op: &wasmparser::Operator, bytes: &[u8]) -> Option<(usize, usize)> {
+    use wasmparser::Operator;
+    let mut r = BinaryReader::new(bytes, 0);
+    let prefix = r.read_u8().ok()?;
+    if !matches!(op, Operator::I32Const { .. } | Operator::I64Const { .. }) {
+        if prefix == 0xfd {
+            r.read_var_u32().ok()?;
+        }
+        let flags = r.read_var_u32().ok()?;
+        if flags & (1 << 6) != 0 {
+            r.read_var_u32().ok()?;
+        }
+    }
+    // The LEB128 bytes up to and including the first without a continuation bit.
+    let at = r.current_position();
+    let len = bytes.get(at..)?.iter().position(|b| b & 0x80 == 0)? + 1;
+    Some((at, len))
 }
 
 fn reencode_error(e: wasm_encoder::reencode::Error<CompileError>, function: u32) -> CompileError {
@@ -534,8 +759,11 @@ fn reencode_error(e: wasm_encoder::reencode::Error<CompileError>, function: u32)
 /// does not compile (validation rejects them first) are refused here too.
 struct Classify<'r, 'm> {
     rn: &'r mut Renamer<'m>,
-    /// Whether the operator names a module-level entity (and is re-encoded).
+    /// Whether the operator names a module-level entity or a constant slot (and is
+    /// re-encoded).
     indexed: bool,
+    /// The constant slot the operator's constant or offset becomes.
+    slot: Option<u32>,
 }
 
 impl Classify<'_, '_> {
@@ -548,6 +776,9 @@ impl Classify<'_, '_> {
     /// reference number equals the index, so the bytes are copied as they are; the
     /// reference is still recorded so its facts are part of the stencil.
     fn memarg(&mut self, m: &wasmparser::MemArg) -> Result<(), CompileError> {
+        if let Some(class) = ConstClass::of_offset(m.offset) {
+            self.constant(class, m.offset);
+        }
         match m.target {
             wasmparser::MemArgTarget::Memory(i) => {
                 if self.rn.rename(RefKind::Memory, i)? != i {
@@ -556,6 +787,18 @@ impl Classify<'_, '_> {
                 Ok(())
             }
             wasmparser::MemArgTarget::Array(t) => self.index(RefKind::Type, t),
+        }
+    }
+
+    /// The operator's constant (or offset) becomes a slot.
+    fn constant(&mut self, class: ConstClass, value: u64) {
+        self.indexed = true;
+        self.slot = Some(self.rn.const_slot(class, value));
+    }
+
+    fn value<V: ConstImm>(&mut self, v: &V) {
+        if let Some((class, value)) = v.slot_class() {
+            self.constant(class, value)
         }
     }
 
@@ -686,8 +929,9 @@ macro_rules! classify_imm {
     ($s:ident targets $v:ident) => {
         let _ = $v;
     };
+    // Constants: large integers become constant slots.
     ($s:ident value $v:ident) => {
-        let _ = $v;
+        $s.value(&$v)
     };
     ($s:ident lane $v:ident) => {
         let _ = $v;
@@ -695,6 +939,42 @@ macro_rules! classify_imm {
     ($s:ident lanes $v:ident) => {
         let _ = $v;
     };
+}
+
+/// The immediate of a `*.const` operator: whether it becomes a constant slot.
+trait ConstImm {
+    fn slot_class(&self) -> Option<(ConstClass, u64)>;
+}
+
+impl ConstImm for i32 {
+    fn slot_class(&self) -> Option<(ConstClass, u64)> {
+        ConstClass::of_i32(*self).map(|c| (c, *self as u32 as u64))
+    }
+}
+
+impl ConstImm for i64 {
+    fn slot_class(&self) -> Option<(ConstClass, u64)> {
+        ConstClass::of_i64(*self).map(|c| (c, *self as u64))
+    }
+}
+
+/// Float and vector constants stay in the stencil.
+impl ConstImm for wasmparser::Ieee32 {
+    fn slot_class(&self) -> Option<(ConstClass, u64)> {
+        None
+    }
+}
+
+impl ConstImm for wasmparser::Ieee64 {
+    fn slot_class(&self) -> Option<(ConstClass, u64)> {
+        None
+    }
+}
+
+impl ConstImm for wasmparser::V128 {
+    fn slot_class(&self) -> Option<(ConstClass, u64)> {
+        None
+    }
 }
 
 impl<'a> wasmparser::VisitOperator<'a> for Classify<'_, '_> {
@@ -712,8 +992,11 @@ impl<'a> wasmparser::VisitSimdOperator<'a> for Classify<'_, '_> {
 }
 
 /// Encodes an operator with each index replaced by the reference number the classifier
-/// gave it.
-struct Renumber<'r, 'm>(&'r mut Renamer<'m>);
+/// gave it, and its constant or offset by its slot number when it has one.
+struct Renumber<'r, 'm> {
+    rn: &'r mut Renamer<'m>,
+    slot: Option<u32>,
+}
 
 impl Renumber<'_, '_> {
     fn get(
@@ -721,7 +1004,7 @@ impl Renumber<'_, '_> {
         kind: RefKind,
         real: u32,
     ) -> Result<u32, wasm_encoder::reencode::Error<CompileError>> {
-        self.0
+        self.rn
             .renamed(kind, real)
             .map_err(wasm_encoder::reencode::Error::UserError)
     }
@@ -729,6 +1012,31 @@ impl Renumber<'_, '_> {
 
 impl wasm_encoder::reencode::Reencode for Renumber<'_, '_> {
     type Error = CompileError;
+    fn instruction<'a>(
+        &mut self,
+        op: wasmparser::Operator<'a>,
+    ) -> Result<wasm_encoder::Instruction<'a>, wasm_encoder::reencode::Error<CompileError>> {
+        use wasmparser::Operator;
+        match (op, self.slot) {
+            (Operator::I32Const { .. }, Some(s)) => {
+                Ok(wasm_encoder::Instruction::I32Const(s as i32))
+            }
+            (Operator::I64Const { .. }, Some(s)) => {
+                Ok(wasm_encoder::Instruction::I64Const(s as i64))
+            }
+            (op, _) => wasm_encoder::reencode::utils::instruction(self, op),
+        }
+    }
+    fn mem_arg(
+        &mut self,
+        arg: wasmparser::MemArg,
+    ) -> Result<wasm_encoder::MemArg, wasm_encoder::reencode::Error<CompileError>> {
+        let mut arg = arg;
+        if let Some(s) = self.slot {
+            arg.offset = s as u64;
+        }
+        wasm_encoder::reencode::utils::mem_arg(self, arg)
+    }
     fn function_index(
         &mut self,
         i: u32,
@@ -760,7 +1068,7 @@ impl wasm_encoder::reencode::Reencode for Renumber<'_, '_> {
         Err(wasm_encoder::reencode::Error::UserError(
             CompileError::Internal {
                 message: format!("stencil: tag {i} (exception handling is not compiled)"),
-                function: Some(self.0.params.func_index),
+                function: Some(self.rn.params.func_index),
             },
         ))
     }

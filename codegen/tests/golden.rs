@@ -217,14 +217,23 @@ fn render_function(
     );
     let ops = operators(st);
     let reloc_text = |r: &wasmprecomp_codegen::compiled::Reloc| {
-        let k = r.kind.ref_kind();
-        let real = params.refs[k as usize]
-            .get(r.index as usize)
-            .map_or_else(|| "?".to_string(), |i| i.to_string());
         let addend = match r.addend {
             0 => String::new(),
             a => format!("{a:+}"),
         };
+        let Some(k) = r.kind.ref_kind() else {
+            let value = params
+                .consts
+                .get(r.index as usize)
+                .map_or_else(|| "?".to_string(), |v| format!("{v:#x}"));
+            return format!(
+                "reloc {:?} const#{}{addend} (value {value})",
+                r.kind, r.index
+            );
+        };
+        let real = params.refs[k as usize]
+            .get(r.index as usize)
+            .map_or_else(|| "?".to_string(), |i| i.to_string());
         format!(
             "reloc {:?} {}#{}{addend} (module {} {real})",
             r.kind,

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use wasm_encoder::reencode::{utils, Error, Reencode};
 use wasm_encoder::{EntityType, ImportSection, SectionId};
+use wasmprecomp_codegen::stencil::ConstClass;
 use wasmprecomp_codegen::{
-    compile_module, CodeCache, CompileOptions, CompiledStencil, Isa, ManifestKey, OptLevel,
-    StencilKey,
+    compile_module, CodeCache, CompileOptions, CompiledModule, CompiledStencil, Isa, ManifestKey,
+    OptLevel, StencilKey,
 };
 
 #[derive(Default)]
@@ -136,6 +137,133 @@ impl Reencode for EditFirstBody {
     }
 }
 
+/// Moves every constant of function bodies that is a constant slot (an `i32.const`,
+/// `i64.const` or load/store offset that `ConstClass` classifies) by 8 away from zero
+/// where that keeps it in its class and its encoded length: what moving static data does to the
+/// code that addresses it. Counts in `moved` how many it changed.
+#[derive(Default)]
+struct MoveConstants {
+    in_body: bool,
+    moved: usize,
+}
+
+/// Bytes of the signed LEB128 encoding of `v`.
+fn sleb_len(v: i64) -> usize {
+    let mut buf = Vec::new();
+    wasm_encoder::Encode::encode(&v, &mut buf);
+    buf.len()
+}
+
+/// Bytes of the unsigned LEB128 encoding of `v`.
+fn uleb_len(v: u64) -> usize {
+    let mut buf = Vec::new();
+    wasm_encoder::Encode::encode(&v, &mut buf);
+    buf.len()
+}
+
+impl MoveConstants {
+    /// `v` moved by 8 away from zero when it is a slot and stays one of the same class
+    /// and encoded length (`class` classifies, `len` measures).
+    fn moved<T: Copy + PartialEq>(
+        &mut self,
+        v: T,
+        r: T,
+        class: impl Fn(T) -> Option<ConstClass>,
+        len: impl Fn(T) -> usize,
+    ) -> T {
+        if class(v).is_none() || class(r) != class(v) || len(r) != len(v) {
+            return v;
+        }
+        self.moved += 1;
+        r
+    }
+
+    fn i64(&mut self, v: i64) -> i64 {
+        let r = if v > 0 {
+            v.wrapping_add(8)
+        } else {
+            v.wrapping_sub(8)
+        };
+        self.moved(v, r, ConstClass::of_i64, sleb_len)
+    }
+
+    fn i32(&mut self, v: i32) -> i32 {
+        let r = if v > 0 {
+            v.wrapping_add(8)
+        } else {
+            v.wrapping_sub(8)
+        };
+        self.moved(v, r, ConstClass::of_i32, |x| sleb_len(x.into()))
+    }
+}
+
+impl Reencode for MoveConstants {
+    type Error = std::convert::Infallible;
+    fn parse_function_body(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), Error<Self::Error>> {
+        self.in_body = true;
+        let r = utils::parse_function_body(self, code, func);
+        self.in_body = false;
+        r
+    }
+    fn instruction<'a>(
+        &mut self,
+        op: wasmparser::Operator<'a>,
+    ) -> Result<wasm_encoder::Instruction<'a>, Error<Self::Error>> {
+        use wasmparser::Operator;
+        let op = match op {
+            Operator::I32Const { value } if self.in_body => Operator::I32Const {
+                value: self.i32(value),
+            },
+            Operator::I64Const { value } if self.in_body => Operator::I64Const {
+                value: self.i64(value),
+            },
+            op => op,
+        };
+        utils::instruction(self, op)
+    }
+    fn mem_arg(
+        &mut self,
+        arg: wasmparser::MemArg,
+    ) -> Result<wasm_encoder::MemArg, Error<Self::Error>> {
+        let mut arg = arg;
+        arg.offset = self.moved(
+            arg.offset,
+            arg.offset.wrapping_add(8),
+            ConstClass::of_offset,
+            uleb_len,
+        );
+        utils::mem_arg(self, arg)
+    }
+}
+
+/// `wasm` compiled without any cache.
+fn without_cache(wasm: &[u8], opts: CompileOptions) -> CompiledModule {
+    compile_module(
+        wasm,
+        CompileOptions {
+            cache: &wasmprecomp_codegen::NoCache,
+            ..opts
+        },
+    )
+    .unwrap()
+}
+
+/// `wasm` compiled with `--cache-check`: every hit recompiled and compared.
+fn cache_checked(wasm: &[u8], opts: CompileOptions, seed: u64) -> CompiledModule {
+    compile_module(
+        wasm,
+        CompileOptions {
+            check_cache: true,
+            ..opts
+        },
+    )
+    .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+}
+
 fn reencode(wasm: &[u8], r: &mut impl Reencode<Error = std::convert::Infallible>) -> Vec<u8> {
     let mut m = wasm_encoder::Module::new();
     r.parse_core_module(&mut m, wasmparser::Parser::new(0), wasm)
@@ -148,6 +276,7 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
     let mut checked = 0;
     let mut functions = 0;
+    let mut moved_constants = 0;
     for seed in 0..120u64 {
         let Some(wasm) = generate(seed) else { continue };
         let cache = MemCache::default();
@@ -197,6 +326,24 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
             first.stats.hits + first.stats.misses,
             "seed {seed}"
         );
+        // Parameterized constants moved: every function hits, also when each hit is
+        // recompiled and compared, and the artifact equals a compile without a cache.
+        let mut mc = MoveConstants::default();
+        let moved = reencode(&wasm, &mut mc);
+        let m = compile_module(&moved, opts).unwrap();
+        assert_eq!(m.stats.misses, 0, "seed {seed}: moved constants must hit");
+        assert_eq!(m.keys, first.keys, "seed {seed}");
+        let checked_moved = cache_checked(&moved, opts, seed);
+        let fresh = without_cache(&moved, opts);
+        assert_eq!(checked_moved.artifact, fresh.artifact, "seed {seed}");
+        assert_eq!(m.artifact, fresh.artifact, "seed {seed}");
+        if mc.moved > 0 {
+            moved_constants += mc.moved;
+            assert_ne!(
+                m.artifact, first.artifact,
+                "seed {seed}: new values linked in"
+            );
+        }
         // One body changed: that function misses, the others hit.
         let edited = reencode(&wasm, &mut EditFirstBody { seen: false });
         let e = compile_module(&edited, opts).unwrap();
@@ -210,8 +357,15 @@ fn cached_functions_reload_identically_survive_renaming_and_miss_on_edits() {
         checked += 1;
         functions += first.stats.functions;
     }
-    eprintln!("cache property: {checked} generated modules, {functions} functions");
+    eprintln!(
+        "cache property: {checked} generated modules, {functions} functions, \
+         {moved_constants} constants moved"
+    );
     assert!(checked >= 50, "only {checked} generated modules compiled");
+    assert!(
+        moved_constants >= 50,
+        "only {moved_constants} constants moved"
+    );
 }
 
 /// A re-encoding that changes nothing, so that a module and its edited copy are encoded
@@ -255,9 +409,9 @@ impl CodeCache for ManifestCache {
 #[test]
 fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
-    let none = wasmprecomp_codegen::NoCache;
     let mut checked = 0;
     let mut served = 0;
+    let mut moved_served = 0;
     for seed in 0..120u64 {
         let Some(raw) = generate(seed) else { continue };
         let wasm = reencode(&raw, &mut Identity);
@@ -285,28 +439,28 @@ fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
         // One body edited: the others come from the manifest, and the result equals a
         // compile without any cache, keys included.
         let edited = reencode(&raw, &mut EditFirstBody { seen: false });
-        let fresh = compile_module(
-            &edited,
-            CompileOptions {
-                cache: &none,
-                ..opts
-            },
-        )
-        .unwrap();
+        let fresh = without_cache(&edited, opts);
         let e = compile_module(&edited, opts).unwrap();
         assert!(e.stats.from_manifest + 1 >= unique, "seed {seed}");
         assert!(e.stats.misses <= 1, "seed {seed}");
         assert_eq!(e.keys, fresh.keys, "seed {seed}");
         assert_eq!(e.artifact, fresh.artifact, "seed {seed}");
         // Checking rebuilds every stencil and recompiles every hit: the manifest agrees.
-        let c = compile_module(
-            &edited,
-            CompileOptions {
-                check_cache: true,
-                ..opts
-            },
-        )
-        .unwrap_or_else(|err| panic!("seed {seed}: {err}"));
+        let c = cache_checked(&edited, opts, seed);
+        assert_eq!(c.artifact, fresh.artifact, "seed {seed}");
+
+        // Parameterized constants moved (the shape unchanged): the manifest serves every
+        // function, with the new values, and agrees with a fresh build when checked.
+        let mut mc = MoveConstants::default();
+        let moved = reencode(&raw, &mut mc);
+        let fresh = without_cache(&moved, opts);
+        let mv = compile_module(&moved, opts).unwrap();
+        assert_eq!(mv.stats.misses, 0, "seed {seed}");
+        // Every row but the edited body's (the manifest may be the edited module's).
+        assert!(mv.stats.from_manifest + 1 >= unique, "seed {seed}");
+        moved_served += mc.moved;
+        assert_eq!(mv.artifact, fresh.artifact, "seed {seed}");
+        let c = cache_checked(&moved, opts, seed);
         assert_eq!(c.artifact, fresh.artifact, "seed {seed}");
 
         // Another shape (an import added) does not use the manifest.
@@ -331,7 +485,14 @@ fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
         checked += 1;
         served += again.stats.from_manifest;
     }
-    eprintln!("manifests: {checked} generated modules, {served} functions served");
+    eprintln!(
+        "manifests: {checked} generated modules, {served} functions served, \
+         {moved_served} moved constants served"
+    );
+    assert!(
+        moved_served >= 50,
+        "only {moved_served} moved constants served"
+    );
     assert!(checked >= 50, "only {checked} generated modules compiled");
 }
 

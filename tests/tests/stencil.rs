@@ -230,3 +230,227 @@ fn identical_functions_in_one_module_are_deduplicated() {
     assert_eq!(cm.stats.misses, 2);
     let _ = Extern::Func;
 }
+
+/// Functions whose large constants and offsets differ: an address, a load offset, a
+/// shift count, a divisor and two `i64` constants (one above `i32::MAX`, one negative).
+struct Consts {
+    addr: i64,
+    offset: u64,
+    shift: i64,
+    divisor: i64,
+    wide: i64,
+    negative: i64,
+}
+
+const CONSTS_A: Consts = Consts {
+    addr: 5000,
+    offset: 70_000,
+    shift: 4097,
+    divisor: 5000,
+    wide: 70_000,
+    negative: -70_000,
+};
+
+const CONSTS_B: Consts = Consts {
+    addr: 6004,
+    offset: 70_012,
+    shift: 4098,
+    divisor: -7001,
+    wide: 4_000_000_000,
+    negative: -2_000_000_000,
+};
+
+fn consts_module(c: &Consts) -> String {
+    let Consts {
+        addr,
+        offset,
+        shift,
+        divisor,
+        wide,
+        negative,
+    } = c;
+    format!(
+        r#"(module
+  (memory (export "memory") 2)
+  (data (i32.const {addr}) "\2a\00\00\00")
+  (data (i32.const {offset}) "\07\00\00\00")
+  (func (export "addr") (param i32) (result i32) (i32.load (i32.const {addr})))
+  (func (export "off") (param i32) (result i32) (i32.load offset={offset} (local.get 0)))
+  (func (export "store") (param i32) (result i32)
+    (i32.store offset={offset} (local.get 0) (i32.const 9))
+    (i32.load offset={offset} (local.get 0)))
+  (func (export "shl") (param i32) (result i32) (i32.shl (local.get 0) (i32.const {shift})))
+  (func (export "div") (param i32) (result i32) (i32.div_s (local.get 0) (i32.const {divisor})))
+  (func (export "wide") (param i32) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {wide})))
+  (func (export "negative") (param i32) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {negative}))))"#
+    )
+}
+
+fn call(m: &Module, name: &str, arg: i32) -> Result<Vec<Val>, String> {
+    let mut store = Store::new();
+    let inst = Linker::new().instantiate(&mut store, m).unwrap();
+    let f = store.get_func(inst, name).unwrap();
+    store.call(f, &[Val::I32(arg)]).map_err(|t| t.to_string())
+}
+
+#[test]
+fn large_constants_and_offsets_are_parameters_that_share_code_and_run_with_their_values() {
+    let (a, b) = (consts_module(&CONSTS_A), consts_module(&CONSTS_B));
+    let (ka, kb) = (keys(&a), keys(&b));
+    assert_eq!(
+        ka, kb,
+        "only parameterized constants differ: every key is shared"
+    );
+    for i in 0..ka.len() as u32 {
+        assert_eq!(compiled(&a, i), compiled(&b, i), "function {i}: same code");
+    }
+    for bounds in [
+        wasmprecomp_codegen::BoundsChecks::Guard,
+        wasmprecomp_codegen::BoundsChecks::Explicit,
+    ] {
+        for c in [&CONSTS_A, &CONSTS_B] {
+            let m = wasmprecomp_tests::compile_bounds(&consts_module(c), bounds);
+            let what = format!("{bounds:?}, divisor {}", c.divisor);
+            assert_eq!(call(&m, "addr", 0), Ok(vec![Val::I32(42)]), "{what}");
+            assert_eq!(call(&m, "off", 0), Ok(vec![Val::I32(7)]), "{what}");
+            assert_eq!(call(&m, "store", 4), Ok(vec![Val::I32(9)]), "{what}");
+            // The last in-bounds word, then one byte past it: the offset decides.
+            let last = (2 * 65536 - 4 - c.offset) as i32;
+            assert_eq!(call(&m, "off", last), Ok(vec![Val::I32(0)]), "{what}");
+            assert!(call(&m, "off", last + 1).is_err(), "{what}: out of bounds");
+            assert!(
+                call(&m, "store", last + 1).is_err(),
+                "{what}: out of bounds"
+            );
+            assert_eq!(
+                call(&m, "shl", 3),
+                Ok(vec![Val::I32(3 << (c.shift % 32))]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "div", 1_000_000),
+                Ok(vec![Val::I32(1_000_000 / c.divisor as i32)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "wide", -3),
+                Ok(vec![Val::I64(c.wide - 3)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "negative", 5),
+                Ok(vec![Val::I64(c.negative + 5)]),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn constants_that_stay_in_the_key_change_it() {
+    let base = keys(&consts_module(&CONSTS_A));
+    let variants = [
+        // Below the threshold: folded into the code, so part of the key.
+        (
+            "small address",
+            0,
+            Consts {
+                addr: 100,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "small offset",
+            1,
+            Consts {
+                offset: 16,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "small shift",
+            3,
+            Consts {
+                shift: 5,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "small divisor",
+            4,
+            Consts {
+                divisor: 7,
+                ..CONSTS_A
+            },
+        ),
+        // Masks and powers of two are folded into the code.
+        (
+            "power of two",
+            0,
+            Consts {
+                addr: 8192,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "mask",
+            5,
+            Consts {
+                wide: 0xffff_ffff,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "negative power of two",
+            6,
+            Consts {
+                negative: -65536,
+                ..CONSTS_A
+            },
+        ),
+        // Outside the 32-bit ranges an i64 constant is materialized differently.
+        (
+            "wide i64",
+            5,
+            Consts {
+                wide: 1 << 40,
+                ..CONSTS_A
+            },
+        ),
+        (
+            "wide negative i64",
+            6,
+            Consts {
+                negative: -(1 << 40),
+                ..CONSTS_A
+            },
+        ),
+        // Offsets past the guard region keep their explicit check.
+        (
+            "huge offset",
+            1,
+            Consts {
+                offset: 3 << 30,
+                ..CONSTS_A
+            },
+        ),
+    ];
+    for (what, func, c) in variants {
+        let k = keys(&consts_module(&c));
+        assert_ne!(k[func], base[func], "{what} must change the key");
+    }
+    // An i64 constant moving between the unsigned and the signed 32-bit range.
+    let k = keys(&consts_module(&Consts {
+        wide: -70_000,
+        ..CONSTS_A
+    }));
+    assert_ne!(k[5], base[5], "the class of a slot is part of the key");
+    // Two uses of one value share a slot; two values do not.
+    let shared = r#"(module (func (result i32) (i32.add (i32.const 5000) (i32.const 5000))))"#;
+    let two = r#"(module (func (result i32) (i32.add (i32.const 5000) (i32.const 6000))))"#;
+    let two_more = r#"(module (func (result i32) (i32.add (i32.const 7000) (i32.const 8000))))"#;
+    assert_ne!(keys(shared), keys(two));
+    assert_eq!(keys(two), keys(two_more));
+}

@@ -264,8 +264,9 @@ impl Isa {
 
     /// Writes a relocation's resolved `value` into its field at `at` in `text`: for
     /// [`RelocKind::CallFunc`](crate::compiled::RelocKind::CallFunc) `value` is the
-    /// callee's offset in `text`, otherwise the value the field holds (VM-context offset
-    /// or real index, addend included). Returns false when the field cannot hold it.
+    /// callee's offset in `text`, otherwise the value the field holds (VM-context offset,
+    /// real index or constant slot value, addend included; its low 32 bits for a
+    /// constant). Returns false when the field cannot hold it.
     pub fn patch(
         &self,
         text: &mut [u8],
@@ -279,10 +280,11 @@ impl Isa {
                     crate::compiled::RelocKind::CallFunc => value - (at as i64 + 4),
                     _ => value,
                 };
-                let Ok(v) = i32::try_from(v) else {
+                // A 4-byte field: a signed displacement or a 32-bit pattern.
+                if !(i32::MIN as i64..=u32::MAX as i64).contains(&v) {
                     return false;
-                };
-                text[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                }
+                text[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
                 true
             }
             Backend::Aarch64 => aarch64::emit::patch(text, at, kind, value),

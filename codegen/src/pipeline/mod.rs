@@ -224,16 +224,16 @@ fn prepare<'m>(
         };
     let results: Vec<Result<Built, CompileError>> = map_items(items, parallel, |i, (f, row)| {
         let range = info.bodies[i].clone();
-        let digest = if use_manifest {
-            keys::body_digest(&wasm[range.clone()])
-        } else {
-            [0; 32]
-        };
-        let row = row.filter(|r| use_manifest && r.body == digest);
+        let body = &wasm[range.clone()];
+        // A row matches a body that differs from its own at most in the values of its
+        // constant slots.
+        let row = row
+            .filter(|_| use_manifest)
+            .and_then(|r| r.matches(body).map(|consts| (r, consts)));
         let row = match row {
-            Some(row) if !check => {
-                let (key, code) = (row.key, row.code);
-                let p = row.into_parameters(nimp + i as u32, range.start as u32);
+            Some((row, consts)) if !check => {
+                let (key, code, digest) = (row.key, row.code, row.body);
+                let p = row.into_parameters(nimp + i as u32, range.start as u32, consts);
                 return Ok((None, p, key, digest, Some(code)));
             }
             row => row,
@@ -241,16 +241,26 @@ fn prepare<'m>(
         module::validate_body(&info, wasm, f, i as u32)?;
         let (s, p) = stencil::build(&info, wasm, i as u32)?;
         let k = s.key(&identity);
-        if let Some(row) = &row {
+        let digest = if use_manifest {
+            keys::body_digest(body, &p.const_immediates)
+        } else {
+            [0; 32]
+        };
+        if let Some((row, consts)) = &row {
             // Checking: the manifest must agree with a fresh build.
-            if row.key != k || row.clone().into_parameters(p.func_index, p.body_offset) != p {
+            if row.key != k
+                || row
+                    .clone()
+                    .into_parameters(p.func_index, p.body_offset, consts.clone())
+                    != p
+            {
                 return Err(CompileError::Internal {
                         message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
                         function: Some(p.func_index),
                     });
             }
         }
-        Ok((Some(s), p, k, digest, row.map(|r| r.code)))
+        Ok((Some(s), p, k, digest, row.map(|(r, _)| r.code)))
     });
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());

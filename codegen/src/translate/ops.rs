@@ -12,8 +12,9 @@ use crate::compiled::RelocKind;
 use crate::error::CompileError;
 use crate::lower::{
     CmpRhs, Compare, ConvertOp, DivOp, FloatBinOp, FloatCC, FloatUnaryOp, IntBinOp, IntCC,
-    IntUnaryOp, Lower, MemKind, ShiftOp, TrapInfo, Val,
+    IntUnaryOp, Lower, MemKind, MemOffset, ShiftOp, TrapInfo, Val,
 };
+use crate::stencil::ConstClass;
 use wasmparser::{VisitOperator, VisitSimdOperator};
 use wasmprecomp_artifact::{Libcall, TrapKind, ValType};
 
@@ -27,6 +28,47 @@ impl<B: Lower> Translator<'_, '_, B> {
             kind,
             offset: self.offset,
         }
+    }
+
+    /// The class of constant slot `slot`, used by the operator being translated, which
+    /// must be one of `expected`.
+    fn slot_class(&self, slot: u64, expected: &[ConstClass]) -> Result<ConstClass, CompileError> {
+        usize::try_from(slot)
+            .ok()
+            .and_then(|s| self.stencil.refs.consts.get(s))
+            .copied()
+            .filter(|c| expected.contains(c))
+            .ok_or_else(|| internal("constant slot of the wrong class or out of range"))
+    }
+
+    /// An `i32.const`/`i64.const`: a constant, or a register holding a constant slot
+    /// whose value is written at link time.
+    fn int_const(&mut self, ty: ValType, bits: u64) -> R {
+        if !self.stencil.refs.is_const_site(self.offset) {
+            self.push(Val::Const(ty, bits));
+            return Ok(());
+        }
+        let expected: &[ConstClass] = if ty == I32 {
+            &[ConstClass::I32]
+        } else {
+            &[ConstClass::I64Unsigned32, ConstClass::I64Signed32]
+        };
+        let class = self.slot_class(bits, expected)?;
+        let r = self.isa.const_slot(&mut self.ctx, ty, bits as u32, class);
+        self.push_reg(r, ty);
+        Ok(())
+    }
+
+    /// The offset of the load or store being translated.
+    pub(super) fn mem_offset(
+        &self,
+        memarg: &wasmparser::MemArg,
+    ) -> Result<MemOffset, CompileError> {
+        if !self.stencil.refs.is_const_site(self.offset) {
+            return Ok(MemOffset::Imm(memarg.offset));
+        }
+        self.slot_class(memarg.offset, &[ConstClass::Offset])?;
+        Ok(MemOffset::Slot(memarg.offset as u32))
     }
 
     fn int_bin(&mut self, op: IntBinOp, ty: ValType) -> R {
@@ -186,30 +228,24 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
         let (mem, base) = self.heap()?;
+        let offset = self.mem_offset(&memarg)?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
         let r = self
             .isa
-            .load(&mut self.ctx, kind, mem, base, addr, memarg.offset, trap);
+            .load(&mut self.ctx, kind, mem, base, addr, offset, trap);
         self.push_reg(r, kind.ty());
         Ok(())
     }
 
     pub(super) fn store(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {
         let (mem, base) = self.heap()?;
+        let offset = self.mem_offset(&memarg)?;
         let value = self.pop()?;
         let addr = self.pop()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
-        self.isa.store(
-            &mut self.ctx,
-            kind,
-            mem,
-            base,
-            addr,
-            value,
-            memarg.offset,
-            trap,
-        );
+        self.isa
+            .store(&mut self.ctx, kind, mem, base, addr, value, offset, trap);
         Ok(())
     }
 
@@ -444,8 +480,8 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_global_set(&mut self, global_index: u32) -> R { self.global_set(global_index) }
 
     // Constants.
-    fn visit_i32_const(&mut self, value: i32) -> R { self.push(Val::Const(I32, value as u32 as u64)); Ok(()) }
-    fn visit_i64_const(&mut self, value: i64) -> R { self.push(Val::Const(I64, value as u64)); Ok(()) }
+    fn visit_i32_const(&mut self, value: i32) -> R { self.int_const(I32, value as u32 as u64) }
+    fn visit_i64_const(&mut self, value: i64) -> R { self.int_const(I64, value as u64) }
     fn visit_f32_const(&mut self, value: wasmparser::Ieee32) -> R { self.push(Val::Const(F32, value.bits() as u64)); Ok(()) }
     fn visit_f64_const(&mut self, value: wasmparser::Ieee64) -> R { self.push(Val::Const(F64, value.bits())); Ok(()) }
 

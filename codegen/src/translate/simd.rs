@@ -106,11 +106,12 @@ impl<B: Lower> Translator<'_, '_, B> {
         memarg: wasmparser::MemArg,
     ) -> Result<regalloc2::VReg, CompileError> {
         let (mem, base) = self.heap()?;
+        let offset = self.mem_offset(&memarg)?;
         let addr = self.pop()?;
         let trap = self.trap_here(wasmprecomp_artifact::TrapKind::MemoryOutOfBounds);
         Ok(self
             .isa
-            .load(&mut self.ctx, kind, mem, base, addr, memarg.offset, trap))
+            .load(&mut self.ctx, kind, mem, base, addr, offset, trap))
     }
 
     fn v_load(&mut self, kind: MemKind, memarg: wasmparser::MemArg) -> R {

@@ -8,7 +8,7 @@
 
 use super::asm::{AluOp, Cond, FBinOp, FSize, FUnOp, MemOp, ShiftOp, Size};
 use crate::compiled::RelocKind;
-pub use crate::lower::{DivOp, FloatCC, TrapInfo, VmRef};
+pub use crate::lower::{DivOp, FloatCC, MemOffset, TrapInfo, VmRef};
 use crate::vcode::{MachInst, OperandKind, Reg};
 use regalloc2::PReg;
 
@@ -213,7 +213,7 @@ pub enum Inst {
         addr: Reg,
         dst: Reg,
         op: MemOp,
-        offset: u64,
+        offset: MemOffset,
         mem: VmRef,
         trap: TrapInfo,
     },
@@ -223,7 +223,7 @@ pub enum Inst {
         addr: Reg,
         value: Reg,
         op: MemOp,
-        offset: u64,
+        offset: MemOffset,
         mem: VmRef,
         trap: TrapInfo,
     },
@@ -299,11 +299,13 @@ pub enum Inst {
         off: i32,
         op: MemOp,
     },
-    /// dst = a relocated 32-bit immediate.
+    /// dst = a relocated 32-bit immediate, zero-extended or (`sign_extend`) sign-extended
+    /// to 64 bits.
     ImmReloc {
         dst: Reg,
         kind: RelocKind,
         index: u32,
+        sign_extend: bool,
     },
     /// dst = [vmctx + relocated offset + addend] (64-bit).
     VmLoad {

@@ -11,7 +11,7 @@ use super::asm::{
     AluOp, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
 };
 use crate::compiled::RelocKind;
-pub use crate::lower::{DivOp, FloatCC, TrapInfo, VmRef};
+pub use crate::lower::{DivOp, FloatCC, MemOffset, TrapInfo, VmRef};
 use crate::vcode::{MachInst, OperandKind, Reg};
 use regalloc2::PReg;
 
@@ -284,7 +284,7 @@ pub enum Inst {
         addr: Reg,
         dst: Reg,
         kind: MemKind,
-        offset: u64,
+        offset: MemOffset,
         mem: VmRef,
         trap: TrapInfo,
     },
@@ -294,7 +294,7 @@ pub enum Inst {
         addr: Reg,
         value: Reg,
         kind: MemKind,
-        offset: u64,
+        offset: MemOffset,
         mem: VmRef,
         trap: TrapInfo,
     },
@@ -370,11 +370,13 @@ pub enum Inst {
         off: i32,
         kind: MemKind,
     },
-    /// dst = a relocated 32-bit immediate.
+    /// dst = a relocated 32-bit immediate, zero-extended to 64 bits, or sign-extended
+    /// when `sign_extend`.
     ImmReloc {
         dst: Reg,
         kind: RelocKind,
         index: u32,
+        sign_extend: bool,
     },
     /// dst = [vmctx + relocated offset + addend] (64-bit).
     VmLoad {

@@ -46,11 +46,17 @@ impl Emitter {
         vmctx: Gpr,
         heap: Gpr,
         addr: Gpr,
-        offset: u64,
+        offset: MemOffset,
         mem: VmRef,
         t: TrapInfo,
     ) {
         let size = op.bytes() as u64;
+        let offset = match offset {
+            MemOffset::Imm(o) => o,
+            MemOffset::Slot(slot) => {
+                return self.heap_access_slot(op, rt, vmctx, heap, addr, slot, mem, t)
+            }
+        };
         if self.guard && offset + size <= GUARD_BYTES {
             if offset == 0 {
                 self.fault_site(t);
@@ -76,6 +82,48 @@ impl Emitter {
             self.asm.mov_imm(Size::S64, IP0, end);
             self.asm.alu_rrr(AluOp::Add, Size::S64, IP1, IP1, IP0);
         }
+        self.vm_access(
+            MemOp::Ldr64,
+            IP0.0,
+            vmctx,
+            RelocKind::VmMemory,
+            mem,
+            VMMEMORY_LEN,
+        );
+        self.asm.alu_rrr(AluOp::Subs, Size::S64, ZR, IP1, IP0);
+        let l = self.stub(t.kind, t.offset);
+        self.b_cond(Cond::Hi, l);
+        self.asm.alu_rrr(AluOp::Add, Size::S64, IP1, heap, IP1);
+        self.asm.mem(op, rt, IP1, -(size as i64));
+    }
+
+    /// [`Emitter::heap_access`] with an offset from constant slot `slot`, written at link
+    /// time: in `CONST_SLOT_THRESHOLD..=OFFSET_SLOT_MAX`, so with guard pages the access is
+    /// unchecked for every value (offset plus size stays within the guard region), and
+    /// the explicit check adds the access size to the slot's field (it fits 32 bits).
+    #[allow(clippy::too_many_arguments)]
+    fn heap_access_slot(
+        &mut self,
+        op: MemOp,
+        rt: u8,
+        vmctx: Gpr,
+        heap: Gpr,
+        addr: Gpr,
+        slot: u32,
+        mem: VmRef,
+        t: TrapInfo,
+    ) {
+        let size = op.bytes();
+        if self.guard {
+            self.asm.alu_ext(AluOp::Add, IP0, heap, addr, Extend::Uxtw);
+            self.reloc_mov(IP1, RelocKind::Const, slot, 0);
+            self.fault_site(t);
+            self.asm.mem_reg(op, rt, IP0, IP1, Extend::Lsl, false);
+            return;
+        }
+        self.asm.mov(Size::S32, IP1, addr);
+        self.reloc_mov(IP0, RelocKind::Const, slot, size as i32);
+        self.asm.alu_rrr(AluOp::Add, Size::S64, IP1, IP1, IP0);
         self.vm_access(
             MemOp::Ldr64,
             IP0.0,
@@ -262,7 +310,17 @@ impl Emitter {
                 self.asm
                     .mem_reg(MemOp::Ldr64, rt(dst), g(*vmctx), IP0, Extend::Lsl, false);
             }
-            Inst::ImmReloc { dst, kind, index } => self.reloc_mov(g(*dst), *kind, *index, 0),
+            Inst::ImmReloc {
+                dst,
+                kind,
+                index,
+                sign_extend,
+            } => {
+                self.reloc_mov(g(*dst), *kind, *index, 0);
+                if *sign_extend {
+                    self.asm.sxt(Size::S64, g(*dst), g(*dst), 32);
+                }
+            }
             other => unreachable!("not one of the memory family: {other:?}"),
         }
     }

@@ -45,6 +45,7 @@ impl LowerCall for A64Lower {
             dst: r(dst),
             kind,
             index,
+            sign_extend: false,
         });
         dst
     }

@@ -1,7 +1,7 @@
 //! aarch64 lowering: linear memory, globals and tables.
 
 use super::*;
-use crate::lower::{LowerMemory, LowerTable, MemKind as WasmMem, TrapInfo, VmRef};
+use crate::lower::{LowerMemory, LowerTable, MemKind as WasmMem, MemOffset, TrapInfo, VmRef};
 
 impl LowerMemory for A64Lower {
     fn heap_base(&mut self, ctx: C, mem: VmRef) -> VReg {
@@ -21,7 +21,7 @@ impl LowerMemory for A64Lower {
         mem: VmRef,
         base: VReg,
         addr: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     ) -> VReg {
         let ra = self.reg(ctx, addr);
@@ -47,7 +47,7 @@ impl LowerMemory for A64Lower {
         base: VReg,
         addr: Val,
         value: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     ) {
         let ra = self.reg(ctx, addr);

@@ -17,6 +17,7 @@ use crate::lower::{
     class_of, CmpRhs, ConvertOp, FloatBinOp, FloatCC, FloatUnaryOp, IntCC, LowerBase, LowerConvert,
     LowerCtx, LowerFloat, Val,
 };
+use crate::stencil::ConstClass;
 use crate::vcode::Reg;
 use regalloc2::{PReg, RegClass, VReg};
 use wasmprecomp_artifact::ValType;
@@ -164,6 +165,17 @@ impl LowerBase for A64Lower {
             });
         }
         params
+    }
+
+    fn const_slot(&mut self, ctx: C, ty: ValType, slot: u32, class: ConstClass) -> VReg {
+        let dst = ctx.new_reg(ty);
+        ctx.builder.push(Inst::ImmReloc {
+            dst: r(dst),
+            kind: crate::compiled::RelocKind::Const,
+            index: slot,
+            sign_extend: class == ConstClass::I64Signed32,
+        });
+        dst
     }
 
     fn materialize(&mut self, ctx: C, v: Val) -> VReg {

@@ -40,8 +40,19 @@ impl Emitter {
                 off,
                 kind,
             } => self.store_kind(*kind, m(g(*base), *off), *value),
-            Inst::ImmReloc { dst, kind, index } => {
-                self.asm.mov_ri(Size::S32, g(*dst), PLACEHOLDER as u64);
+            Inst::ImmReloc {
+                dst,
+                kind,
+                index,
+                sign_extend,
+            } => {
+                if *sign_extend {
+                    // A negative placeholder selects the sign-extending `mov r64, simm32`.
+                    self.asm
+                        .mov_ri(Size::S64, g(*dst), -(PLACEHOLDER as i64) as u64);
+                } else {
+                    self.asm.mov_ri(Size::S32, g(*dst), PLACEHOLDER as u64);
+                }
                 self.reloc_last(*kind, *index, 0);
             }
             Inst::VmLoad {

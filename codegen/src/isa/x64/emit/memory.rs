@@ -7,12 +7,15 @@ use super::*;
 pub(super) enum HeapAddr {
     Checked(Amode),
     Guarded(Amode),
+    /// Guarded, with the displacement (the access's last 4 bytes) written at link time
+    /// from constant slot `.1`.
+    GuardedSlot(Amode, u32),
 }
 
 impl HeapAddr {
     pub(super) fn amode(self) -> Amode {
         match self {
-            HeapAddr::Checked(a) | HeapAddr::Guarded(a) => a,
+            HeapAddr::Checked(a) | HeapAddr::Guarded(a) | HeapAddr::GuardedSlot(a, _) => a,
         }
     }
 }
@@ -53,6 +56,7 @@ impl Emitter {
                 );
                 self.fault_site(a, *trap);
                 self.load_kind(*kind, a.amode(), *dst);
+                self.slot_displacement(a);
             }
             Inst::Store {
                 vmctx,
@@ -75,6 +79,7 @@ impl Emitter {
                 );
                 self.fault_site(a, *trap);
                 self.store_kind(*kind, a.amode(), *value);
+                self.slot_displacement(a);
             }
             Inst::MemorySize { vmctx, dst, mem } => {
                 let dst = g(*dst);
@@ -150,9 +155,17 @@ impl Emitter {
         }
     }
 
+    /// Relocates the displacement of the access just emitted when its offset is a
+    /// constant slot (no access form ends in an immediate, so it is the last field).
+    fn slot_displacement(&mut self, a: HeapAddr) {
+        if let HeapAddr::GuardedSlot(_, slot) = a {
+            self.reloc_last(RelocKind::Const, slot, 0);
+        }
+    }
+
     /// Records the access about to be emitted as the site where a guard-page fault traps.
     fn fault_site(&mut self, a: HeapAddr, t: TrapInfo) {
-        if let HeapAddr::Guarded(_) = a {
+        if let HeapAddr::Guarded(_) | HeapAddr::GuardedSlot(..) = a {
             self.traps.push(StencilTrap {
                 code_offset: self.asm.offset(),
                 kind: t.kind,
@@ -165,27 +178,43 @@ impl Emitter {
     /// and an offset within the guard region: `r10` = the zero-extended address, the
     /// access at `[heap + r10 + offset]`, unchecked. Otherwise bounds-checked, with `r10` =
     /// address + offset + size and the access at `[heap + r10 - size]`.
+    ///
+    /// A constant-slot offset is at most `OFFSET_SLOT_MAX`: with guard pages it is always
+    /// within the guard region, and `offset + size` always fits the signed 32-bit
+    /// displacement or immediate that the link writes (one encoding for every value).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn heap_addr(
         &mut self,
         vmctx: Gpr,
         heap: Gpr,
         addr: Gpr,
-        offset: u64,
+        offset: MemOffset,
         size: u32,
         mem: VmRef,
         t: TrapInfo,
     ) -> HeapAddr {
         self.asm.mov_rr(Size::S32, R10, addr);
-        if self.guard && offset + size as u64 <= GUARD_BYTES {
-            return HeapAddr::Guarded(Amode::base_index(heap, R10, 1, offset as i32));
-        }
-        let end = offset + size as u64;
-        if end <= i32::MAX as u64 {
-            self.asm.alu_ri(AluOp::Add, Size::S64, R10, end as i32);
-        } else {
-            self.asm.mov_ri(Size::S64, R11, end);
-            self.asm.alu_rr(AluOp::Add, Size::S64, R10, R11);
+        match offset {
+            MemOffset::Slot(slot) => {
+                if self.guard {
+                    let a = Amode::base_index(heap, R10, 1, PLACEHOLDER);
+                    return HeapAddr::GuardedSlot(a, slot);
+                }
+                self.asm.alu_ri(AluOp::Add, Size::S64, R10, PLACEHOLDER);
+                self.reloc_last(RelocKind::Const, slot, size as i32);
+            }
+            MemOffset::Imm(offset) => {
+                if self.guard && offset + size as u64 <= GUARD_BYTES {
+                    return HeapAddr::Guarded(Amode::base_index(heap, R10, 1, offset as i32));
+                }
+                let end = offset + size as u64;
+                if end <= i32::MAX as u64 {
+                    self.asm.alu_ri(AluOp::Add, Size::S64, R10, end as i32);
+                } else {
+                    self.asm.mov_ri(Size::S64, R11, end);
+                    self.asm.alu_rr(AluOp::Add, Size::S64, R10, R11);
+                }
+            }
         }
         let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
         self.vm_field(

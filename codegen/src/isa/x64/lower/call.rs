@@ -40,6 +40,7 @@ impl LowerCall for X64Lower {
             dst: r(dst),
             kind,
             index,
+            sign_extend: false,
         });
         dst
     }

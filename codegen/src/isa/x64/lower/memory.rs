@@ -20,7 +20,7 @@ impl LowerMemory for X64Lower {
         mem: VmRef,
         base: VReg,
         addr: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     ) -> VReg {
         let ty = kind.ty();
@@ -47,7 +47,7 @@ impl LowerMemory for X64Lower {
         base: VReg,
         addr: Val,
         value: Val,
-        offset: u64,
+        offset: MemOffset,
         trap: TrapInfo,
     ) {
         let ra = self.reg(ctx, addr);

@@ -23,6 +23,7 @@ use crate::lower::{
     LowerFloat, LowerInt, LowerMemory, LowerTable, MemKind as WasmMem, ShiftOp as WasmShift,
     TrapInfo, Val, VmRef,
 };
+use crate::stencil::ConstClass;
 use crate::vcode::BlockId;
 use crate::vcode::Reg;
 use regalloc2::{PReg, RegClass, VReg};
@@ -108,6 +109,19 @@ impl LowerBase for X64Lower {
             });
         }
         params
+    }
+
+    /// `mov r32, imm32` (zero-extending) for `I32` and `I64Unsigned32`, `mov r64, simm32`
+    /// for `I64Signed32`: one encoding per class, whatever the value.
+    fn const_slot(&mut self, ctx: C, ty: ValType, slot: u32, class: ConstClass) -> VReg {
+        let dst = ctx.new_reg(ty);
+        ctx.builder.push(Inst::ImmReloc {
+            dst: r(dst),
+            kind: RelocKind::Const,
+            index: slot,
+            sign_extend: class == ConstClass::I64Signed32,
+        });
+        dst
     }
 
     fn materialize(&mut self, ctx: C, v: Val) -> VReg {
