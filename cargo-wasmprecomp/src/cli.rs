@@ -245,6 +245,10 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+    /// Write a workflow that shares a remote cache (URL and token from repository
+    /// secrets, read-only on pull requests) instead of restoring a cache folder.
+    #[arg(long)]
+    pub remote: bool,
     /// Path to Cargo.toml of the workspace to set up.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,

@@ -149,7 +149,7 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
 
 fn init_templates(a: InitArgs) -> Result<ExitCode, Error> {
     let mut code = ExitCode::Ok;
-    for t in init::init(a.manifest_path.as_deref(), a.force)? {
+    for t in init::init(a.manifest_path.as_deref(), a.force, a.remote)? {
         match t.written {
             Ok(()) => eprintln!("wrote {}", t.path.display()),
             Err(e) => {

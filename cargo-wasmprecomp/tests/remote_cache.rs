@@ -542,8 +542,9 @@ fn two_machines(url: &str, objects: impl Fn() -> usize) {
     let fh = remote(&rd, "function_hits");
     assert!(fh > 1000, "{}", rd["remote"]);
     same_artifacts(&b_in, &t.join("a/out"), &t.join("d/out"));
+    let shown = url.replace(PASSWORD, "***");
     eprintln!(
-        "{url}: A {} requests; B {} requests for {n} modules; C {}; D {} requests for {fh} functions",
+        "{shown}: A {} requests; B {} requests for {n} modules; C {}; D {} requests for {fh} functions",
         remote(&ra, "requests"),
         remote(&rb, "requests"),
         remote(&rc, "requests"),
@@ -959,4 +960,28 @@ fn a_malformed_remote_url_is_a_usage_error_that_hides_the_password() {
         .arg("--out-dir")
         .arg(tmp.path().join("out"));
     assert_eq!(c.output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn init_remote_writes_a_workflow_that_shares_the_remote_and_reads_only_on_pull_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = tmp.path().join("Cargo.toml");
+    std::fs::write(&manifest, "[workspace]\nmembers = []\n").unwrap();
+    ok(bin()
+        .args(["init", "--remote", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .unwrap());
+    let wf = std::fs::read_to_string(tmp.path().join(".github/workflows/wasmprecomp.yml")).unwrap();
+    for needed in [
+        "WASMPRECOMP_REMOTE_CACHE: ${{ secrets.WASMPRECOMP_REMOTE_CACHE }}",
+        "WASMPRECOMP_REMOTE_TOKEN: ${{ secrets.WASMPRECOMP_REMOTE_TOKEN }}",
+        "WASMPRECOMP_REMOTE_READ_ONLY: ${{ github.event_name == 'pull_request' }}",
+    ] {
+        assert!(wf.contains(needed), "no `{needed}` in\n{wf}");
+    }
+    assert!(
+        !wf.contains("actions/cache/restore") && !wf.contains("WASMPRECOMP_CACHE_DIR"),
+        "{wf}"
+    );
 }
