@@ -40,6 +40,7 @@ const CORPUS: &[&str] = &[
 ];
 
 const PASSWORD: &str = "pw-Zq81-secret";
+const TOKEN: &str = "tok-Hw72-secret";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -147,6 +148,10 @@ http {{
     location / {{ dav_methods PUT; create_full_put_path on; }}
     location /auth/ {{
       auth_basic "cache"; auth_basic_user_file {d}/htpasswd;
+      dav_methods PUT; create_full_put_path on;
+    }}
+    location /bearer/ {{
+      if ($http_authorization != "Bearer {TOKEN}") {{ return 401; }}
       dav_methods PUT; create_full_put_path on;
     }}
     location /ro/ {{ alias {d}/data/shared/; limit_except GET HEAD {{ deny all; }} }}
@@ -984,4 +989,46 @@ fn init_remote_writes_a_workflow_that_shares_the_remote_and_reads_only_on_pull_r
         !wf.contains("actions/cache/restore") && !wf.contains("WASMPRECOMP_CACHE_DIR"),
         "{wf}"
     );
+}
+
+#[test]
+fn a_token_from_the_environment_authenticates_and_is_never_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ins = small_inputs(&t.join("src"));
+    let ng = Nginx::start();
+    let redis = Redis::start(Some(TOKEN));
+    let redis_url = format!("redis://127.0.0.1:{}/0", redis.port);
+    for (name, url) in [("bearer", ng.url("bearer/c")), ("redis-token", redis_url)] {
+        for round in 0..2 {
+            let out = t.join(format!("{name}-{round}"));
+            let mut c = bin();
+            c.env("WASMPRECOMP_REMOTE_TOKEN", TOKEN)
+                .env("WASMPRECOMP_REMOTE_CACHE", &url)
+                .arg("--cache-dir")
+                .arg(t.join(format!("{name}-{round}-cache")))
+                .arg("--out-dir")
+                .arg(&out)
+                .args(&ins);
+            let o = ok(c.output().unwrap());
+            for s in [&o.stdout, &o.stderr] {
+                assert!(!String::from_utf8_lossy(s).contains(TOKEN));
+            }
+            let r = report(&out)["remote"].clone();
+            assert_eq!(r["errors"], 0, "{name}: {r}");
+            if round == 1 {
+                assert_eq!(r["module_hits"], ins.len() as u64, "{name}: {r}");
+            }
+            nowhere_in(&out, TOKEN);
+        }
+    }
+    // Without the token the same server refuses, and the build still succeeds.
+    let o = ok(run(
+        &ins,
+        &t.join("none-cache"),
+        &t.join("none"),
+        Some(&ng.url("bearer/c")),
+        &[],
+    ));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("HTTP 401"));
 }
