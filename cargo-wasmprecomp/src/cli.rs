@@ -72,9 +72,9 @@ pub struct CacheArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub cache_check: bool,
-    /// Remote cache behind the folder: http(s)://HOST[/PREFIX] (Bazel remote-cache
-    /// layout) or redis(s)://[USER:PASSWORD@]HOST[:PORT][/DB] (default:
-    /// $WASMPRECOMP_REMOTE_CACHE). Credentials may also come from
+    /// Remote cache behind the folder: http(s)://HOST/PREFIX (Bazel remote-cache
+    /// layout) or redis(s)://USER:PASSWORD@HOST:PORT/DB, credentials, port and
+    /// database optional (default: $WASMPRECOMP_REMOTE_CACHE). Credentials may also come from
     /// $WASMPRECOMP_REMOTE_TOKEN; they are never printed.
     #[arg(long, global = true, value_name = "URL")]
     pub remote_cache: Option<String>,
