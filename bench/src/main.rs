@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_driver::remote::RemoteConfig;
 use wasmprecomp_driver::{compile_all, CacheSettings, DriverOptions, Input, Report};
 
 // The same allocator as the cargo-wasmprecomp binary, so in-process numbers match it.
@@ -52,6 +53,11 @@ struct Args {
     /// hit rate, edit scenario and programs then cover only what was selected.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
+    /// Only the remote cache measurement, against this server (repeatable): machine B's
+    /// run (an empty folder, everything from the remote) against a cold compile of the
+    /// Rust corpus, and requests per module on module and manifest hits.
+    #[arg(long, value_name = "URL")]
+    remote: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone, Default)]
@@ -242,6 +248,8 @@ fn code_section_bytes(wasm: &[u8]) -> u64 {
 struct Compiler {
     opt: OptLevel,
     jobs: Option<usize>,
+    /// A remote cache behind the folder (`--remote`).
+    remote: Option<RemoteConfig>,
 }
 
 impl Compiler {
@@ -284,6 +292,7 @@ impl Compiler {
                 disabled: cache.is_none(),
                 no_module_cache: no_module,
                 no_manifest,
+                remote: self.remote.clone(),
                 ..Default::default()
             },
             out_dir: out.to_path_buf(),
@@ -294,6 +303,70 @@ impl Compiler {
         let mut w = Vec::new();
         Ok(compile_all(&ins, &opts, &mut w))
     }
+}
+
+/// `--remote`: per server, the median of `runs` of a cold compile (an empty folder, no
+/// remote) and of machine B (an empty folder, everything from the remote machine A
+/// filled), their ratio, and the requests per module of B (module hits) and of a run
+/// with the module tier off (manifest hits).
+fn remote_bench(opt: OptLevel, inputs: &[PathBuf], urls: &[String], runs: usize) -> Result<()> {
+    let work = tempfile::tempdir()?;
+    let local = Compiler {
+        opt,
+        jobs: None,
+        remote: None,
+    };
+    let n = inputs.len() as f64;
+    println!(
+        "remote cache, {} Rust corpus modules, median of {runs} runs",
+        inputs.len()
+    );
+    println!("| server | cold compile ms | machine B ms | B / cold | requests per module, module hit | requests per module, manifest hit |");
+    println!("|---|---|---|---|---|---|");
+    for (i, url) in urls.iter().enumerate() {
+        let config = RemoteConfig::new(url)?;
+        let shown = config.display_url().to_string();
+        let remote = Compiler {
+            opt,
+            jobs: None,
+            remote: Some(config),
+        };
+        let (mut cold, mut b) = (Vec::new(), Vec::new());
+        let (mut module_req, mut manifest_req) = (0.0, 0.0);
+        for r in 0..runs {
+            let d = work.path().join(format!("{i}-{r}"));
+            settle();
+            let t = Instant::now();
+            local.run(inputs, Some(&d.join("cold-cache")), false, &d.join("cold"))?;
+            cold.push(t.elapsed().as_secs_f64() * 1000.0);
+            // Machine A fills the remote (from the second run on, it is already full).
+            remote.run(inputs, Some(&d.join("a-cache")), false, &d.join("a"))?;
+            settle();
+            let t = Instant::now();
+            let rb = remote.run(inputs, Some(&d.join("b-cache")), false, &d.join("b"))?;
+            b.push(t.elapsed().as_secs_f64() * 1000.0);
+            let rr = rb.remote.as_deref().context("no remote in the report")?;
+            if rr.module_hits as usize != inputs.len() {
+                bail!(
+                    "{shown}: machine B had {} module hits of {}",
+                    rr.module_hits,
+                    inputs.len()
+                );
+            }
+            module_req = rr.requests as f64 / n;
+            let rm = remote.run(inputs, Some(&d.join("m-cache")), true, &d.join("m"))?;
+            let rm = rm.remote.as_deref().context("no remote in the report")?;
+            // With the module tier off there is no module lookup: a module miss is one
+            // more request in front of the manifest's.
+            manifest_req = rm.requests as f64 / n + 1.0;
+        }
+        let (c, bb) = (stat(cold).median_ms, stat(b).median_ms);
+        println!(
+            "| {shown} | {c:.0} | {bb:.1} | {:.3} | {module_req:.2} | {manifest_req:.2} |",
+            bb / c
+        );
+    }
+    Ok(())
 }
 
 /// Flushes the file system before a timed run, so that no run pays for the writeback of
@@ -360,7 +433,11 @@ fn time_cmd(cmd: &mut Command) -> Option<f64> {
 
 fn child_compile(path: &Path, opt: OptLevel) -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let c = Compiler { opt, jobs: None };
+    let c = Compiler {
+        opt,
+        jobs: None,
+        remote: None,
+    };
     c.run(&[path.to_path_buf()], None, false, tmp.path())?;
     println!("{}", peak_rss_kib());
     Ok(())
@@ -424,9 +501,25 @@ fn main() -> Result<()> {
             args.only.iter().any(|o| p.contains(o.as_str()))
         });
     }
+    if !args.remote.is_empty() {
+        let rust: Vec<PathBuf> = modules
+            .iter()
+            .filter(|(p, src)| *src == "rust" && !p.to_string_lossy().contains("kernels"))
+            .map(|(p, _)| p.clone())
+            .collect();
+        return remote_bench(opt, &rust, &args.remote, runs);
+    }
     let wasmtime = wasmtime_version();
-    let comp = Compiler { opt, jobs: None };
-    let comp_j1 = Compiler { opt, jobs: Some(1) };
+    let comp = Compiler {
+        opt,
+        jobs: None,
+        remote: None,
+    };
+    let comp_j1 = Compiler {
+        opt,
+        jobs: Some(1),
+        remote: None,
+    };
     let work = tempfile::tempdir()?;
     let self_exe = std::env::current_exe()?;
     let mut results = Vec::new();

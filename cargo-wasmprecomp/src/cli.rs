@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
-use wasmprecomp_driver::{BoundsChecks, CacheSettings, Interruption, OptLevel};
+use wasmprecomp_driver::{BoundsChecks, CacheSettings, Error, Interruption, OptLevel};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", version)]
@@ -72,6 +72,28 @@ pub struct CacheArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub cache_check: bool,
+    /// Remote cache behind the folder: http(s)://HOST/PREFIX (Bazel remote-cache
+    /// layout) or redis(s)://USER:PASSWORD@HOST:PORT/DB, credentials, port and
+    /// database optional (default: $WASMPRECOMP_REMOTE_CACHE). Credentials may also come from
+    /// $WASMPRECOMP_REMOTE_TOKEN; they are never printed.
+    #[arg(long, global = true, value_name = "URL")]
+    pub remote_cache: Option<String>,
+    /// Read from the remote cache, never write to it (default:
+    /// $WASMPRECOMP_REMOTE_READ_ONLY).
+    #[arg(long, global = true)]
+    pub remote_read_only: bool,
+    /// Longest wait for a connection to the remote cache, e.g. 500ms or 2s (default:
+    /// $WASMPRECOMP_REMOTE_CONNECT_TIMEOUT, else 2s).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub remote_connect_timeout: Option<Duration>,
+    /// Longest wait for one request to the remote cache (default:
+    /// $WASMPRECOMP_REMOTE_TIMEOUT, else 10s).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub remote_timeout: Option<Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    wasmprecomp_driver::remote::parse_duration(s)
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -236,6 +258,10 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+    /// Write a workflow that shares a remote cache (URL and token from repository
+    /// secrets, read-only on pull requests) instead of restoring a cache folder.
+    #[arg(long)]
+    pub remote: bool,
     /// Path to Cargo.toml of the workspace to set up.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
@@ -270,9 +296,15 @@ pub enum CacheCmd {
 }
 
 impl CacheArgs {
-    /// The driver's cache settings.
-    pub fn settings(&self) -> CacheSettings {
-        CacheSettings {
+    /// The driver's cache settings, the remote's from these flags, else the environment.
+    pub fn settings(&self) -> Result<CacheSettings, Error> {
+        let remote = wasmprecomp_driver::remote::RemoteOverrides {
+            url: self.remote_cache.clone(),
+            read_only: self.remote_read_only,
+            connect_timeout: self.remote_connect_timeout,
+            request_timeout: self.remote_timeout,
+        };
+        Ok(CacheSettings {
             dir: self.cache_dir.clone(),
             disabled: self.no_cache,
             read_only: self.cache_read_only,
@@ -280,7 +312,9 @@ impl CacheArgs {
             no_module_cache: self.no_module_cache,
             no_manifest: self.no_manifest,
             check: self.cache_check,
+            remote: None,
         }
+        .with_remote_from_env(&remote)?)
     }
 }
 

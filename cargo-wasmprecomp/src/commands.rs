@@ -70,7 +70,7 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         out_dir: a.out_dir,
         report: a.report,
         jobs: a.jobs,
-        cache: a.cache.settings(),
+        cache: a.cache.settings()?,
         quiet: a.quiet,
         color: a.color.map(|c| c.as_str().to_string()),
     };
@@ -129,15 +129,9 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
     // SAFETY: the user named this file to run it: an artifact they vouch for as for any
     // native program they start (the option's help says so).
     let interruption = run::interruption_for(a.fuel, a.timeout);
-    let module = unsafe {
-        run::load(
-            &a.file,
-            a.opt_level,
-            interruption,
-            &a.cache.settings(),
-            &mut warnings,
-        )
-    };
+    let settings = a.cache.settings()?;
+    // SAFETY: as above.
+    let module = unsafe { run::load(&a.file, a.opt_level, interruption, &settings, &mut warnings) };
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -159,7 +153,7 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
 
 fn init_templates(a: InitArgs) -> Result<ExitCode, Error> {
     let mut code = ExitCode::Ok;
-    for t in init::init(a.manifest_path.as_deref(), a.force)? {
+    for t in init::init(a.manifest_path.as_deref(), a.force, a.remote)? {
         match t.written {
             Ok(()) => eprintln!("wrote {}", t.path.display()),
             Err(e) => {
@@ -178,7 +172,7 @@ fn pretty(v: &impl Serialize) -> Result<String, Error> {
 }
 
 fn cache_cmd(cmd: CacheCmd, a: CacheArgs) -> Result<ExitCode, Error> {
-    let settings = a.settings();
+    let settings = a.settings()?;
     if let CacheCmd::Dir = cmd {
         out(&format!(
             "{}\n",
@@ -196,22 +190,35 @@ fn cache_cmd(cmd: CacheCmd, a: CacheArgs) -> Result<ExitCode, Error> {
         CacheCmd::Stats { json, zero } => {
             let cum = cache.cumulative_stats();
             let entries = cache.entries_summary()?;
+            // The remote's configuration, never its secrets (nothing is sent to it).
+            let remote = settings.remote.as_ref().map(|r| r.summary());
             let text = if json {
+                let remote = remote.map(|rows| {
+                    rows.into_iter()
+                        .map(|(k, v)| {
+                            let name = k.trim_start_matches("remote ").replace(' ', "_");
+                            (name, serde_json::Value::String(v))
+                        })
+                        .collect::<serde_json::Map<_, _>>()
+                });
                 pretty(&serde_json::json!({
                     "dir": dir.display().to_string(),
                     "mode": cache.mode().as_str(),
                     "max_size": cache.max_size(),
                     "cumulative": cum,
                     "entries": entries,
+                    "remote": remote,
                 }))?
             } else {
-                stats::lines(
+                let mut text = stats::lines(
                     &dir,
                     cache.mode().as_str(),
                     cache.max_size(),
                     &cum,
                     &entries,
-                )
+                );
+                text += &stats::remote_lines(remote.as_deref().unwrap_or(&[]));
+                text
             };
             if zero {
                 if !cache.zero_stats()? {

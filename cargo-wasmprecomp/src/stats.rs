@@ -67,8 +67,21 @@ pub fn lines(
         ("bytes written", size(t.bytes_written)),
         ("evictions", t.evictions.to_string()),
     ];
+    aligned(&rows)
+}
+
+/// One `label  value` line per row, the values in one column.
+fn aligned(rows: &[(&str, String)]) -> String {
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
     rows.iter().map(|(k, v)| format!("{k:<w$}{v}\n")).collect()
+}
+
+/// The remote's configuration lines (`remote url`, ...), or `remote  none`.
+pub fn remote_lines(rows: &[(&str, String)]) -> String {
+    if rows.is_empty() {
+        return aligned(&[("remote", "none".to_string())]);
+    }
+    aligned(rows)
 }
 
 #[cfg(test)]

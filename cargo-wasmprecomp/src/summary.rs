@@ -57,6 +57,27 @@ pub fn summary(report: &Report, verbose: bool) -> String {
         report.cache.mode,
         t.wall_ms
     ));
+    if let Some(r) = &report.remote {
+        s.push_str(&format!(
+            "remote {} ({}): hits {} module, {} manifest, {} function; misses {}; errors {}, corrupt {}, unauthenticated {}; {} requests, {} bytes down, {} bytes up, {} uploads ({} dropped); waited {:.0} ms{}\n",
+            r.url,
+            r.mode,
+            r.module_hits,
+            r.manifest_hits,
+            r.function_hits,
+            r.module_misses + r.manifest_misses + r.function_misses,
+            r.errors,
+            r.corrupt,
+            r.unauthenticated,
+            r.requests,
+            r.bytes_down,
+            r.bytes_up,
+            r.uploads,
+            r.uploads_dropped,
+            r.wait_ms,
+            if r.disabled { "; turned off after failures" } else { "" }
+        ));
+    }
     if verbose {
         let c = &report.cache;
         s.push_str(&format!(

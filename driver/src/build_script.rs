@@ -62,6 +62,7 @@ pub struct Builder {
     bounds_checks: BoundsChecks,
     interruption: Interruption,
     cache: CacheSettings,
+    remote: wasmprecomp_remote::RemoteOverrides,
 }
 
 /// What makes cargo run the build script again: collected while compiling, printed
@@ -172,9 +173,23 @@ impl Builder {
         self.interruption = i;
         self
     }
-    /// Cache settings (default: the per-user cache, read-write).
+    /// Cache settings (default: the per-user cache, read-write). A remote set here
+    /// ([`CacheSettings::remote`]) is used as it is; otherwise the environment decides
+    /// (`WASMPRECOMP_REMOTE_CACHE` and the other `WASMPRECOMP_REMOTE_*` variables).
     pub fn cache(mut self, c: CacheSettings) -> Self {
         self.cache = c;
+        self
+    }
+    /// A remote cache behind the local folder, instead of `WASMPRECOMP_REMOTE_CACHE`:
+    /// `http(s)://...` (Bazel remote-cache layout) or `redis(s)://...`.
+    pub fn remote_cache(mut self, url: impl Into<String>) -> Self {
+        self.remote.url = Some(url.into());
+        self
+    }
+    /// Read from the remote cache and never write to it (also
+    /// `WASMPRECOMP_REMOTE_READ_ONLY`).
+    pub fn remote_read_only(mut self, read_only: bool) -> Self {
+        self.remote.read_only = read_only;
         self
     }
 
@@ -197,8 +212,13 @@ impl Builder {
             WASM_RUSTFLAGS_ENV,
             wasmprecomp_cache::CACHE_DIR_ENV,
             wasmprecomp_cache::CACHE_SIZE_ENV,
+            wasmprecomp_remote::REMOTE_CACHE_ENV,
         ] {
             rerun.env(v);
+        }
+        let mut cache = self.cache.clone();
+        if cache.remote.is_none() && !cache.disabled {
+            cache = cache.with_remote_from_env(&self.remote)?;
         }
         let out_base = match self.out_dir.clone() {
             Some(d) => d,
@@ -274,7 +294,7 @@ impl Builder {
         }
         let opts = DriverOptions {
             isa,
-            cache: self.cache.clone(),
+            cache,
             out_dir: out_base.clone(),
             jobs: None,
             progress: None,

@@ -13,9 +13,10 @@ use wasmprecomp_codegen::{
     compile_files, CodeCache, CompileError, CompileOptions, Isa, ManifestKey, ModuleArtifact,
     ModuleEntry, ModuleError, ModuleInput, ModuleKey, ModuleOutcome, ModuleTier, StencilKey,
 };
+use wasmprecomp_remote::{Remote, RemoteConfig, RemoteStats, Tiered};
 use wasmprecomp_report::{
     self as report, CacheMode, CacheReport, ErrorReport, FunctionCacheReport, ModuleCache,
-    ModuleReport, Report, Status, Timings,
+    ModuleReport, RemoteReport, Report, Status, Timings,
 };
 
 /// How the cache is used for a run.
@@ -35,6 +36,21 @@ pub struct CacheSettings {
     pub no_manifest: bool,
     /// Recompile every hit and fail if the bytes differ.
     pub check: bool,
+    /// The remote level behind the folder (`--remote-cache`, `WASMPRECOMP_REMOTE_CACHE`;
+    /// see [`CacheSettings::with_remote_from_env`]). Not used when the cache is disabled.
+    pub remote: Option<RemoteConfig>,
+}
+
+impl CacheSettings {
+    /// Sets [`CacheSettings::remote`] from the command line's values, else the
+    /// environment (`WASMPRECOMP_REMOTE_*`); a malformed URL or setting is an error.
+    pub fn with_remote_from_env(
+        mut self,
+        overrides: &wasmprecomp_remote::RemoteOverrides,
+    ) -> Result<CacheSettings, wasmprecomp_remote::RemoteError> {
+        self.remote = RemoteConfig::resolve(overrides)?;
+        Ok(self)
+    }
 }
 
 /// One module to compile.
@@ -74,30 +90,35 @@ pub fn artifact_path(out_dir: &Path, input: &Path) -> PathBuf {
     out_dir.join(format!("{stem}.{ARTIFACT_EXTENSION}"))
 }
 
-/// The code cache over the on-disk cache: each tier of the pipeline is a tier of the
-/// store, keys are the typed keys' bytes, and an artifact in place is confirmed by the
-/// entry's length and checksum.
+/// The code cache over the store: the local folder, and the remote level behind it when
+/// one is configured. Each tier of the pipeline is a tier of the store, keys are the
+/// typed keys' bytes, and an artifact in place is confirmed by the entry's length and
+/// checksum.
 struct StoreCache<'a> {
-    cache: &'a Cache,
+    tiers: Tiered<'a>,
     manifests: bool,
     modules: bool,
 }
 
 impl CodeCache for StoreCache<'_> {
     fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>> {
-        self.cache.get(Tier::Function, &CacheKey(key.0))
+        self.tiers.get(Tier::Function, &CacheKey(key.0))
     }
     fn put_function(&self, key: &StencilKey, code: &[u8]) {
-        self.cache.put(Tier::Function, &CacheKey(key.0), code)
+        self.tiers.put(Tier::Function, &CacheKey(key.0), code)
+    }
+    fn prefetch_functions(&self, keys: &[StencilKey]) {
+        let keys: Vec<CacheKey> = keys.iter().map(|k| CacheKey(k.0)).collect();
+        self.tiers.prefetch(Tier::Function, &keys)
     }
     fn manifests(&self) -> bool {
         self.manifests
     }
     fn get_manifest(&self, key: &ManifestKey) -> Option<Vec<u8>> {
-        self.cache.get(Tier::Manifest, &CacheKey(key.0))
+        self.tiers.get(Tier::Manifest, &CacheKey(key.0))
     }
     fn put_manifest(&self, key: &ManifestKey, manifest: &[u8]) {
-        self.cache.put(Tier::Manifest, &CacheKey(key.0), manifest)
+        self.tiers.put(Tier::Manifest, &CacheKey(key.0), manifest)
     }
     fn modules(&self) -> bool {
         self.modules
@@ -105,7 +126,7 @@ impl CodeCache for StoreCache<'_> {
     fn get_module(&self, key: &ModuleKey, in_place: &Path) -> Option<ModuleEntry> {
         // The cache hands back the copy's first 4 KiB, the pipeline's IN_PLACE_HEAD.
         match self
-            .cache
+            .tiers
             .get_or_confirm(Tier::Module, &CacheKey(key.0), in_place)?
         {
             Found::Confirmed { len, head } => Some(ModuleEntry::InPlace { len, head }),
@@ -113,7 +134,7 @@ impl CodeCache for StoreCache<'_> {
         }
     }
     fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
-        self.cache.put(Tier::Module, &CacheKey(key.0), artifact)
+        self.tiers.put(Tier::Module, &CacheKey(key.0), artifact)
     }
 }
 
@@ -422,6 +443,35 @@ fn cache_mode(m: Mode) -> CacheMode {
     }
 }
 
+/// The report's remote section.
+fn remote_report(c: &RemoteConfig, s: &RemoteStats) -> RemoteReport {
+    RemoteReport {
+        url: c.display_url().to_string(),
+        mode: if c.read_only {
+            CacheMode::ReadOnly
+        } else {
+            CacheMode::ReadWrite
+        },
+        authenticated: c.authenticated(),
+        module_hits: s.module_hits,
+        module_misses: s.module_misses,
+        manifest_hits: s.manifest_hits,
+        manifest_misses: s.manifest_misses,
+        function_hits: s.function_hits,
+        function_misses: s.function_misses,
+        corrupt: s.corrupt,
+        unauthenticated: s.unauthenticated,
+        errors: s.errors,
+        requests: s.requests,
+        bytes_down: s.bytes_down,
+        bytes_up: s.bytes_up,
+        uploads: s.uploads,
+        uploads_dropped: s.uploads_dropped,
+        wait_ms: s.wait_ms,
+        disabled: s.disabled,
+    }
+}
+
 /// Compiles every input; one failing module does not stop the others.
 pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<String>) -> Report {
     let t0 = Instant::now();
@@ -435,17 +485,20 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     if let Some(b) = bar {
         b.start(inputs.len() as u64);
     }
+    let remote = match &opts.cache.remote {
+        Some(r) if !opts.cache.disabled => Some(Remote::open(r)),
+        _ => None,
+    };
     let store;
-    let code_cache: &dyn CodeCache = match &cache {
-        Some(c) => {
-            store = StoreCache {
-                cache: c,
-                manifests: !opts.cache.no_manifest,
-                modules: !opts.cache.no_module_cache,
-            };
-            &store
-        }
-        None => &wasmprecomp_codegen::NoCache,
+    let code_cache: &dyn CodeCache = if cache.is_some() || remote.is_some() {
+        store = StoreCache {
+            tiers: Tiered::new(cache.as_ref(), remote.as_ref()),
+            manifests: !opts.cache.no_manifest,
+            modules: !opts.cache.no_module_cache,
+        };
+        &store
+    } else {
+        &wasmprecomp_codegen::NoCache
     };
     let outs: Vec<PathBuf> = inputs
         .iter()
@@ -502,6 +555,12 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
     if let Some(b) = bar {
         b.finish();
     }
+    let remote = remote.map(|r| {
+        let config = r.config().clone();
+        let (stats, w) = r.finish();
+        warnings.extend(w);
+        Box::new(remote_report(&config, &stats))
+    });
     let (dir, mode, stats) = match cache {
         Some(c) => {
             let dir = c.dir().map(|d| d.display().to_string());
@@ -532,6 +591,7 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
             bytes_written: stats.bytes_written,
             evictions: stats.evictions,
         },
+        remote,
         modules,
         totals: Default::default(),
     };

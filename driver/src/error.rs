@@ -61,6 +61,9 @@ pub enum Error {
     /// A cache operation failed.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The remote cache's URL or a setting of it is malformed.
+    #[error(transparent)]
+    Remote(#[from] wasmprecomp_remote::RemoteError),
     /// Running `cargo build` failed before cargo could report a status.
     #[error("{action}: {source}")]
     Cargo {
@@ -138,7 +141,8 @@ impl Error {
             | Error::OutputFolderNotWritable { .. }
             | Error::NoSuchFile(_)
             | Error::Exists(_)
-            | Error::NoCacheDir => ExitCode::Usage,
+            | Error::NoCacheDir
+            | Error::Remote(_) => ExitCode::Usage,
             // cargo's own complaint (a bad manifest, an unknown flag) is configuration;
             // failing to start it or to read what it said is not.
             Error::Metadata(e) => match e {

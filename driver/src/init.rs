@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 /// The GitHub Actions workflow template.
 pub const WORKFLOW: &str = include_str!("../templates/github-workflow.yml");
+/// The GitHub Actions workflow template of `init --remote`: a shared remote cache (URL
+/// and token from repository secrets, read-only on pull requests) instead of a restored
+/// cache folder.
+pub const WORKFLOW_REMOTE: &str = include_str!("../templates/github-workflow-remote.yml");
 /// The build.rs snippet template.
 pub const BUILD_RS: &str = include_str!("../templates/build.rs");
 
@@ -34,8 +38,13 @@ pub struct Template {
 
 /// Writes the templates into the root of the workspace of `manifest_path` (default: the
 /// workspace around the current folder, else the current folder). A file that exists is
-/// left alone unless `force`; the others are still written.
-pub fn init(manifest_path: Option<&Path>, force: bool) -> Result<Vec<Template>, Error> {
+/// left alone unless `force`; the others are still written. `remote`: the workflow uses a
+/// remote cache ([`WORKFLOW_REMOTE`]) rather than a restored folder.
+pub fn init(
+    manifest_path: Option<&Path>,
+    force: bool,
+    remote: bool,
+) -> Result<Vec<Template>, Error> {
     let root: PathBuf = match manifest_path {
         Some(m) => m
             .parent()
@@ -56,7 +65,7 @@ pub fn init(manifest_path: Option<&Path>, force: bool) -> Result<Vec<Template>, 
     let files = [
         (
             root.join(".github/workflows/wasmprecomp.yml"),
-            fill(WORKFLOW),
+            fill(if remote { WORKFLOW_REMOTE } else { WORKFLOW }),
         ),
         (root.join("wasmprecomp-build.rs.example"), fill(BUILD_RS)),
     ];

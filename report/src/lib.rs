@@ -50,6 +50,9 @@ pub struct Report {
     pub cpu_features: Vec<String>,
     pub opt_level: String,
     pub cache: CacheReport,
+    /// The remote level's counters; absent when no remote cache was configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Box<RemoteReport>>,
     pub modules: Vec<ModuleReport>,
     pub totals: Totals,
 }
@@ -74,9 +77,47 @@ pub struct CacheReport {
     pub evictions: u64,
 }
 
+/// The remote cache of a run (`--remote-cache`): its configuration, never its
+/// credentials, and its counters. Misses include lookups that failed (`errors`) and
+/// objects that failed their checks (`corrupt`, `unauthenticated`), which are never used.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RemoteReport {
+    /// The URL without user name and password.
+    pub url: String,
+    /// `read-write` or `read-only` (`--remote-read-only`).
+    pub mode: CacheMode,
+    /// Whether objects are authenticated with a key (`WASMPRECOMP_REMOTE_KEY`).
+    pub authenticated: bool,
+    pub module_hits: u64,
+    pub module_misses: u64,
+    pub manifest_hits: u64,
+    pub manifest_misses: u64,
+    pub function_hits: u64,
+    pub function_misses: u64,
+    /// Objects that failed their digest, length or format checks.
+    pub corrupt: u64,
+    /// Objects without a valid authentication tag while a key is set.
+    pub unauthenticated: u64,
+    /// Failed requests (refused, timed out, an error status).
+    pub errors: u64,
+    /// Requests sent (a Redis `MGET` or pipeline counts once).
+    pub requests: u64,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// Entries uploaded.
+    pub uploads: u64,
+    /// Entries not uploaded (refused, failed, or unfinished when the wait at the end ran out).
+    pub uploads_dropped: u64,
+    /// Time spent waiting for the remote: reads, and the uploads at the end of the run.
+    pub wait_ms: f64,
+    /// Whether the remote was turned off during the run after consecutive failures.
+    pub disabled: bool,
+}
+
 /// How the run used the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Default)]
 pub enum CacheMode {
     /// `read-write`: hits served, new entries written.
     ReadWrite,
@@ -84,6 +125,7 @@ pub enum CacheMode {
     /// is not writable).
     ReadOnly,
     /// `off`: no cache (`--no-cache`, or none could be opened).
+    #[default]
     Off,
 }
 

@@ -36,6 +36,12 @@ pub trait CodeCache: Sync {
     fn get_function(&self, key: &StencilKey) -> Option<Vec<u8>>;
     /// Stores a compiled stencil under `key`.
     fn put_function(&self, key: &StencilKey, code: &[u8]);
+    /// Announces the function lookups that follow: every key the run is about to ask
+    /// [`CodeCache::get_function`] for (each once), called once before them. An
+    /// implementation with a slow store (a server) may fetch them all in batches here,
+    /// so that the gets wait for no request of their own; the answers must be those the
+    /// gets would have given.
+    fn prefetch_functions(&self, _keys: &[StencilKey]) {}
 
     /// Whether module manifests are looked up and stored.
     fn manifests(&self) -> bool {

@@ -430,6 +430,26 @@ pub fn compile_modules_hashed(
         (p.built[f].0.as_ref(), &p.built[f].1, p.keys[f])
     };
 
+    // The function-tier lookups to come (each unique stencil the manifests do not
+    // serve), announced at once so that a remote store can fetch them in batches; the
+    // time is charged to the modules by their share of the keys.
+    let lookups: Vec<(usize, StencilKey)> = (0..unique.len())
+        .filter_map(|u| {
+            let (st, _, key) = stencil_of(u);
+            let m = unique[u].0;
+            (st.is_some() && !manifest_code[m].contains_key(&key)).then_some((m, key))
+        })
+        .collect();
+    let mut prefetch_ms = vec![0.0f64; wasms.len()];
+    if !lookups.is_empty() {
+        let t = Instant::now();
+        let keys: Vec<StencilKey> = lookups.iter().map(|&(_, k)| k).collect();
+        opts.cache.prefetch_functions(&keys);
+        let each = ms(t) / lookups.len() as f64;
+        for &(m, _) in &lookups {
+            prefetch_ms[m] += each;
+        }
+    }
     // Look up, then compile the misses; each task's duration is charged to the owner.
     // What the manifests serve needs no work; one lookup or compile alone gains nothing
     // from the pool.
@@ -503,6 +523,9 @@ pub fn compile_modules_hashed(
         .iter()
         .map(|p| p.as_ref().map(|p| p.timings.clone()).unwrap_or_default())
         .collect();
+    for (t, p) in timings.iter_mut().zip(&prefetch_ms) {
+        t.cache_lookup += p;
+    }
     for (u, (_, lookup, compile, _)) in results.iter().enumerate() {
         let m = unique[u].0;
         timings[m].cache_lookup += lookup;
