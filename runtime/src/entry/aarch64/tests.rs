@@ -429,7 +429,12 @@ fn module_of(words: &[u32], meta: ModuleMeta) -> Module {
     let layout = meta.validate(bytes.len()).unwrap();
     let code = CodeMemory::new(&bytes).unwrap();
     Module {
-        inner: Arc::new(ModuleInner { meta, layout, code }),
+        inner: Arc::new(ModuleInner {
+            meta,
+            layout,
+            code,
+            interruption: crate::Interruption::NONE,
+        }),
     }
 }
 
