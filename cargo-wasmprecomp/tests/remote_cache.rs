@@ -353,6 +353,9 @@ fn run(inputs: &[PathBuf], cache: &Path, out: &Path, url: Option<&str>, extra: &
         "WASMPRECOMP_REMOTE_READ_ONLY",
         "WASMPRECOMP_REMOTE_TIMEOUT",
         "WASMPRECOMP_REMOTE_CONNECT_TIMEOUT",
+        // Checking recompiles every hit, which reads manifests a module hit never needs:
+        // the request counts below are those of normal runs.
+        "WASMPRECOMP_CACHE_CHECK",
     ] {
         c.env_remove(v);
     }
