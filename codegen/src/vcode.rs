@@ -370,6 +370,26 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
     }
 }
 
+/// The registers of `regs` (general-purpose, by hardware encoding, in that order) that
+/// the allocation `ra` uses anywhere: in an operand or a move. An emitter saves the
+/// callee-saved ones among them in its prologue.
+pub fn used_int_regs(ra: &regalloc2::Output, regs: &[u8]) -> Vec<u8> {
+    let mut used = [false; 64];
+    let mut note = |a: &regalloc2::Allocation| {
+        if let Some(r) = a.as_reg() {
+            if r.class() == RegClass::Int {
+                used[r.hw_enc()] = true;
+            }
+        }
+    };
+    ra.allocs.iter().for_each(&mut note);
+    for (_, regalloc2::Edit::Move { from, to }) in &ra.edits {
+        note(from);
+        note(to);
+    }
+    regs.iter().copied().filter(|r| used[*r as usize]).collect()
+}
+
 /// For each block, the block control reaches from it without executing anything: itself,
 /// or, for a block that is a bare jump (`is_jump`, and no moves), the destination of that
 /// jump, followed through such blocks. The entry block and blocks on a cycle of bare

@@ -5,6 +5,7 @@
 
 use super::abi::{self, ArgLoc};
 use super::asm::{regs::*, *};
+use super::lower::area_op as reg_op;
 use wasmprecomp_artifact::abi::{aarch64 as protocol, contains};
 use wasmprecomp_artifact::{FuncType, ValType, HOSTCTX_CALLBACK, VMCTX_RAISE};
 
@@ -46,18 +47,6 @@ fn adjust_sp(a: &mut Asm, op: AluOp, bytes: u64) {
     } else {
         a.mov_imm(Size::S64, IP1, bytes);
         a.alu_ext(op, SP, SP, IP1, Extend::Lsl);
-    }
-}
-
-/// The load (or store) of a value of type `t` between a register and a slot.
-fn reg_op(t: ValType, store: bool) -> MemOp {
-    match (t, store) {
-        (ValType::V128, false) => MemOp::LdrQ,
-        (ValType::V128, true) => MemOp::StrQ,
-        (t, false) if t.is_float() => MemOp::LdrD,
-        (t, true) if t.is_float() => MemOp::StrD,
-        (_, false) => MemOp::Ldr64,
-        (_, true) => MemOp::Str64,
     }
 }
 

@@ -409,24 +409,9 @@ fn emit_with(
     bounds: crate::isa::BoundsChecks,
     far: bool,
 ) -> Option<CompiledStencil> {
-    // Callee-saved registers the allocator used.
-    let mut used = [false; 32];
-    let mut note = |a: &Allocation| {
-        if let Some(r) = a.as_reg() {
-            if r.class() == RegClass::Int {
-                used[r.hw_enc()] = true;
-            }
-        }
-    };
-    ra.allocs.iter().for_each(&mut note);
-    for (_, Edit::Move { from, to }) in &ra.edits {
-        note(from);
-        note(to);
-    }
-    let saved: Vec<Gpr> = abi::CALLEE_SAVED
-        .iter()
-        .filter(|r| used[**r as usize])
-        .map(|r| Gpr(*r))
+    let saved: Vec<Gpr> = crate::vcode::used_int_regs(ra, &abi::CALLEE_SAVED)
+        .into_iter()
+        .map(Gpr)
         .collect();
     let outgoing = (vcode.outgoing_bytes() as u64 + 7) & !7;
     let below = 8 + 8 * saved.len() as u64 + 8 * ra.num_spillslots as u64 + outgoing;
