@@ -1,8 +1,9 @@
 //! `--report-html PATH`: the report as one self-contained page (no scripts, no network):
 //! per module, a bar of where its functions came from and a bar of its step times, then
-//! the run's cache counters. The numbers are the report's, under the report's names.
+//! the run's slowest functions to compile and its cache counters. The numbers are the
+//! report's, under the report's names.
 
-use wasmprecomp_report::{ModuleReport, Report};
+use wasmprecomp_report::{FunctionTime, ModuleReport, Report};
 
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
@@ -92,6 +93,47 @@ fn row(m: &ModuleReport) -> String {
     )
 }
 
+/// How many of the run's slowest functions the page lists.
+const SLOWEST: usize = 10;
+
+/// The run's slowest functions to compile, slowest first: a table row each, with a bar as
+/// long as its share of the slowest one's time.
+fn slowest(report: &Report) -> String {
+    let mut all: Vec<(&ModuleReport, &FunctionTime)> = report
+        .modules
+        .iter()
+        .flat_map(|m| m.slowest_functions.iter().map(move |f| (m, f)))
+        .collect();
+    all.sort_by(|a, b| b.1.compile_ms.total_cmp(&a.1.compile_ms));
+    all.truncate(SLOWEST);
+    let Some(top) = all.first().map(|(_, f)| f.compile_ms) else {
+        return "<p id=\"slowest\">No function was compiled in this run.</p>\n".into();
+    };
+    let rows: String = all
+        .iter()
+        .map(|(m, f)| {
+            format!(
+                "<tr data-slow=\"{input}\"><td class=\"name\" data-field=\"slow_module\">{module}</td>\
+<td data-field=\"slow_function\">{index}</td><td class=\"name\" data-field=\"slow_name\">{fname}</td>\
+<td data-field=\"slow_body_bytes\">{bytes}</td><td data-field=\"slow_compile_ms\">{ms:.2}</td>\
+<td>{bar}</td></tr>\n",
+                input = esc(&m.input),
+                module = esc(&name(m)),
+                index = f.function,
+                fname = esc(&f.name),
+                bytes = f.body_bytes,
+                ms = f.compile_ms,
+                bar = bar(&[("compile", "compile", f.compile_ms)], top),
+            )
+        })
+        .collect();
+    format!(
+        "<table id=\"slowest\"><thead><tr><th class=\"name\">module</th><th>function</th>\
+<th class=\"name\">name</th><th>body bytes</th><th>compile (ms)</th><th></th></tr></thead>\
+<tbody>\n{rows}</tbody></table>\n"
+    )
+}
+
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}\
 td.name,th.name{text-align:left}.error{color:#b00;font-size:12px;max-width:40em;text-align:left}\
@@ -147,6 +189,7 @@ functions: <b data-total=\"served_by_cache\">{served}</b> served by cache, \
 <th>functions</th><th>served by cache</th><th>reused in run</th><th>deduplicated</th>\
 <th>compiled</th><th>hit rate</th><th>functions by source</th><th>time (ms)</th><th>time by step</th>\
 </tr></thead><tbody>\n{rows}</tbody></table>\n\
+<h2>Slowest functions to compile</h2>\n{slowest}\
 <h2>Cache ({mode}{dir})</h2>\n<dl id=\"cache\">{cache}</dl>\n</body></html>\n",
         modules = t.modules,
         failed = t.failed,
@@ -173,6 +216,7 @@ functions: <b data-total=\"served_by_cache\">{served}</b> served by cache, \
             ("link", "link"),
             ("write", "write")
         ]),
+        slowest = slowest(report),
         mode = c.mode,
         dir = c.dir.as_deref().map(|d| format!(", {}", esc(d))).unwrap_or_default(),
     )

@@ -139,6 +139,50 @@ fn the_html_report_renders_every_module_with_the_reports_numbers() {
         let want = format!("{:.1}", m["timings_ms"]["work"].as_f64().unwrap());
         assert_eq!(shown, want);
     }
+    // Each module lists the functions it compiled (not the one it reused), and the page
+    // lists the run's slowest of them, slowest first, with the report's numbers.
+    let compiled: Vec<u64> = modules
+        .iter()
+        .map(|m| m["function_cache"]["compiled"].as_u64().unwrap())
+        .collect();
+    assert_eq!(compiled, [2, 1, 0]);
+    let mut slow: Vec<&serde_json::Value> = Vec::new();
+    for (m, n) in modules.iter().zip(&compiled) {
+        let listed = m["slowest_functions"].as_array().unwrap();
+        assert_eq!(listed.len() as u64, *n, "{m}");
+        let times: Vec<f64> = listed
+            .iter()
+            .map(|f| f["compile_ms"].as_f64().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+        assert!(times.iter().all(|t| *t > 0.0), "{times:?}");
+        slow.extend(listed);
+    }
+    slow.sort_by(|a, b| {
+        b["compile_ms"]
+            .as_f64()
+            .unwrap()
+            .total_cmp(&a["compile_ms"].as_f64().unwrap())
+    });
+    let names: Vec<String> = slow
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields(&dom, "slow_name"), names, "slowest functions");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["wasm_func_0", "wasm_func_1", "wasm_func_1"]);
+    let indices: Vec<String> = slow.iter().map(|f| f["function"].to_string()).collect();
+    assert_eq!(fields(&dom, "slow_function"), indices);
+    let ms: Vec<String> = slow
+        .iter()
+        .map(|f| format!("{:.2}", f["compile_ms"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(fields(&dom, "slow_compile_ms"), ms);
+    let bytes: Vec<String> = slow.iter().map(|f| f["body_bytes"].to_string()).collect();
+    assert_eq!(fields(&dom, "slow_body_bytes"), bytes);
+    assert!(bytes.iter().all(|b| b != "0"), "{bytes:?}");
+
     // The run's totals and the cache counters.
     let totals = &report["totals"];
     for field in ["served_by_cache", "reused_in_run", "compiled"] {
@@ -164,7 +208,7 @@ fn the_html_report_renders_every_module_with_the_reports_numbers() {
     let _ = std::fs::remove_file(&shot);
     let o = headless(&[
         &format!("--screenshot={}", shot.display()),
-        "--window-size=1400,500",
+        "--window-size=1400,900",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let png = std::fs::read(&shot).expect("a screenshot");

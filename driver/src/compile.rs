@@ -305,6 +305,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
             cache_lookup: o.lookup_ms,
             ..Timings::default()
         },
+        slowest_functions: Vec::new(),
     };
     let artifact = match o.result {
         Ok(a) => a,
@@ -351,6 +352,16 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
             t.cache_lookup += cm.timings.cache_lookup;
             t.compile = cm.timings.compile;
             t.link = cm.timings.link;
+            rep.slowest_functions = cm
+                .slowest
+                .iter()
+                .map(|f| report::FunctionTime {
+                    function: f.function,
+                    name: f.name.clone(),
+                    body_bytes: f.body_bytes,
+                    compile_ms: f.compile_ms,
+                })
+                .collect();
         }
         // A module-tier hit serves every function: counted from the module's function
         // section (its section headers only are read).

@@ -146,6 +146,24 @@ pub struct ModuleReport {
     pub functions: u64,
     pub function_cache: FunctionCacheReport,
     pub timings_ms: Timings,
+    /// The functions this module compiled, slowest first (at most 10; empty when it
+    /// compiled none: everything served by the cache or reused).
+    #[serde(default)]
+    pub slowest_functions: Vec<FunctionTime>,
+}
+
+/// The compile time of one function.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FunctionTime {
+    /// The function's index in its module (imports included).
+    pub function: u32,
+    /// Its name: from the name section, else `wasm_func_<index>`.
+    pub name: String,
+    /// The size of its body in the module (locals and operators).
+    pub body_bytes: u32,
+    /// Milliseconds from its stencil to its machine code (lowering, register allocation,
+    /// emission), on one thread.
+    pub compile_ms: f64,
 }
 
 /// Whether a module compiled.

@@ -68,6 +68,26 @@ pub struct CompiledModule {
     pub timings: Timings,
     /// The stencil key of each defined function (for tests and reports).
     pub keys: Vec<StencilKey>,
+    /// The functions this module compiled (cache misses it owns), slowest first, at most
+    /// [`SLOWEST_FUNCTIONS`] of them.
+    pub slowest: Vec<FunctionTime>,
+}
+
+/// How many of a module's slowest compiled functions [`CompiledModule::slowest`] keeps.
+pub const SLOWEST_FUNCTIONS: usize = 10;
+
+/// The compile time of one function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionTime {
+    /// The function's index (imports included).
+    pub function: u32,
+    /// Its name (from the name section, or synthesized).
+    pub name: String,
+    /// The size of its body in the module (locals and operators).
+    pub body_bytes: u32,
+    /// Milliseconds from its stencil to its compiled code (lowering, register
+    /// allocation, emission).
+    pub compile_ms: f64,
 }
 
 /// Options for [`compile_files`], [`compile_module`] and [`compile_modules`].
@@ -538,7 +558,24 @@ pub fn compile_modules_hashed(
         let mut st = stats[m].clone();
         let mut code: KeyMap<CodeRef> =
             KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
+        let mut slowest: Vec<FunctionTime> = Vec::new();
         for &(key, u, own) in &uses[m] {
+            if let (true, Source::Compiled(_)) = (own, &results[u].0) {
+                let f = unique[u].1;
+                let function = p.built[f].1.func_index;
+                slowest.push(FunctionTime {
+                    function,
+                    name: p
+                        .info
+                        .meta
+                        .names
+                        .get(function as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    body_bytes: p.info.bodies.get(f).map_or(0, |b| b.len() as u32),
+                    compile_ms: results[u].2,
+                });
+            }
             if own && results[u].3 {
                 st.corrupt += 1;
             }
@@ -590,11 +627,14 @@ pub fn compile_modules_hashed(
         }
         let mut timings = timings[m].clone();
         timings.link = ms(t);
+        slowest.sort_by(|a, b| b.compile_ms.total_cmp(&a.compile_ms));
+        slowest.truncate(SLOWEST_FUNCTIONS);
         Ok(CompiledModule {
             artifact,
             stats: st,
             timings,
             keys: p.keys,
+            slowest,
         })
     })
 }
@@ -642,4 +682,50 @@ pub fn compile_wasm(wasm: &[u8], isa: &Isa) -> Result<Vec<u8>, CompileError> {
         },
     )?
     .artifact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::OptLevel;
+
+    #[test]
+    fn a_module_lists_its_slowest_compiled_functions_slowest_first_and_no_more_than_ten() {
+        // Twelve distinct functions, one of them a duplicate of another (compiled once),
+        // and names for some from the name section.
+        let mut funcs = String::new();
+        for i in 0..12 {
+            funcs.push_str(&format!(
+                "(func $f{i} (param i32) (result i32) local.get 0 i32.const {} i32.add)\n",
+                i + 1
+            ));
+        }
+        funcs.push_str("(func (param i32) (result i32) local.get 0 i32.const 1 i32.add)\n");
+        let wasm = wat::parse_str(format!("(module {funcs})")).unwrap();
+        let isa = Isa::new(None, OptLevel::Speed).unwrap();
+        let opts = CompileOptions {
+            isa: &isa,
+            cache: &NoCache,
+            check_cache: false,
+        };
+        let cm = compile_module(&wasm, opts).unwrap();
+        assert_eq!(cm.stats.misses, 12);
+        assert_eq!(cm.stats.deduplicated, 1);
+        assert_eq!(cm.slowest.len(), SLOWEST_FUNCTIONS);
+        assert!(cm
+            .slowest
+            .windows(2)
+            .all(|w| w[0].compile_ms >= w[1].compile_ms));
+        for f in &cm.slowest {
+            assert!(f.function < 12, "the duplicate is not compiled: {f:?}");
+            assert_eq!(f.name, format!("f{}", f.function));
+            assert!(f.body_bytes > 0 && f.compile_ms > 0.0, "{f:?}");
+        }
+        let sum: f64 = cm.slowest.iter().map(|f| f.compile_ms).sum();
+        assert!(
+            sum <= cm.timings.compile + 1e-9,
+            "{sum} > {}",
+            cm.timings.compile
+        );
+    }
 }
