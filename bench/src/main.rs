@@ -458,26 +458,10 @@ fn main() -> Result<()> {
         "build-rust-corpus.sh",
     )?;
     let mut modules: Vec<(PathBuf, &str)> = Vec::new();
-    let rust_names = [
-        "regex-scan",
-        "json-roundtrip",
-        "sha-digest",
-        "nbody",
-        "fannkuch",
-        "text-stats",
-        "markdown",
-        "image-filter",
-        "kernels-cdylib",
-        "kernels-cdylib-unknown",
-        "regex-scan-simd",
-        "json-roundtrip-simd",
-        "sha-digest-simd",
-        "nbody-simd",
-        "fannkuch-simd",
-        "text-stats-simd",
-        "markdown-simd",
-        "image-filter-simd",
-    ];
+    // The scalar programs, the two library builds, then the SIMD programs.
+    let (scalar, simd) = wasmprecomp_bench::PROGRAMS.split_at(8);
+    let kernels = ["kernels-cdylib", "kernels-cdylib-unknown"];
+    let rust_names = scalar.iter().chain(&kernels).chain(simd).copied();
     let quick_names = ["nbody", "sha-digest", "kernels-cdylib"];
     for n in rust_names {
         if args.quick && !quick_names.contains(&n) {
@@ -856,24 +840,7 @@ fn run_programs(
     wasmtime: bool,
     runs: usize,
 ) -> Result<Vec<RunResult>> {
-    let programs = [
-        "regex-scan",
-        "json-roundtrip",
-        "sha-digest",
-        "nbody",
-        "fannkuch",
-        "text-stats",
-        "markdown",
-        "image-filter",
-        "regex-scan-simd",
-        "json-roundtrip-simd",
-        "sha-digest-simd",
-        "nbody-simd",
-        "fannkuch-simd",
-        "text-stats-simd",
-        "markdown-simd",
-        "image-filter-simd",
-    ];
+    let programs = wasmprecomp_bench::PROGRAMS;
     let quick = ["nbody", "sha-digest", "nbody-simd", "sha-digest-simd"];
     // Native builds of the same programs.
     let native_dir = work.join("native-target");

@@ -163,9 +163,10 @@ pub struct BuildArgs {
     /// Cargo's target folder.
     #[arg(long, env = "CARGO_TARGET_DIR", value_name = "DIR")]
     pub target_dir: Option<PathBuf>,
-    /// Native target triple to compile for (default: the host).
+    /// Native target triple to compile for (default: the host). Give it several times to
+    /// compile every module for each target in one run, each into its own folder.
     #[arg(long, value_name = "TRIPLE")]
-    pub target: Option<String>,
+    pub target: Vec<String>,
     /// `speed` (better code) or `none` (fastest compile).
     #[arg(long, default_value = "speed", value_name = "LEVEL", value_parser = parse_opt_level)]
     pub opt_level: OptLevel,
@@ -178,13 +179,16 @@ pub struct BuildArgs {
     /// `fuel+epoch`. A store running the artifacts must be created for the same ones.
     #[arg(long, default_value = "none", value_name = "CHECKS", value_parser = parse_interruption)]
     pub interruption: Interruption,
-    /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/).
+    /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/; with
+    /// several targets, <out-dir>/<triple>/).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
-    /// Where the JSON report goes (default: <out-dir>/report.json).
+    /// Where the JSON report goes (default: <out-dir>/report.json; with several targets,
+    /// the triple goes before the extension: report.<triple>.json).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Also write the report as one self-contained HTML page.
+    /// Also write the report as one self-contained HTML page (per target, named as the
+    /// report is).
     #[arg(long, value_name = "PATH")]
     pub report_html: Option<PathBuf>,
     /// `json` prints one JSON object per line on stdout (`module-finished`, then

@@ -4,6 +4,7 @@ use crate::cli::{BuildArgs, CacheArgs, CacheCmd, Cli, Cmd, InitArgs, MessageForm
 use crate::{html, progress, stats, summary};
 use serde::Serialize;
 use std::io::Write;
+use wasmprecomp_driver::precompile::per_target_path;
 use wasmprecomp_driver::report::Message;
 use wasmprecomp_driver::workspace::{CargoFlags, Selection};
 use wasmprecomp_driver::{init, maintenance, run, Error, ExitCode, Precompile, Report};
@@ -63,7 +64,7 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
                 no_default_features: a.no_default_features,
             },
         },
-        target: a.target,
+        targets: a.target,
         opt_level: a.opt_level,
         bounds_checks: a.bounds_checks,
         interruption: a.interruption,
@@ -74,8 +75,8 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         quiet: a.quiet,
         color: a.color.map(|c| c.as_str().to_string()),
     };
-    let done = match request.run(progress::bar(a.quiet)) {
-        Ok(done) => done,
+    let runs = match request.run(progress::bar(a.quiet)) {
+        Ok(runs) => runs,
         Err(e) => {
             // The run finished without its report: each module's own error comes first.
             if let Error::WriteReport { report, .. } = &e {
@@ -84,36 +85,49 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
             return Err(e);
         }
     };
-    if let Some(path) = &a.report_html {
-        wasmprecomp_driver::compile::write_atomic(path, html::page(&done.report).as_bytes())
-            .map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
+    let several = runs.len() > 1;
+    let mut code = ExitCode::Ok;
+    let mut lines = String::new();
+    for done in &runs {
+        if let Some(path) = &a.report_html {
+            let path = match several {
+                true => per_target_path(path, &done.report.target),
+                false => path.clone(),
+            };
+            wasmprecomp_driver::compile::write_atomic(&path, html::page(&done.report).as_bytes())
+                .map_err(|source| Error::Write { path, source })?;
+        }
+        if !a.quiet {
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
+            if several {
+                eprintln!("target {}:", done.report.target);
+            }
+            eprint!("{}", summary::summary(&done.report, a.verbose > 0));
+            if a.verbose > 0 {
+                eprintln!("report: {}", done.report_path.display());
+            }
+        }
+        print_module_errors(&done.report);
+        if a.message_format == MessageFormat::Json {
+            for m in &done.report.modules {
+                lines += &json_line(&Message::ModuleFinished(m.clone()))?;
+            }
+            lines += &json_line(&Message::PrecompileFinished {
+                success: done.report.ok(),
+                report_path: done.report_path.display().to_string(),
+                report: done.report.clone(),
             })?;
-    }
-    if !a.quiet {
-        for w in &done.warnings {
-            eprintln!("warning: {w}");
         }
-        eprint!("{}", summary::summary(&done.report, a.verbose > 0));
-        if a.verbose > 0 {
-            eprintln!("report: {}", done.report_path.display());
+        if code == ExitCode::Ok {
+            code = done.exit_code();
         }
     }
-    print_module_errors(&done.report);
     if a.message_format == MessageFormat::Json {
-        let mut lines = String::new();
-        for m in &done.report.modules {
-            lines += &json_line(&Message::ModuleFinished(m.clone()))?;
-        }
-        lines += &json_line(&Message::PrecompileFinished {
-            success: done.report.ok(),
-            report_path: done.report_path.display().to_string(),
-            report: done.report.clone(),
-        })?;
         out(&lines);
     }
-    Ok(done.exit_code())
+    Ok(code)
 }
 
 fn print_module_errors(report: &Report) {

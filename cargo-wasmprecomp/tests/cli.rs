@@ -1034,3 +1034,90 @@ fn run_stops_a_runaway_program_by_fuel_or_timeout() {
         "{err}"
     );
 }
+
+/// The ELF machine of an artifact file.
+fn elf_machine(path: &Path) -> u16 {
+    let bytes = std::fs::read(path).expect("artifact");
+    assert_eq!(&bytes[..4], b"\x7fELF", "{}", path.display());
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
+#[test]
+fn several_targets_compile_each_module_into_a_folder_per_target_and_say_which() {
+    const X64: &str = "x86_64-unknown-linux-gnu";
+    const A64: &str = "aarch64-unknown-linux-gnu";
+    let d = tempfile::tempdir().unwrap();
+    let [good, other] = good_and_other(d.path());
+    let out = d.path().join("out");
+    let cache = d.path().join("cache");
+    let build = |targets: &[&str]| {
+        let mut c = bin();
+        c.arg(&good).arg(&other).arg("--out-dir").arg(&out);
+        c.arg("--cache-dir").arg(&cache);
+        c.args(["--message-format", "json"]);
+        for t in targets {
+            c.args(["--target", t]);
+        }
+        run(&mut c)
+    };
+    // A triple given twice is compiled once.
+    let o = build(&[X64, A64, X64]);
+    assert_eq!(o.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("target {X64}:")) && stderr.contains(&format!("target {A64}:")),
+        "{stderr}"
+    );
+    let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let finished: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| m["reason"] == "precompile-finished")
+        .collect();
+    assert_eq!(finished.len(), 2, "one per target");
+    let module_targets: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["reason"] == "module-finished")
+        .map(|m| m["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(module_targets, [X64, X64, A64, A64]);
+    for (t, machine) in [(X64, 62u16), (A64, 183)] {
+        let folder = out.join(t);
+        let r = report(&folder.join("report.json"));
+        assert_eq!(r["target"], t);
+        for m in r["modules"].as_array().unwrap() {
+            assert_eq!(m["target"], t);
+            assert_eq!(m["module_cache"], "miss");
+            let artifact = PathBuf::from(m["output"].as_str().unwrap());
+            assert_eq!(artifact.parent(), Some(folder.as_path()));
+            assert_eq!(elf_machine(&artifact), machine, "{}", artifact.display());
+        }
+    }
+    // Each target's modules are its own cache entries: a second run hits every one, for
+    // each target, and one target alone hits its own.
+    let o = build(&[A64, X64]);
+    assert_eq!(o.status.code(), Some(0));
+    for t in [X64, A64] {
+        let r = report(&out.join(t).join("report.json"));
+        assert_eq!(r["cache"]["module_hits"], 2, "{t}: {r}");
+        assert_eq!(r["cache"]["module_misses"], 0, "{t}: {r}");
+    }
+    // A report path of one's own gets the triple in its name for each target.
+    let named = d.path().join("run.json");
+    let o = run(bin()
+        .arg(&good)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--target", X64, "--target", A64, "--report"])
+        .arg(&named));
+    assert_eq!(o.status.code(), Some(0));
+    for t in [X64, A64] {
+        let r = report(&d.path().join(format!("run.{t}.json")));
+        assert_eq!(r["target"], t);
+    }
+    assert!(!named.exists());
+}

@@ -288,6 +288,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
     let mut rep = ModuleReport {
         input: input.path.display().to_string(),
         output: None,
+        target: String::new(),
         wasm_bytes: o.wasm_bytes,
         artifact_bytes: 0,
         wasm_sha256: o.wasm_sha256.as_ref().map(hex).unwrap_or_default(),
@@ -559,10 +560,13 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
                 .collect()
         }
     };
-    let modules = match &pool {
+    let mut modules = match &pool {
         Some(Ok(p)) => p.install(run),
         _ => run(),
     };
+    for m in &mut modules {
+        m.target = opts.isa.triple().to_string();
+    }
     if let Some(b) = bar {
         b.finish();
     }

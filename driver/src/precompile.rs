@@ -18,16 +18,20 @@ pub struct Precompile {
     pub build: bool,
     /// The packages, profile and folders to look at.
     pub selection: Selection,
-    /// Native target triple (`None`: the host).
-    pub target: Option<String>,
+    /// Native target triples, each compiled into its own folder (empty: the host). A
+    /// triple given twice is compiled once.
+    pub targets: Vec<String>,
     pub opt_level: OptLevel,
     /// How memory accesses are kept in bounds.
     pub bounds_checks: BoundsChecks,
     /// The interruption checks compiled code makes (fuel, epoch deadlines).
     pub interruption: Interruption,
-    /// Where artifacts go (`None`: `<target-dir>/wasmprecomp/<triple>/<profile>/`).
+    /// Where artifacts go (`None`: `<target-dir>/wasmprecomp/<triple>/<profile>/`); with
+    /// several targets, each target's artifacts go to `<out-dir>/<triple>/`.
     pub out_dir: Option<PathBuf>,
-    /// Where the report goes (`None`: `<out-dir>/report.json`).
+    /// Where the report goes (`None`: `<out-dir>/report.json`); with several targets, each
+    /// target's report goes to this path with the triple before its extension
+    /// ([`per_target_path`]).
     pub report: Option<PathBuf>,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
@@ -37,7 +41,7 @@ pub struct Precompile {
     pub color: Option<String>,
 }
 
-/// What a precompile did.
+/// What a precompile did for one target.
 #[derive(Debug, Clone)]
 pub struct Precompiled {
     pub report: Report,
@@ -61,13 +65,30 @@ impl Precompiled {
 }
 
 impl Precompile {
-    /// Finds the modules, compiles them all (one failing module does not stop the
-    /// others) and writes the artifacts and the report.
-    pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Precompiled, Error> {
-        let isa = Isa::new(self.target.as_deref(), self.opt_level)
-            .map_err(Error::Target)?
-            .with_bounds_checks(self.bounds_checks)
-            .with_interruption(self.interruption);
+    /// Finds the modules, compiles them all for each target (one failing module does not
+    /// stop the others) and writes each target's artifacts and report into its folder.
+    /// One result per target, in the order given.
+    pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Vec<Precompiled>, Error> {
+        let mut triples: Vec<Option<&str>> = Vec::new();
+        for t in &self.targets {
+            if !triples.contains(&Some(t.as_str())) {
+                triples.push(Some(t));
+            }
+        }
+        if triples.is_empty() {
+            triples.push(None);
+        }
+        // Every target is checked before anything is built or compiled.
+        let isas = triples
+            .iter()
+            .map(|t| {
+                Ok(Isa::new(*t, self.opt_level)
+                    .map_err(Error::Target)?
+                    .with_bounds_checks(self.bounds_checks)
+                    .with_interruption(self.interruption))
+            })
+            .collect::<Result<Vec<Isa>, Error>>()?;
+        let several = isas.len() > 1;
         let mut sel = self.selection.clone();
         // A missing input is reported per module; the others are still compiled.
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
@@ -115,39 +136,65 @@ impl Precompile {
             .clone()
             .or_else(|| meta.as_ref().map(|m| workspace::target_dir(sel, m)))
             .unwrap_or_else(|| PathBuf::from("target"));
-        let out_dir = self.out_dir.clone().unwrap_or_else(|| {
-            target_dir
-                .join("wasmprecomp")
-                .join(isa.triple().to_string())
-                .join(sel.profile_dir())
-        });
-        std::fs::create_dir_all(&out_dir).map_err(|source| Error::CreateOutputFolder {
-            path: out_dir.clone(),
-            source,
-        })?;
-        check_writable(&out_dir)?;
-        let opts = DriverOptions {
-            isa,
-            cache: self.cache.clone(),
-            out_dir: out_dir.clone(),
-            jobs: self.jobs,
-            progress,
-        };
         let inputs: Vec<Input> = inputs.into_iter().map(|path| Input { path }).collect();
-        let mut warnings = Vec::new();
-        let report = compile::compile_all(&inputs, &opts, &mut warnings);
-        let report_path = self
-            .report
-            .clone()
-            .unwrap_or_else(|| out_dir.join("report.json"));
-        let json = write_report(&report, &report_path)?;
-        Ok(Precompiled {
-            report,
-            report_path,
-            json,
-            warnings,
-        })
+        let mut done = Vec::with_capacity(isas.len());
+        for isa in isas {
+            let triple = isa.triple().to_string();
+            let out_dir = match &self.out_dir {
+                Some(d) if several => d.join(&triple),
+                Some(d) => d.clone(),
+                None => target_dir
+                    .join("wasmprecomp")
+                    .join(&triple)
+                    .join(sel.profile_dir()),
+            };
+            std::fs::create_dir_all(&out_dir).map_err(|source| Error::CreateOutputFolder {
+                path: out_dir.clone(),
+                source,
+            })?;
+            check_writable(&out_dir)?;
+            let opts = DriverOptions {
+                isa,
+                cache: self.cache.clone(),
+                out_dir: out_dir.clone(),
+                jobs: self.jobs,
+                progress: progress.clone(),
+            };
+            let mut warnings = Vec::new();
+            let report = compile::compile_all(&inputs, &opts, &mut warnings);
+            let report_path = match &self.report {
+                Some(p) if several => per_target_path(p, &triple),
+                Some(p) => p.clone(),
+                None => out_dir.join("report.json"),
+            };
+            let json = write_report(&report, &report_path)?;
+            done.push(Precompiled {
+                report,
+                report_path,
+                json,
+                warnings,
+            });
+        }
+        Ok(done)
     }
+}
+
+/// `path` with `triple` before its extension (`report.json` -> `report.<triple>.json`;
+/// without an extension, `.<triple>` appended): where a per-target file goes when a path
+/// is given for a run with several targets.
+pub fn per_target_path(path: &Path, triple: &str) -> PathBuf {
+    let name = match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => format!(
+            "{}.{triple}.{}",
+            stem.to_string_lossy(),
+            ext.to_string_lossy()
+        ),
+        _ => format!(
+            "{}.{triple}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ),
+    };
+    path.with_file_name(name)
 }
 
 /// Refuses a wasm target whose binaries are components (`wasm32-wasip2` and later), before
@@ -161,7 +208,6 @@ pub fn check_core_target(wasm_target: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes `report` as pretty JSON to `path` atomically and returns the JSON.
 /// Writes `report` as JSON to `path`; on failure the error carries the report, so the
 /// caller can still show each module's outcome.
 pub(crate) fn write_report(report: &Report, path: &Path) -> Result<String, Error> {

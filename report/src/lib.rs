@@ -135,6 +135,9 @@ pub struct ModuleReport {
     pub input: String,
     /// The artifact path; `null` when the module failed.
     pub output: Option<String>,
+    /// The target triple the artifact is for (the report's `target`).
+    #[serde(default)]
+    pub target: String,
     pub wasm_bytes: u64,
     pub artifact_bytes: u64,
     pub wasm_sha256: String,

@@ -10,6 +10,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use wasmprecomp_bench::median;
 use wasmprecomp_codegen::{compile_wasm, Interruption, Isa, OptLevel};
 use wasmprecomp_runtime::wasi::{self, WasiCtx};
 use wasmprecomp_runtime::{Engine, Extern, Func, FuncType, Linker, Module, Store, Val, ValType};
@@ -47,11 +48,6 @@ const MODES: [Interruption; 4] = [
         epoch: true,
     },
 ];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 fn load(wasm: &[u8], interruption: Interruption) -> Result<Module> {
     let isa = Isa::new(None, OptLevel::Speed)?.with_interruption(interruption);
