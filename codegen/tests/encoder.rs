@@ -1670,7 +1670,7 @@ fn rip_relative(f: impl FnOnce(&mut Asm, Label), forward: bool) -> (Instruction,
 }
 
 fn labels(c: &mut Check) {
-    // Forward and backward jmp/jcc over various distances; all rel32.
+    // Forward and backward jmp/jcc rel32 over various distances.
     for pad in [0usize, 1, 2, 127, 128, 129, 1000] {
         for cc in [None].into_iter().chain(CONDS.into_iter().map(Some)) {
             let mn = cc.map_or(Mnemonic::Jmp, |cc| cond_mnemonics(cc).0);
@@ -1720,6 +1720,63 @@ fn labels(c: &mut Check) {
             c.n += 1;
         }
     }
+
+    // The rel8 forms, forward and backward, to the ends of their reach.
+    for (pad, back) in [
+        (0usize, false),
+        (1, false),
+        (127, false),
+        (0, true),
+        (1, true),
+        (126, true),
+    ] {
+        for cc in [None].into_iter().chain(CONDS.into_iter().map(Some)) {
+            let mn = cc.map_or(Mnemonic::Jmp, |cc| cond_mnemonics(cc).0);
+            let branch = |a: &mut Asm, l: Label| match cc {
+                Some(cc) => a.jcc8(cc, l),
+                None => a.jmp8(l),
+            };
+            let mut a = Asm::new();
+            a.bytes(&[0x90; 3]);
+            let l = a.new_label();
+            let at;
+            if back {
+                a.bind(l);
+                a.bytes(&vec![0x90; pad]);
+                at = a.offset();
+                branch(&mut a, l);
+            } else {
+                at = a.offset();
+                branch(&mut a, l);
+                a.bytes(&vec![0x90; pad]);
+                a.bind(l);
+            }
+            a.ret();
+            let target = a.label_offset(l).expect("bound");
+            let ins = decode_all(&a.finish())
+                .into_iter()
+                .find(|i| i.ip() == u64::from(at))
+                .expect("the branch decodes");
+            assert_eq!(ins.mnemonic(), mn);
+            assert_eq!(ins.len(), 2, "{mn:?} rel8");
+            assert_eq!(
+                ins.near_branch_target(),
+                u64::from(target),
+                "{mn:?} pad {pad} back {back}"
+            );
+            c.n += 1;
+        }
+    }
+    // Out of reach is a bug in the caller, caught when the label is resolved.
+    let far = std::panic::catch_unwind(|| {
+        let mut a = Asm::new();
+        let l = a.new_label();
+        a.jmp8(l);
+        a.bytes(&[0x90; 128]);
+        a.bind(l);
+        a.finish()
+    });
+    assert!(far.is_err(), "a rel8 branch past 127 bytes must panic");
 
     // A function with many labels, branches in both directions, resolved at once.
     let mut a = Asm::new();

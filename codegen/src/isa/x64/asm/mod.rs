@@ -16,8 +16,11 @@
 //! * mandatory SSE prefixes (`66`/`F2`/`F3`) before REX, as the hardware
 //!   requires.
 //!
-//! Branches to labels always use rel32 forms: there is no branch relaxation,
-//! so code size is known as soon as an instruction is emitted.
+//! Branches to labels take the form the caller names: rel32 ([`Asm::jmp`],
+//! [`Asm::jcc`]) or rel8 ([`Asm::jmp8`], [`Asm::jcc8`], whose target must end up
+//! within an `i8` of the instruction's end). The assembler relaxes nothing, so
+//! code size is known as soon as an instruction is emitted; the emitter chooses
+//! the rel8 forms from a first emission of the function.
 //!
 //! Misuse (an unbound label at resolution time, binding a label twice, `rsp`
 //! as an index register, an unsupported operand size for an instruction) is a
@@ -394,6 +397,8 @@ enum Fixup {
     /// `label - (at + 4)`: a rel32 that is the last field of its instruction,
     /// so the end of the field is the address the CPU is relative to.
     Rel32 { at: u32, label: Label },
+    /// `label - (at + 1)`: the rel8 field of a short branch, which must fit.
+    Rel8 { at: u32, label: Label },
     /// `target - base`: a jump-table entry.
     Diff { at: u32, base: Label, target: Label },
 }
@@ -442,6 +447,13 @@ fn w32_64(size: Size, what: &str) -> bool {
         Size::S64 => true,
         _ => panic!("{what}: size must be S32 or S64, got {size:?}"),
     }
+}
+
+/// The rel8 byte of a field at `at` reaching `target`; panics when out of reach.
+fn rel8(target: u32, at: u32) -> u8 {
+    let d = i64::from(target) - i64::from(at) - 1;
+    i8::try_from(d).unwrap_or_else(|_| panic!("rel8 branch at {at:#x} cannot reach {target:#x}"))
+        as u8
 }
 
 /// Assembler: encoded bytes plus the label state needed to fill in branches.
@@ -512,6 +524,34 @@ impl Asm {
         self.buf.extend_from_slice(&value.to_le_bytes());
     }
 
+    /// Emits a rel8 field pointing at `l`, the last byte of its instruction.
+    /// Panics (here for a bound label, at resolution otherwise) when `l` is out of
+    /// the field's reach.
+    fn rel8_to(&mut self, l: Label) {
+        let at = self.offset();
+        let value = match self.label_offset(l) {
+            Some(target) => rel8(target, at),
+            None => {
+                self.fixups.push(Fixup::Rel8 { at, label: l });
+                0
+            }
+        };
+        self.buf.push(value);
+    }
+
+    /// `jmp rel8` to `l` (`EB`); `l` must lie within an `i8` of the instruction's end.
+    pub fn jmp8(&mut self, l: Label) {
+        self.buf.push(0xEB);
+        self.rel8_to(l);
+    }
+
+    /// `jcc rel8` to `l` (`70+cc`); `l` must lie within an `i8` of the instruction's
+    /// end.
+    pub fn jcc8(&mut self, cc: Cond, l: Label) {
+        self.buf.push(0x70 + cc as u8);
+        self.rel8_to(l);
+    }
+
     /// `jmp rel32` to `l` (`E9`).
     pub fn jmp(&mut self, l: Label) {
         self.buf.push(0xE9);
@@ -565,6 +605,10 @@ impl Asm {
         let fixups = std::mem::take(&mut self.fixups);
         for f in fixups {
             let (at, value) = match f {
+                Fixup::Rel8 { at, label } => {
+                    self.buf[at as usize] = rel8(self.bound(label), at);
+                    continue;
+                }
                 Fixup::Rel32 { at, label } => (at, self.bound(label).wrapping_sub(at + 4)),
                 Fixup::Diff { at, base, target } => {
                     (at, self.bound(target).wrapping_sub(self.bound(base)))

@@ -20,14 +20,14 @@ impl Emitter {
                 self.asm.load(LoadKind::I64, Size::S64, R10, a);
                 self.asm.test_rr(Size::S64, R10, R10);
                 let null = self.stub(TrapKind::IndirectCallToNull, trap.offset);
-                self.asm.jcc(Cond::E, null);
+                self.jcc(Cond::E, null);
                 self.asm
                     .load(LoadKind::U32, Size::S32, R11, m(vm, PLACEHOLDER));
                 self.reloc_last(RelocKind::VmSigId, *ty, 0);
                 self.asm
                     .alu_rm(AluOp::Cmp, Size::S32, R11, m(R10, FUNCREF_SIG as i32));
                 let bad = self.stub(TrapKind::BadSignature, trap.offset);
-                self.asm.jcc(Cond::NE, bad);
+                self.jcc(Cond::NE, bad);
                 self.asm.mov_rr(Size::S64, dst, R10);
             }
             Inst::LoadPtr { base, dst, off } => {
@@ -101,7 +101,7 @@ impl Emitter {
                 let r = g(*src);
                 self.asm.test_rr(*size, r, r);
                 let l = self.stub(trap.kind, trap.offset);
-                self.asm.jcc(if *nonzero { Cond::NE } else { Cond::E }, l);
+                self.jcc(if *nonzero { Cond::NE } else { Cond::E }, l);
             }
             other => unreachable!("not one of the call family: {other:?}"),
         }

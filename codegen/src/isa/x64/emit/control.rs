@@ -14,7 +14,7 @@ impl Emitter {
         match inst {
             Inst::Jump => {
                 if next != Some(succs[0]) {
-                    self.asm.jmp(labels[succs[0]]);
+                    self.jmp(labels[succs[0]]);
                 }
             }
             Inst::Brif { cond, size } => {
@@ -22,11 +22,11 @@ impl Emitter {
                 self.asm.test_rr(*size, c, c);
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
-                    self.asm.jcc(Cond::E, labels[f]);
+                    self.jcc(Cond::E, labels[f]);
                 } else {
-                    self.asm.jcc(Cond::NE, labels[t]);
+                    self.jcc(Cond::NE, labels[t]);
                     if next != Some(f) {
-                        self.asm.jmp(labels[f]);
+                        self.jmp(labels[f]);
                     }
                 }
             }
@@ -34,11 +34,11 @@ impl Emitter {
                 self.compare(g(*lhs), *rhs, *size, *cc);
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
-                    self.asm.jcc(cc.invert(), labels[f]);
+                    self.jcc(cc.invert(), labels[f]);
                 } else {
-                    self.asm.jcc(*cc, labels[t]);
+                    self.jcc(*cc, labels[t]);
                     if next != Some(f) {
-                        self.asm.jmp(labels[f]);
+                        self.jmp(labels[f]);
                     }
                 }
             }
@@ -54,7 +54,7 @@ impl Emitter {
                     R10,
                     table.len().min(i32::MAX as usize) as i32,
                 );
-                self.asm.jcc(Cond::AE, labels[succs[*default as usize]]);
+                self.jcc(Cond::AE, labels[succs[*default as usize]]);
                 let tl = self.asm.new_label();
                 self.asm.lea_label(R11, tl);
                 self.asm.load(

@@ -65,45 +65,45 @@ impl Emitter {
             self.cvtt(src64, size, dst, src);
             // The result is the "integer indefinite" value iff dst - 1 overflows.
             self.asm.alu_ri(AluOp::Cmp, size, dst, 1);
-            self.asm.jcc(Cond::NO, done);
+            self.jcc(Cond::NO, done);
             if sat {
                 let nan = self.asm.new_label();
                 self.ucomis(src64, src, src);
-                self.asm.jcc(Cond::P, nan);
+                self.jcc(Cond::P, nan);
                 self.asm.sse(SseOp::Xorps, SCRATCH_X, SCRATCH_X);
                 self.ucomis(src64, src, SCRATCH_X);
-                self.asm.jcc(Cond::B, done);
+                self.jcc(Cond::B, done);
                 if bits64 {
                     self.asm.mov_ri(Size::S64, dst, i64::MAX as u64);
                 } else {
                     self.asm.mov_ri(Size::S32, dst, i32::MAX as u64);
                 }
-                self.asm.jmp(done);
+                self.jmp(done);
                 self.asm.bind(nan);
                 self.asm.alu_rr(AluOp::Xor, Size::S32, dst, dst);
             } else {
                 let bad = self.stub(TrapKind::BadConversionToInteger, t.offset);
                 let ovf = self.stub(TrapKind::IntegerOverflow, t.offset);
                 self.ucomis(src64, src, src);
-                self.asm.jcc(Cond::P, bad);
+                self.jcc(Cond::P, bad);
                 if bits64 {
                     self.fconst(src64, -9223372036854775808.0, SCRATCH_X);
                     self.ucomis(src64, src, SCRATCH_X);
-                    self.asm.jcc(Cond::B, ovf);
+                    self.jcc(Cond::B, ovf);
                     self.fconst(src64, 9223372036854775808.0, SCRATCH_X);
                 } else if src64 {
                     self.fconst(true, -2147483649.0, SCRATCH_X);
                     self.ucomis(true, src, SCRATCH_X);
-                    self.asm.jcc(Cond::BE, ovf);
+                    self.jcc(Cond::BE, ovf);
                     self.fconst(true, 2147483648.0, SCRATCH_X);
                 } else {
                     self.fconst(false, -2147483648.0, SCRATCH_X);
                     self.ucomis(false, src, SCRATCH_X);
-                    self.asm.jcc(Cond::B, ovf);
+                    self.jcc(Cond::B, ovf);
                     self.fconst(false, 2147483648.0, SCRATCH_X);
                 }
                 self.ucomis(src64, src, SCRATCH_X);
-                self.asm.jcc(Cond::AE, ovf);
+                self.jcc(Cond::AE, ovf);
             }
             self.asm.bind(done);
             return;
@@ -120,26 +120,26 @@ impl Emitter {
             )
         };
         self.ucomis(src64, src, src);
-        self.asm.jcc(Cond::P, nan_l);
+        self.jcc(Cond::P, nan_l);
         if sat {
             self.asm.sse(SseOp::Xorps, SCRATCH_X, SCRATCH_X);
             self.ucomis(src64, src, SCRATCH_X);
-            self.asm.jcc(Cond::BE, low_l);
+            self.jcc(Cond::BE, low_l);
         } else {
             self.fconst(src64, -1.0, SCRATCH_X);
             self.ucomis(src64, src, SCRATCH_X);
-            self.asm.jcc(Cond::BE, low_l);
+            self.jcc(Cond::BE, low_l);
         }
         if bits64 {
             self.fconst(src64, 18446744073709551616.0, SCRATCH_X);
             self.ucomis(src64, src, SCRATCH_X);
-            self.asm.jcc(Cond::AE, high_l);
+            self.jcc(Cond::AE, high_l);
             let big = self.asm.new_label();
             self.fconst(src64, 9223372036854775808.0, SCRATCH_X);
             self.ucomis(src64, src, SCRATCH_X);
-            self.asm.jcc(Cond::AE, big);
+            self.jcc(Cond::AE, big);
             self.cvtt(src64, Size::S64, dst, src);
-            self.asm.jmp(done);
+            self.jmp(done);
             self.asm.bind(big);
             self.asm.movaps(SCRATCH_X2, src);
             self.asm.sse(
@@ -150,18 +150,18 @@ impl Emitter {
             self.cvtt(src64, Size::S64, dst, SCRATCH_X2);
             self.asm.mov_ri(Size::S64, R11, 1u64 << 63);
             self.asm.alu_rr(AluOp::Xor, Size::S64, dst, R11);
-            self.asm.jmp(done);
+            self.jmp(done);
         } else {
             self.fconst(src64, 4294967296.0, SCRATCH_X);
             self.ucomis(src64, src, SCRATCH_X);
-            self.asm.jcc(Cond::AE, high_l);
+            self.jcc(Cond::AE, high_l);
             self.cvtt(src64, Size::S64, dst, src);
-            self.asm.jmp(done);
+            self.jmp(done);
         }
         self.asm.bind(zero);
         if sat {
             self.asm.alu_rr(AluOp::Xor, Size::S32, dst, dst);
-            self.asm.jmp(done);
+            self.jmp(done);
         }
         self.asm.bind(max);
         if sat {
@@ -199,9 +199,9 @@ impl Emitter {
         } else {
             let (big, done) = (self.asm.new_label(), self.asm.new_label());
             self.asm.test_rr(Size::S64, src, src);
-            self.asm.jcc(Cond::S, big);
+            self.jcc(Cond::S, big);
             cvt(&mut self.asm, Size::S64, dst, src);
-            self.asm.jmp(done);
+            self.jmp(done);
             self.asm.bind(big);
             // Halve with the low bit kept sticky, convert, double: correctly rounded.
             self.asm.mov_rr(Size::S64, R10, src);

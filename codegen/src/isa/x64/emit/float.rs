@@ -91,8 +91,8 @@ impl Emitter {
                     self.asm.new_label(),
                 );
                 self.ucomis(*is64, dst, b);
-                self.asm.jcc(Cond::NE, ne);
-                self.asm.jcc(Cond::P, nan);
+                self.jcc(Cond::NE, ne);
+                self.jcc(Cond::P, nan);
                 // Equal: only the sign of zero can differ.
                 let join = match (max, is64) {
                     (false, false) => SseOp::Orps,
@@ -101,11 +101,11 @@ impl Emitter {
                     (true, true) => SseOp::Andpd,
                 };
                 self.asm.sse(join, dst, b);
-                self.asm.jmp(done);
+                self.jmp(done);
                 self.asm.bind(nan);
                 self.asm
                     .sse(if *is64 { SseOp::Addsd } else { SseOp::Addss }, dst, b);
-                self.asm.jmp(done);
+                self.jmp(done);
                 self.asm.bind(ne);
                 let op = match (max, is64) {
                     (false, false) => SseOp::Minss,

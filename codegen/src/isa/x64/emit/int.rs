@@ -33,7 +33,7 @@ impl Emitter {
                 let rhs = g(*rhs);
                 self.asm.test_rr(*size, rhs, rhs);
                 let dz = self.stub(TrapKind::IntegerDivideByZero, trap.offset);
-                self.asm.jcc(Cond::E, dz);
+                self.jcc(Cond::E, dz);
                 match kind {
                     DivOp::DivU | DivOp::RemU => {
                         self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
@@ -42,7 +42,7 @@ impl Emitter {
                     DivOp::DivS => {
                         let doit = self.asm.new_label();
                         self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
-                        self.asm.jcc(Cond::NE, doit);
+                        self.jcc(Cond::NE, doit);
                         if *size == Size::S64 {
                             self.asm.mov_ri(Size::S64, R11, i64::MIN as u64);
                             self.asm.alu_rr(AluOp::Cmp, Size::S64, RAX, R11);
@@ -50,16 +50,16 @@ impl Emitter {
                             self.asm.alu_ri(AluOp::Cmp, Size::S32, RAX, i32::MIN);
                         }
                         let ovf = self.stub(TrapKind::IntegerOverflow, trap.offset);
-                        self.asm.jcc(Cond::E, ovf);
+                        self.jcc(Cond::E, ovf);
                         self.asm.bind(doit);
                         self.signed_divide(*size, rhs);
                     }
                     DivOp::RemS => {
                         let (doit, done) = (self.asm.new_label(), self.asm.new_label());
                         self.asm.alu_ri(AluOp::Cmp, *size, rhs, -1);
-                        self.asm.jcc(Cond::NE, doit);
+                        self.jcc(Cond::NE, doit);
                         self.asm.alu_rr(AluOp::Xor, Size::S32, RDX, RDX);
-                        self.asm.jmp(done);
+                        self.jmp(done);
                         self.asm.bind(doit);
                         self.signed_divide(*size, rhs);
                         self.asm.bind(done);

@@ -225,7 +225,7 @@ impl Emitter {
             |a, am| a.alu_rm(AluOp::Cmp, Size::S64, R10, am),
         );
         let l = self.stub(t.kind, t.offset);
-        self.asm.jcc(Cond::A, l);
+        self.jcc(Cond::A, l);
         HeapAddr::Checked(Amode::base_index(heap, R10, 1, -(size as i32)))
     }
 

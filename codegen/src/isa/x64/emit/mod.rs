@@ -56,6 +56,11 @@ struct Emitter {
     consts: Vec<(u128, Label)>,
     /// Whether memory accesses may rely on guard pages.
     guard: bool,
+    /// Which label branches, in emission order, take their rel8 form: chosen from a
+    /// first emission of the function (empty then: all rel32).
+    short: Vec<bool>,
+    /// Each label branch emitted so far: the end of the instruction and its target.
+    branches: Vec<(u32, Label)>,
 }
 
 /// The general-purpose register allocated to an operand.
@@ -80,6 +85,34 @@ const SCRATCH_X: Xmm = Xmm(15);
 const SCRATCH_X2: Xmm = Xmm(14);
 
 impl Emitter {
+    /// Whether the next label branch takes its rel8 form.
+    fn next_short(&self) -> bool {
+        self.short
+            .get(self.branches.len())
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// `jmp` to `l`, rel8 when the plan says so.
+    fn jmp(&mut self, l: Label) {
+        if self.next_short() {
+            self.asm.jmp8(l);
+        } else {
+            self.asm.jmp(l);
+        }
+        self.branches.push((self.asm.offset(), l));
+    }
+
+    /// `jcc` to `l`, rel8 when the plan says so.
+    fn jcc(&mut self, cc: Cond, l: Label) {
+        if self.next_short() {
+            self.asm.jcc8(cc, l);
+        } else {
+            self.asm.jcc(cc, l);
+        }
+        self.branches.push((self.asm.offset(), l));
+    }
+
     /// Records a relocation on the 4-byte field just emitted and zeroes it.
     fn reloc_last(&mut self, kind: RelocKind, index: u32, addend: i32) {
         let off = self.asm.offset() - 4;
@@ -210,7 +243,7 @@ impl Emitter {
                 self.asm.test_rr(Size::S32, c, c);
                 if *float {
                     let skip = self.asm.new_label();
-                    self.asm.jcc(Cond::NE, skip);
+                    self.jcc(Cond::NE, skip);
                     self.asm.movaps(x(*dst), x(*b));
                     self.asm.bind(skip);
                 } else {
@@ -231,7 +264,7 @@ impl Emitter {
                 // dst already holds `a`; take `b` when the condition fails.
                 if *float {
                     let skip = self.asm.new_label();
-                    self.asm.jcc(*cc, skip);
+                    self.jcc(*cc, skip);
                     self.asm.movaps(x(*dst), x(*b));
                     self.asm.bind(skip);
                 } else {
@@ -312,8 +345,27 @@ impl Emitter {
     }
 }
 
-/// Emits machine code for allocated VCode.
+/// Emits machine code for allocated VCode: once with every label branch in its rel32
+/// form, then, when some of them reach their targets within an `i8`, again with those
+/// in their rel8 form. Shortening a branch only brings other branches' targets closer
+/// (no alignment padding lies between the code and the trap stubs they reach), so each
+/// branch chosen still reaches.
 pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) -> CompiledStencil {
+    let (first, short) = emit_with(vcode, ra, bounds, Vec::new());
+    if !short.contains(&true) {
+        return first;
+    }
+    emit_with(vcode, ra, bounds, short).0
+}
+
+/// One emission, with `short` choosing the rel8 branches; returns the code and, for
+/// each label branch in emission order, whether its rel32 form reached within an `i8`.
+fn emit_with(
+    vcode: &VCode<Inst>,
+    ra: &Output,
+    bounds: crate::isa::BoundsChecks,
+    short: Vec<bool>,
+) -> (CompiledStencil, Vec<bool>) {
     let saved: Vec<Gpr> = crate::vcode::used_int_regs(ra, &abi::CALLEE_SAVED)
         .into_iter()
         .map(Gpr)
@@ -333,6 +385,8 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) 
         vectors: vcode.has_vectors(),
         consts: Vec::new(),
         guard: bounds == crate::isa::BoundsChecks::Guard,
+        short,
+        branches: Vec::new(),
     };
 
     // Prologue: frame, VM context slot, stack check, callee-saved registers.
@@ -346,7 +400,7 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) 
     e.asm
         .alu_rm(AluOp::Cmp, Size::S64, R10, m(R11, STORE_STACK_LIMIT as i32));
     let so = e.stub(TrapKind::StackOverflow, 0);
-    e.asm.jcc(Cond::B, so);
+    e.jcc(Cond::B, so);
     if frame > 8 {
         e.asm.alu_ri(AluOp::Sub, Size::S64, RSP, (frame - 8) as i32);
     }
@@ -397,12 +451,22 @@ pub fn emit(vcode: &VCode<Inst>, ra: &Output, bounds: crate::isa::BoundsChecks) 
             e.asm.bytes(&bits.to_le_bytes());
         }
     }
+    let reach: Vec<bool> = e
+        .branches
+        .iter()
+        .map(|&(end, l)| {
+            let target = e.asm.label_offset(l).expect("every branch target is bound");
+            i8::try_from(i64::from(target) - i64::from(end)).is_ok()
+        })
+        .collect();
+    debug_assert!(e.short.is_empty() || e.short.len() == reach.len());
     let code = e.asm.finish();
     let mut traps = e.traps;
     traps.sort_by_key(|t| t.code_offset);
-    CompiledStencil {
+    let compiled = CompiledStencil {
         code,
         relocs: e.relocs,
         traps,
-    }
+    };
+    (compiled, reach)
 }

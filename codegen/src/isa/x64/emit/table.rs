@@ -57,7 +57,7 @@ impl Emitter {
             |a, am| a.alu_rm(AluOp::Cmp, Size::S64, R10, am),
         );
         let l = self.stub(t.kind, t.offset);
-        self.asm.jcc(Cond::AE, l);
+        self.jcc(Cond::AE, l);
         self.vm_field(
             base,
             RelocKind::VmTable,
