@@ -191,6 +191,13 @@ impl<I: MachInst> VCodeBuilder<I> {
         self.insts.push(inst);
     }
 
+    /// The last instruction appended to the current block, if it has any.
+    pub fn last_in_block(&self) -> Option<&I> {
+        let start = self.current_start as usize;
+        self.current?;
+        self.insts.get(start..)?.last()
+    }
+
     /// Like [`push`](Self::push) for an instruction that clobbers registers.
     pub fn push_clobbers(&mut self, inst: I, clobbers: PRegSet) {
         self.clobbers.push((self.insts.len() as u32, clobbers));

@@ -497,17 +497,23 @@ pub enum Inst {
     },
     /// Terminator, one successor.
     Jump,
-    /// Terminator: successors (taken if `cond` non-zero, not taken).
+    /// Terminator: successors (taken if `cond` non-zero, not taken). `flags`: the
+    /// zero flag already says whether `cond` is zero (the instruction before this one
+    /// in its block computed `cond` with an ALU operation of this size, and the
+    /// allocator's moves leave the flags alone), so no `test` is needed.
     Brif {
         cond: Reg,
         size: Size,
+        flags: bool,
     },
-    /// Terminator: successors (taken if `lhs cc rhs`, not taken).
+    /// Terminator: successors (taken if `lhs cc rhs`, not taken). `flags`: as for
+    /// [`Inst::Brif`], for a comparison of `lhs` with zero for (in)equality.
     CmpBrif {
         lhs: Reg,
         rhs: RegOrImm,
         size: Size,
         cc: Cond,
+        flags: bool,
     },
     /// Terminator: successors are the distinct targets; `table[i]` and `default` index
     /// into them.

@@ -17,9 +17,11 @@ impl Emitter {
                     self.jmp(labels[succs[0]]);
                 }
             }
-            Inst::Brif { cond, size } => {
-                let c = g(*cond);
-                self.asm.test_rr(*size, c, c);
+            Inst::Brif { cond, size, flags } => {
+                if !flags {
+                    let c = g(*cond);
+                    self.asm.test_rr(*size, c, c);
+                }
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
                     self.jcc(Cond::E, labels[f]);
@@ -30,8 +32,16 @@ impl Emitter {
                     }
                 }
             }
-            Inst::CmpBrif { lhs, rhs, size, cc } => {
-                self.compare(g(*lhs), *rhs, *size, *cc);
+            Inst::CmpBrif {
+                lhs,
+                rhs,
+                size,
+                cc,
+                flags,
+            } => {
+                if !flags {
+                    self.compare(g(*lhs), *rhs, *size);
+                }
                 let (t, f) = (succs[0], succs[1]);
                 if next == Some(t) {
                     self.jcc(cc.invert(), labels[f]);

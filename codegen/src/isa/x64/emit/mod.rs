@@ -143,12 +143,12 @@ impl Emitter {
         });
     }
 
-    /// Sets the flags for `lhs cc rhs` (`test` for an equality with zero).
-    fn compare(&mut self, lhs: Gpr, rhs: RegOrImm, size: Size, cc: Cond) {
+    /// Sets the flags for `lhs cc rhs`: a comparison with zero is a `test`, which sets
+    /// every flag a condition reads as `cmp lhs, 0` does (CF and OF cleared, ZF, SF and
+    /// PF from `lhs`), in fewer bytes.
+    fn compare(&mut self, lhs: Gpr, rhs: RegOrImm, size: Size) {
         match rhs {
-            RegOrImm::Imm(0) if matches!(cc, Cond::E | Cond::NE) => {
-                self.asm.test_rr(size, lhs, lhs)
-            }
+            RegOrImm::Imm(0) => self.asm.test_rr(size, lhs, lhs),
             RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, size, lhs, i),
             RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, size, lhs, g(r)),
         }
@@ -260,7 +260,7 @@ impl Emitter {
                 cc,
                 ..
             } => {
-                self.compare(g(*lhs), *rhs, *size, *cc);
+                self.compare(g(*lhs), *rhs, *size);
                 // dst already holds `a`; take `b` when the condition fails.
                 if *float {
                     let skip = self.asm.new_label();

@@ -10,22 +10,31 @@ impl LowerControl for X64Lower {
     fn brif(&mut self, ctx: C, cond: Val, taken: BlockId, not_taken: BlockId) {
         let succs = [(taken, vec![]), (not_taken, vec![])];
         if let Val::Cmp(c) = cond {
+            let size = if c.is64 { Size::S64 } else { Size::S32 };
+            let cc = self::cond(c.cc);
+            let rhs = reg_or_imm(c.rhs);
+            let flags = matches!(rhs, RegOrImm::Imm(0))
+                && matches!(cc, Cond::E | Cond::NE)
+                && zero_flag_of(ctx, r(c.lhs), size);
             ctx.builder.terminate(
                 Inst::CmpBrif {
                     lhs: r(c.lhs),
-                    rhs: reg_or_imm(c.rhs),
-                    size: if c.is64 { Size::S64 } else { Size::S32 },
-                    cc: self::cond(c.cc),
+                    rhs,
+                    size,
+                    cc,
+                    flags,
                 },
                 &succs,
             );
             return;
         }
         let c = self.materialize(ctx, cond);
+        let flags = zero_flag_of(ctx, r(c), Size::S32);
         ctx.builder.terminate(
             Inst::Brif {
                 cond: r(c),
                 size: Size::S32,
+                flags,
             },
             &succs,
         );
@@ -71,5 +80,30 @@ impl LowerControl for X64Lower {
             },
             &[],
         );
+    }
+}
+
+/// Whether the zero flag says whether `v` is zero when the block's next instruction runs:
+/// its last instruction computed `v` with an ALU operation of `size` whose flags follow
+/// its result. The allocator's moves, the only code it puts between two instructions,
+/// leave the flags alone.
+fn zero_flag_of(ctx: C, v: Reg, size: Size) -> bool {
+    match ctx.builder.last_in_block() {
+        Some(
+            Inst::AluRR {
+                dst, op, size: s, ..
+            }
+            | Inst::AluRI {
+                dst, op, size: s, ..
+            },
+        ) => {
+            *dst == v
+                && *s == size
+                && matches!(
+                    op,
+                    AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor
+                )
+        }
+        _ => false,
     }
 }
