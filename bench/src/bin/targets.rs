@@ -1,7 +1,8 @@
 //! What the aarch64 backend costs beside the x86-64 one: per module of the Rust corpus, the
 //! cold compile time for each target (same host, same threads, no cache) and the size of
-//! the code each writes (`.text` of the artifact), against `wasmtime compile --target
-//! aarch64-unknown-linux-gnu` when `wasmtime` is on `PATH`. The speed of aarch64 code is
+//! the code each writes (`.text` of the artifact), each against `wasmtime compile --target
+//! <triple>` of the same module when `wasmtime` is on `PATH` (its aarch64 column needs a
+//! wasmtime built with `--features all-arch`). The speed of aarch64 code is
 //! not measured: on this host it runs only under emulation, whose timings say nothing about
 //! an Arm machine.
 //!
@@ -50,6 +51,9 @@ struct Row {
     aarch64_text: Option<u64>,
     /// aarch64 `.text` over x86-64's.
     text_ratio_to_x64: Option<f64>,
+    wasmtime_x64_text: Option<u64>,
+    /// Our x86-64 `.text` over `wasmtime compile --target x86_64`'s.
+    x64_text_ratio_to_wasmtime: Option<f64>,
     wasmtime_aarch64_text: Option<u64>,
     /// Our aarch64 `.text` over `wasmtime compile --target aarch64`'s.
     text_ratio_to_wasmtime: Option<f64>,
@@ -67,18 +71,30 @@ fn text_bytes(elf: &[u8]) -> Result<u64> {
     Ok(text.size())
 }
 
-fn wasmtime_installed() -> bool {
-    Command::new("wasmtime")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// Whether `wasmtime` is on `PATH` and compiles for `triple` (a default `cargo install
+/// wasmtime-cli` has the host's backend only; `--features all-arch` adds the others):
+/// `Err` says why not.
+fn wasmtime_for(triple: &str, dir: &Path) -> Result<(), String> {
+    let probe = dir.join("probe.wasm");
+    std::fs::write(&probe, b"\0asm\x01\0\0\0").map_err(|e| e.to_string())?;
+    match Command::new("wasmtime").arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Err("not installed".into()),
+    }
+    match wasmtime_text(&probe, dir, triple) {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("target is disabled") => Err(
+            format!("installed without the {triple} backend (cargo install wasmtime-cli --features all-arch)"),
+        ),
+        Err(e) => Err(format!("not usable: {e}")),
+    }
 }
 
-/// `.text` of what `wasmtime compile --target aarch64` writes for `wasm`.
-fn wasmtime_text(wasm: &Path, dir: &Path) -> Result<u64> {
+/// `.text` of what `wasmtime compile --target <triple>` writes for `wasm`.
+fn wasmtime_text(wasm: &Path, dir: &Path, triple: &str) -> Result<u64> {
     let out = dir.join("module.cwasm");
     let o = Command::new("wasmtime")
-        .args(["compile", "--target", A64, "-o"])
+        .args(["compile", "--target", triple, "-o"])
         .arg(&out)
         .arg(wasm)
         .output()?;
@@ -92,8 +108,10 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let x64 = Isa::new(Some(X64), OptLevel::Speed)?;
     let a64 = Isa::new(Some(A64), OptLevel::Speed)?;
-    let wasmtime = wasmtime_installed();
     let tmp = tempfile::tempdir()?;
+    let wasmtime_x64 = wasmtime_for(X64, tmp.path());
+    let wasmtime_status = wasmtime_for(A64, tmp.path());
+    let wasmtime = wasmtime_status.is_ok();
     let mut rows = Vec::new();
     for name in PROGRAMS {
         let path = args.rust_corpus.join(format!("{name}.wasm"));
@@ -111,6 +129,11 @@ fn main() -> Result<()> {
         };
         let x64_art = compile_wasm(&wasm, &x64)?;
         row.x64_text = text_bytes(&x64_art)?;
+        if wasmtime_x64.is_ok() {
+            let w = wasmtime_text(&path, tmp.path(), X64)?;
+            row.wasmtime_x64_text = Some(w);
+            row.x64_text_ratio_to_wasmtime = Some(row.x64_text as f64 / w as f64);
+        }
         let a64_art = match compile_wasm(&wasm, &a64) {
             Ok(a) => Some(a),
             Err(e @ CompileError::Unsupported { .. }) => {
@@ -140,7 +163,7 @@ fn main() -> Result<()> {
             row.aarch64_text = Some(text);
             row.text_ratio_to_x64 = Some(text as f64 / row.x64_text as f64);
             if wasmtime {
-                let w = wasmtime_text(&path, tmp.path())?;
+                let w = wasmtime_text(&path, tmp.path(), A64)?;
                 row.wasmtime_aarch64_text = Some(w);
                 row.text_ratio_to_wasmtime = Some(text as f64 / w as f64);
             }
@@ -178,10 +201,8 @@ fn main() -> Result<()> {
             r.x64_text,
             r.aarch64_text.map_or("-".into(), |t| t.to_string()),
             opt(r.text_ratio_to_x64, 2),
-            match (wasmtime, r.wasmtime_aarch64_text) {
-                (false, _) => "not installed".to_string(),
-                (true, t) => t.map_or("-".into(), |t| t.to_string()),
-            },
+            r.wasmtime_aarch64_text
+                .map_or("-".into(), |t| t.to_string()),
             opt(r.text_ratio_to_wasmtime, 2),
         );
     }
@@ -198,6 +219,21 @@ fn main() -> Result<()> {
         opt(geomean(&to_x64), 3),
         opt(geomean(&to_wasmtime), 3),
     );
+    let x64_to_wasmtime: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.x64_text_ratio_to_wasmtime)
+        .collect();
+    println!(
+        ".text ours/wasmtime on x86-64 over {} modules: geometric mean {}, largest {}",
+        x64_to_wasmtime.len(),
+        opt(geomean(&x64_to_wasmtime), 3),
+        opt(x64_to_wasmtime.iter().copied().reduce(f64::max), 3),
+    );
+    for (t, status) in [(X64, &wasmtime_x64), (A64, &wasmtime_status)] {
+        if let Err(why) = status {
+            println!("wasmtime for {t}: {why}");
+        }
+    }
     println!("aarch64 run time is not measured: on this host its code runs only under emulation.");
     let json = serde_json::json!({
         "runs": args.runs,
@@ -205,7 +241,10 @@ fn main() -> Result<()> {
         "geomean_compile_ratio": geomean(&compile),
         "geomean_text_ratio_to_x64": geomean(&to_x64),
         "geomean_text_ratio_to_wasmtime": geomean(&to_wasmtime),
+        "geomean_x64_text_ratio_to_wasmtime": geomean(&x64_to_wasmtime),
         "aarch64_run_time": "not measured: emulation only on this host",
+        "wasmtime_x64": wasmtime_x64.err().unwrap_or_else(|| "compiles for x86-64".into()),
+        "wasmtime_aarch64": wasmtime_status.err().unwrap_or_else(|| "compiles for aarch64".into()),
     });
     if let Some(dir) = args.json.parent() {
         std::fs::create_dir_all(dir)?;
