@@ -14,8 +14,8 @@
 //! - The two builds of `kernels-cdylib` (wasip1 and unknown-unknown) return, export by
 //!   export, bit for bit what its native x86-64 build returns: a checked-in table, which
 //!   on x86-64 hosts is checked against the native library itself (loaded with `dlopen`).
-//! - On aarch64 (under qemu), whose backend does not compile SIMD yet, each `-simd` module
-//!   must be refused naming the `simd` proposal instead.
+//! - The `-simd` modules run on every target (on aarch64 under qemu, compiled with NEON)
+//!   and must print what the native build of their program prints.
 //!
 //! Where the corpus comes from: `$WASMPRECOMP_CORPUS_DIR` when set (a directory made by
 //! `shared/corpus/build-rust-corpus.sh`); otherwise `target/corpus`, which the first test
@@ -311,9 +311,6 @@ fn checksum_line(out: &str) -> &str {
 /// and at scale 1 (checked against the native build). A `-simd` build is compared with
 /// the native build of its program.
 fn check_program(name: &str) {
-    if refused_for_target(name) {
-        return;
-    }
     let expected = reference_line(name);
     let program = name.strip_suffix("-simd").unwrap_or(name);
     let ours = run_ours(name, &[]);
@@ -634,32 +631,9 @@ const KERNEL_REFERENCE: &[(&str, Val)] = &[
     ("crc32", Val::I32(-1788058085)),
 ];
 
-/// Whether `name` uses a proposal the host's backend does not compile (SIMD on aarch64):
-/// then compiling it must fail naming that proposal, which this checks.
-fn refused_for_target(name: &str) -> bool {
-    if !(cfg!(target_arch = "aarch64") && name.ends_with("-simd")) {
-        return false;
-    }
-    let path = corpus_dir().join(format!("{name}.wasm"));
-    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let isa = wasmprecomp_codegen::Isa::new(None, wasmprecomp_codegen::OptLevel::Speed)
-        .expect("host isa");
-    match wasmprecomp_codegen::compile_wasm(&wasm, &isa) {
-        Err(wasmprecomp_codegen::CompileError::Unsupported { proposal, .. }) => {
-            assert_eq!(proposal, "simd", "{name}");
-        }
-        Err(e) => panic!("{name}: refused for another reason: {e}"),
-        Ok(_) => panic!("{name}: compiled for a target that does not compile SIMD"),
-    }
-    true
-}
-
 #[test]
 fn every_corpus_module_compiles_and_loads() {
     for name in MODULES {
-        if refused_for_target(name) {
-            continue;
-        }
         let m = module(name);
         assert!(m.meta().functions.len() > 50, "{name}");
     }

@@ -30,17 +30,8 @@ use wast::{
 const SKIPPED_FILES: &[(&str, &str)] = &[];
 
 /// Name prefixes of files we do not run: proposals we do not compile for the host's
-/// target.
-#[cfg(not(target_arch = "aarch64"))]
+/// target (none: every target compiles every proposal of the suite's sets).
 const SKIPPED_PREFIXES: &[(&str, &str)] = &[];
-#[cfg(target_arch = "aarch64")]
-const SKIPPED_PREFIXES: &[(&str, &str)] = &[
-    ("simd", "128-bit SIMD is not compiled for aarch64 yet"),
-    (
-        "relaxed-simd/",
-        "relaxed SIMD is not compiled for aarch64 yet",
-    ),
-];
 
 /// Files that need a proposal this compiler does not compile, with the proposal. They run
 /// like every other file, and each of their failures must be a module refused for naming

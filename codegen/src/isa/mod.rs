@@ -235,13 +235,11 @@ impl Isa {
     }
 
     /// The proposals this target compiles: validation refuses the others by name.
+    /// Both backends compile all of them, SIMD and relaxed SIMD included (x86-64 with
+    /// SSE4.1, aarch64 with NEON).
     pub fn wasm_features(&self) -> wasmparser::WasmFeatures {
-        use wasmparser::WasmFeatures as F;
         match self.backend {
-            Backend::X64 => crate::module::SUPPORTED_FEATURES,
-            Backend::Aarch64 => {
-                crate::module::SUPPORTED_FEATURES.difference(F::SIMD.union(F::RELAXED_SIMD))
-            }
+            Backend::X64 | Backend::Aarch64 => crate::module::SUPPORTED_FEATURES,
         }
     }
 

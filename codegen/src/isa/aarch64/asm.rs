@@ -8,6 +8,9 @@
 //! `*_fits` predicates to choose a form. `codegen/tests/encoder_aarch64.rs` checks every
 //! form against a disassembler.
 
+mod simd;
+pub use simd::*;
+
 /// A general-purpose register (`x0`-`x30`; 31 is `xzr` or `sp` as the form defines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gpr(pub u8);

@@ -6,7 +6,9 @@
 //! to several machine instructions may use the scratch registers `x16`, `x17`, `v30` and
 //! `v31`, which are never allocated.
 
-use super::asm::{AluOp, Cond, FBinOp, FSize, FUnOp, MemOp, ShiftOp, Size};
+use super::asm::{
+    AluOp, Arr, Cond, Elem, FBinOp, FSize, FUnOp, MemOp, ShiftOp, Size, VShift, V2, V3,
+};
 use crate::compiled::RelocKind;
 pub use crate::lower::{DivOp, FloatCC, MemOffset, TrapInfo, VmRef};
 use crate::vcode::{MachInst, OperandKind, Reg};
@@ -136,13 +138,15 @@ pub enum Inst {
         size: FSize,
         op: FloatCC,
     },
-    /// dst = cond != 0 ? a : b.
+    /// dst = cond != 0 ? a : b; `vector` moves whole 128-bit registers (`float` as
+    /// well).
     Select {
         cond: Reg,
         a: Reg,
         b: Reg,
         dst: Reg,
         float: bool,
+        vector: bool,
     },
     /// dst = (lhs cc rhs) ? a : b.
     CmpSelect {
@@ -152,6 +156,7 @@ pub enum Inst {
         b: Reg,
         dst: Reg,
         float: bool,
+        vector: bool,
         size: Size,
         cc: Cond,
     },
@@ -356,6 +361,78 @@ pub enum Inst {
         nonzero: bool,
         trap: TrapInfo,
     },
+    /// dst = op(a, b): one vector instruction (not `Bsl`, which [`Inst::VecBsl`] is).
+    VecRRR {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: V3,
+        arr: Arr,
+    },
+    /// dst = op(src): one vector instruction.
+    VecRR {
+        src: Reg,
+        dst: Reg,
+        op: V2,
+        arr: Arr,
+    },
+    /// dst = op(src, #amount).
+    VecShift {
+        src: Reg,
+        dst: Reg,
+        op: VShift,
+        arr: Arr,
+        amount: u32,
+    },
+    /// dst = (mask & a) | (!mask & b), in the mask's register (`bsl`).
+    VecBsl {
+        mask: Reg,
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+    },
+    /// Every lane of `arr` = `src`: a general register, or (`from_vec`) lane 0 of a
+    /// vector register.
+    VecDup {
+        src: Reg,
+        dst: Reg,
+        arr: Arr,
+        from_vec: bool,
+    },
+    /// dst = lane `lane` of `src`: into a general register (zero- or, `signed`,
+    /// sign-extended to 32 bits), or (`to_vec`) into lane 0 of a vector register whose
+    /// other lanes are cleared.
+    VecExtract {
+        src: Reg,
+        dst: Reg,
+        elem: Elem,
+        lane: u8,
+        signed: bool,
+        to_vec: bool,
+    },
+    /// dst = `vec` with lane `lane` set to `src` (a general register, or lane 0 of a
+    /// vector register when `from_vec`), in `vec`'s register.
+    VecInsert {
+        vec: Reg,
+        src: Reg,
+        dst: Reg,
+        elem: Elem,
+        lane: u8,
+        from_vec: bool,
+    },
+    /// dst = a 128-bit constant.
+    VecConst {
+        dst: Reg,
+        bits: u128,
+    },
+    /// dst = bytes of `a ++ b` selected by `idx` (0 for indices past 31): a two-register
+    /// `tbl` on copies of `a` and `b` in the consecutive scratch registers.
+    VecTbl2 {
+        a: Reg,
+        b: Reg,
+        idx: Reg,
+        dst: Reg,
+    },
     /// Terminator, one successor.
     Jump,
     /// Terminator: successors (taken if `cond` non-zero, not taken).
@@ -427,7 +504,8 @@ impl MachInst for Inst {
             | Inst::FImm { dst, .. }
             | Inst::ImmReloc { dst, .. }
             | Inst::AddrOutgoing { dst, .. }
-            | Inst::LoadOutgoing { dst, .. } => v(dst, Def),
+            | Inst::LoadOutgoing { dst, .. }
+            | Inst::VecConst { dst, .. } => v(dst, Def),
             Inst::Mov { src, dst, .. }
             | Inst::AluRI { a: src, dst, .. }
             | Inst::ShiftRI { a: src, dst, .. }
@@ -441,6 +519,10 @@ impl MachInst for Inst {
             | Inst::FloatToInt { src, dst, .. }
             | Inst::Bitcast { src, dst, .. }
             | Inst::LoadPtr { base: src, dst, .. }
+            | Inst::VecRR { src, dst, .. }
+            | Inst::VecShift { src, dst, .. }
+            | Inst::VecDup { src, dst, .. }
+            | Inst::VecExtract { src, dst, .. }
             | Inst::MemorySize {
                 vmctx: src, dst, ..
             }
@@ -469,6 +551,7 @@ impl MachInst for Inst {
             | Inst::FBin { a, b, dst, .. }
             | Inst::FCopysign { a, b, dst, .. }
             | Inst::DivRem { a, b, dst, .. }
+            | Inst::VecRRR { a, b, dst, .. }
             | Inst::TableGet {
                 vmctx: a,
                 index: b,
@@ -490,6 +573,23 @@ impl MachInst for Inst {
             } => {
                 v(lhs, Use);
                 rhs(v, r);
+                v(dst, Def);
+            }
+            Inst::VecBsl { mask, a, b, dst } => {
+                v(mask, Use);
+                v(a, Use);
+                v(b, Use);
+                v(dst, ReuseDef(0));
+            }
+            Inst::VecInsert { vec, src, dst, .. } => {
+                v(vec, Use);
+                v(src, Use);
+                v(dst, ReuseDef(0));
+            }
+            Inst::VecTbl2 { a, b, idx, dst } => {
+                v(a, Use);
+                v(b, Use);
+                v(idx, Use);
                 v(dst, Def);
             }
             Inst::Select {

@@ -23,6 +23,7 @@
 
 mod memory;
 mod ops;
+mod simd;
 
 use super::abi;
 use super::asm::{regs::*, *};
@@ -237,9 +238,10 @@ impl Emitter {
                 b,
                 dst,
                 float,
+                vector,
             } => {
                 self.asm.alu_ri(AluOp::Subs, Size::S32, ZR, g(*cond), 0);
-                self.select(*a, *b, *dst, *float, Cond::Ne);
+                self.select(*a, *b, *dst, (*float, *vector), Cond::Ne);
             }
             Inst::CmpSelect {
                 lhs,
@@ -248,11 +250,12 @@ impl Emitter {
                 b,
                 dst,
                 float,
+                vector,
                 size,
                 cc,
             } => {
                 self.compare(g(*lhs), *rhs, *size);
-                self.select(*a, *b, *dst, *float, *cc);
+                self.select(*a, *b, *dst, (*float, *vector), *cc);
             }
             Inst::Load { .. }
             | Inst::Store { .. }
@@ -369,15 +372,31 @@ impl Emitter {
                     self.asm.rel32(labels[succs[*t as usize]], tl);
                 }
             }
+            Inst::VecRRR { .. }
+            | Inst::VecRR { .. }
+            | Inst::VecShift { .. }
+            | Inst::VecBsl { .. }
+            | Inst::VecDup { .. }
+            | Inst::VecExtract { .. }
+            | Inst::VecInsert { .. }
+            | Inst::VecConst { .. }
+            | Inst::VecTbl2 { .. } => self.simd(inst),
             Inst::Ret { .. } => self.epilogue(),
             Inst::Trap { trap } => self.raise(*trap, false),
             _ => self.ops(inst),
         }
     }
 
-    /// `dst = cond ? a : b` on the flags just set.
-    fn select(&mut self, a: Reg, b: Reg, dst: Reg, float: bool, cond: Cond) {
-        if float {
+    /// `dst = cond ? a : b` on the flags just set, for a general register, a scalar
+    /// float or (`vector`) a whole vector register.
+    fn select(&mut self, a: Reg, b: Reg, dst: Reg, (float, vector): (bool, bool), cond: Cond) {
+        if vector {
+            self.asm.csetm(Size::S64, IP0, cond);
+            self.asm.dup_gpr(Arr::full(Elem::D), VSCRATCH, IP0);
+            self.asm
+                .v3(V3::Bsl, Arr::full(Elem::B), VSCRATCH, vr(a), vr(b));
+            self.asm.vmov(vr(dst), VSCRATCH);
+        } else if float {
             self.asm.fcsel(FSize::D, vr(dst), vr(a), vr(b), cond);
         } else {
             self.asm.csel(Size::S64, g(dst), g(a), g(b), cond);

@@ -233,6 +233,7 @@ impl LowerBase for A64Lower {
 
     fn select(&mut self, ctx: C, ty: ValType, c: Val, a: Val, b: Val) -> VReg {
         let float = ty.in_vector_regs();
+        let vector = ty == ValType::V128;
         let ra = self.reg(ctx, a);
         let rb = self.reg(ctx, b);
         let dst = ctx.new_reg(ty);
@@ -244,6 +245,7 @@ impl LowerBase for A64Lower {
                 b: r(rb),
                 dst: r(dst),
                 float,
+                vector,
                 size: if cmp.is64 { Size::S64 } else { Size::S32 },
                 cc: cond(cmp.cc),
             }),
@@ -255,6 +257,7 @@ impl LowerBase for A64Lower {
                     b: r(rb),
                     dst: r(dst),
                     float,
+                    vector,
                 });
             }
         }
