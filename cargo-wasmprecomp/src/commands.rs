@@ -90,9 +90,10 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
     let mut lines = String::new();
     for done in &runs {
         if let Some(path) = &a.report_html {
-            let path = match several {
-                true => per_target_path(path, &done.report.target),
-                false => path.clone(),
+            let path = if several {
+                per_target_path(path, &done.report.target)
+            } else {
+                path.clone()
             };
             wasmprecomp_driver::compile::write_atomic(&path, html::page(&done.report).as_bytes())
                 .map_err(|source| Error::Write { path, source })?;

@@ -69,25 +69,23 @@ impl Precompile {
     /// stop the others) and writes each target's artifacts and report into its folder.
     /// One result per target, in the order given.
     pub fn run(&self, progress: Option<Arc<dyn Progress>>) -> Result<Vec<Precompiled>, Error> {
-        let mut triples: Vec<Option<&str>> = Vec::new();
-        for t in &self.targets {
-            if !triples.contains(&Some(t.as_str())) {
-                triples.push(Some(t));
+        let triples: Vec<Option<&str>> = if self.targets.is_empty() {
+            vec![None]
+        } else {
+            self.targets.iter().map(|t| Some(t.as_str())).collect()
+        };
+        // Every target is checked before anything is built or compiled; two spellings
+        // of one target are one target.
+        let mut isas: Vec<Isa> = Vec::new();
+        for t in triples {
+            let isa = Isa::new(t, self.opt_level)
+                .map_err(Error::Target)?
+                .with_bounds_checks(self.bounds_checks)
+                .with_interruption(self.interruption);
+            if !isas.iter().any(|i| i.triple() == isa.triple()) {
+                isas.push(isa);
             }
         }
-        if triples.is_empty() {
-            triples.push(None);
-        }
-        // Every target is checked before anything is built or compiled.
-        let isas = triples
-            .iter()
-            .map(|t| {
-                Ok(Isa::new(*t, self.opt_level)
-                    .map_err(Error::Target)?
-                    .with_bounds_checks(self.bounds_checks)
-                    .with_interruption(self.interruption))
-            })
-            .collect::<Result<Vec<Isa>, Error>>()?;
         let several = isas.len() > 1;
         let mut sel = self.selection.clone();
         // A missing input is reported per module; the others are still compiled.

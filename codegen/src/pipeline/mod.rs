@@ -368,7 +368,9 @@ pub fn compile_module(wasm: &[u8], opts: CompileOptions) -> Result<CompiledModul
 enum Source<'a> {
     Cache(CompiledStencil),
     Manifest(CodeRef<'a>),
-    Compiled(CompiledStencil),
+    /// Compiled in this run, in the given milliseconds (the compile alone, without
+    /// storing it).
+    Compiled(CompiledStencil, f64),
     Failed(CompileError),
 }
 
@@ -529,8 +531,9 @@ pub fn compile_modules_hashed(
                 (None, Some(c)) => Source::Cache(c),
                 (None, None) => match isa.compile(st) {
                     Ok(c) => {
+                        let compile_ms = ms(t);
                         opts.cache.put_function(&key, &c.encode());
-                        Source::Compiled(c)
+                        Source::Compiled(c, compile_ms)
                     }
                     Err(e) => Source::Failed(locate(e, params)),
                 },
@@ -560,7 +563,7 @@ pub fn compile_modules_hashed(
             KeyMap::with_capacity_and_hasher(uses[m].len(), Default::default());
         let mut slowest: Vec<FunctionTime> = Vec::new();
         for &(key, u, own) in &uses[m] {
-            if let (true, Source::Compiled(_)) = (own, &results[u].0) {
+            if let (true, Source::Compiled(_, compile_ms)) = (own, &results[u].0) {
                 let f = unique[u].1;
                 let function = p.built[f].1.func_index;
                 slowest.push(FunctionTime {
@@ -573,7 +576,7 @@ pub fn compile_modules_hashed(
                         .cloned()
                         .unwrap_or_default(),
                     body_bytes: p.info.bodies.get(f).map_or(0, |b| b.len() as u32),
-                    compile_ms: results[u].2,
+                    compile_ms: *compile_ms,
                 });
             }
             if own && results[u].3 {
@@ -594,7 +597,7 @@ pub fn compile_modules_hashed(
                     }
                     code.insert(key, *c);
                 }
-                Source::Compiled(c) => {
+                Source::Compiled(c, _) => {
                     if own {
                         st.misses += 1;
                     } else {
