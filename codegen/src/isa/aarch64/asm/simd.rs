@@ -27,7 +27,7 @@ impl Elem {
     pub fn bits(self) -> u32 {
         8 << self.log2()
     }
-    /// The lane twice as wide (`D` has none).
+    /// The lane twice as wide (`D` for `D`, which has none).
     pub fn wider(self) -> Elem {
         match self {
             Elem::B => Elem::H,
