@@ -107,6 +107,42 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     }
 }
 
+/// A certificate authority and a server certificate it signed for 127.0.0.1, as PEM
+/// files in a temporary folder (generated afresh by each test that asks).
+struct Tls {
+    _dir: tempfile::TempDir,
+    /// The authority's certificate: what a client is told to trust.
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let file = |name: &str, text: String| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        Tls {
+            ca: file("ca.pem", ca.pem()),
+            cert: file("server.pem", cert.pem()),
+            key: file("server-key.pem", key.serialize_pem()),
+            _dir: dir,
+        }
+    }
+}
+
 /// An nginx on a free port serving `<dir>/data` with WebDAV PUT under `/`, basic auth
 /// under `/auth/` (user `ci`, [`PASSWORD`]), fixed statuses under `/s401/` ... `/s507/`,
 /// and `/ro/`: the objects of `/shared/`, read-only (writes get 403).
@@ -118,6 +154,15 @@ struct Nginx {
 
 impl Nginx {
     fn start() -> Nginx {
+        Nginx::start_with(None)
+    }
+
+    /// An nginx that speaks only HTTPS, with the server certificate and key of `tls`.
+    fn start_tls(tls: &Tls) -> Nginx {
+        Nginx::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<&Tls>) -> Nginx {
         let exe = server_binary("nginx", "nginx");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -128,6 +173,14 @@ impl Nginx {
             format!("ci:{{PLAIN}}{PASSWORD}\n"),
         )
         .unwrap();
+        let ssl = match tls {
+            Some(t) => format!(
+                " ssl;\n    ssl_certificate {};\n    ssl_certificate_key {}",
+                t.cert.display(),
+                t.key.display()
+            ),
+            None => String::new(),
+        };
         let conf = format!(
             r#"daemon off;
 master_process off;
@@ -143,7 +196,7 @@ http {{
   scgi_temp_path {d}/scgi;
   client_max_body_size 0;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{ssl};
     root {d}/data;
     location / {{ dav_methods PUT; create_full_put_path on; }}
     location /auth/ {{
@@ -182,6 +235,10 @@ http {{
         format!("http://127.0.0.1:{}/{prefix}", self.port)
     }
 
+    fn https_url(&self, prefix: &str) -> String {
+        format!("https://127.0.0.1:{}/{prefix}", self.port)
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -199,17 +256,43 @@ struct Redis {
     _dir: tempfile::TempDir,
     port: u16,
     password: Option<String>,
+    /// `redis` or `rediss`.
+    scheme: &'static str,
     child: Child,
 }
 
 impl Redis {
     fn start(password: Option<&str>) -> Redis {
+        Redis::start_with(password, None)
+    }
+
+    /// A redis-server that speaks only TLS (no client certificates asked for).
+    fn start_tls(password: &str, tls: &Tls) -> Redis {
+        Redis::start_with(Some(password), Some(tls))
+    }
+
+    fn start_with(password: Option<&str>, tls: Option<&Tls>) -> Redis {
         let exe = server_binary("redis-server", "redis-server");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cmd = Command::new(exe);
-        cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
+        cmd.args(["--bind", "127.0.0.1"]);
+        match tls {
+            None => {
+                cmd.args(["--port", &port.to_string()]);
+            }
+            Some(t) => {
+                cmd.args(["--port", "0", "--tls-port", &port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&t.cert)
+                    .arg("--tls-key-file")
+                    .arg(&t.key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&t.ca)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+        }
+        cmd.args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir.path())
             .stdout(Stdio::null())
@@ -223,14 +306,15 @@ impl Redis {
             _dir: dir,
             port,
             password: password.map(str::to_string),
+            scheme: if tls.is_some() { "rediss" } else { "redis" },
             child,
         }
     }
 
     fn url(&self) -> String {
         match &self.password {
-            Some(p) => format!("redis://:{p}@127.0.0.1:{}/0", self.port),
-            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(p) => format!("{}://:{p}@127.0.0.1:{}/0", self.scheme, self.port),
+            None => format!("{}://127.0.0.1:{}/0", self.scheme, self.port),
         }
     }
 
@@ -344,6 +428,18 @@ fn pipe(a: TcpStream, b: TcpStream) {
 
 /// One compile: `inputs` into `out` with the cache folder `cache` and the remote `url`.
 fn run(inputs: &[PathBuf], cache: &Path, out: &Path, url: Option<&str>, extra: &[&str]) -> Output {
+    run_with(inputs, cache, out, url, extra, &[])
+}
+
+/// [`run`] with the environment variables `env` set.
+fn run_with(
+    inputs: &[PathBuf],
+    cache: &Path,
+    out: &Path,
+    url: Option<&str>,
+    extra: &[&str],
+    env: &[(&str, &Path)],
+) -> Output {
     let mut c = bin();
     c.arg("--cache-dir").arg(cache).arg("--out-dir").arg(out);
     for v in [
@@ -353,11 +449,15 @@ fn run(inputs: &[PathBuf], cache: &Path, out: &Path, url: Option<&str>, extra: &
         "WASMPRECOMP_REMOTE_READ_ONLY",
         "WASMPRECOMP_REMOTE_TIMEOUT",
         "WASMPRECOMP_REMOTE_CONNECT_TIMEOUT",
+        "WASMPRECOMP_REMOTE_CA",
         // Checking recompiles every hit, which reads manifests a module hit never needs:
         // the request counts below are those of normal runs.
         "WASMPRECOMP_CACHE_CHECK",
     ] {
         c.env_remove(v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
     }
     if let Some(u) = url {
         c.arg("--remote-cache").arg(u);
@@ -1034,4 +1134,80 @@ fn a_token_from_the_environment_authenticates_and_is_never_printed() {
         &[],
     ));
     assert!(String::from_utf8_lossy(&o.stderr).contains("HTTP 401"));
+}
+
+#[test]
+fn tls_remotes_are_verified_against_the_configured_authority() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ins = small_inputs(&t.join("src"));
+    reference(&ins, t);
+    let tls = Tls::new();
+    let ng = Nginx::start_tls(&tls);
+    let redis = Redis::start_tls(PASSWORD, &tls);
+    let ca: &[(&str, &Path)] = &[("WASMPRECOMP_REMOTE_CA", &tls.ca)];
+    for (name, url) in [("https", ng.https_url("c")), ("rediss", redis.url())] {
+        assert!(url.starts_with(&format!("{name}://")), "{url}");
+        // Without the authority the server's certificate is refused: a warning, a
+        // local build, nothing uploaded.
+        let (r, stderr) = survives(&ins, t, &format!("{name}-untrusted"), &url, &[]);
+        assert!(r["errors"].as_u64().unwrap() > 0, "{name}: {r}");
+        assert_eq!(r["uploads"], 0, "{name}: {r}");
+        assert!(
+            stderr.to_lowercase().contains("certificate"),
+            "{name}: no word of the certificate in:\n{stderr}"
+        );
+        // With it: machine A fills the remote, machine B is served every module.
+        for (machine, hits) in [("a", 0), ("b", ins.len() as u64)] {
+            let out = t.join(format!("{name}-{machine}"));
+            let o = ok(run_with(
+                &ins,
+                &t.join(format!("{name}-{machine}-cache")),
+                &out,
+                Some(&url),
+                &[],
+                ca,
+            ));
+            no_password(&o);
+            same_artifacts(&ins, &t.join("reference"), &out);
+            let r = report(&out)["remote"].clone();
+            assert_eq!(r["errors"], 0, "{name} {machine}: {r}");
+            assert_eq!(r["module_hits"], hits, "{name} {machine}: {r}");
+            if machine == "a" {
+                assert!(r["uploads"].as_u64().unwrap() > 0, "{name}: {r}");
+            } else {
+                assert_eq!(report(&out)["totals"]["compiled"], 0);
+            }
+        }
+        let mut stats = bin();
+        stats
+            .args(["cache", "stats", "--cache-dir"])
+            .arg(t.join(format!("{name}-b-cache")))
+            .args(["--remote-cache", &url])
+            .env("WASMPRECOMP_REMOTE_CA", &tls.ca);
+        let text = String::from_utf8(ok(stats.output().unwrap()).stdout).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("remote tls roots")
+                    && l.ends_with(&tls.ca.display().to_string())),
+            "{text}"
+        );
+    }
+    // A file that holds no certificate is a usage error naming the variable and file.
+    let bogus = t.join("not-a-ca.pem");
+    std::fs::write(&bogus, "no certificate here\n").unwrap();
+    let o = run_with(
+        &ins,
+        &t.join("bogus-cache"),
+        &t.join("bogus"),
+        Some(&ng.https_url("c")),
+        &[],
+        &[("WASMPRECOMP_REMOTE_CA", &bogus)],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("WASMPRECOMP_REMOTE_CA") && stderr.contains("not-a-ca.pem"),
+        "{stderr}"
+    );
 }

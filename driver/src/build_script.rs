@@ -212,8 +212,10 @@ impl Builder {
             WASM_RUSTFLAGS_ENV,
             wasmprecomp_cache::CACHE_DIR_ENV,
             wasmprecomp_cache::CACHE_SIZE_ENV,
-            wasmprecomp_remote::REMOTE_CACHE_ENV,
-        ] {
+        ]
+        .into_iter()
+        .chain(wasmprecomp_remote::REMOTE_ENV_VARS.iter().copied())
+        {
             rerun.env(v);
         }
         let mut cache = self.cache.clone();

@@ -176,3 +176,133 @@ fn every_file_the_wasm_build_read_and_the_workspace_configuration_trigger_a_reru
         out.rerun_if_changed
     );
 }
+
+/// A redis-server on a free loopback port with a password and nothing persisted; killed
+/// when dropped. Missing, it fails the test with what to install.
+struct Redis {
+    _dir: tempfile::TempDir,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Redis {
+    fn start(password: &str) -> Redis {
+        let exe = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.is_file())
+            .expect("`redis-server` is not installed: `apt-get install -y redis-server`");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(exe)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                password,
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let t = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(child.try_wait().unwrap().is_none(), "redis-server exited");
+            assert!(t.elapsed().as_secs() < 15, "redis-server never listened");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Redis {
+            _dir: dir,
+            port,
+            child,
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_builder_takes_its_remote_cache_from_the_environment() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    std::env::remove_var("WASMPRECOMP_WASM_RUSTFLAGS");
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("ws");
+    fixture(&root, PLUG);
+    let password = "b-pw-71";
+    let redis = Redis::start(password);
+    let set = as_a_build_script(&d.path().join("out"));
+    // The URL without credentials: the password comes from the token variable.
+    std::env::set_var(
+        "WASMPRECOMP_REMOTE_CACHE",
+        format!("redis://127.0.0.1:{}/0", redis.port),
+    );
+    std::env::set_var("WASMPRECOMP_REMOTE_TOKEN", password);
+    let run = |machine: &str| {
+        let m = d.path().join(machine);
+        builder(&root, &m)
+            .out_dir(m.join("out"))
+            .compile()
+            .expect("compiles")
+    };
+    // Machine A fills the remote; machine B (an empty folder) is served by it.
+    let a = run("a");
+    let ra = a.report.remote.as_deref().expect("a remote section");
+    assert!(ra.url.starts_with("redis://127.0.0.1:"), "{}", ra.url);
+    assert_eq!((ra.module_misses, ra.errors), (1, 0), "{ra:?}");
+    assert!(ra.uploads > 0 && ra.uploads_dropped == 0, "{ra:?}");
+    let b = run("b");
+    let rb = b.report.remote.as_deref().expect("a remote section");
+    assert_eq!((rb.module_hits, rb.errors), (1, 0), "{rb:?}");
+    assert_eq!(b.report.totals.compiled, 0);
+    assert_eq!(
+        std::fs::read(&a.artifacts[0].1).unwrap(),
+        std::fs::read(&b.artifacts[0].1).unwrap()
+    );
+    // Read-only from the environment: served, nothing written.
+    std::env::set_var("WASMPRECOMP_REMOTE_READ_ONLY", "true");
+    let c = run("c");
+    let rc = c.report.remote.as_deref().expect("a remote section");
+    assert_eq!((rc.module_hits, rc.uploads), (1, 0), "{rc:?}");
+    assert_eq!(rc.mode, wasmprecomp_report::CacheMode::ReadOnly);
+    // Every variable the remote reads reruns the build script.
+    for v in [
+        "WASMPRECOMP_REMOTE_CACHE",
+        "WASMPRECOMP_REMOTE_TOKEN",
+        "WASMPRECOMP_REMOTE_KEY",
+        "WASMPRECOMP_REMOTE_READ_ONLY",
+        "WASMPRECOMP_REMOTE_CA",
+    ] {
+        assert!(
+            c.rerun_if_env_changed.iter().any(|e| e == v),
+            "{v} not among {:?}",
+            c.rerun_if_env_changed
+        );
+    }
+    // A malformed URL in the environment is an error, not a silent local build.
+    std::env::set_var("WASMPRECOMP_REMOTE_CACHE", "ftp://127.0.0.1/x");
+    let e = builder(&root, &d.path().join("e"))
+        .out_dir(d.path().join("e/out"))
+        .compile()
+        .expect_err("a malformed remote URL");
+    assert!(e.to_string().contains("ftp"), "{e}");
+    for v in [
+        "WASMPRECOMP_REMOTE_CACHE",
+        "WASMPRECOMP_REMOTE_TOKEN",
+        "WASMPRECOMP_REMOTE_READ_ONLY",
+    ] {
+        std::env::remove_var(v);
+    }
+    unset(&set);
+}

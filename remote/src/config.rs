@@ -1,11 +1,13 @@
 //! The remote's configuration: from command-line values, else the environment.
 
+use crate::REMOTE_CA_ENV;
 use crate::{
     RemoteError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_FAILURES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_UPLOAD_WAIT, REMOTE_CACHE_ENV, REMOTE_CONNECT_TIMEOUT_ENV, REMOTE_KEY_ENV,
     REMOTE_READ_ONLY_ENV, REMOTE_TIMEOUT_ENV, REMOTE_TOKEN_ENV, REMOTE_UPLOAD_WAIT_ENV,
 };
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The protocol a remote speaks, from its URL's scheme.
@@ -42,6 +44,11 @@ impl Scheme {
         })
     }
 
+    /// Whether the connection is TLS (`https://`, `rediss://`).
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Https | Scheme::Rediss)
+    }
+
     /// Whether this is one of the Redis schemes.
     pub fn is_redis(self) -> bool {
         matches!(self, Scheme::Redis | Scheme::Rediss)
@@ -75,6 +82,9 @@ pub struct RemoteConfig {
     pub(crate) token: Option<String>,
     /// The secret that authenticates objects (`WASMPRECOMP_REMOTE_KEY`).
     pub(crate) key: Option<Vec<u8>>,
+    /// The certificate authorities a TLS remote is verified against instead of the
+    /// default roots (`WASMPRECOMP_REMOTE_CA`): the file and its PEM text.
+    pub(crate) ca: Option<(PathBuf, Vec<u8>)>,
     /// Read and never write.
     pub read_only: bool,
     /// Longest wait for a connection.
@@ -93,6 +103,7 @@ impl fmt::Debug for RemoteConfig {
             .field("url", &self.display)
             .field("credentials", &self.credentials())
             .field("authenticated", &self.key.is_some())
+            .field("ca", &self.ca.as_ref().map(|(p, _)| p))
             .field("read_only", &self.read_only)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -145,6 +156,7 @@ impl RemoteConfig {
             display,
             token: None,
             key: None,
+            ca: None,
             read_only: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -171,6 +183,9 @@ impl RemoteConfig {
         let mut c = RemoteConfig::new(&url)?;
         c.token = nonempty(REMOTE_TOKEN_ENV).map(|t| t.trim().to_string());
         c.key = nonempty(REMOTE_KEY_ENV).map(|k| k.into_bytes());
+        if let Some(f) = nonempty(REMOTE_CA_ENV) {
+            c = c.with_ca_file(Path::new(f.trim()))?;
+        }
         c.read_only = o.read_only
             || match nonempty(REMOTE_READ_ONLY_ENV) {
                 None => false,
@@ -212,6 +227,30 @@ impl RemoteConfig {
         self
     }
 
+    /// Verifies a TLS remote against the certificate authorities in the PEM file `path`
+    /// instead of the default roots (see [`crate::REMOTE_CA_ENV`]). An unreadable file,
+    /// or one without a certificate, is an error naming it.
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Self, RemoteError> {
+        let setting = |reason: String| RemoteError::Setting {
+            name: format!("{REMOTE_CA_ENV} ({})", path.display()),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| setting(format!("cannot read it: {e}")))?;
+        let mut certificates = 0;
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(_)) => certificates += 1,
+                Ok(_) => {}
+                Err(e) => return Err(setting(format!("not PEM: {e}"))),
+            }
+        }
+        if certificates == 0 {
+            return Err(setting("holds no PEM certificate".into()));
+        }
+        self.ca = Some((path.to_path_buf(), pem));
+        Ok(self)
+    }
+
     /// The protocol.
     pub fn scheme(&self) -> Scheme {
         self.scheme
@@ -241,14 +280,15 @@ impl RemoteConfig {
 
     /// The configuration as `(name, value)` pairs for a person or a JSON object, without
     /// any secret: `remote url`, `remote protocol`, `remote mode`, `remote credentials`,
-    /// `remote authenticated`, `remote connect timeout`, `remote timeout`.
+    /// `remote authenticated`, `remote connect timeout`, `remote timeout`, and for a TLS
+    /// remote `remote tls roots`.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         let protocol = if self.scheme.is_redis() {
             "redis"
         } else {
             "http (bazel remote-cache layout)"
         };
-        vec![
+        let mut v = vec![
             ("remote url", self.display.clone()),
             ("remote protocol", protocol.to_string()),
             (
@@ -267,7 +307,16 @@ impl RemoteConfig {
                 format!("{:?}", self.connect_timeout),
             ),
             ("remote timeout", format!("{:?}", self.request_timeout)),
-        ]
+        ];
+        if self.scheme.is_tls() {
+            let roots = match &self.ca {
+                Some((p, _)) => p.display().to_string(),
+                None if self.scheme.is_redis() => "the system's".to_string(),
+                None => "Mozilla's (webpki-roots)".to_string(),
+            };
+            v.push(("remote tls roots", roots));
+        }
+        v
     }
 
     /// Every secret of this configuration, to scrub from messages of the libraries.
@@ -336,6 +385,31 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let d = tempfile::tempdir().unwrap();
+        let c = RemoteConfig::new("https://cache.example").unwrap();
+        let missing = d.path().join("missing.pem");
+        let e = c.clone().with_ca_file(&missing).unwrap_err().to_string();
+        assert!(
+            e.contains(REMOTE_CA_ENV) && e.contains("missing.pem"),
+            "{e}"
+        );
+        let empty = d.path().join("empty.pem");
+        std::fs::write(&empty, "no PEM here\n").unwrap();
+        let e = c.clone().with_ca_file(&empty).unwrap_err().to_string();
+        assert!(e.contains("no PEM certificate"), "{e}");
+        // A key alone is not an authority.
+        let key = d.path().join("key.pem");
+        std::fs::write(
+            &key,
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIH1Oa9tt1tc0cAcZ4rSmGsV7eBuxuUsLtgW1bXVzvJpv\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let e = c.with_ca_file(&key).unwrap_err().to_string();
+        assert!(e.contains("no PEM certificate"), "{e}");
+    }
 
     #[test]
     fn durations_parse_with_and_without_units() {

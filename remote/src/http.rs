@@ -33,8 +33,26 @@ impl Http {
             .http_status_as_error(false)
             .max_idle_connections_per_host(PARALLEL)
             .max_idle_connections(PARALLEL)
-            .user_agent(concat!("wasmprecomp/", env!("CARGO_PKG_VERSION")))
-            .build();
+            .user_agent(concat!("wasmprecomp/", env!("CARGO_PKG_VERSION")));
+        // A configured CA replaces the default roots (Mozilla's); it parsed when the
+        // configuration was made.
+        let config = match &c.ca {
+            Some((_, pem)) => {
+                let certs: Vec<_> = ureq::tls::parse_pem(pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                        _ => None,
+                    })
+                    .collect();
+                config.tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                        .build(),
+                )
+            }
+            None => config,
+        }
+        .build();
         let user = crate::config::percent_decode(c.url.username()).unwrap_or_default();
         let pass = c
             .url

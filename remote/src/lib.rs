@@ -51,6 +51,21 @@ pub const REMOTE_CONNECT_TIMEOUT_ENV: &str = "WASMPRECOMP_REMOTE_CONNECT_TIMEOUT
 pub const REMOTE_TIMEOUT_ENV: &str = "WASMPRECOMP_REMOTE_TIMEOUT";
 /// Environment variable with the longest wait for unfinished uploads at the end of a run.
 pub const REMOTE_UPLOAD_WAIT_ENV: &str = "WASMPRECOMP_REMOTE_UPLOAD_WAIT";
+/// A PEM file of the certificate authorities that `https://` and `rediss://` remotes are
+/// verified against, in place of the default roots (Mozilla's for HTTPS, the system's
+/// for Redis): for a server whose certificate a private CA signed.
+pub const REMOTE_CA_ENV: &str = "WASMPRECOMP_REMOTE_CA";
+/// Every variable the remote's configuration reads, for build scripts to rerun on.
+pub const REMOTE_ENV_VARS: &[&str] = &[
+    REMOTE_CACHE_ENV,
+    REMOTE_TOKEN_ENV,
+    REMOTE_KEY_ENV,
+    REMOTE_READ_ONLY_ENV,
+    REMOTE_CONNECT_TIMEOUT_ENV,
+    REMOTE_TIMEOUT_ENV,
+    REMOTE_UPLOAD_WAIT_ENV,
+    REMOTE_CA_ENV,
+];
 
 /// The default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

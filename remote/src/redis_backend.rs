@@ -40,7 +40,19 @@ impl Redis {
                     info = info.set_redis_settings(settings);
                 }
             }
-            redis::Client::open(info)
+            match &c.ca {
+                // A configured CA replaces the system's roots.
+                Some((_, pem)) if c.scheme == crate::Scheme::Rediss => {
+                    redis::Client::build_with_tls(
+                        info,
+                        redis::TlsCertificates {
+                            client_tls: None,
+                            root_cert: Some(pem.clone()),
+                        },
+                    )
+                }
+                _ => redis::Client::open(info),
+            }
         })()
         .map_err(|e| Failure {
             kind: FailureKind::Unavailable,
