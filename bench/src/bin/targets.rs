@@ -101,7 +101,27 @@ fn wasmtime_text(wasm: &Path, dir: &Path, triple: &str) -> Result<u64> {
     if !o.status.success() {
         bail!("wasmtime compile: {}", String::from_utf8_lossy(&o.stderr));
     }
-    text_bytes(&std::fs::read(&out)?)
+    code_extent(&std::fs::read(&out)?)
+}
+
+/// The bytes of `.text` that hold code in a `.cwasm`: the end of its last function
+/// symbol. Wasmtime pads `.text` to its target's page alignment (4 KiB on x86-64, 64 KiB
+/// on aarch64), so the section's size would flatter a small module by up to a page.
+fn code_extent(elf: &[u8]) -> Result<u64> {
+    use object::{ObjectSymbol, SymbolKind};
+    let file = object::File::parse(elf).context("parsing an ELF file")?;
+    let text = file.section_by_name(".text").context("no .text section")?;
+    let end = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.section_index() == Some(text.index()))
+        .map(|s| s.address() + s.size() - text.address())
+        .max();
+    match end {
+        Some(end) => Ok(end),
+        // A module without functions (the probe) has no code.
+        None if text.size() == 0 => Ok(0),
+        None => bail!("no function symbols in a .text of {} bytes", text.size()),
+    }
 }
 
 fn main() -> Result<()> {
