@@ -103,6 +103,9 @@ pub struct VCodeBuilder<I> {
     num_vregs: u32,
     outgoing: u32,
     vectors: bool,
+    /// The instruction that defines each vreg (its index), `u32::MAX` for a vreg no
+    /// instruction defines (a block parameter) or not defined yet.
+    defs: Vec<u32>,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -125,6 +128,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             num_vregs: 0,
             outgoing: 0,
             vectors: false,
+            defs: Vec::new(),
         }
     }
 
@@ -186,9 +190,25 @@ impl<I: MachInst> VCodeBuilder<I> {
         let start = self.operands.len() as u32;
         let ops = &mut self.operands;
         inst.visit_operands(&mut |r, kind| ops.push(operand(r, kind)));
+        let index = self.insts.len() as u32;
+        for op in &self.operands[start as usize..] {
+            if op.kind() == regalloc2::OperandKind::Def {
+                let v = op.vreg().vreg();
+                if self.defs.len() <= v {
+                    self.defs.resize(v + 1, u32::MAX);
+                }
+                self.defs[v] = index;
+            }
+        }
         self.operand_ranges
             .push((start, self.operands.len() as u32));
         self.insts.push(inst);
+    }
+
+    /// The instruction that defines `v`, once pushed; `None` for a block parameter.
+    pub fn def_of(&self, v: VReg) -> Option<&I> {
+        let i = *self.defs.get(v.vreg())?;
+        self.insts.get(i as usize)
     }
 
     /// The last instruction appended to the current block, if it has any.

@@ -75,6 +75,21 @@ impl BoundsChecks {
     }
 }
 
+/// Whether an access of `size` bytes at `offset` compares its address with the memory's
+/// length, read through the VM context: always with explicit checks; with guard pages
+/// only when a static offset reaches past the guard region. Lowering gives an access the
+/// VM context as an operand only when this holds, so that a function whose VM context
+/// lives in a spill slot does not reload it for every access.
+pub(crate) fn needs_bounds_check(guard: bool, offset: crate::lower::MemOffset, size: u32) -> bool {
+    match offset {
+        _ if !guard => true,
+        crate::lower::MemOffset::Slot(_) => false,
+        crate::lower::MemOffset::Imm(offset) => {
+            offset + size as u64 > wasmprecomp_artifact::GUARD_BYTES
+        }
+    }
+}
+
 /// The backends, one per architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {

@@ -19,4 +19,11 @@
   (func $f64_load (param i32) (result f64) (f64.load offset=24 (local.get 0)))
   (func $load_const_address (result i32) (i32.load (i32.const 1024)))
   (func $two_loads (param i32) (result i32)
-    (i32.add (i32.load (local.get 0)) (i32.load offset=4 (local.get 0)))))
+    (i32.add (i32.load (local.get 0)) (i32.load offset=4 (local.get 0))))
+  ;; An address a 32-bit add computed is already zero-extended: the accesses index with
+  ;; its register, without a copy into r10 (a parameter's address takes the copy).
+  (func $computed_address (param i32 i32) (result i32)
+    (local i32)
+    (local.set 2 (i32.add (local.get 0) (local.get 1)))
+    (i32.store offset=8 (local.get 2) (i32.load8_u offset=3 (local.get 2)))
+    (i32.add (i32.load (local.get 2)) (i32.load16_u offset=2 (i32.shl (local.get 1) (i32.const 2))))))

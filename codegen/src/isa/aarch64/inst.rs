@@ -211,9 +211,10 @@ pub enum Inst {
         size: Size,
     },
     /// dst = [base + zext(addr) + offset] (bounds per the emitter's strategy; the length
-    /// is read through `vmctx`).
+    /// is read through `vmctx`, which an access that needs no check does not have: see
+    /// [`needs_bounds_check`](crate::isa::needs_bounds_check)).
     Load {
-        vmctx: Reg,
+        vmctx: Option<Reg>,
         base: Reg,
         addr: Reg,
         dst: Reg,
@@ -223,7 +224,7 @@ pub enum Inst {
         trap: TrapInfo,
     },
     Store {
-        vmctx: Reg,
+        vmctx: Option<Reg>,
         base: Reg,
         addr: Reg,
         value: Reg,
@@ -621,7 +622,9 @@ impl MachInst for Inst {
                 dst,
                 ..
             } => {
-                v(vmctx, Use);
+                if let Some(vmctx) = vmctx {
+                    v(vmctx, Use);
+                }
                 v(base, Use);
                 v(addr, Use);
                 v(dst, Def);
@@ -633,7 +636,9 @@ impl MachInst for Inst {
                 value,
                 ..
             } => {
-                v(vmctx, Use);
+                if let Some(vmctx) = vmctx {
+                    v(vmctx, Use);
+                }
                 v(base, Use);
                 v(addr, Use);
                 v(value, Use);

@@ -24,7 +24,9 @@ pub fn compile(
     bounds: super::BoundsChecks,
     interruption: super::Interruption,
 ) -> Result<CompiledStencil, CompileError> {
-    let mut lower = lower::A64Lower;
+    let mut lower = lower::A64Lower {
+        guard: bounds == super::BoundsChecks::Guard,
+    };
     let mut vcode = translate(stencil, &mut lower, interruption)?;
     crate::vcode::allocate(&mut vcode, env, algorithm, |v, ra| {
         emit::emit(v, ra, bounds)

@@ -277,21 +277,28 @@ pub enum Inst {
         size: Size,
     },
     /// dst = [base + zext(addr) + offset] (bounds per the emitter's strategy; the length
-    /// is read through `vmctx`).
+    /// is read through `vmctx`, which an access that needs no check does not have: see
+    /// [`needs_bounds_check`](crate::isa::needs_bounds_check)).
     Load {
-        vmctx: Reg,
+        vmctx: Option<Reg>,
         base: Reg,
         addr: Reg,
+        /// The instruction that defines `addr` zeroed its upper 32 bits (a 32-bit
+        /// operation), so an access without a check indexes with it as it is.
+        addr_zero_extended: bool,
         dst: Reg,
         kind: MemKind,
         offset: MemOffset,
         mem: VmRef,
         trap: TrapInfo,
     },
+    /// [base + zext(addr) + offset] = value (`vmctx` as for [`Inst::Load`]).
     Store {
-        vmctx: Reg,
+        vmctx: Option<Reg>,
         base: Reg,
         addr: Reg,
+        /// As for [`Inst::Load`].
+        addr_zero_extended: bool,
         value: Reg,
         kind: MemKind,
         offset: MemOffset,
@@ -731,7 +738,9 @@ impl MachInst for Inst {
                 dst,
                 ..
             } => {
-                v(vmctx, Use);
+                if let Some(vmctx) = vmctx {
+                    v(vmctx, Use);
+                }
                 v(base, Use);
                 v(addr, Use);
                 v(dst, Def);
@@ -743,7 +752,9 @@ impl MachInst for Inst {
                 value,
                 ..
             } => {
-                v(vmctx, Use);
+                if let Some(vmctx) = vmctx {
+                    v(vmctx, Use);
+                }
                 v(base, Use);
                 v(addr, Use);
                 v(value, Use);

@@ -23,7 +23,9 @@ pub fn compile(
     bounds: super::BoundsChecks,
     interruption: super::Interruption,
 ) -> Result<CompiledStencil, CompileError> {
-    let mut lower = lower::X64Lower;
+    let mut lower = lower::X64Lower {
+        guard: bounds == super::BoundsChecks::Guard,
+    };
     let mut vcode = translate(stencil, &mut lower, interruption)?;
     crate::vcode::allocate(&mut vcode, env, algorithm, |v, ra| {
         emit::emit(v, ra, bounds)

@@ -43,7 +43,7 @@ impl Emitter {
         &mut self,
         op: MemOp,
         rt: u8,
-        vmctx: Gpr,
+        vmctx: Option<Gpr>,
         heap: Gpr,
         addr: Gpr,
         offset: MemOffset,
@@ -74,6 +74,7 @@ impl Emitter {
             }
             return;
         }
+        let vmctx = vmctx.expect("a checked access has its vmctx operand");
         let end = offset + size;
         self.asm.mov(Size::S32, IP1, addr);
         if add_imm_fits(end) {
@@ -106,7 +107,7 @@ impl Emitter {
         &mut self,
         op: MemOp,
         rt: u8,
-        vmctx: Gpr,
+        vmctx: Option<Gpr>,
         heap: Gpr,
         addr: Gpr,
         slot: u32,
@@ -121,6 +122,7 @@ impl Emitter {
             self.asm.mem_reg(op, rt, IP0, IP1, Extend::Lsl, false);
             return;
         }
+        let vmctx = vmctx.expect("a checked access has its vmctx operand");
         self.asm.mov(Size::S32, IP1, addr);
         self.reloc_mov(IP0, RelocKind::Const, slot, size as i32);
         self.asm.alu_rrr(AluOp::Add, Size::S64, IP1, IP1, IP0);
@@ -189,7 +191,7 @@ impl Emitter {
             } => self.heap_access(
                 *op,
                 rt(dst),
-                g(*vmctx),
+                vmctx.map(g),
                 g(*base),
                 g(*addr),
                 *offset,
@@ -208,7 +210,7 @@ impl Emitter {
             } => self.heap_access(
                 *op,
                 rt(value),
-                g(*vmctx),
+                vmctx.map(g),
                 g(*base),
                 g(*addr),
                 *offset,

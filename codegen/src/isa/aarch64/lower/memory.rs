@@ -3,6 +3,14 @@
 use super::*;
 use crate::lower::{LowerMemory, LowerTable, MemKind as WasmMem, MemOffset, TrapInfo, VmRef};
 
+impl A64Lower {
+    /// The VM context operand of an access that compares with the memory's length;
+    /// `None` for one that relies on guard pages.
+    fn bounds_vmctx(&self, vmctx: VReg, offset: MemOffset, op: MemOp) -> Option<Reg> {
+        crate::isa::needs_bounds_check(self.guard, offset, op.bytes()).then(|| r(vmctx))
+    }
+}
+
 impl LowerMemory for A64Lower {
     fn heap_base(&mut self, ctx: C, mem: VmRef) -> VReg {
         let dst = ctx.builder.new_vreg(RegClass::Int);
@@ -26,12 +34,14 @@ impl LowerMemory for A64Lower {
     ) -> VReg {
         let ra = self.reg(ctx, addr);
         let dst = ctx.new_reg(kind.ty());
+        let op = load_op(kind);
+        let vmctx = self.bounds_vmctx(ctx.vmctx, offset, op);
         ctx.builder.push(Inst::Load {
-            vmctx: r(ctx.vmctx),
+            vmctx,
             base: r(base),
             addr: r(ra),
             dst: r(dst),
-            op: load_op(kind),
+            op,
             offset,
             mem,
             trap,
@@ -52,12 +62,14 @@ impl LowerMemory for A64Lower {
     ) {
         let ra = self.reg(ctx, addr);
         let rv = self.reg(ctx, value);
+        let op = store_op(kind);
+        let vmctx = self.bounds_vmctx(ctx.vmctx, offset, op);
         ctx.builder.push(Inst::Store {
-            vmctx: r(ctx.vmctx),
+            vmctx,
             base: r(base),
             addr: r(ra),
             value: r(rv),
-            op: store_op(kind),
+            op,
             offset,
             mem,
             trap,

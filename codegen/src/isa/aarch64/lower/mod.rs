@@ -22,9 +22,13 @@ use crate::vcode::Reg;
 use regalloc2::{PReg, RegClass, VReg};
 use wasmprecomp_artifact::ValType;
 
-/// The aarch64 instruction selector; it keeps no state between hooks (the VCode does).
+/// The aarch64 instruction selector; it keeps no state between hooks (the VCode does),
+/// only the flags that decide instructions.
 #[derive(Default)]
-pub struct A64Lower;
+pub struct A64Lower {
+    /// Guard-page bounds checks: accesses within the guard take no VM context operand.
+    pub guard: bool,
+}
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
 

@@ -1,6 +1,7 @@
 //! x86-64 emission: linear memory (guard-page or explicit bounds checks) and globals.
 
 use super::*;
+use crate::isa::needs_bounds_check;
 
 /// A memory access's address, and whether it relies on guard pages.
 #[derive(Clone, Copy)]
@@ -39,6 +40,7 @@ impl Emitter {
                 vmctx,
                 base,
                 addr,
+                addr_zero_extended,
                 dst,
                 kind,
                 offset,
@@ -46,9 +48,9 @@ impl Emitter {
                 trap,
             } => {
                 let a = self.heap_addr(
-                    g(*vmctx),
+                    vmctx.map(g),
                     g(*base),
-                    g(*addr),
+                    (g(*addr), *addr_zero_extended),
                     *offset,
                     kind.bytes(),
                     *mem,
@@ -62,6 +64,7 @@ impl Emitter {
                 vmctx,
                 base,
                 addr,
+                addr_zero_extended,
                 value,
                 kind,
                 offset,
@@ -69,9 +72,9 @@ impl Emitter {
                 trap,
             } => {
                 let a = self.heap_addr(
-                    g(*vmctx),
+                    vmctx.map(g),
                     g(*base),
-                    g(*addr),
+                    (g(*addr), *addr_zero_extended),
                     *offset,
                     kind.bytes(),
                     *mem,
@@ -185,19 +188,26 @@ impl Emitter {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn heap_addr(
         &mut self,
-        vmctx: Gpr,
+        vmctx: Option<Gpr>,
         heap: Gpr,
-        addr: Gpr,
+        (addr, zero_extended): (Gpr, bool),
         offset: MemOffset,
         size: u32,
         mem: VmRef,
         t: TrapInfo,
     ) -> HeapAddr {
-        self.asm.mov_rr(Size::S32, R10, addr);
+        // The index is the address zero-extended: the address register itself when its
+        // upper half is known zero and nothing is added to it, else a copy in r10.
+        let index = if zero_extended && !needs_bounds_check(self.guard, offset, size) {
+            addr
+        } else {
+            self.asm.mov_rr(Size::S32, R10, addr);
+            R10
+        };
         match offset {
             MemOffset::Slot(slot) => {
                 if self.guard {
-                    let a = Amode::base_index(heap, R10, 1, PLACEHOLDER);
+                    let a = Amode::base_index(heap, index, 1, PLACEHOLDER);
                     return HeapAddr::GuardedSlot(a, slot);
                 }
                 self.asm.alu_ri(AluOp::Add, Size::S64, R10, PLACEHOLDER);
@@ -205,7 +215,7 @@ impl Emitter {
             }
             MemOffset::Imm(offset) => {
                 if self.guard && offset + size as u64 <= GUARD_BYTES {
-                    return HeapAddr::Guarded(Amode::base_index(heap, R10, 1, offset as i32));
+                    return HeapAddr::Guarded(Amode::base_index(heap, index, 1, offset as i32));
                 }
                 let end = offset + size as u64;
                 if end <= i32::MAX as u64 {
@@ -216,6 +226,8 @@ impl Emitter {
                 }
             }
         }
+        debug_assert!(needs_bounds_check(self.guard, offset, size));
+        let vmctx = vmctx.expect("a checked access has its vmctx operand");
         let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
         self.vm_field(
             base,

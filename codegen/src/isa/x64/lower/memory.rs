@@ -26,12 +26,16 @@ impl LowerMemory for X64Lower {
         let ty = kind.ty();
         let ra = self.reg(ctx, addr);
         let dst = ctx.new_reg(ty);
+        let mk = mem_kind(kind);
+        let vmctx = self.bounds_vmctx(ctx.vmctx, offset, mk);
+        let addr_zero_extended = zero_extended(ctx, ra);
         ctx.builder.push(Inst::Load {
-            vmctx: r(ctx.vmctx),
+            vmctx,
             base: r(base),
             addr: r(ra),
+            addr_zero_extended,
             dst: r(dst),
-            kind: mem_kind(kind),
+            kind: mk,
             offset,
             mem,
             trap,
@@ -52,12 +56,16 @@ impl LowerMemory for X64Lower {
     ) {
         let ra = self.reg(ctx, addr);
         let rv = self.reg(ctx, value);
+        let sk = store_kind(kind);
+        let vmctx = self.bounds_vmctx(ctx.vmctx, offset, sk);
+        let addr_zero_extended = zero_extended(ctx, ra);
         ctx.builder.push(Inst::Store {
-            vmctx: r(ctx.vmctx),
+            vmctx,
             base: r(base),
             addr: r(ra),
+            addr_zero_extended,
             value: r(rv),
-            kind: store_kind(kind),
+            kind: sk,
             offset,
             mem,
             trap,
@@ -94,6 +102,47 @@ impl LowerMemory for X64Lower {
             kind: slot_kind(ty),
         });
     }
+}
+
+impl X64Lower {
+    /// The VM context operand of an access that compares with the memory's length;
+    /// `None` for one that relies on guard pages.
+    fn bounds_vmctx(&self, vmctx: VReg, offset: MemOffset, kind: MemKind) -> Option<Reg> {
+        needs_bounds_check(self.guard, offset, kind.bytes()).then(|| r(vmctx))
+    }
+}
+
+/// Whether the instruction that defines `v` leaves its upper 32 bits zero: a 32-bit
+/// integer operation (x86-64 zeroes the upper half of a register a 32-bit operation
+/// writes) or a zero-extending load, possibly through copies (64-bit moves, as are the
+/// allocator's moves, spills and reloads). A block parameter, or anything else, is not
+/// known to be.
+fn zero_extended(ctx: C, mut v: VReg) -> bool {
+    for _ in 0..4 {
+        match ctx.builder.def_of(v) {
+            Some(
+                Inst::AluRR { size, .. }
+                | Inst::AluRI { size, .. }
+                | Inst::Imul { size, .. }
+                | Inst::ImulImm { size, .. }
+                | Inst::ShiftRR { size, .. }
+                | Inst::ShiftRI { size, .. }
+                | Inst::Extend { size, .. },
+            ) => return *size == Size::S32,
+            Some(Inst::Load {
+                kind: MemKind::Int(k, size),
+                ..
+            }) => {
+                return *size == Size::S32
+                    || matches!(k, LoadKind::U8 | LoadKind::U16 | LoadKind::U32)
+            }
+            Some(Inst::Mov {
+                src, float: false, ..
+            }) => v = src.vreg(),
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The x64 access for a wasm memory access kind.

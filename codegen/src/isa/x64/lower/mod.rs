@@ -17,6 +17,7 @@ use super::abi::{self, ArgLoc};
 use super::asm::{AluOp, Cond, LoadKind, ShiftOp, Size, SseOp};
 use super::inst::*;
 use crate::compiled::RelocKind;
+use crate::isa::needs_bounds_check;
 use crate::lower::{
     class_of, Callee, CmpRhs, Compare, ConvertOp, DivOp, FloatBinOp, FloatCC, FloatUnaryOp,
     IntBinOp, IntCC, IntUnaryOp, LowerBase, LowerCall, LowerControl, LowerConvert, LowerCtx,
@@ -29,9 +30,13 @@ use crate::vcode::Reg;
 use regalloc2::{PReg, RegClass, VReg};
 use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 
-/// The x86-64 instruction selector; it keeps no state between hooks (the VCode does).
+/// The x86-64 instruction selector; it keeps no state between hooks (the VCode does),
+/// only the flags that decide instructions.
 #[derive(Default)]
-pub struct X64Lower;
+pub struct X64Lower {
+    /// Guard-page bounds checks: accesses within the guard take no VM context operand.
+    pub guard: bool,
+}
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
 
