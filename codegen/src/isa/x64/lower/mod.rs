@@ -31,7 +31,10 @@ use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 
 /// The x86-64 instruction selector; it keeps no state between hooks (the VCode does).
 #[derive(Default)]
-pub struct X64Lower;
+pub struct X64Lower {
+    /// The instructions it may use beyond the baseline.
+    pub features: super::Features,
+}
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
 
