@@ -1289,6 +1289,63 @@ const LANES: [(LaneSize, Mnemonic, Mnemonic, Size, &[u8]); 4] = [
     ),
 ];
 
+/// The VEX mnemonic of an SSE one (`paddb` -> `vpaddb`).
+fn vex_mnemonic(mn: Mnemonic) -> Mnemonic {
+    let want = format!("v{mn:?}").to_lowercase();
+    Mnemonic::values()
+        .find(|m| format!("{m:?}").to_lowercase() == want)
+        .unwrap_or_else(|| panic!("no mnemonic {want}"))
+}
+
+/// The VEX three-operand forms of the packed ops: every register triple, the memory
+/// grid, and the two-byte prefix whenever it can encode the instruction.
+fn simd_vex(c: &mut Check) {
+    let compact = amodes_compact();
+    let mut with_form = 0;
+    for (op, mn, msize) in VEC_OPS {
+        if !op.has_vex3() {
+            continue;
+        }
+        with_form += 1;
+        let vmn = vex_mnemonic(mn);
+        let mut legacy = Asm::new();
+        legacy.vec(op, Xmm(0), Xmm(0));
+        let legacy = legacy.finish();
+        let prefix = usize::from(matches!(legacy[0], 0x66 | 0xF2 | 0xF3));
+        // `0F op` (map 1) rather than `0F 38 op` or `0F 3A op`.
+        let map_0f = legacy.len() - prefix - 1 == 2;
+        for dst in xmms() {
+            for src1 in xmms() {
+                for src2 in xmms() {
+                    let (bytes, _) = c.emit(
+                        |a| a.vex3(op, dst, src1, src2),
+                        vmn,
+                        &[Op::R(x(dst)), Op::R(x(src1)), Op::R(x(src2))],
+                    );
+                    let two_byte = map_0f && src2.0 < 8;
+                    assert_eq!(
+                        bytes[0],
+                        if two_byte { 0xC5 } else { 0xC4 },
+                        "{op:?} {dst:?}, {src1:?}, {src2:?}: [{}]",
+                        hex(&bytes)
+                    );
+                }
+            }
+        }
+        let Some(msize) = msize else { continue };
+        for (i, &m) in compact.iter().enumerate() {
+            let r = Xmm(((i + op as usize) % 16) as u8);
+            let s1 = Xmm(((i * 7 + 3) % 16) as u8);
+            c.emit(
+                |a| a.vex3_m(op, r, s1, m),
+                vmn,
+                &[Op::R(x(r)), Op::R(x(s1)), mem(m, msize)],
+            );
+        }
+    }
+    assert_eq!(with_form, 93, "packed ops with a three-operand VEX form");
+}
+
 fn simd(c: &mut Check) {
     // The table lists every variant once, in declaration order.
     for (i, (op, ..)) in VEC_OPS.iter().enumerate() {
@@ -1586,6 +1643,19 @@ fn golden(c: &mut Check) {
                 a.bind(l);
             },
             &[0xF3, 0x44, 0x0F, 0x6F, 0x05, 0, 0, 0, 0],
+        ),
+        // VEX: two-byte form (map 0F, no X/B), three-byte form (map 0F38, R and B).
+        (
+            |a| a.vex3(VecOp::Paddd, Xmm(1), Xmm(2), Xmm(3)),
+            &[0xC5, 0xE9, 0xFE, 0xCB],
+        ),
+        (
+            |a| a.vex3(VecOp::Pshufb, Xmm(9), Xmm(10), Xmm(11)),
+            &[0xC4, 0x42, 0x29, 0x00, 0xCB],
+        ),
+        (
+            |a| a.vex3_m(VecOp::Pcmpgtq, Xmm(0), Xmm(15), Amode::base_disp(R13, 0)),
+            &[0xC4, 0xC2, 0x01, 0x37, 0x45, 0x00],
         ),
         (
             |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), Xmm(1), 0x1B),
@@ -1952,6 +2022,7 @@ fn encodings() {
     loads_and_moves(&mut c);
     sse(&mut c);
     simd(&mut c);
+    simd_vex(&mut c);
     xmm_moves(&mut c);
     golden(&mut c);
     labels(&mut c);

@@ -172,6 +172,18 @@ pub enum Inst {
         dst: Reg,
         size: Size,
     },
+    /// `lzcnt` (LZCNT): `Clz` in one instruction.
+    Lzcnt {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
+    /// `tzcnt` (BMI1): `Ctz` in one instruction.
+    Tzcnt {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
     /// Sign/zero extension; `U32` with S32 is `i32.wrap_i64`.
     Extend {
         src: Reg,
@@ -439,6 +451,13 @@ pub enum Inst {
         dst: Reg,
         op: VecOp,
     },
+    /// dst = a op b in the VEX three-operand form (AVX): dst need not be a's register.
+    VBin3 {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecOp,
+    },
     /// dst = op src, for operations that do not read their destination.
     VUn {
         src: Reg,
@@ -574,6 +593,8 @@ impl MachInst for Inst {
             | Inst::Clz { src, dst, .. }
             | Inst::Ctz { src, dst, .. }
             | Inst::Popcnt { src, dst, .. }
+            | Inst::Lzcnt { src, dst, .. }
+            | Inst::Tzcnt { src, dst, .. }
             | Inst::Extend { src, dst, .. }
             | Inst::CmpImmSetcc { lhs: src, dst, .. }
             | Inst::FUnary { src, dst, .. }
@@ -669,7 +690,8 @@ impl MachInst for Inst {
                 dst,
                 ..
             }
-            | Inst::VTest { a, b, dst, .. } => {
+            | Inst::VTest { a, b, dst, .. }
+            | Inst::VBin3 { a, b, dst, .. } => {
                 v(a, Use);
                 v(b, Use);
                 v(dst, Def);

@@ -17,6 +17,7 @@ impl Emitter {
                 }
             },
             Inst::VBin { b, dst, op, .. } => self.asm.vec(*op, x(*dst), x(*b)),
+            Inst::VBin3 { a, b, dst, op } => self.asm.vex3(*op, x(*dst), x(*a), x(*b)),
             Inst::VUn { src, dst, op } => self.asm.vec(*op, x(*dst), x(*src)),
             Inst::VBinImm {
                 b, dst, op, imm, ..

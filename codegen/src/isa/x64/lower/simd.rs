@@ -52,13 +52,24 @@ impl X64Lower {
         dst
     }
 
+    /// `a op b`; with AVX in the three-operand form, which needs no copy of `a`.
     fn vbin(&mut self, ctx: C, op: VecOp, a: VReg, b: VReg) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VBin {
-            a: r(a),
-            b: r(b),
-            dst: r(dst),
-            op,
+        let (a, b, dst_r) = (r(a), r(b), r(dst));
+        ctx.builder.push(if self.features.avx && op.has_vex3() {
+            Inst::VBin3 {
+                a,
+                b,
+                dst: dst_r,
+                op,
+            }
+        } else {
+            Inst::VBin {
+                a,
+                b,
+                dst: dst_r,
+                op,
+            }
         });
         dst
     }
@@ -147,6 +158,7 @@ impl X64Lower {
             Lanes::I8x16 => self.vbin(ctx, VecOp::Pcmpgtb, a, b),
             Lanes::I16x8 => self.vbin(ctx, VecOp::Pcmpgtw, a, b),
             Lanes::I32x4 => self.vbin(ctx, VecOp::Pcmpgtd, a, b),
+            _ if self.features.sse42 => self.vbin(ctx, VecOp::Pcmpgtq, a, b),
             _ => {
                 // No `pcmpgtq` before SSE4.2: where the high halves are equal, the sign of
                 // `b - a` decides; elsewhere the signed comparison of the high halves.
