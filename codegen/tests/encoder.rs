@@ -1344,6 +1344,46 @@ fn simd_vex(c: &mut Check) {
         }
     }
     assert_eq!(with_form, 93, "packed ops with a three-operand VEX form");
+
+    for (op, mn) in VEC_IMM_OPS {
+        if !op.has_vex3() {
+            continue;
+        }
+        let vmn = vex_mnemonic(mn);
+        for dst in xmms() {
+            for src1 in xmms() {
+                for src2 in xmms() {
+                    let n = IMM8S[(dst.0 + src1.0 + src2.0) as usize % IMM8S.len()];
+                    c.emit(
+                        |a| a.vex3_imm(op, dst, src1, src2, n),
+                        vmn,
+                        &[
+                            Op::R(x(dst)),
+                            Op::R(x(src1)),
+                            Op::R(x(src2)),
+                            Op::I(u64::from(n), 8),
+                        ],
+                    );
+                }
+            }
+        }
+    }
+    for (op, mn, ..) in VEC_SHIFT_IMMS {
+        let vmn = vex_mnemonic(mn);
+        for dst in xmms() {
+            for src in xmms() {
+                for n in [0u8, 1, 15, 31, 63, 0xFF] {
+                    let (bytes, _) = c.emit(
+                        |a| a.vex_shift_imm(op, dst, src, n),
+                        vmn,
+                        &[Op::R(x(dst)), Op::R(x(src)), Op::I(u64::from(n), 8)],
+                    );
+                    // Map 0F: two-byte VEX unless the source needs VEX.B.
+                    assert_eq!(bytes[0], if src.0 < 8 { 0xC5 } else { 0xC4 }, "{op:?}");
+                }
+            }
+        }
+    }
 }
 
 fn simd(c: &mut Check) {
@@ -1656,6 +1696,14 @@ fn golden(c: &mut Check) {
         (
             |a| a.vex3_m(VecOp::Pcmpgtq, Xmm(0), Xmm(15), Amode::base_disp(R13, 0)),
             &[0xC4, 0xC2, 0x01, 0x37, 0x45, 0x00],
+        ),
+        (
+            |a| a.vex_shift_imm(VecShiftImm::Psrlq, Xmm(1), Xmm(2), 32),
+            &[0xC5, 0xF1, 0x73, 0xD2, 0x20],
+        ),
+        (
+            |a| a.vex3_imm(VecImmOp::Shufps, Xmm(0), Xmm(1), Xmm(2), 0x88),
+            &[0xC5, 0xF0, 0xC6, 0xC2, 0x88],
         ),
         (
             |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), Xmm(1), 0x1B),

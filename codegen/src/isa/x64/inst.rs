@@ -472,6 +472,14 @@ pub enum Inst {
         op: VecImmOp,
         imm: u8,
     },
+    /// dst = op(a, b, imm) in the VEX three-operand form (AVX).
+    VBinImm3 {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecImmOp,
+        imm: u8,
+    },
     /// dst = op(src, imm), for operations that do not read their destination.
     VUnImm {
         src: Reg,
@@ -481,6 +489,13 @@ pub enum Inst {
     },
     /// dst (= src's register) shifted by an immediate.
     VShiftImm {
+        src: Reg,
+        dst: Reg,
+        op: VecShiftImm,
+        imm: u8,
+    },
+    /// dst = src shifted by an immediate, VEX-encoded (AVX): any register.
+    VShiftImm3 {
         src: Reg,
         dst: Reg,
         op: VecShiftImm,
@@ -623,6 +638,7 @@ impl MachInst for Inst {
             }
             | Inst::VUn { src, dst, .. }
             | Inst::VUnImm { src, dst, .. }
+            | Inst::VShiftImm3 { src, dst, .. }
             | Inst::VExtract { v: src, dst, .. }
             | Inst::VMask { src, dst, .. } => {
                 v(src, Use);
@@ -691,7 +707,8 @@ impl MachInst for Inst {
                 ..
             }
             | Inst::VTest { a, b, dst, .. }
-            | Inst::VBin3 { a, b, dst, .. } => {
+            | Inst::VBin3 { a, b, dst, .. }
+            | Inst::VBinImm3 { a, b, dst, .. } => {
                 v(a, Use);
                 v(b, Use);
                 v(dst, Def);

@@ -314,6 +314,13 @@ pub enum VecImmOp {
 }
 
 impl VecImmOp {
+    /// Whether the op has a VEX three-operand form `op dst, src1, src2, imm` (the
+    /// legacy form with `dst` = `src1`); the shuffles and rounds read only their source.
+    pub fn has_vex3(self) -> bool {
+        use VecImmOp::*;
+        !matches!(self, Pshufd | Pshuflw | Pshufhw | Roundps | Roundpd)
+    }
+
     fn encoding(self) -> (u8, &'static [u8]) {
         use VecImmOp::*;
         match self {
@@ -474,6 +481,22 @@ impl Asm {
     pub fn vec_imm(&mut self, op: VecImmOp, dst: Xmm, src: Xmm, imm: u8) {
         let (p, opc) = op.encoding();
         self.insn(prefix(p), false, false, opc, dst.0, Rm::Reg(src.0));
+        self.buf.push(imm);
+    }
+
+    /// `vop dst, src1, src2, imm` (VEX.128): `dst = op(src1, src2, imm)`. Panics for an
+    /// op without a three-operand form ([`VecImmOp::has_vex3`]).
+    pub fn vex3_imm(&mut self, op: VecImmOp, dst: Xmm, src1: Xmm, src2: Xmm, imm: u8) {
+        assert!(op.has_vex3(), "{op:?} has no three-operand VEX form");
+        let (p, opc) = op.encoding();
+        self.vex(p, opc, dst.0, src1.0, Rm::Reg(src2.0));
+        self.buf.push(imm);
+    }
+
+    /// `vop dst, src, imm` (VEX.128, shift by an immediate): `dst` is VEX.vvvv.
+    pub fn vex_shift_imm(&mut self, op: VecShiftImm, dst: Xmm, src: Xmm, imm: u8) {
+        let (opc, digit) = op.encoding();
+        self.vex(0x66, &[0x0F, opc], digit, dst.0, Rm::Reg(src.0));
         self.buf.push(imm);
     }
 

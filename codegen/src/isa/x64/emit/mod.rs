@@ -326,6 +326,8 @@ impl Emitter {
             Inst::VConst { .. }
             | Inst::VBin { .. }
             | Inst::VBin3 { .. }
+            | Inst::VBinImm3 { .. }
+            | Inst::VShiftImm3 { .. }
             | Inst::VUn { .. }
             | Inst::VBinImm { .. }
             | Inst::VUnImm { .. }

@@ -24,6 +24,12 @@ impl Emitter {
             } => self.asm.vec_imm(*op, x(*dst), x(*b), *imm),
             Inst::VUnImm { src, dst, op, imm } => self.asm.vec_imm(*op, x(*dst), x(*src), *imm),
             Inst::VShiftImm { dst, op, imm, .. } => self.asm.vec_shift_imm(*op, x(*dst), *imm),
+            Inst::VBinImm3 { a, b, dst, op, imm } => {
+                self.asm.vex3_imm(*op, x(*dst), x(*a), x(*b), *imm)
+            }
+            Inst::VShiftImm3 { src, dst, op, imm } => {
+                self.asm.vex_shift_imm(*op, x(*dst), x(*src), *imm)
+            }
             Inst::VInsert {
                 x: src,
                 dst,

@@ -84,14 +84,26 @@ impl X64Lower {
         dst
     }
 
+    /// `op(a, b, imm)`; with AVX in the three-operand form.
     fn vbin_imm(&mut self, ctx: C, op: VecImmOp, a: VReg, b: VReg, imm: u8) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VBinImm {
-            a: r(a),
-            b: r(b),
-            dst: r(dst),
-            op,
-            imm,
+        let (a, b, dst_r) = (r(a), r(b), r(dst));
+        ctx.builder.push(if self.features.avx && op.has_vex3() {
+            Inst::VBinImm3 {
+                a,
+                b,
+                dst: dst_r,
+                op,
+                imm,
+            }
+        } else {
+            Inst::VBinImm {
+                a,
+                b,
+                dst: dst_r,
+                op,
+                imm,
+            }
         });
         dst
     }
@@ -107,13 +119,24 @@ impl X64Lower {
         dst
     }
 
+    /// `src` shifted by `imm`; with AVX into a register of its own.
     fn vshift_imm(&mut self, ctx: C, op: VecShiftImm, src: VReg, imm: u8) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VShiftImm {
-            src: r(src),
-            dst: r(dst),
-            op,
-            imm,
+        let (src, dst_r) = (r(src), r(dst));
+        ctx.builder.push(if self.features.avx {
+            Inst::VShiftImm3 {
+                src,
+                dst: dst_r,
+                op,
+                imm,
+            }
+        } else {
+            Inst::VShiftImm {
+                src,
+                dst: dst_r,
+                op,
+                imm,
+            }
         });
         dst
     }
