@@ -1368,6 +1368,19 @@ fn simd_vex(c: &mut Check) {
             }
         }
     }
+    for (op, mn) in [
+        (Broadcast::Vpbroadcastb, Mnemonic::Vpbroadcastb),
+        (Broadcast::Vpbroadcastw, Mnemonic::Vpbroadcastw),
+        (Broadcast::Vpbroadcastd, Mnemonic::Vpbroadcastd),
+        (Broadcast::Vpbroadcastq, Mnemonic::Vpbroadcastq),
+        (Broadcast::Vbroadcastss, Mnemonic::Vbroadcastss),
+    ] {
+        for dst in xmms() {
+            for src in xmms() {
+                c.emit(|a| a.broadcast(op, dst, src), mn, &[Op::R(x(dst)), Op::R(x(src))]);
+            }
+        }
+    }
     for (op, mn, ..) in VEC_SHIFT_IMMS {
         let vmn = vex_mnemonic(mn);
         for dst in xmms() {
@@ -1704,6 +1717,10 @@ fn golden(c: &mut Check) {
         (
             |a| a.vex3_imm(VecImmOp::Shufps, Xmm(0), Xmm(1), Xmm(2), 0x88),
             &[0xC5, 0xF0, 0xC6, 0xC2, 0x88],
+        ),
+        (
+            |a| a.broadcast(Broadcast::Vpbroadcastb, Xmm(8), Xmm(1)),
+            &[0xC4, 0x62, 0x79, 0x78, 0xC1],
         ),
         (
             |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), Xmm(1), 0x1B),

@@ -8,7 +8,7 @@
 //! and xmm15, which are never allocated.
 
 use super::asm::{
-    AluOp, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
+    AluOp, Broadcast, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
 };
 use crate::compiled::RelocKind;
 pub use crate::lower::{DivOp, FloatCC, MemOffset, TrapInfo, VmRef};
@@ -480,6 +480,12 @@ pub enum Inst {
         op: VecImmOp,
         imm: u8,
     },
+    /// dst = src's low lane in every lane (AVX2).
+    VBroadcast {
+        src: Reg,
+        dst: Reg,
+        op: Broadcast,
+    },
     /// dst = op(src, imm), for operations that do not read their destination.
     VUnImm {
         src: Reg,
@@ -639,6 +645,7 @@ impl MachInst for Inst {
             | Inst::VUn { src, dst, .. }
             | Inst::VUnImm { src, dst, .. }
             | Inst::VShiftImm3 { src, dst, .. }
+            | Inst::VBroadcast { src, dst, .. }
             | Inst::VExtract { v: src, dst, .. }
             | Inst::VMask { src, dst, .. } => {
                 v(src, Use);

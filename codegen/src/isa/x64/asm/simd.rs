@@ -339,6 +339,29 @@ impl VecImmOp {
     }
 }
 
+/// AVX2 broadcasts of a register's low lane to every lane (`VEX.128.66.0F38.W0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    Vpbroadcastb,
+    Vpbroadcastw,
+    Vpbroadcastd,
+    Vpbroadcastq,
+    /// the register-source form is AVX2
+    Vbroadcastss,
+}
+
+impl Broadcast {
+    fn opcode(self) -> u8 {
+        match self {
+            Broadcast::Vpbroadcastb => 0x78,
+            Broadcast::Vpbroadcastw => 0x79,
+            Broadcast::Vpbroadcastd => 0x58,
+            Broadcast::Vpbroadcastq => 0x59,
+            Broadcast::Vbroadcastss => 0x18,
+        }
+    }
+}
+
 /// Shifts of a register by an immediate (`66 0F 71/72/73 /digit ib`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VecShiftImm {
@@ -498,6 +521,12 @@ impl Asm {
         let (opc, digit) = op.encoding();
         self.vex(0x66, &[0x0F, opc], digit, dst.0, Rm::Reg(src.0));
         self.buf.push(imm);
+    }
+
+    /// `vpbroadcast*`/`vbroadcastss dst, src` (AVX2): `src`'s low lane in every lane.
+    pub fn broadcast(&mut self, op: Broadcast, dst: Xmm, src: Xmm) {
+        // No second source: VEX.vvvv is 1111, register 0 inverted.
+        self.vex(0x66, &[0x0F, 0x38, op.opcode()], dst.0, 0, Rm::Reg(src.0));
     }
 
     /// `op dst, imm` (shift by an immediate).

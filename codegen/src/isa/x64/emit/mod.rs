@@ -328,6 +328,7 @@ impl Emitter {
             | Inst::VBin3 { .. }
             | Inst::VBinImm3 { .. }
             | Inst::VShiftImm3 { .. }
+            | Inst::VBroadcast { .. }
             | Inst::VUn { .. }
             | Inst::VBinImm { .. }
             | Inst::VUnImm { .. }

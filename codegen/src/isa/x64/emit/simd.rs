@@ -24,6 +24,7 @@ impl Emitter {
             } => self.asm.vec_imm(*op, x(*dst), x(*b), *imm),
             Inst::VUnImm { src, dst, op, imm } => self.asm.vec_imm(*op, x(*dst), x(*src), *imm),
             Inst::VShiftImm { dst, op, imm, .. } => self.asm.vec_shift_imm(*op, x(*dst), *imm),
+            Inst::VBroadcast { src, dst, op } => self.asm.broadcast(*op, x(*dst), x(*src)),
             Inst::VBinImm3 { a, b, dst, op, imm } => {
                 self.asm.vex3_imm(*op, x(*dst), x(*a), x(*b), *imm)
             }

@@ -6,7 +6,7 @@
 //! Relaxed SIMD takes one fixed choice per operator (see `docs/architecture.md`).
 
 use super::*;
-use crate::isa::x64::asm::{LaneSize, VecImmOp, VecOp, VecShiftImm};
+use crate::isa::x64::asm::{Broadcast, LaneSize, VecImmOp, VecOp, VecShiftImm};
 use crate::lower::{Lanes, LowerSimd, VBinOp, VShiftOp, VTernOp, VTestOp, VUnOp};
 
 fn splat8(b: u8) -> u128 {
@@ -499,6 +499,24 @@ impl LowerSimd for X64Lower {
 
     fn splat(&mut self, ctx: C, lanes: Lanes, x: Val) -> VReg {
         let s = self.reg(ctx, x);
+        if self.features.avx2 {
+            let (v, op) = match lanes {
+                Lanes::I8x16 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastb),
+                Lanes::I16x8 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastw),
+                Lanes::I32x4 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastd),
+                Lanes::I64x2 => (self.gpr_to_vec(ctx, s, Size::S64), Broadcast::Vpbroadcastq),
+                Lanes::F32x4 => (s, Broadcast::Vbroadcastss),
+                // `movddup` (SSE3) already takes one instruction.
+                Lanes::F64x2 => return self.vun(ctx, VecOp::Movddup, s),
+            };
+            let dst = Self::vnew(ctx);
+            ctx.builder.push(Inst::VBroadcast {
+                src: r(v),
+                dst: r(dst),
+                op,
+            });
+            return dst;
+        }
         match lanes {
             Lanes::I8x16 => {
                 let v = self.gpr_to_vec(ctx, s, Size::S32);
