@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
-use wasmprecomp_driver::{BoundsChecks, CacheSettings, Error, Interruption, OptLevel};
+use wasmprecomp_driver::{BoundsChecks, CacheSettings, Error, Interruption, OptLevel, TargetCpu};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo", version)]
@@ -179,6 +179,12 @@ pub struct BuildArgs {
     /// `fuel+epoch`. A store running the artifacts must be created for the same ones.
     #[arg(long, default_value = "none", value_name = "CHECKS", value_parser = parse_interruption)]
     pub interruption: Interruption,
+    /// Which instruction-set extensions the code may use: `baseline` (the default, any
+    /// x86-64 CPU: SSE4.1 and POPCNT), `x86-64-v2` (adds SSE4.2), `x86-64-v3` (adds AVX,
+    /// AVX2, BMI1, LZCNT) or `native` (the highest level this CPU has). A CPU running the
+    /// artifacts must have the level's features.
+    #[arg(long, default_value = "baseline", value_name = "CPU", value_parser = parse_target_cpu)]
+    pub target_cpu: TargetCpu,
     /// Where artifacts go (default: <target-dir>/wasmprecomp/<triple>/<profile>/; with
     /// several targets, <out-dir>/<triple>/).
     #[arg(long, value_name = "DIR")]
@@ -246,6 +252,9 @@ pub struct RunArgs {
     /// is compiled with epoch checks; an artifact must have them.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// For a .wasm: the CPU level the code may use (as for `build`).
+    #[arg(long, default_value = "baseline", value_name = "CPU", value_parser = parse_target_cpu)]
+    pub target_cpu: TargetCpu,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -344,6 +353,11 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         .ok()
         .and_then(|v| Duration::try_from_secs_f64(v).ok())
         .ok_or_else(|| format!("`{s}` is not a number of seconds"))
+}
+
+fn parse_target_cpu(s: &str) -> Result<TargetCpu, String> {
+    TargetCpu::parse(s)
+        .ok_or_else(|| format!("unknown target CPU `{s}` (use {})", TargetCpu::NAMES))
 }
 
 fn parse_bounds_checks(s: &str) -> Result<BoundsChecks, String> {

@@ -68,6 +68,7 @@ fn build(a: BuildArgs) -> Result<ExitCode, Error> {
         opt_level: a.opt_level,
         bounds_checks: a.bounds_checks,
         interruption: a.interruption,
+        target_cpu: a.target_cpu,
         out_dir: a.out_dir,
         report: a.report,
         jobs: a.jobs,
@@ -146,7 +147,16 @@ fn run_program(a: RunArgs) -> Result<ExitCode, Error> {
     let interruption = run::interruption_for(a.fuel, a.timeout);
     let settings = a.cache.settings()?;
     // SAFETY: as above.
-    let module = unsafe { run::load(&a.file, a.opt_level, interruption, &settings, &mut warnings) };
+    let module = unsafe {
+        run::load(
+            &a.file,
+            a.opt_level,
+            interruption,
+            a.target_cpu,
+            &settings,
+            &mut warnings,
+        )
+    };
     for w in warnings {
         eprintln!("warning: {w}");
     }

@@ -949,6 +949,66 @@ fn bounds_checks_are_chosen_on_the_command_line_and_recorded_in_the_artifact() {
 }
 
 #[test]
+fn the_target_cpu_decides_the_recorded_features_and_has_cache_entries_of_its_own() {
+    let f = Cached::new();
+    let compile = |cpu: Option<&str>| {
+        let mut c = f.base();
+        if let Some(cpu) = cpu {
+            c.args(["--target-cpu", cpu]);
+        }
+        assert_eq!(run(&mut c).status.code(), Some(0), "{cpu:?}");
+        let r = report(&f.out.join("report.json"));
+        (std::fs::read(f.out.join("good.wpc")).unwrap(), r)
+    };
+    let (base, r) = compile(None);
+    assert_eq!(r["cpu_features"], serde_json::json!(["sse4.1", "popcnt"]));
+    assert!(!has(&base, "avx2"), "the baseline needs no AVX2");
+    let (v3, r) = compile(Some("x86-64-v3"));
+    assert_eq!(
+        r["cpu_features"],
+        serde_json::json!(["sse4.1", "popcnt", "sse4.2", "avx", "avx2", "bmi1", "lzcnt"])
+    );
+    for f in ["sse4.2", "avx2", "bmi1", "lzcnt"] {
+        assert!(has(&v3, f), "the header lists {f}");
+    }
+    // Neither tier serves baseline code for another level.
+    assert_eq!(r["modules"][0]["module_cache"], "miss");
+    assert_eq!(r["modules"][0]["function_cache"]["served_by_cache"], 0);
+    assert_eq!(r["modules"][0]["function_cache"]["compiled"], 3);
+    let (v2, r) = compile(Some("x86-64-v2"));
+    assert_eq!(r["modules"][0]["module_cache"], "miss");
+    assert_eq!(r["modules"][0]["function_cache"]["served_by_cache"], 0);
+    assert!(has(&v2, "sse4.2") && !has(&v2, "avx2"));
+    // `baseline` named is the default, and its entries are still there.
+    let (again, r) = compile(Some("baseline"));
+    assert_eq!(r["modules"][0]["module_cache"], "hit");
+    assert_eq!(again, base);
+
+    for bad in ["x86-64-v4", "skylake", ""] {
+        let o = run(bin().arg(&f.good).args(["--target-cpu", bad]));
+        assert_eq!(o.status.code(), Some(2), "`{bad}` is a usage error");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("unknown target CPU") && err.contains("x86-64-v3"),
+            "{err}"
+        );
+    }
+    // A level the target does not have is refused before anything is compiled.
+    let o = run(bin().arg(&f.good).args([
+        "--target",
+        "aarch64-unknown-linux-gnu",
+        "--target-cpu",
+        "x86-64-v3",
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`x86-64-v3`") && err.contains("aarch64"),
+        "{err}"
+    );
+}
+
+#[test]
 fn interruption_is_chosen_on_the_command_line_and_recorded_in_the_artifact() {
     let d = tempfile::tempdir().unwrap();
     let good = write_wat(d.path(), "good.wasm", GOOD);

@@ -38,6 +38,13 @@ pub enum CompileError {
     /// The requested target cannot be compiled for.
     #[error("unsupported target `{0}`: wasmprecomp compiles for x86_64 Linux (x86_64-unknown-linux-gnu, x86_64-unknown-linux-musl)")]
     UnsupportedTarget(String),
+    /// The requested CPU level does not exist for the target, or cannot be resolved.
+    #[error("unsupported target CPU `{cpu}` for target `{target}`: {reason}")]
+    UnsupportedTargetCpu {
+        cpu: String,
+        target: String,
+        reason: String,
+    },
     /// A bug in the compiler; please report it with the module.
     #[error("internal compiler error{}: {message}", func_suffix(*function))]
     Internal {
@@ -90,7 +97,9 @@ impl CompileError {
             | CompileError::Unsupported { message, .. }
             | CompileError::Limit { message, .. }
             | CompileError::Internal { message, .. } => message.clone(),
-            CompileError::UnsupportedTarget(_) => self.to_string(),
+            CompileError::UnsupportedTarget(_) | CompileError::UnsupportedTargetCpu { .. } => {
+                self.to_string()
+            }
         }
     }
 }

@@ -32,7 +32,7 @@ pub mod vcode;
 
 pub use compiled::CompiledStencil;
 pub use error::CompileError;
-pub use isa::{BoundsChecks, Interruption, Isa, OptLevel, CODEGEN_VERSION};
+pub use isa::{BoundsChecks, Interruption, Isa, OptLevel, TargetCpu, CODEGEN_VERSION};
 pub use keys::{module_key, wasm_digest, ManifestKey, ModuleKey, WasmDigester};
 pub use pipeline::{
     compile_files, compile_module, compile_modules, compile_modules_hashed, compile_wasm,

@@ -1289,6 +1289,120 @@ const LANES: [(LaneSize, Mnemonic, Mnemonic, Size, &[u8]); 4] = [
     ),
 ];
 
+/// The VEX mnemonic of an SSE one (`paddb` -> `vpaddb`).
+fn vex_mnemonic(mn: Mnemonic) -> Mnemonic {
+    let want = format!("v{mn:?}").to_lowercase();
+    Mnemonic::values()
+        .find(|m| format!("{m:?}").to_lowercase() == want)
+        .unwrap_or_else(|| panic!("no mnemonic {want}"))
+}
+
+/// The VEX three-operand forms of the packed ops: every register triple, the memory
+/// grid, and the two-byte prefix whenever it can encode the instruction.
+fn simd_vex(c: &mut Check) {
+    let compact = amodes_compact();
+    let mut with_form = 0;
+    for (op, mn, msize) in VEC_OPS {
+        if !op.has_vex3() {
+            continue;
+        }
+        with_form += 1;
+        let vmn = vex_mnemonic(mn);
+        let mut legacy = Asm::new();
+        legacy.vec(op, Xmm(0), Xmm(0));
+        let legacy = legacy.finish();
+        let prefix = usize::from(matches!(legacy[0], 0x66 | 0xF2 | 0xF3));
+        // `0F op` (map 1) rather than `0F 38 op` or `0F 3A op`.
+        let map_0f = legacy.len() - prefix - 1 == 2;
+        for dst in xmms() {
+            for src1 in xmms() {
+                for src2 in xmms() {
+                    let (bytes, _) = c.emit(
+                        |a| a.vex3(op, dst, src1, src2),
+                        vmn,
+                        &[Op::R(x(dst)), Op::R(x(src1)), Op::R(x(src2))],
+                    );
+                    let two_byte = map_0f && src2.0 < 8;
+                    assert_eq!(
+                        bytes[0],
+                        if two_byte { 0xC5 } else { 0xC4 },
+                        "{op:?} {dst:?}, {src1:?}, {src2:?}: [{}]",
+                        hex(&bytes)
+                    );
+                }
+            }
+        }
+        let Some(msize) = msize else { continue };
+        for (i, &m) in compact.iter().enumerate() {
+            let r = Xmm(((i + op as usize) % 16) as u8);
+            let s1 = Xmm(((i * 7 + 3) % 16) as u8);
+            c.emit(
+                |a| a.vex3_m(op, r, s1, m),
+                vmn,
+                &[Op::R(x(r)), Op::R(x(s1)), mem(m, msize)],
+            );
+        }
+    }
+    assert_eq!(with_form, 93, "packed ops with a three-operand VEX form");
+
+    for (op, mn) in VEC_IMM_OPS {
+        if !op.has_vex3() {
+            continue;
+        }
+        let vmn = vex_mnemonic(mn);
+        for dst in xmms() {
+            for src1 in xmms() {
+                for src2 in xmms() {
+                    let n = IMM8S[(dst.0 + src1.0 + src2.0) as usize % IMM8S.len()];
+                    c.emit(
+                        |a| a.vex3_imm(op, dst, src1, src2, n),
+                        vmn,
+                        &[
+                            Op::R(x(dst)),
+                            Op::R(x(src1)),
+                            Op::R(x(src2)),
+                            Op::I(u64::from(n), 8),
+                        ],
+                    );
+                }
+            }
+        }
+    }
+    for (op, mn) in [
+        (Broadcast::Vpbroadcastb, Mnemonic::Vpbroadcastb),
+        (Broadcast::Vpbroadcastw, Mnemonic::Vpbroadcastw),
+        (Broadcast::Vpbroadcastd, Mnemonic::Vpbroadcastd),
+        (Broadcast::Vpbroadcastq, Mnemonic::Vpbroadcastq),
+        (Broadcast::Vbroadcastss, Mnemonic::Vbroadcastss),
+    ] {
+        for dst in xmms() {
+            for src in xmms() {
+                c.emit(
+                    |a| a.broadcast(op, dst, src),
+                    mn,
+                    &[Op::R(x(dst)), Op::R(x(src))],
+                );
+            }
+        }
+    }
+    for (op, mn, ..) in VEC_SHIFT_IMMS {
+        let vmn = vex_mnemonic(mn);
+        for dst in xmms() {
+            for src in xmms() {
+                for n in [0u8, 1, 15, 31, 63, 0xFF] {
+                    let (bytes, _) = c.emit(
+                        |a| a.vex_shift_imm(op, dst, src, n),
+                        vmn,
+                        &[Op::R(x(dst)), Op::R(x(src)), Op::I(u64::from(n), 8)],
+                    );
+                    // Map 0F: two-byte VEX unless the source needs VEX.B.
+                    assert_eq!(bytes[0], if src.0 < 8 { 0xC5 } else { 0xC4 }, "{op:?}");
+                }
+            }
+        }
+    }
+}
+
 fn simd(c: &mut Check) {
     // The table lists every variant once, in declaration order.
     for (i, (op, ..)) in VEC_OPS.iter().enumerate() {
@@ -1586,6 +1700,31 @@ fn golden(c: &mut Check) {
                 a.bind(l);
             },
             &[0xF3, 0x44, 0x0F, 0x6F, 0x05, 0, 0, 0, 0],
+        ),
+        // VEX: two-byte form (map 0F, no X/B), three-byte form (map 0F38, R and B).
+        (
+            |a| a.vex3(VecOp::Paddd, Xmm(1), Xmm(2), Xmm(3)),
+            &[0xC5, 0xE9, 0xFE, 0xCB],
+        ),
+        (
+            |a| a.vex3(VecOp::Pshufb, Xmm(9), Xmm(10), Xmm(11)),
+            &[0xC4, 0x42, 0x29, 0x00, 0xCB],
+        ),
+        (
+            |a| a.vex3_m(VecOp::Pcmpgtq, Xmm(0), Xmm(15), Amode::base_disp(R13, 0)),
+            &[0xC4, 0xC2, 0x01, 0x37, 0x45, 0x00],
+        ),
+        (
+            |a| a.vex_shift_imm(VecShiftImm::Psrlq, Xmm(1), Xmm(2), 32),
+            &[0xC5, 0xF1, 0x73, 0xD2, 0x20],
+        ),
+        (
+            |a| a.vex3_imm(VecImmOp::Shufps, Xmm(0), Xmm(1), Xmm(2), 0x88),
+            &[0xC5, 0xF0, 0xC6, 0xC2, 0x88],
+        ),
+        (
+            |a| a.broadcast(Broadcast::Vpbroadcastb, Xmm(8), Xmm(1)),
+            &[0xC4, 0x62, 0x79, 0x78, 0xC1],
         ),
         (
             |a| a.vec_imm(VecImmOp::Pshufd, Xmm(0), Xmm(1), 0x1B),
@@ -1952,6 +2091,7 @@ fn encodings() {
     loads_and_moves(&mut c);
     sse(&mut c);
     simd(&mut c);
+    simd_vex(&mut c);
     xmm_moves(&mut c);
     golden(&mut c);
     labels(&mut c);

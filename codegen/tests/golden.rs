@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use wasmprecomp_codegen::stencil::{self, FunctionStencil, Parameters, RefKind};
-use wasmprecomp_codegen::{module, BoundsChecks, CompiledStencil, Interruption, Isa, OptLevel};
+use wasmprecomp_codegen::{
+    module, BoundsChecks, CompiledStencil, Interruption, Isa, OptLevel, TargetCpu,
+};
 
 /// The target the goldens are written for, whatever the host.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -27,6 +29,9 @@ const WAT: &str = "wat";
 const EXPLICIT_PREFIX: &str = "explicit_";
 /// Cases compiled with fuel and epoch interruption checks.
 const INTERRUPT_PREFIX: &str = "interrupt_";
+/// Cases compiled for `--target-cpu x86-64-v2` and `x86-64-v3`.
+const V2_PREFIX: &str = "v2_";
+const V3_PREFIX: &str = "v3_";
 const EXPECTED: &str = "expected";
 
 fn golden_dir() -> PathBuf {
@@ -81,15 +86,21 @@ fn every_golden_case_compiles_to_its_expected_disassembly() {
         fuel: true,
         epoch: true,
     });
+    let v2 = guard.clone().with_target_cpu(TargetCpu::X86_64V2).unwrap();
+    let v3 = guard.clone().with_target_cpu(TargetCpu::X86_64V3).unwrap();
     for case in &cases {
         let wat_path = dir.join(format!("{case}.{WAT}"));
         let exp_path = dir.join(format!("{case}.{EXPECTED}"));
         // Cases named `explicit_*` are compiled with explicit bounds checks, `interrupt_*`
-        // with fuel and epoch checks.
+        // with fuel and epoch checks, `v2_*` and `v3_*` for those CPU levels.
         let isa = if case.starts_with(EXPLICIT_PREFIX) {
             &explicit
         } else if case.starts_with(INTERRUPT_PREFIX) {
             &interrupt
+        } else if case.starts_with(V2_PREFIX) {
+            &v2
+        } else if case.starts_with(V3_PREFIX) {
+            &v3
         } else {
             &guard
         };

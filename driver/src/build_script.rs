@@ -26,7 +26,7 @@ use crate::precompile::check_core_target;
 use crate::workspace::{self, CargoBuild, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
-use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel, TargetCpu};
 use wasmprecomp_report::{Report, Status};
 
 /// Flags for the wasm build of [`Builder::package`] members when
@@ -61,6 +61,7 @@ pub struct Builder {
     opt_level: Option<OptLevel>,
     bounds_checks: BoundsChecks,
     interruption: Interruption,
+    target_cpu: TargetCpu,
     cache: CacheSettings,
     remote: wasmprecomp_remote::RemoteOverrides,
 }
@@ -173,6 +174,12 @@ impl Builder {
         self.interruption = i;
         self
     }
+    /// The CPU level the code may use (default: the portable baseline); a host running the
+    /// artifacts must have its features.
+    pub fn target_cpu(mut self, cpu: TargetCpu) -> Self {
+        self.target_cpu = cpu;
+        self
+    }
     /// Cache settings (default: the per-user cache, read-write). A remote set here
     /// ([`CacheSettings::remote`]) is used as it is; otherwise the environment decides
     /// (`WASMPRECOMP_REMOTE_CACHE` and the other `WASMPRECOMP_REMOTE_*` variables).
@@ -234,7 +241,9 @@ impl Builder {
         let isa = Isa::new(target.as_deref(), self.opt_level.unwrap_or_default())
             .map_err(Error::Target)?
             .with_bounds_checks(self.bounds_checks)
-            .with_interruption(self.interruption);
+            .with_interruption(self.interruption)
+            .with_target_cpu(self.target_cpu)
+            .map_err(Error::Target)?;
         let mut inputs: Vec<PathBuf> = self.wasm.clone();
         for w in &self.wasm {
             rerun.file(w);

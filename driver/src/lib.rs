@@ -20,6 +20,6 @@ pub use build_script::{BuildOutput, Builder};
 pub use compile::{compile_all, CacheSettings, DriverOptions, Input, Progress};
 pub use error::Error;
 pub use precompile::{Precompile, Precompiled};
-pub use wasmprecomp_codegen::{BoundsChecks, Interruption, OptLevel};
+pub use wasmprecomp_codegen::{BoundsChecks, Interruption, OptLevel, TargetCpu};
 pub use wasmprecomp_remote as remote;
 pub use wasmprecomp_report::{self as report, ExitCode, Report};

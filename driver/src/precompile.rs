@@ -6,7 +6,7 @@ use crate::workspace::{self, Config, Selection};
 use crate::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Interruption, Isa, OptLevel, TargetCpu};
 use wasmprecomp_report::{ExitCode, Report};
 
 /// A precompile as the command line asks for it.
@@ -26,6 +26,8 @@ pub struct Precompile {
     pub bounds_checks: BoundsChecks,
     /// The interruption checks compiled code makes (fuel, epoch deadlines).
     pub interruption: Interruption,
+    /// The CPU level: which instruction-set extensions the code may use.
+    pub target_cpu: TargetCpu,
     /// Where artifacts go (`None`: `<target-dir>/wasmprecomp/<triple>/<profile>/`); with
     /// several targets, each target's artifacts go to `<out-dir>/<triple>/`.
     pub out_dir: Option<PathBuf>,
@@ -81,7 +83,9 @@ impl Precompile {
             let isa = Isa::new(t, self.opt_level)
                 .map_err(Error::Target)?
                 .with_bounds_checks(self.bounds_checks)
-                .with_interruption(self.interruption);
+                .with_interruption(self.interruption)
+                .with_target_cpu(self.target_cpu)
+                .map_err(Error::Target)?;
             if !isas.iter().any(|i| i.triple() == isa.triple()) {
                 isas.push(isa);
             }

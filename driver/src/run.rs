@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmprecomp_codegen::{Interruption, Isa, OptLevel};
+use wasmprecomp_codegen::{Interruption, Isa, OptLevel, TargetCpu};
 use wasmprecomp_runtime::wasi::{self, DirAccess, WasiCtx};
 use wasmprecomp_runtime::{Engine, Linker, Module, Store};
 
@@ -201,6 +201,7 @@ pub unsafe fn load(
     file: &Path,
     opt_level: OptLevel,
     interruption: Interruption,
+    target_cpu: TargetCpu,
     cache: &CacheSettings,
     warnings: &mut Vec<String>,
 ) -> Result<Module, Error> {
@@ -213,7 +214,9 @@ pub unsafe fn load(
     }
     let isa = Isa::new(None, opt_level)
         .map_err(Error::Target)?
-        .with_interruption(interruption);
+        .with_interruption(interruption)
+        .with_target_cpu(target_cpu)
+        .map_err(Error::Target)?;
     let out = tempfile_dir()?;
     let opts = DriverOptions {
         isa,

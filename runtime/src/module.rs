@@ -162,6 +162,8 @@ fn host_has(feature: &str) -> bool {
         "popcnt" => std::arch::is_x86_feature_detected!("popcnt"),
         "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
         "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
+        "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
+        "fma" => std::arch::is_x86_feature_detected!("fma"),
         "avx" => std::arch::is_x86_feature_detected!("avx"),
         "avx2" => std::arch::is_x86_feature_detected!("avx2"),
         _ => false,
@@ -279,7 +281,7 @@ impl Module {
         for f in &header.cpu_features {
             if !host_has(f) {
                 return Err(LoadError::Mismatch(format!(
-                    "artifact needs CPU feature `{f}`, which this CPU lacks"
+                    "artifact needs CPU feature `{f}`, which this CPU lacks; compile it for a lower `--target-cpu` (`baseline` runs on every CPU of the architecture)"
                 )));
             }
         }

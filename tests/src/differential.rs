@@ -28,7 +28,7 @@
 //!   `if (param f32) (result i32)` whose `else` arm runs reads back as 0.
 
 use std::collections::BTreeMap;
-use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Isa, OptLevel};
+use wasmprecomp_codegen::{compile_wasm, BoundsChecks, Isa, OptLevel, TargetCpu};
 use wasmprecomp_runtime as ours;
 
 /// Name under which the fuel global is exported.
@@ -496,9 +496,17 @@ struct Ours {
 
 impl Ours {
     fn new(wasm: &[u8], opt: OptLevel, bounds: BoundsChecks) -> Result<Ours, String> {
+        // `DIFF_TARGET_CPU` (a `--target-cpu` name) compiles for that CPU level.
+        let cpu = match std::env::var("DIFF_TARGET_CPU") {
+            Ok(name) => TargetCpu::parse(&name)
+                .ok_or_else(|| format!("DIFF_TARGET_CPU: unknown `{name}`"))?,
+            Err(_) => TargetCpu::Baseline,
+        };
         let isa = Isa::new(None, opt)
             .map_err(|e| format!("isa: {e}"))?
-            .with_bounds_checks(bounds);
+            .with_bounds_checks(bounds)
+            .with_target_cpu(cpu)
+            .map_err(|e| format!("isa: {e}"))?;
         let art =
             compile_wasm(wasm, &isa).map_err(|e| format!("wasmprecomp refused the module: {e}"))?;
         // SAFETY: `art` is the artifact the compiler wrote just above, unmodified.

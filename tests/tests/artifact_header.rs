@@ -99,6 +99,40 @@ fn a_missing_cpu_feature_is_refused() {
     assert!(e.to_string().contains("CPU feature `bogus!`"), "{e}");
 }
 
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn an_artifact_for_a_higher_cpu_level_loads_only_where_the_cpu_has_its_features() {
+    use wasmprecomp_codegen::TargetCpu;
+    let isa = Isa::new(None, OptLevel::Speed)
+        .unwrap()
+        .with_target_cpu(TargetCpu::X86_64V3)
+        .unwrap();
+    let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 1))"#).unwrap();
+    let a = compile_wasm(&wasm, &isa).unwrap();
+    let missing = isa.cpu_features().into_iter().find(|f| match f.as_str() {
+        "sse4.1" => !std::arch::is_x86_feature_detected!("sse4.1"),
+        "popcnt" => !std::arch::is_x86_feature_detected!("popcnt"),
+        "sse4.2" => !std::arch::is_x86_feature_detected!("sse4.2"),
+        "avx" => !std::arch::is_x86_feature_detected!("avx"),
+        "avx2" => !std::arch::is_x86_feature_detected!("avx2"),
+        "bmi1" => !std::arch::is_x86_feature_detected!("bmi1"),
+        "lzcnt" => !std::arch::is_x86_feature_detected!("lzcnt"),
+        other => panic!("a feature this test does not know: {other}"),
+    });
+    match missing {
+        None => load_changed(&a).expect("this CPU has every feature"),
+        Some(f) => {
+            let e = refuse(&a);
+            assert!(e.to_string().contains(&format!("CPU feature `{f}`")), "{e}");
+        }
+    }
+    // One feature this CPU lacks, named in the header: refused by name, with the fix.
+    let e = refuse(&patch(&a, b"avx2", b"avx9"));
+    let msg = e.to_string();
+    assert!(msg.contains("CPU feature `avx9`"), "{msg}");
+    assert!(msg.contains("--target-cpu"), "{msg}");
+}
+
 #[test]
 fn unknown_flags_are_refused() {
     let e = refuse(&patch(&artifact(), b"opt_level=", b"opt_lever="));

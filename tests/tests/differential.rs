@@ -3,7 +3,8 @@
 //! `wasmprecomp_tests::differential`).
 //!
 //! `DIFF_SEEDS=a..b` runs another range; `DIFF_DUMP=dir` writes each mismatching module to
-//! `dir/seed-N.wasm` for reproduction.
+//! `dir/seed-N.wasm` for reproduction; `DIFF_TARGET_CPU=x86-64-v3` (any `--target-cpu`
+//! name) compiles for that CPU level.
 
 use wasmprecomp_tests::differential::{check, generate};
 

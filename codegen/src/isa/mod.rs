@@ -90,6 +90,53 @@ pub(crate) fn needs_bounds_check(guard: bool, offset: crate::lower::MemOffset, s
     }
 }
 
+/// Which instruction-set extensions beyond the target's portable baseline generated code
+/// may use (`--target-cpu`). The enabled features are the ISA's
+/// [`cpu_features`](Isa::cpu_features): they go into every cache key and artifact header,
+/// and the runtime refuses an artifact on a CPU that lacks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum TargetCpu {
+    /// What every CPU of the target architecture has (x86-64: SSE4.1 and POPCNT).
+    #[default]
+    Baseline,
+    /// x86-64-v2: adds SSE4.2 (`pcmpgtq`).
+    X86_64V2,
+    /// x86-64-v3: adds AVX, AVX2, BMI1 and LZCNT (three-operand VEX forms, broadcasts,
+    /// `lzcnt`/`tzcnt`).
+    X86_64V3,
+    /// The highest level the host supports; only for the host's own architecture.
+    Native,
+}
+
+impl TargetCpu {
+    /// Every name [`parse`](Self::parse) accepts, for messages.
+    pub const NAMES: &'static str = "`baseline`, `x86-64-v2`, `x86-64-v3` or `native`";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetCpu::Baseline => "baseline",
+            TargetCpu::X86_64V2 => "x86-64-v2",
+            TargetCpu::X86_64V3 => "x86-64-v3",
+            TargetCpu::Native => "native",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TargetCpu> {
+        match s {
+            "baseline" => Some(TargetCpu::Baseline),
+            "x86-64-v2" => Some(TargetCpu::X86_64V2),
+            "x86-64-v3" => Some(TargetCpu::X86_64V3),
+            "native" => Some(TargetCpu::Native),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TargetCpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The backends, one per architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -105,6 +152,8 @@ pub struct Isa {
     opt_level: OptLevel,
     bounds_checks: BoundsChecks,
     interruption: Interruption,
+    /// Resolved: never [`TargetCpu::Native`].
+    cpu: TargetCpu,
     env: regalloc2::MachineEnv,
 }
 
@@ -140,6 +189,7 @@ impl Isa {
             opt_level,
             bounds_checks: BoundsChecks::default(),
             interruption: Interruption::NONE,
+            cpu: TargetCpu::Baseline,
             env,
         })
     }
@@ -162,6 +212,47 @@ impl Isa {
         self.interruption
     }
 
+    /// The same ISA with the CPU level `cpu`; `native` becomes the highest level the host
+    /// supports. Fails for a level this target does not have, and for `native` when the
+    /// target is not the host's architecture.
+    pub fn with_target_cpu(mut self, cpu: TargetCpu) -> Result<Isa, CompileError> {
+        let unsupported = |reason: String| CompileError::UnsupportedTargetCpu {
+            cpu: cpu.name().to_string(),
+            target: self.triple.to_string(),
+            reason,
+        };
+        let cpu = match cpu {
+            TargetCpu::Native => {
+                if self.triple.architecture != Triple::host().architecture {
+                    return Err(unsupported(format!(
+                        "`native` names the host's CPU, which cannot run {} code; name a level",
+                        self.triple.architecture
+                    )));
+                }
+                match self.backend {
+                    Backend::X64 => x64::host_cpu(),
+                    Backend::Aarch64 => TargetCpu::Baseline,
+                }
+            }
+            c => c,
+        };
+        let known = match self.backend {
+            Backend::X64 => true,
+            Backend::Aarch64 => cpu == TargetCpu::Baseline,
+        };
+        if !known {
+            return Err(unsupported(
+                "this target has only `baseline` (or `native`)".to_string(),
+            ));
+        }
+        self.cpu = cpu;
+        Ok(self)
+    }
+    /// The CPU level, resolved (never `native`).
+    pub fn target_cpu(&self) -> TargetCpu {
+        self.cpu
+    }
+
     pub fn triple(&self) -> &Triple {
         &self.triple
     }
@@ -177,7 +268,7 @@ impl Isa {
     }
     fn required_features(&self) -> &'static [&'static str] {
         match self.backend {
-            Backend::X64 => x64::CPU_FEATURES,
+            Backend::X64 => x64::cpu_features(self.cpu),
             Backend::Aarch64 => aarch64::CPU_FEATURES,
         }
     }
@@ -220,6 +311,7 @@ impl Isa {
                 alg,
                 self.bounds_checks,
                 self.interruption,
+                self.cpu,
             ),
             Backend::Aarch64 => aarch64::compile(
                 stencil,
@@ -302,5 +394,74 @@ impl Isa {
             }
             Backend::Aarch64 => aarch64::emit::patch(text, at, kind, value),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x64() -> Isa {
+        Isa::new(Some("x86_64-unknown-linux-gnu"), OptLevel::Speed).unwrap()
+    }
+
+    #[test]
+    fn baseline_named_is_the_default_identity() {
+        let named = x64().with_target_cpu(TargetCpu::Baseline).unwrap();
+        assert_eq!(named.identity(), x64().identity());
+        assert_eq!(named.cpu_features(), ["sse4.1", "popcnt"]);
+    }
+
+    #[test]
+    fn each_x86_64_level_has_its_own_features_and_identity() {
+        let v2 = x64().with_target_cpu(TargetCpu::X86_64V2).unwrap();
+        let v3 = x64().with_target_cpu(TargetCpu::X86_64V3).unwrap();
+        assert_eq!(v2.cpu_features(), ["sse4.1", "popcnt", "sse4.2"]);
+        assert!(v3.cpu_features().iter().any(|f| f == "avx2"));
+        assert!(!v3.cpu_features().iter().any(|f| f == "fma"));
+        let ids = [x64().identity(), v2.identity(), v3.identity()];
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+        // The flags stay those of before: the features tell the levels apart.
+        assert_eq!(v3.flags(), x64().flags());
+    }
+
+    #[test]
+    fn native_resolves_to_a_level_and_aarch64_has_only_the_baseline() {
+        if Triple::host().architecture == Architecture::X86_64 {
+            let n = x64().with_target_cpu(TargetCpu::Native).unwrap();
+            assert_ne!(n.target_cpu(), TargetCpu::Native);
+        } else {
+            let e = x64().with_target_cpu(TargetCpu::Native).unwrap_err();
+            assert!(e.to_string().contains("native"), "{e}");
+        }
+        let a64 = || Isa::new(Some("aarch64-unknown-linux-gnu"), OptLevel::Speed).unwrap();
+        assert!(a64().with_target_cpu(TargetCpu::Baseline).is_ok());
+        for cpu in [TargetCpu::X86_64V2, TargetCpu::X86_64V3] {
+            let e = a64().with_target_cpu(cpu).unwrap_err().to_string();
+            assert!(e.contains(cpu.name()) && e.contains("aarch64"), "{e}");
+        }
+        if Triple::host().architecture
+            != Architecture::Aarch64(target_lexicon::Aarch64Architecture::Aarch64)
+        {
+            let e = a64()
+                .with_target_cpu(TargetCpu::Native)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`native`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_name_parses_back() {
+        for cpu in [
+            TargetCpu::Baseline,
+            TargetCpu::X86_64V2,
+            TargetCpu::X86_64V3,
+            TargetCpu::Native,
+        ] {
+            assert_eq!(TargetCpu::parse(cpu.name()), Some(cpu));
+            assert!(TargetCpu::NAMES.contains(cpu.name()));
+        }
+        assert_eq!(TargetCpu::parse("x86-64-v4"), None);
     }
 }

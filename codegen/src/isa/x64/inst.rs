@@ -8,7 +8,7 @@
 //! and xmm15, which are never allocated.
 
 use super::asm::{
-    AluOp, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
+    AluOp, Broadcast, Cond, LaneSize, LoadKind, ShiftOp, Size, SseOp, VecImmOp, VecOp, VecShiftImm,
 };
 use crate::compiled::RelocKind;
 pub use crate::lower::{DivOp, FloatCC, MemOffset, TrapInfo, VmRef};
@@ -168,6 +168,18 @@ pub enum Inst {
         size: Size,
     },
     Popcnt {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
+    /// `lzcnt` (LZCNT): `Clz` in one instruction.
+    Lzcnt {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
+    /// `tzcnt` (BMI1): `Ctz` in one instruction.
+    Tzcnt {
         src: Reg,
         dst: Reg,
         size: Size,
@@ -446,6 +458,13 @@ pub enum Inst {
         dst: Reg,
         op: VecOp,
     },
+    /// dst = a op b in the VEX three-operand form (AVX): dst need not be a's register.
+    VBin3 {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecOp,
+    },
     /// dst = op src, for operations that do not read their destination.
     VUn {
         src: Reg,
@@ -460,6 +479,20 @@ pub enum Inst {
         op: VecImmOp,
         imm: u8,
     },
+    /// dst = op(a, b, imm) in the VEX three-operand form (AVX).
+    VBinImm3 {
+        a: Reg,
+        b: Reg,
+        dst: Reg,
+        op: VecImmOp,
+        imm: u8,
+    },
+    /// dst = src's low lane in every lane (AVX2).
+    VBroadcast {
+        src: Reg,
+        dst: Reg,
+        op: Broadcast,
+    },
     /// dst = op(src, imm), for operations that do not read their destination.
     VUnImm {
         src: Reg,
@@ -469,6 +502,13 @@ pub enum Inst {
     },
     /// dst (= src's register) shifted by an immediate.
     VShiftImm {
+        src: Reg,
+        dst: Reg,
+        op: VecShiftImm,
+        imm: u8,
+    },
+    /// dst = src shifted by an immediate, VEX-encoded (AVX): any register.
+    VShiftImm3 {
         src: Reg,
         dst: Reg,
         op: VecShiftImm,
@@ -581,6 +621,8 @@ impl MachInst for Inst {
             | Inst::Clz { src, dst, .. }
             | Inst::Ctz { src, dst, .. }
             | Inst::Popcnt { src, dst, .. }
+            | Inst::Lzcnt { src, dst, .. }
+            | Inst::Tzcnt { src, dst, .. }
             | Inst::Extend { src, dst, .. }
             | Inst::CmpImmSetcc { lhs: src, dst, .. }
             | Inst::FUnary { src, dst, .. }
@@ -609,6 +651,8 @@ impl MachInst for Inst {
             }
             | Inst::VUn { src, dst, .. }
             | Inst::VUnImm { src, dst, .. }
+            | Inst::VShiftImm3 { src, dst, .. }
+            | Inst::VBroadcast { src, dst, .. }
             | Inst::VExtract { v: src, dst, .. }
             | Inst::VMask { src, dst, .. } => {
                 v(src, Use);
@@ -676,7 +720,9 @@ impl MachInst for Inst {
                 dst,
                 ..
             }
-            | Inst::VTest { a, b, dst, .. } => {
+            | Inst::VTest { a, b, dst, .. }
+            | Inst::VBin3 { a, b, dst, .. }
+            | Inst::VBinImm3 { a, b, dst, .. } => {
                 v(a, Use);
                 v(b, Use);
                 v(dst, Def);

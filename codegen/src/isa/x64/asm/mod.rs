@@ -1334,4 +1334,4 @@ fn sib(ss: u8, index: u8, base: u8) -> u8 {
 }
 
 mod simd;
-pub use simd::{LaneSize, VecImmOp, VecOp, VecShiftImm};
+pub use simd::{Broadcast, LaneSize, VecImmOp, VecOp, VecShiftImm};

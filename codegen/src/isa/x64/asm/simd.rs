@@ -1,5 +1,7 @@
 //! Packed SSE encodings for 128-bit SIMD (SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 forms),
-//! all legacy-encoded: `[66|F2|F3] [REX] 0F [38|3A] op ModRM [imm8]`.
+//! legacy-encoded: `[66|F2|F3] [REX] 0F [38|3A] op ModRM [imm8]`; and, from the same
+//! table, the VEX.128 three-operand forms of the two-operand ones (AVX), where the
+//! prefix becomes VEX.pp and the escape VEX.mmmmm.
 
 use super::{hi, modrm, Amode, Asm, Gpr, Label, Rm, Xmm};
 
@@ -138,6 +140,37 @@ impl VecOp {
             "{self:?} has no memory form here"
         );
         self.encoding()
+    }
+
+    /// Whether the op has a VEX three-operand form `op dst, src1, src2` meaning
+    /// `dst = src1 op src2` (the legacy form with `dst` = `src1`). The others read only
+    /// their source.
+    pub fn has_vex3(self) -> bool {
+        use VecOp::*;
+        !matches!(
+            self,
+            Movdqu
+                | Pabsb
+                | Pabsw
+                | Pabsd
+                | Pmovsxbw
+                | Pmovsxwd
+                | Pmovsxdq
+                | Pmovzxbw
+                | Pmovzxwd
+                | Pmovzxdq
+                | Ptest
+                | Sqrtps
+                | Sqrtpd
+                | Cvtdq2ps
+                | Cvttps2dq
+                | Cvtps2pd
+                | Cvtpd2ps
+                | Cvtdq2pd
+                | Cvttpd2dq
+                | Movddup
+                | Movshdup
+        )
     }
 
     /// Mandatory prefix (0 for none) and the opcode bytes after it.
@@ -281,6 +314,13 @@ pub enum VecImmOp {
 }
 
 impl VecImmOp {
+    /// Whether the op has a VEX three-operand form `op dst, src1, src2, imm` (the
+    /// legacy form with `dst` = `src1`); the shuffles and rounds read only their source.
+    pub fn has_vex3(self) -> bool {
+        use VecImmOp::*;
+        !matches!(self, Pshufd | Pshuflw | Pshufhw | Roundps | Roundpd)
+    }
+
     fn encoding(self) -> (u8, &'static [u8]) {
         use VecImmOp::*;
         match self {
@@ -295,6 +335,29 @@ impl VecImmOp {
             Roundps => (0x66, &[0x0F, 0x3A, 0x08]),
             Roundpd => (0x66, &[0x0F, 0x3A, 0x09]),
             Insertps => (0x66, &[0x0F, 0x3A, 0x21]),
+        }
+    }
+}
+
+/// AVX2 broadcasts of a register's low lane to every lane (`VEX.128.66.0F38.W0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    Vpbroadcastb,
+    Vpbroadcastw,
+    Vpbroadcastd,
+    Vpbroadcastq,
+    /// the register-source form is AVX2
+    Vbroadcastss,
+}
+
+impl Broadcast {
+    fn opcode(self) -> u8 {
+        match self {
+            Broadcast::Vpbroadcastb => 0x78,
+            Broadcast::Vpbroadcastw => 0x79,
+            Broadcast::Vpbroadcastd => 0x58,
+            Broadcast::Vpbroadcastq => 0x59,
+            Broadcast::Vbroadcastss => 0x18,
         }
     }
 }
@@ -378,11 +441,92 @@ impl Asm {
         self.rel32_to(l);
     }
 
+    /// `vop dst, src1, src2` (VEX.128): `dst = src1 op src2`. Panics for an op without
+    /// a three-operand form ([`VecOp::has_vex3`]).
+    pub fn vex3(&mut self, op: VecOp, dst: Xmm, src1: Xmm, src2: Xmm) {
+        self.vex3_any(op, dst, src1, Rm::Reg(src2.0));
+    }
+
+    /// `vop dst, src1, [src2]` (VEX.128; no alignment needed). Panics as
+    /// [`vex3`](Self::vex3) does, and for `Movlhps`, `Movhlps` and `Movsd`.
+    pub fn vex3_m(&mut self, op: VecOp, dst: Xmm, src1: Xmm, src2: Amode) {
+        op.mem_encoding();
+        self.vex3_any(op, dst, src1, Rm::Mem(src2));
+    }
+
+    fn vex3_any(&mut self, op: VecOp, dst: Xmm, src1: Xmm, src2: Rm) {
+        assert!(op.has_vex3(), "{op:?} has no three-operand VEX form");
+        let (p, opc) = op.encoding();
+        self.vex(p, opc, dst.0, src1.0, src2);
+    }
+
+    /// Emits `VEX opcode ModRM [SIB] [disp]` for a VEX.128.W0 instruction: `p` the
+    /// legacy prefix (VEX.pp), `opc` the escape and opcode (`0F`, `0F 38` or `0F 3A`:
+    /// VEX.mmmmm), `reg` ModRM.reg, `vvvv` the extra source. The two-byte form when
+    /// neither X nor B is needed and the map is `0F`.
+    fn vex(&mut self, p: u8, opc: &[u8], reg: u8, vvvv: u8, rm: Rm) {
+        let pp = match p {
+            0x66 => 1,
+            0xF3 => 2,
+            0xF2 => 3,
+            _ => 0,
+        };
+        let (map, op) = match opc {
+            [0x0F, 0x38, op] => (2, *op),
+            [0x0F, 0x3A, op] => (3, *op),
+            [0x0F, op] => (1, *op),
+            _ => unreachable!("not a 0F-escaped opcode: {opc:x?}"),
+        };
+        let (x, b) = match rm {
+            Rm::Reg(r) => (0, hi(r)),
+            Rm::Mem(m) => (m.index.map_or(0, |(i, _)| hi(i.0)), hi(m.base.0)),
+        };
+        let r = hi(reg);
+        assert!(vvvv < 16, "register number {vvvv} out of range 0..16");
+        let v = (!vvvv & 0xF) << 3;
+        if x == 0 && b == 0 && map == 1 {
+            self.buf.extend_from_slice(&[0xC5, ((r ^ 1) << 7) | v | pp]);
+        } else {
+            self.buf.extend_from_slice(&[
+                0xC4,
+                ((r ^ 1) << 7) | ((x ^ 1) << 6) | ((b ^ 1) << 5) | map,
+                v | pp,
+            ]);
+        }
+        self.buf.push(op);
+        match rm {
+            Rm::Reg(r) => self.buf.push(modrm(3, reg, r)),
+            Rm::Mem(m) => self.mem_operand(reg, m),
+        }
+    }
+
     /// `op dst, src, imm`.
     pub fn vec_imm(&mut self, op: VecImmOp, dst: Xmm, src: Xmm, imm: u8) {
         let (p, opc) = op.encoding();
         self.insn(prefix(p), false, false, opc, dst.0, Rm::Reg(src.0));
         self.buf.push(imm);
+    }
+
+    /// `vop dst, src1, src2, imm` (VEX.128): `dst = op(src1, src2, imm)`. Panics for an
+    /// op without a three-operand form ([`VecImmOp::has_vex3`]).
+    pub fn vex3_imm(&mut self, op: VecImmOp, dst: Xmm, src1: Xmm, src2: Xmm, imm: u8) {
+        assert!(op.has_vex3(), "{op:?} has no three-operand VEX form");
+        let (p, opc) = op.encoding();
+        self.vex(p, opc, dst.0, src1.0, Rm::Reg(src2.0));
+        self.buf.push(imm);
+    }
+
+    /// `vop dst, src, imm` (VEX.128, shift by an immediate): `dst` is VEX.vvvv.
+    pub fn vex_shift_imm(&mut self, op: VecShiftImm, dst: Xmm, src: Xmm, imm: u8) {
+        let (opc, digit) = op.encoding();
+        self.vex(0x66, &[0x0F, opc], digit, dst.0, Rm::Reg(src.0));
+        self.buf.push(imm);
+    }
+
+    /// `vpbroadcast*`/`vbroadcastss dst, src` (AVX2): `src`'s low lane in every lane.
+    pub fn broadcast(&mut self, op: Broadcast, dst: Xmm, src: Xmm) {
+        // No second source: VEX.vvvv is 1111, register 0 inverted.
+        self.vex(0x66, &[0x0F, 0x38, op.opcode()], dst.0, 0, Rm::Reg(src.0));
     }
 
     /// `op dst, imm` (shift by an immediate).

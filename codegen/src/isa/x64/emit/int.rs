@@ -83,6 +83,8 @@ impl Emitter {
                 self.asm.cmov(Cond::E, *size, dst, R11);
             }
             Inst::Popcnt { src, dst, size } => self.asm.popcnt(*size, g(*dst), g(*src)),
+            Inst::Lzcnt { src, dst, size } => self.asm.lzcnt(*size, g(*dst), g(*src)),
+            Inst::Tzcnt { src, dst, size } => self.asm.tzcnt(*size, g(*dst), g(*src)),
             Inst::Extend {
                 src,
                 dst,

@@ -281,6 +281,8 @@ impl Emitter {
             | Inst::Clz { .. }
             | Inst::Ctz { .. }
             | Inst::Popcnt { .. }
+            | Inst::Lzcnt { .. }
+            | Inst::Tzcnt { .. }
             | Inst::Extend { .. }
             | Inst::CmpSetcc { .. }
             | Inst::CmpImmSetcc { .. } => self.int(inst),
@@ -323,6 +325,10 @@ impl Emitter {
             | Inst::Trap { .. } => self.control(inst, next, succs, labels),
             Inst::VConst { .. }
             | Inst::VBin { .. }
+            | Inst::VBin3 { .. }
+            | Inst::VBinImm3 { .. }
+            | Inst::VShiftImm3 { .. }
+            | Inst::VBroadcast { .. }
             | Inst::VUn { .. }
             | Inst::VBinImm { .. }
             | Inst::VUnImm { .. }

@@ -17,12 +17,20 @@ impl Emitter {
                 }
             },
             Inst::VBin { b, dst, op, .. } => self.asm.vec(*op, x(*dst), x(*b)),
+            Inst::VBin3 { a, b, dst, op } => self.asm.vex3(*op, x(*dst), x(*a), x(*b)),
             Inst::VUn { src, dst, op } => self.asm.vec(*op, x(*dst), x(*src)),
             Inst::VBinImm {
                 b, dst, op, imm, ..
             } => self.asm.vec_imm(*op, x(*dst), x(*b), *imm),
             Inst::VUnImm { src, dst, op, imm } => self.asm.vec_imm(*op, x(*dst), x(*src), *imm),
             Inst::VShiftImm { dst, op, imm, .. } => self.asm.vec_shift_imm(*op, x(*dst), *imm),
+            Inst::VBroadcast { src, dst, op } => self.asm.broadcast(*op, x(*dst), x(*src)),
+            Inst::VBinImm3 { a, b, dst, op, imm } => {
+                self.asm.vex3_imm(*op, x(*dst), x(*a), x(*b), *imm)
+            }
+            Inst::VShiftImm3 { src, dst, op, imm } => {
+                self.asm.vex_shift_imm(*op, x(*dst), x(*src), *imm)
+            }
             Inst::VInsert {
                 x: src,
                 dst,

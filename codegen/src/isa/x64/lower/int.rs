@@ -137,6 +137,16 @@ impl LowerInt for X64Lower {
         let dst = ctx.new_reg(ty);
         let (src, dst_r, size) = (r(ra), r(dst), size_of(ty));
         ctx.builder.push(match op {
+            IntUnaryOp::Clz if self.features.bit_counts => Inst::Lzcnt {
+                src,
+                dst: dst_r,
+                size,
+            },
+            IntUnaryOp::Ctz if self.features.bit_counts => Inst::Tzcnt {
+                src,
+                dst: dst_r,
+                size,
+            },
             IntUnaryOp::Clz => Inst::Clz {
                 src,
                 dst: dst_r,

@@ -36,6 +36,8 @@ use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 pub struct X64Lower {
     /// Guard-page bounds checks: accesses within the guard take no VM context operand.
     pub guard: bool,
+    /// The instructions it may use beyond the baseline.
+    pub features: super::Features,
 }
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;

@@ -6,7 +6,7 @@
 //! Relaxed SIMD takes one fixed choice per operator (see `docs/architecture.md`).
 
 use super::*;
-use crate::isa::x64::asm::{LaneSize, VecImmOp, VecOp, VecShiftImm};
+use crate::isa::x64::asm::{Broadcast, LaneSize, VecImmOp, VecOp, VecShiftImm};
 use crate::lower::{Lanes, LowerSimd, VBinOp, VShiftOp, VTernOp, VTestOp, VUnOp};
 
 fn splat8(b: u8) -> u128 {
@@ -52,13 +52,24 @@ impl X64Lower {
         dst
     }
 
+    /// `a op b`; with AVX in the three-operand form, which needs no copy of `a`.
     fn vbin(&mut self, ctx: C, op: VecOp, a: VReg, b: VReg) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VBin {
-            a: r(a),
-            b: r(b),
-            dst: r(dst),
-            op,
+        let (a, b, dst_r) = (r(a), r(b), r(dst));
+        ctx.builder.push(if self.features.avx && op.has_vex3() {
+            Inst::VBin3 {
+                a,
+                b,
+                dst: dst_r,
+                op,
+            }
+        } else {
+            Inst::VBin {
+                a,
+                b,
+                dst: dst_r,
+                op,
+            }
         });
         dst
     }
@@ -73,14 +84,26 @@ impl X64Lower {
         dst
     }
 
+    /// `op(a, b, imm)`; with AVX in the three-operand form.
     fn vbin_imm(&mut self, ctx: C, op: VecImmOp, a: VReg, b: VReg, imm: u8) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VBinImm {
-            a: r(a),
-            b: r(b),
-            dst: r(dst),
-            op,
-            imm,
+        let (a, b, dst_r) = (r(a), r(b), r(dst));
+        ctx.builder.push(if self.features.avx && op.has_vex3() {
+            Inst::VBinImm3 {
+                a,
+                b,
+                dst: dst_r,
+                op,
+                imm,
+            }
+        } else {
+            Inst::VBinImm {
+                a,
+                b,
+                dst: dst_r,
+                op,
+                imm,
+            }
         });
         dst
     }
@@ -96,13 +119,24 @@ impl X64Lower {
         dst
     }
 
+    /// `src` shifted by `imm`; with AVX into a register of its own.
     fn vshift_imm(&mut self, ctx: C, op: VecShiftImm, src: VReg, imm: u8) -> VReg {
         let dst = Self::vnew(ctx);
-        ctx.builder.push(Inst::VShiftImm {
-            src: r(src),
-            dst: r(dst),
-            op,
-            imm,
+        let (src, dst_r) = (r(src), r(dst));
+        ctx.builder.push(if self.features.avx {
+            Inst::VShiftImm3 {
+                src,
+                dst: dst_r,
+                op,
+                imm,
+            }
+        } else {
+            Inst::VShiftImm {
+                src,
+                dst: dst_r,
+                op,
+                imm,
+            }
         });
         dst
     }
@@ -147,6 +181,7 @@ impl X64Lower {
             Lanes::I8x16 => self.vbin(ctx, VecOp::Pcmpgtb, a, b),
             Lanes::I16x8 => self.vbin(ctx, VecOp::Pcmpgtw, a, b),
             Lanes::I32x4 => self.vbin(ctx, VecOp::Pcmpgtd, a, b),
+            _ if self.features.sse42 => self.vbin(ctx, VecOp::Pcmpgtq, a, b),
             _ => {
                 // No `pcmpgtq` before SSE4.2: where the high halves are equal, the sign of
                 // `b - a` decides; elsewhere the signed comparison of the high halves.
@@ -464,6 +499,24 @@ impl LowerSimd for X64Lower {
 
     fn splat(&mut self, ctx: C, lanes: Lanes, x: Val) -> VReg {
         let s = self.reg(ctx, x);
+        if self.features.avx2 {
+            let (v, op) = match lanes {
+                Lanes::I8x16 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastb),
+                Lanes::I16x8 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastw),
+                Lanes::I32x4 => (self.gpr_to_vec(ctx, s, Size::S32), Broadcast::Vpbroadcastd),
+                Lanes::I64x2 => (self.gpr_to_vec(ctx, s, Size::S64), Broadcast::Vpbroadcastq),
+                Lanes::F32x4 => (s, Broadcast::Vbroadcastss),
+                // `movddup` (SSE3) already takes one instruction.
+                Lanes::F64x2 => return self.vun(ctx, VecOp::Movddup, s),
+            };
+            let dst = Self::vnew(ctx);
+            ctx.builder.push(Inst::VBroadcast {
+                src: r(v),
+                dst: r(dst),
+                op,
+            });
+            return dst;
+        }
         match lanes {
             Lanes::I8x16 => {
                 let v = self.gpr_to_vec(ctx, s, Size::S32);
