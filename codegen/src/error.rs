@@ -36,7 +36,7 @@ pub enum CompileError {
         function: Option<u32>,
     },
     /// The requested target cannot be compiled for.
-    #[error("unsupported target `{0}`: wasmprecomp compiles for x86_64 Linux (x86_64-unknown-linux-gnu, x86_64-unknown-linux-musl)")]
+    #[error("unsupported target `{0}`: wasmprecomp compiles for x86_64 and aarch64 Linux (x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, and their musl variants)")]
     UnsupportedTarget(String),
     /// The requested CPU level does not exist for the target, or cannot be resolved.
     #[error("unsupported target CPU `{cpu}` for target `{target}`: {reason}")]
