@@ -290,7 +290,7 @@ pub enum Inst {
     },
     /// dst = [base + zext(addr) + offset] (bounds per the emitter's strategy; the length
     /// is read through `vmctx`, which an access that needs no check does not have: see
-    /// [`needs_bounds_check`](crate::isa::needs_bounds_check)).
+    /// `isa::needs_bounds_check`).
     Load {
         vmctx: Option<Reg>,
         base: Reg,
