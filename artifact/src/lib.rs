@@ -17,6 +17,7 @@
 
 pub mod abi;
 mod checksum;
+mod cpu;
 mod encode;
 mod libcall;
 mod meta;
@@ -24,6 +25,7 @@ mod validate;
 mod vm;
 
 pub use checksum::{artifact_checksum, seal, stored_checksum, CHECKSUM_OFFSET};
+pub use cpu::host_has_cpu_feature;
 pub use encode::{DecodeError, Reader, Writer};
 pub use libcall::{Libcall, LibcallSignature, NUM_LIBCALLS};
 pub use meta::*;

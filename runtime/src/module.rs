@@ -153,41 +153,6 @@ fn check_target(target: &str) -> Result<(), String> {
     ))
 }
 
-/// CPU features this host has, by the names artifacts use.
-#[cfg(target_arch = "x86_64")]
-fn host_has(feature: &str) -> bool {
-    match feature {
-        "sse4.1" => std::arch::is_x86_feature_detected!("sse4.1"),
-        "sse4.2" => std::arch::is_x86_feature_detected!("sse4.2"),
-        "popcnt" => std::arch::is_x86_feature_detected!("popcnt"),
-        "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
-        "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
-        "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
-        "fma" => std::arch::is_x86_feature_detected!("fma"),
-        "avx" => std::arch::is_x86_feature_detected!("avx"),
-        "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-        _ => false,
-    }
-}
-
-/// CPU features this host has, by the names artifacts use (those of
-/// `is_aarch64_feature_detected!`).
-#[cfg(target_arch = "aarch64")]
-fn host_has(feature: &str) -> bool {
-    match feature {
-        "neon" => std::arch::is_aarch64_feature_detected!("neon"),
-        "fp" => std::arch::is_aarch64_feature_detected!("fp"),
-        "lse" => std::arch::is_aarch64_feature_detected!("lse"),
-        "crc" => std::arch::is_aarch64_feature_detected!("crc"),
-        "rcpc" => std::arch::is_aarch64_feature_detected!("rcpc"),
-        "dotprod" => std::arch::is_aarch64_feature_detected!("dotprod"),
-        "fp16" => std::arch::is_aarch64_feature_detected!("fp16"),
-        "aes" => std::arch::is_aarch64_feature_detected!("aes"),
-        "sha2" => std::arch::is_aarch64_feature_detected!("sha2"),
-        _ => false,
-    }
-}
-
 impl Module {
     /// Loads an artifact file: [`Module::from_bytes`] of its contents.
     ///
@@ -279,7 +244,7 @@ impl Module {
         }
         check_target(&header.target).map_err(LoadError::Mismatch)?;
         for f in &header.cpu_features {
-            if !host_has(f) {
+            if !wasmprecomp_artifact::host_has_cpu_feature(f) {
                 return Err(LoadError::Mismatch(format!(
                     "artifact needs CPU feature `{f}`, which this CPU lacks; compile it for a lower `--target-cpu` (`baseline` runs on every CPU of the architecture)"
                 )));

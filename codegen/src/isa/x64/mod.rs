@@ -34,25 +34,11 @@ pub fn cpu_features(cpu: TargetCpu) -> &'static [&'static str] {
 
 /// The highest level whose features this host has (the host must be x86-64).
 pub fn host_cpu() -> TargetCpu {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let has = |f: &str| match f {
-            "sse4.1" => std::arch::is_x86_feature_detected!("sse4.1"),
-            "popcnt" => std::arch::is_x86_feature_detected!("popcnt"),
-            "sse4.2" => std::arch::is_x86_feature_detected!("sse4.2"),
-            "avx" => std::arch::is_x86_feature_detected!("avx"),
-            "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-            "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
-            "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
-            _ => false,
-        };
-        for cpu in [TargetCpu::X86_64V3, TargetCpu::X86_64V2] {
-            if cpu_features(cpu).iter().all(|f| has(f)) {
-                return cpu;
-            }
-        }
-    }
-    TargetCpu::Baseline
+    let has = wasmprecomp_artifact::host_has_cpu_feature;
+    [TargetCpu::X86_64V3, TargetCpu::X86_64V2]
+        .into_iter()
+        .find(|cpu| cpu_features(*cpu).iter().all(|f| has(f)))
+        .unwrap_or(TargetCpu::Baseline)
 }
 
 /// What the instruction selector may use beyond the baseline.

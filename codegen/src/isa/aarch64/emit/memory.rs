@@ -5,9 +5,7 @@
 //! relocated `movz`/`movk` pair and used as a register offset from the VM context.
 
 use super::*;
-use wasmprecomp_artifact::{
-    FUNCREF_SIG, GUARD_BYTES, VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
-};
+use wasmprecomp_artifact::{FUNCREF_SIG, VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN};
 
 impl Emitter {
     /// `op rt, [field]` where `field` is at `field` bytes into the VM-context slot `r`
@@ -57,7 +55,7 @@ impl Emitter {
                 return self.heap_access_slot(op, rt, vmctx, heap, addr, slot, mem, t)
             }
         };
-        if self.guard && offset + size <= GUARD_BYTES {
+        if !crate::isa::needs_bounds_check(self.guard, MemOffset::Imm(offset), size as u32) {
             if offset == 0 {
                 self.fault_site(t);
                 self.asm.mem_reg(op, rt, heap, addr, Extend::Uxtw, false);

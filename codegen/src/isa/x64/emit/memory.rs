@@ -198,7 +198,8 @@ impl Emitter {
     ) -> HeapAddr {
         // The index is the address zero-extended: the address register itself when its
         // upper half is known zero and nothing is added to it, else a copy in r10.
-        let index = if zero_extended && !needs_bounds_check(self.guard, offset, size) {
+        let checked = needs_bounds_check(self.guard, offset, size);
+        let index = if zero_extended && !checked {
             addr
         } else {
             self.asm.mov_rr(Size::S32, R10, addr);
@@ -206,7 +207,7 @@ impl Emitter {
         };
         match offset {
             MemOffset::Slot(slot) => {
-                if self.guard {
+                if !checked {
                     let a = Amode::base_index(heap, index, 1, PLACEHOLDER);
                     return HeapAddr::GuardedSlot(a, slot);
                 }
@@ -214,7 +215,7 @@ impl Emitter {
                 self.reloc_last(RelocKind::Const, slot, size as i32);
             }
             MemOffset::Imm(offset) => {
-                if self.guard && offset + size as u64 <= GUARD_BYTES {
+                if !checked {
                     return HeapAddr::Guarded(Amode::base_index(heap, index, 1, offset as i32));
                 }
                 let end = offset + size as u64;
@@ -226,7 +227,6 @@ impl Emitter {
                 }
             }
         }
-        debug_assert!(needs_bounds_check(self.guard, offset, size));
         let vmctx = vmctx.expect("a checked access has its vmctx operand");
         let base = self.vm_slot_ptr(vmctx, RelocKind::VmMemory, mem);
         self.vm_field(

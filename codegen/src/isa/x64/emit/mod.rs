@@ -33,8 +33,8 @@ use crate::vcode::{Reg, VCode};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
 use wasmprecomp_artifact::abi::x86_64 as protocol;
 use wasmprecomp_artifact::{
-    TrapKind, FUNCREF_SIG, GUARD_BYTES, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE,
-    VMCTX_STORE, VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
+    TrapKind, FUNCREF_SIG, STORE_STACK_LIMIT, VMCTX_LIBCALLS, VMCTX_RAISE, VMCTX_STORE,
+    VMMEMORY_BASE, VMMEMORY_LEN, VMTABLE_BASE, VMTABLE_LEN,
 };
 
 /// A displacement that forces a 32-bit field, patched by a relocation.
