@@ -4,7 +4,10 @@
 //! - [`ModuleKey`]: the whole-module tier, over the compiler identity and the module's
 //!   bytes ([`wasm_digest`]).
 //! - [`ManifestKey`]: the manifest tier, over the compiler identity and the module's
-//!   shape ([`shape_digest`]); a manifest row matches a body by [`body_digest`].
+//!   shape ([`shape_digest`]); a manifest row matches a body by [`body_digest`] and its
+//!   context ([`crate::manifest::context_digest`]). Under the key of the module's
+//!   interface ([`interface_digest`], [`interface_key`]), the same tier holds which
+//!   shape's manifest was stored last for that interface.
 //! - [`StencilKey`] (in `stencil.rs`, beside what it hashes): the function tier.
 //!
 //! None covers a path, a time or a machine name.
@@ -26,12 +29,18 @@ impl ModuleKey {
     }
 }
 
-/// The key of a module shape's manifest in the cache.
+/// The key of a module shape's manifest in the cache, or of the link from a module
+/// interface to the shape of its latest manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ManifestKey(pub [u8; 32]);
 
 const CODE_SECTION: u8 = 10;
 const CUSTOM_SECTION: u8 = 0;
+const TYPE_SECTION: u8 = 1;
+const IMPORT_SECTION: u8 = 2;
+const EXPORT_SECTION: u8 = 7;
+/// Not a section id: what [`for_each_section`] passes the magic and version as.
+const HEADER: u8 = 0xff;
 
 /// sha256 of a domain tag, the artifact format version, the compiler identity and
 /// `digest`: the shape of every module-level cache key.
@@ -99,35 +108,87 @@ impl<R: std::io::Read> std::io::Read for Counted<R> {
     }
 }
 
-/// BLAKE3 over the ids and contents of every section except code and custom sections, in
-/// order. Expects a module that has passed validation of its sections.
-pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(b"wasmprecomp-shape\0");
+/// Calls `f` with the id, module offset and contents of each section, in order, after
+/// the magic and version, passed as section [`HEADER`].
+fn for_each_section(wasm: &[u8], mut f: impl FnMut(u8, u64, &[u8])) {
     let mut r = wasmparser::BinaryReader::new(wasm, 0);
-    // Magic and version: hashed too, so a different encoding never matches.
     if let Ok(head) = r.read_bytes(8) {
-        h.update(head);
+        f(HEADER, 0, head);
     }
     while !r.eof() {
         let (Ok(id), Ok(len)) = (r.read_u8(), r.read_var_u32()) else {
             break;
         };
+        let offset = r.original_position();
         let Ok(body) = r.read_bytes(len as usize) else {
             break;
         };
-        if id != CODE_SECTION && id != CUSTOM_SECTION {
+        f(id, offset, body);
+    }
+}
+
+/// BLAKE3 over the ids and contents of the sections `keep` selects, in order, and the
+/// magic and version (so a different encoding never matches). Expects a module that has
+/// passed validation of its sections.
+fn sections_digest(domain: &[u8], wasm: &[u8], keep: impl Fn(u8) -> bool) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(domain);
+    for_each_section(wasm, |id, _, body| {
+        if id == HEADER || keep(id) {
             h.update(&[id]);
             h.update(&(body.len() as u64).to_le_bytes());
             h.update(body);
         }
-    }
+    });
+    h.finalize().into()
+}
+
+/// The module's shape: every section except code and custom sections.
+pub fn shape_digest(wasm: &[u8]) -> [u8; 32] {
+    sections_digest(b"wasmprecomp-shape\0", wasm, |id| {
+        id != CODE_SECTION && id != CUSTOM_SECTION
+    })
+}
+
+/// The module's interface: its type and import sections and the names and kinds of its
+/// exports (not their indices, which shift when a function is added before one). It
+/// tells a module apart from the other modules of a workspace and stays when one is
+/// edited (data moved, functions added, changed or reordered), so it finds the manifest
+/// of the module's previous build when the shape changed. It only finds one: every row
+/// is checked against the module on its own. Expects a module that has passed validation
+/// of its sections.
+pub fn interface_digest(wasm: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"wasmprecomp-interface\0");
+    for_each_section(wasm, |id, offset, body| match id {
+        TYPE_SECTION | IMPORT_SECTION => {
+            h.update(&[id]);
+            h.update(&(body.len() as u64).to_le_bytes());
+            h.update(body);
+        }
+        EXPORT_SECTION => {
+            let reader = wasmparser::BinaryReader::new(body, offset);
+            let exports = wasmparser::ExportSectionReader::new(reader).into_iter();
+            for e in exports.flat_map(|s| s.into_iter().flatten()) {
+                h.update(&[id, e.kind as u8]);
+                h.update(&(e.name.len() as u64).to_le_bytes());
+                h.update(e.name.as_bytes());
+            }
+        }
+        _ => {}
+    });
     h.finalize().into()
 }
 
 /// The manifest tier key of a module shape for `isa` (compiler identity included).
 pub fn manifest_key(isa: &Isa, shape: &[u8; 32]) -> ManifestKey {
     ManifestKey(identity_key(b"wasmprecomp-manifest\0", isa, shape))
+}
+
+/// The manifest tier key under which a module interface's link to its latest manifest
+/// is stored (see [`crate::manifest::Link`]).
+pub fn interface_key(isa: &Isa, interface: &[u8; 32]) -> ManifestKey {
+    ManifestKey(identity_key(b"wasmprecomp-interface\0", isa, interface))
 }
 
 /// BLAKE3 of one function body's bytes (locals and operators) but for the immediates of

@@ -1,29 +1,172 @@
 //! Module manifests: for one module *shape* (every section except the code section and
 //! custom sections), the stencil key, parameters and compiled code of each function.
 //!
-//! A function's stencil and parameters are a pure function of the module's shape, the
-//! function's position and its body bytes (the body offset aside, which the linker takes
-//! from the module at hand). So when a module with the same shape is compiled again
-//! (rebuilt after an edit that changed some bodies, or recompiled with the module tier
-//! off), every function whose body digest matches its manifest row skips validation,
-//! renaming, hashing and the per-function cache lookup: its key, parameters and code come
-//! from one read. The rows whose bodies changed go through the function tier as usual.
+//! A function's validity, stencil and parameters are a pure function of its body bytes,
+//! its own signature and the facts of the module entities its body names (the function
+//! index and body offset aside, which the linker takes from the module at hand). A row
+//! records the digest of the body and the digest of those facts, its *context*
+//! ([`context_digest`]). So when a module of the same shape is compiled again (rebuilt
+//! after an edit of some bodies, or recompiled with the module tier off), every function
+//! whose body and context match its row skips validation, renaming, hashing and the
+//! per-function cache lookup: its key, parameters and code come from one read. The other
+//! functions go through the function tier as usual.
 //!
-//! The manifest's cache key names the shape, not the content: a later compile of the same
-//! shape replaces it. Any version is correct for the rows it matches, so concurrent
-//! writers cannot make it wrong, only less useful.
+//! An edit that moves data, reorders the function or element section or adds a function
+//! changes the shape but keeps the module's *interface* (its type, import and export
+//! sections). Each interface has a [`Link`] to the shape whose manifest was stored last
+//! with it; a module whose shape has no manifest follows its interface's link, and the
+//! rows of every function the edit did not change still match there, found at their
+//! position or a few rows from it ([`Manifest::find`]).
+//!
+//! The manifest's cache key names the shape, not the content: a later compile of the
+//! same shape replaces it, as a later manifest of the interface replaces its link. Any
+//! version is correct for the rows it matches, so concurrent writers (or two modules of
+//! one interface) cannot make it wrong, only less useful.
 
 use crate::compiled::CodeRef;
-use crate::stencil::{ConstClass, ConstImmediate, KeyMap, Parameters, StencilKey, NUM_REF_KINDS};
-use wasmprecomp_artifact::{DecodeError, Reader, Writer};
+use crate::keys::ManifestKey;
+use crate::module::ModuleInfo;
+use crate::stencil::{
+    global_type, table_elem, write_functype, ConstClass, ConstImmediate, KeyMap, Parameters,
+    RefKind, StencilKey, NUM_REF_KINDS,
+};
+use wasmprecomp_artifact::{self as art, DecodeError, Reader, Writer};
 
-const MAGIC: &[u8; 4] = b"WPM2";
+const MAGIC: &[u8; 4] = b"WPM3";
+const LINK_MAGIC: &[u8; 4] = b"WPL1";
+
+/// What the manifest tier holds under a module interface's key
+/// ([`crate::keys::interface_key`]): the key of the manifest last stored for a module of
+/// that interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link(pub ManifestKey);
+
+impl Link {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = LINK_MAGIC.to_vec();
+        b.extend_from_slice(&self.0 .0);
+        b
+    }
+
+    /// Decodes [`Link::encode`]'s output; anything else (a manifest, a damaged entry) is
+    /// `None`.
+    pub fn decode(data: &[u8]) -> Option<Link> {
+        let key = data.strip_prefix(LINK_MAGIC)?;
+        Some(Link(ManifestKey(key.try_into().ok()?)))
+    }
+}
+
+/// How far from its position a function's row is looked for, when the row at its
+/// position does not match: functions added, removed or moved before it shift it.
+const SEARCH_ROWS: isize = 8;
+
+/// What a function's row is found by: its body (digest and length) and its context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowId {
+    /// [`crate::keys::body_digest`] of the body, its constant immediates left out.
+    pub body: [u8; 32],
+    /// The body's length in bytes.
+    pub len: u32,
+    /// [`context_digest`] of the function in its module.
+    pub context: [u8; 32],
+}
+
+/// The functions of a module that `ref.func` may name: exported ones, and those named by
+/// an element segment or a global's initializer.
+pub struct Declared(Vec<bool>);
+
+impl Declared {
+    pub fn of(meta: &art::ModuleMeta) -> Declared {
+        let mut d = vec![false; meta.functions.len()];
+        let mut mark = |f: u32| {
+            if let Some(x) = d.get_mut(f as usize) {
+                *x = true;
+            }
+        };
+        for e in &meta.exports {
+            if e.kind == art::ExternKind::Func {
+                mark(e.index);
+            }
+        }
+        for seg in &meta.elements {
+            for item in &seg.items {
+                if let art::ConstExpr::RefFunc(f) = item {
+                    mark(*f);
+                }
+            }
+        }
+        for g in &meta.globals {
+            if let art::ConstExpr::RefFunc(f) = g.init {
+                mark(f);
+            }
+        }
+        Declared(d)
+    }
+}
+
+/// The digest of everything a function's validity, stencil and parameters depend on
+/// besides its body bytes: its own signature and, for each entity its body names (`refs`,
+/// per kind, in the order the stencil numbers them), every fact the stencil records
+/// about it and every fact validation reads (whether a function is declared for
+/// `ref.func`, an element segment's type, whether the module has a data count section).
+/// `None` when the module lacks one of the entities.
+pub fn context_digest(
+    info: &ModuleInfo,
+    declared: &Declared,
+    func_index: u32,
+    refs: &[Vec<u32>; NUM_REF_KINDS],
+) -> Option<[u8; 32]> {
+    let m = &info.meta;
+    let mut w = Writer::new();
+    write_functype(&mut w, m.func_type(func_index)?);
+    for (kind, list) in refs.iter().enumerate() {
+        w.u32(list.len() as u32);
+        for &real in list {
+            match kind {
+                k if k == RefKind::Func as usize => {
+                    write_functype(&mut w, m.func_type(real)?);
+                    w.bool(real < m.num_imported_funcs);
+                    w.bool(*declared.0.get(real as usize)?);
+                }
+                k if k == RefKind::Type as usize => {
+                    write_functype(&mut w, m.types.get(real as usize)?)
+                }
+                k if k == RefKind::Global as usize => {
+                    let g = global_type(m, real)?;
+                    w.u8(g.ty.code());
+                    w.bool(g.mutable);
+                    w.bool(real < m.num_imported_globals);
+                }
+                k if k == RefKind::Table as usize => {
+                    w.u8(table_elem(m, real)?.code());
+                    w.bool(real < m.num_imported_tables);
+                }
+                k if k == RefKind::Memory as usize => {
+                    if real as usize >= m.num_imported_memories as usize + m.memories.len() {
+                        return None;
+                    }
+                    w.bool(real < m.num_imported_memories);
+                }
+                k if k == RefKind::Data as usize => {
+                    m.data.get(real as usize)?;
+                    w.bool(info.data_count.is_some());
+                }
+                _ => w.u8(m.elements.get(real as usize)?.ty.code()),
+            }
+        }
+    }
+    Some(blake3::hash(&w.finish()).into())
+}
 
 /// One defined function of the manifest's module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// [`crate::keys::body_digest`] of the body, its constant immediates left out.
     pub body: [u8; 32],
+    /// The body's length in bytes.
+    pub len: u32,
+    /// [`context_digest`] of the function in its module.
+    pub context: [u8; 32],
     pub key: StencilKey,
     /// Index into [`Manifest::code`].
     pub code: u32,
@@ -68,21 +211,36 @@ impl Row {
         Some(values.into_iter().map(|(_, v)| v).collect())
     }
 
+    /// The constant slot values of defined function `defined` of `info` (in `wasm`) when
+    /// this row is its row: a body of the same length that [`Row::matches`], in a
+    /// function whose [`context_digest`] is the row's. Then its validity, stencil, key
+    /// and code are the row's.
+    pub fn matches_function(
+        &self,
+        info: &ModuleInfo,
+        declared: &Declared,
+        wasm: &[u8],
+        defined: u32,
+    ) -> Option<Vec<u64>> {
+        let range = info.bodies.get(defined as usize)?;
+        if range.len() != self.len as usize {
+            return None;
+        }
+        let consts = self.matches(wasm.get(range.clone())?)?;
+        let func_index = info.num_imported_funcs() + defined;
+        (context_digest(info, declared, func_index, &self.refs)? == self.context).then_some(consts)
+    }
+
     /// The parameters of this row's function at `func_index`, whose body now starts at
     /// `body_offset`, with constant slot values `consts` (from [`Row::matches`]).
-    pub fn into_parameters(
-        self,
-        func_index: u32,
-        body_offset: u32,
-        consts: Vec<u64>,
-    ) -> Parameters {
+    pub fn parameters(&self, func_index: u32, body_offset: u32, consts: Vec<u64>) -> Parameters {
         Parameters {
             func_index,
             body_offset,
-            refs: self.refs,
-            offset_fixups: self.offset_fixups,
+            refs: self.refs.clone(),
+            offset_fixups: self.offset_fixups.clone(),
             consts,
-            const_immediates: self.consts,
+            const_immediates: self.consts.clone(),
         }
     }
 }
@@ -96,10 +254,10 @@ pub struct Manifest<'a> {
 }
 
 impl<'a> Manifest<'a> {
-    /// Builds the manifest of a compiled module from each function's body digest, key,
+    /// Builds the manifest of a compiled module from each function's row id, key,
     /// parameters and code.
     pub fn build<'p>(
-        bodies: &[[u8; 32]],
+        ids: &[RowId],
         keys: &[StencilKey],
         params: impl Iterator<Item = &'p Parameters>,
         code_of: &dyn Fn(usize) -> CodeRef<'a>,
@@ -112,7 +270,9 @@ impl<'a> Manifest<'a> {
                 (m.code.len() - 1) as u32
             });
             m.rows.push(Row {
-                body: bodies[i],
+                body: ids[i].body,
+                len: ids[i].len,
+                context: ids[i].context,
                 key: keys[i],
                 code,
                 refs: p.refs.clone(),
@@ -121,6 +281,29 @@ impl<'a> Manifest<'a> {
             });
         }
         m
+    }
+
+    /// The row of defined function `defined` among the rows near its position, the row
+    /// at its position aside (tried first, on its own): `shift` rows from it first (how
+    /// far the last function found was from its position), then up to [`SEARCH_ROWS`]
+    /// rows either side of that. Returns the row's index and the constant slot values.
+    pub fn find(
+        &self,
+        info: &ModuleInfo,
+        declared: &Declared,
+        wasm: &[u8],
+        defined: u32,
+        shift: isize,
+    ) -> Option<(usize, Vec<u64>)> {
+        let len = info.bodies.get(defined as usize)?.len();
+        let at = defined as isize + shift;
+        (0..=2 * SEARCH_ROWS)
+            .map(|o| at + if o % 2 == 0 { -(o / 2) } else { o / 2 + 1 })
+            .filter(|&j| j != defined as isize && j >= 0)
+            .filter_map(|j| Some((j as usize, self.rows.get(j as usize)?)))
+            // The length first: most rows near a changed body differ in it.
+            .filter(|(_, r)| r.len as usize == len)
+            .find_map(|(j, r)| Some((j, r.matches_function(info, declared, wasm, defined)?)))
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -134,6 +317,8 @@ impl<'a> Manifest<'a> {
         w.u32(self.rows.len() as u32);
         for r in &self.rows {
             w.raw(&r.body);
+            w.u32(r.len);
+            w.raw(&r.context);
             w.raw(&r.key.0);
             w.u32(r.code);
             for refs in &r.refs {
@@ -170,7 +355,7 @@ impl<'a> Manifest<'a> {
         for _ in 0..n {
             code.push(CodeRef::decode(r.bytes()?)?);
         }
-        let n = r.count(64 + 4 + 4 * (NUM_REF_KINDS + 2))?;
+        let n = r.count(96 + 8 + 4 * (NUM_REF_KINDS + 2))?;
         let mut rows = Vec::with_capacity(n);
         // Each code entry belongs to exactly one key (the compiler takes entries out
         // when it uses them).
@@ -178,6 +363,9 @@ impl<'a> Manifest<'a> {
         for _ in 0..n {
             let mut body = [0u8; 32];
             body.copy_from_slice(r.take(32)?);
+            let len = r.u32()?;
+            let mut context = [0u8; 32];
+            context.copy_from_slice(r.take(32)?);
             let mut key = [0u8; 32];
             key.copy_from_slice(r.take(32)?);
             let c = r.u32()?;
@@ -219,6 +407,8 @@ impl<'a> Manifest<'a> {
             }
             rows.push(Row {
                 body,
+                len,
+                context,
                 key: StencilKey(key),
                 code: c,
                 refs,
@@ -258,6 +448,8 @@ mod tests {
             rows: vec![
                 Row {
                     body: [1; 32],
+                    len: 9,
+                    context: [4; 32],
                     key: StencilKey([2; 32]),
                     code: 0,
                     refs: refs.clone(),
@@ -271,6 +463,8 @@ mod tests {
                 },
                 Row {
                     body: [3; 32],
+                    len: 2,
+                    context: [5; 32],
                     key: StencilKey([2; 32]),
                     code: 0,
                     refs,
@@ -338,27 +532,31 @@ mod tests {
     }
 
     #[test]
-    fn the_shape_ignores_code_and_custom_sections_only() {
-        let a = wat::parse_str(
-            r#"(module (global (mut i32) (i32.const 1)) (func (result i32) i32.const 1))"#,
-        )
-        .expect("wat");
-        let b = wat::parse_str(
-            r#"(module (global (mut i32) (i32.const 1)) (func (result i32) i32.const 2))"#,
-        )
-        .expect("wat");
-        let c = wat::parse_str(
-            r#"(module (global (mut i32) (i32.const 2)) (func (result i32) i32.const 1))"#,
-        )
-        .expect("wat");
-        assert_eq!(crate::keys::shape_digest(&a), crate::keys::shape_digest(&b));
-        assert_ne!(crate::keys::shape_digest(&a), crate::keys::shape_digest(&c));
-        let mut named = a.clone();
-        // A custom section appended: same shape.
-        named.extend_from_slice(&[0, 4, 3, b'a', b'b', b'c']);
-        assert_eq!(
-            crate::keys::shape_digest(&a),
-            crate::keys::shape_digest(&named)
+    fn the_interface_is_the_type_import_and_export_sections() {
+        let digest = |wat: &str| crate::keys::interface_digest(&wat::parse_str(wat).expect("wat"));
+        let a = digest(
+            r#"(module (global (mut i32) (i32.const 1)) (func (export "f") (result i32) i32.const 1))"#,
         );
+        // Other bodies, globals, data, functions (the export's index shifted): the same
+        // interface.
+        let same = digest(
+            r#"(module (memory 1) (global (mut i32) (i32.const 2)) (data (i32.const 0) "x")
+                (func (result i32) i32.const 3) (func (export "f") (result i32) i32.const 2))"#,
+        );
+        assert_eq!(a, same);
+        let exported = digest(
+            r#"(module (global (mut i32) (i32.const 1)) (func (export "g") (result i32) i32.const 1))"#,
+        );
+        assert_ne!(a, exported);
+        let typed = digest(
+            r#"(module (type (func (param i64))) (global (mut i32) (i32.const 1))
+                (func (export "f") (result i32) i32.const 1))"#,
+        );
+        assert_ne!(a, typed);
+        let imported = digest(
+            r#"(module (import "m" "g" (global i32)) (global (mut i32) (i32.const 1))
+                (func (export "f") (result i32) i32.const 1))"#,
+        );
+        assert_ne!(a, imported);
     }
 }

@@ -91,6 +91,9 @@ pub struct ModuleInfo {
     pub bodies: Vec<Range<usize>>,
     /// Module-relative byte offset of the code section, for error messages.
     pub code_section: Option<Range<usize>>,
+    /// The data count section's value, when the module has one (`memory.init` and
+    /// `data.drop` validate only with it).
+    pub data_count: Option<u32>,
 }
 
 impl ModuleInfo {
@@ -410,6 +413,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
     let mut meta = art::ModuleMeta::default();
     let mut bodies = Vec::new();
     let mut code_section = None;
+    let mut data_count = None;
     let mut names: Vec<Option<String>> = Vec::new();
     let mut name_map: Vec<(u32, String)> = Vec::new();
     for payload in Parser::new(0).parse_all(wasm) {
@@ -595,6 +599,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                     });
                 }
             }
+            Payload::DataCountSection { count, .. } => data_count = Some(count),
             Payload::CodeSectionStart {
                 unchecked_range: range,
                 ..
@@ -658,6 +663,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
         meta,
         bodies,
         code_section,
+        data_count,
     })
 }
 

@@ -436,7 +436,7 @@ impl FunctionStencil {
     }
 }
 
-fn write_functype(w: &mut Writer, t: &art::FuncType) {
+pub(crate) fn write_functype(w: &mut Writer, t: &art::FuncType) {
     w.u32(t.params.len() as u32);
     for p in &t.params {
         w.u8(p.code());
@@ -582,7 +582,7 @@ impl Renamer<'_> {
     }
 }
 
-fn global_type(m: &art::ModuleMeta, idx: u32) -> Option<art::GlobalType> {
+pub(crate) fn global_type(m: &art::ModuleMeta, idx: u32) -> Option<art::GlobalType> {
     if idx < m.num_imported_globals {
         return m
             .imports
@@ -598,7 +598,7 @@ fn global_type(m: &art::ModuleMeta, idx: u32) -> Option<art::GlobalType> {
         .map(|g| g.ty)
 }
 
-fn table_elem(m: &art::ModuleMeta, idx: u32) -> Option<art::ValType> {
+pub(crate) fn table_elem(m: &art::ModuleMeta, idx: u32) -> Option<art::ValType> {
     if idx < m.num_imported_tables {
         return m
             .imports

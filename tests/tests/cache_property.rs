@@ -427,7 +427,8 @@ fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
         }
         let unique = first.stats.hits + first.stats.misses;
         assert_eq!(first.stats.from_manifest, 0, "seed {seed}");
-        assert_eq!(cache.manifests.lock().unwrap().len(), 1, "seed {seed}");
+        // The shape's manifest and the interface's link to it.
+        assert_eq!(cache.manifests.lock().unwrap().len(), 2, "seed {seed}");
 
         // The same module again: every function from the manifest, the same artifact.
         let again = compile_module(&wasm, opts).unwrap();
@@ -463,7 +464,7 @@ fn manifests_serve_unchanged_bodies_and_never_change_the_code() {
         let c = cache_checked(&moved, opts, seed);
         assert_eq!(c.artifact, fresh.artifact, "seed {seed}");
 
-        // Another shape (an import added) does not use the manifest.
+        // Another interface (an import added) does not use the manifest.
         let shifted = reencode(&raw, &mut ShiftFunctions { added: false });
         let s = compile_module(&shifted, opts).unwrap();
         assert_eq!(s.stats.from_manifest, 0, "seed {seed}");
@@ -511,9 +512,10 @@ fn only_a_valid_module_with_functions_looks_up_its_manifest() {
         (r.is_ok(), cache.lookups.load(Ordering::Relaxed) - before)
     };
     assert_eq!(lookups("(module (memory 1))"), (true, 0), "no functions");
+    // The shape's manifest, then the interface's link.
     assert_eq!(
         lookups("(module (func (result i32) i32.const 1))"),
-        (true, 1),
+        (true, 2),
         "one function"
     );
     // wat checks nothing, so these reach our validation and fail it there.
@@ -527,6 +529,112 @@ fn only_a_valid_module_with_functions_looks_up_its_manifest() {
     assert_eq!(
         lookups("(module (func (result i32) i64.const 1))"),
         (false, 1),
-        "an invalid body"
+        "an invalid body (the shape of the one before, whose manifest it finds)"
     );
+}
+
+/// A module of four functions, each one kind of reference: a mutable global, a large
+/// constant (a constant slot), nothing, a declared `ref.func`. `before` is put before
+/// them, `data` and `global` are the data segment and the global's declaration.
+fn four_functions(before: &str, data: &str, global: &str, declare: bool) -> Vec<u8> {
+    let declare = if declare {
+        "(elem declare func $c)"
+    } else {
+        ""
+    };
+    wat::parse_str(format!(
+        r#"(module
+            (memory 1)
+            {global}
+            {data}
+            {declare}
+            {before}
+            (func $a (export "a") (result i32) global.get $g i32.const 1 i32.add)
+            (func $b (export "b") (result i32) i32.const 100000 i32.load)
+            (func $c (result i32) i32.const 3)
+            (func $d (export "d") (result i32) ref.func $c ref.is_null))"#
+    ))
+    .expect("wat")
+}
+
+const MUT_GLOBAL: &str = "(global $g (mut i32) (i32.const 7))";
+const DATA: &str = r#"(data (i32.const 16) "abc")"#;
+
+/// `edited` compiled after `base` into one cache: how many functions the manifest
+/// served, checked against a compile without cache and a checked compile.
+fn served_after(base: &[u8], edited: &[u8]) -> u32 {
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let cache = ManifestCache::default();
+    let opts = CompileOptions {
+        isa: &isa,
+        cache: &cache,
+        check_cache: false,
+    };
+    compile_module(base, opts).unwrap();
+    let served = compile_module(edited, opts).unwrap();
+    let fresh = without_cache(edited, opts);
+    assert_eq!(served.artifact, fresh.artifact);
+    assert_eq!(served.keys, fresh.keys);
+    // A checked compile of a fresh copy of the same cache state agrees.
+    let cache = ManifestCache::default();
+    let opts = CompileOptions {
+        cache: &cache,
+        ..opts
+    };
+    compile_module(base, opts).unwrap();
+    let checked = cache_checked(edited, opts, 0);
+    assert_eq!(checked.artifact, fresh.artifact);
+    served.stats.from_manifest
+}
+
+#[test]
+fn an_edit_that_changes_the_shape_but_not_the_interface_is_served_by_the_last_manifest() {
+    let base = four_functions("", DATA, MUT_GLOBAL, true);
+    assert_eq!(served_after(&base, &base), 4, "the same module");
+    // Data moved and grown, the global's initial value changed, a function added before
+    // the others: every body whose bytes are unchanged is served a row away from its
+    // position; `$d`'s `ref.func` names a shifted index, so its bytes changed.
+    let edited = four_functions(
+        "(func $new (result i32) i32.const 9)",
+        r#"(data (i32.const 32) "abcdef")"#,
+        "(global $g (mut i32) (i32.const 8))",
+        true,
+    );
+    assert_eq!(served_after(&base, &edited), 3, "three bodies unchanged");
+    // Two functions added: two rows away.
+    let edited = four_functions(
+        "(func $x (result i32) i32.const 9) (func $y (result i32) i32.const 10)",
+        DATA,
+        MUT_GLOBAL,
+        true,
+    );
+    assert_eq!(served_after(&base, &edited), 3, "two functions added");
+    // A new type is another interface: nothing from the manifest.
+    let edited = four_functions("(func $y (result i64) i64.const 9)", DATA, MUT_GLOBAL, true);
+    assert_eq!(served_after(&base, &edited), 0, "a type added");
+}
+
+#[test]
+fn a_body_whose_context_changed_is_not_served_by_its_row() {
+    let base = four_functions("", DATA, MUT_GLOBAL, true);
+    // The global immutable: `$a`'s bytes are the same, its stencil is not.
+    let immutable = four_functions("", DATA, "(global $g i32 (i32.const 7))", true);
+    assert_eq!(served_after(&base, &immutable), 3);
+    // `$c` no longer declared: `$d`'s bytes are the same, and now invalid.
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let cache = ManifestCache::default();
+    let opts = CompileOptions {
+        isa: &isa,
+        cache: &cache,
+        check_cache: false,
+    };
+    compile_module(&base, opts).unwrap();
+    let undeclared = four_functions("", DATA, MUT_GLOBAL, false);
+    match compile_module(&undeclared, opts) {
+        Ok(m) => panic!(
+            "an undeclared ref.func compiled, {} functions from the manifest",
+            m.stats.from_manifest
+        ),
+        Err(e) => assert!(e.to_string().contains("undeclared"), "{e}"),
+    }
 }

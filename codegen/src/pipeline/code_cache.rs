@@ -7,7 +7,8 @@ use std::path::Path;
 /// own key space (equal key bytes in two tiers name unrelated entries):
 ///
 /// - **modules**: a module's finished artifact under its [`ModuleKey`];
-/// - **manifests**: one [`crate::manifest`] per module shape under its [`ManifestKey`];
+/// - **manifests**: one [`crate::manifest`] per module shape under its [`ManifestKey`],
+///   and per module interface a [`crate::manifest::Link`] to the shape stored last;
 /// - **functions**: one encoded [`crate::CompiledStencil`] under its [`StencilKey`].
 ///
 /// Payloads are opaque to an implementation: the pipeline alone knows what they mean,
@@ -47,13 +48,13 @@ pub trait CodeCache: Sync {
     fn manifests(&self) -> bool {
         false
     }
-    /// The manifest stored under `key`, if any. A manifest's key names a module shape,
-    /// not its content: any version stored under it may come back (the pipeline matches
-    /// each row against the module before using it).
+    /// The manifest (or interface link) stored under `key`, if any. A manifest's key
+    /// names a module shape, not its content: any version stored under it may come back
+    /// (the pipeline matches each row against the module before using it).
     fn get_manifest(&self, _key: &ManifestKey) -> Option<Vec<u8>> {
         None
     }
-    /// Stores (replaces) the manifest under `key`.
+    /// Stores (replaces) the manifest (or interface link) under `key`.
     fn put_manifest(&self, _key: &ManifestKey, _manifest: &[u8]) {}
 
     /// Whether whole-module artifacts are looked up and stored.

@@ -2,8 +2,9 @@
 //!
 //! 1. the module tier (`module_tier.rs`, [`compile_files`]): a module whose artifact is
 //!    cached is done after reading and hashing it;
-//! 2. validation, then the manifest tier: the module shape's manifest serves every
-//!    function whose body it still matches;
+//! 2. validation, then the manifest tier: the module shape's manifest (or, for a new
+//!    shape, the manifest its interface links to) serves every function whose body and
+//!    context it still matches;
 //! 3. stencils and the function tier (one lookup per distinct stencil across every
 //!    module of a run), parallel compilation of the misses, then the link (`link.rs`)
 //!    and a new manifest when one is due.
@@ -24,7 +25,7 @@ use crate::error::CompileError;
 use crate::isa::Isa;
 use crate::keys::{self, ManifestKey};
 use crate::link::{link, FunctionLink};
-use crate::manifest::{Manifest, Row};
+use crate::manifest::{self, Declared, Link, Manifest, RowId};
 use crate::module::{self, ModuleInfo};
 use crate::stencil::{self, FunctionStencil, KeyMap, KeySet, Parameters, StencilKey};
 use rayon::prelude::*;
@@ -137,25 +138,42 @@ const SERIAL_DIGEST_BYTES: usize = 128 << 10;
 /// A module's manifest lookup, made before the module is prepared so that the code
 /// views of the manifest can borrow its bytes.
 struct Fetched {
-    /// The manifest key (`None` when manifests are off or the module has no code).
+    /// The key of the module shape's manifest (`None` when manifests are off or the
+    /// module has no code).
     key: Option<ManifestKey>,
+    /// The key of the module interface's link to its latest manifest.
+    interface: Option<ManifestKey>,
     bytes: Option<Vec<u8>>,
+    /// The manifest is another shape's, found through the interface's link.
+    linked: bool,
     lookup_ms: f64,
 }
 
 /// Looks up the manifest of a module that passed validation (`functions` defined
-/// functions; a module without any has nothing a manifest could serve).
+/// functions; a module without any has nothing a manifest could serve): its shape's, or
+/// when that shape has none, the one its interface's link names.
 fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn CodeCache, isa: &Isa) -> Fetched {
     let t = Instant::now();
     let mut f = Fetched {
         key: None,
+        interface: None,
         bytes: None,
+        linked: false,
         lookup_ms: 0.0,
     };
     if cache.manifests() && functions > 0 {
         let k = keys::manifest_key(isa, &keys::shape_digest(wasm));
+        let i = keys::interface_key(isa, &keys::interface_digest(wasm));
         f.bytes = cache.get_manifest(&k);
+        if f.bytes.is_none() {
+            let link = cache.get_manifest(&i).and_then(|b| Link::decode(&b));
+            if let Some(Link(other)) = link.filter(|l| l.0 != k) {
+                f.bytes = cache.get_manifest(&other);
+                f.linked = f.bytes.is_some();
+            }
+        }
         f.key = Some(k);
+        f.interface = Some(i);
     }
     f.lookup_ms = ms(t);
     f
@@ -180,11 +198,12 @@ struct Prepared<'m> {
     timings: Timings,
     /// Compiled code from the manifest for the keys of the functions it served.
     from_manifest: KeyMap<CodeRef<'m>>,
-    /// Body digests (empty when manifests are off).
-    bodies: Vec<[u8; 32]>,
-    /// The manifest key, when the stored manifest is missing or did not match every
-    /// function (a new one is written after linking).
-    write_manifest: Option<ManifestKey>,
+    /// Each function's manifest row id (empty when manifests are off).
+    ids: Vec<RowId>,
+    /// The manifest key and the interface key, when the shape's manifest is missing or
+    /// too many of its rows no longer match (a new one, and the interface's link to it,
+    /// are written after linking).
+    write_manifest: Option<(ManifestKey, ManifestKey)>,
 }
 
 fn prepare<'m>(
@@ -205,74 +224,104 @@ fn prepare<'m>(
         .bytes
         .as_deref()
         .filter(|_| use_manifest)
-        .and_then(|b| Manifest::decode(b).ok())
-        .filter(|m| m.rows.len() == funcs.len());
+        .and_then(|b| Manifest::decode(b).ok());
     timings.cache_lookup = fetched.lookup_ms + ms(t);
-    // Each body is validated and turned into a stencil in one parallel pass, except
-    // those the manifest serves.
     let t = Instant::now();
     let identity = isa.identity();
     let nimp = info.num_imported_funcs();
-    // Each function's row goes with its body, so a served row's parameters are moved
-    // out rather than copied.
-    let mut manifest = manifest;
-    let rows: Vec<Option<Row>> = match &mut manifest {
-        Some(m) => std::mem::take(&mut m.rows).into_iter().map(Some).collect(),
-        None => Vec::new(),
+    let declared = use_manifest.then(|| Declared::of(&info.meta));
+    let body_bytes: usize = info.bodies.iter().map(|r| r.len()).sum();
+    let n = funcs.len();
+    // Each function's row: the row at its position, else one a few rows away (functions
+    // added, removed or moved before it). The first search runs in parallel with the
+    // digests it needs; the second, over the functions the first did not match, in
+    // order, since each starts where the last function found its row.
+    let mut found: Vec<Option<(usize, Vec<u64>)>> = match (&manifest, &declared) {
+        (Some(m), Some(d)) => {
+            let mut found = map_items(
+                (0..n).collect(),
+                body_bytes >= SERIAL_DIGEST_BYTES,
+                |_, i: usize| {
+                    let row = m.rows.get(i)?;
+                    Some((i, row.matches_function(&info, d, wasm, i as u32)?))
+                },
+            );
+            let mut shift = 0isize;
+            for (i, f) in found.iter_mut().enumerate() {
+                match f {
+                    Some((j, _)) => shift = *j as isize - i as isize,
+                    None => {
+                        *f = m.find(&info, d, wasm, i as u32, shift);
+                        if let Some((j, _)) = f {
+                            shift = *j as isize - i as isize;
+                        }
+                    }
+                }
+            }
+            found
+        }
+        _ => vec![None; n],
     };
-    let mut rows = rows.into_iter();
-    let items: Vec<_> = funcs
-        .into_iter()
-        .map(|f| (f, rows.next().flatten()))
-        .collect();
-    /// Stencil (unless served), parameters, key, body digest, and the manifest code of a
+    let served = found.iter().filter(|f| f.is_some()).count();
+    /// Stencil (unless served), parameters, key, row id, and the manifest code of a
     /// function its row served or agreed with.
     type Built = (
         Option<FunctionStencil>,
         Parameters,
         StencilKey,
-        [u8; 32],
+        RowId,
         Option<u32>,
     );
-    let body_bytes: usize = info.bodies.iter().map(|r| r.len()).sum();
-    let digest_only = manifest.is_some() && !check;
+    let digest_only = served == n && !check;
     let parallel = body_bytes
         >= if digest_only {
             SERIAL_DIGEST_BYTES
         } else {
             SERIAL_STENCIL_BYTES
         };
-    let results: Vec<Result<Built, CompileError>> = map_items(items, parallel, |i, (f, row)| {
+    let items: Vec<_> = funcs
+        .into_iter()
+        .zip(found.iter_mut().map(std::mem::take))
+        .collect();
+    let results: Vec<Result<Built, CompileError>> = map_items(items, parallel, |i, (f, found)| {
         let range = info.bodies[i].clone();
         let body = &wasm[range.clone()];
-        // A row matches a body that differs from its own at most in the values of its
-        // constant slots.
-        let row = row
-            .filter(|_| use_manifest)
-            .and_then(|r| r.matches(body).map(|consts| (r, consts)));
+        let func_index = nimp + i as u32;
+        let row = found.and_then(|(j, consts)| Some((manifest.as_ref()?.rows.get(j)?, consts)));
         let row = match row {
             Some((row, consts)) if !check => {
-                let (key, code, digest) = (row.key, row.code, row.body);
-                let p = row.into_parameters(nimp + i as u32, range.start as u32, consts);
-                return Ok((None, p, key, digest, Some(code)));
+                let p = row.parameters(func_index, range.start as u32, consts);
+                let id = RowId {
+                    body: row.body,
+                    len: row.len,
+                    context: row.context,
+                };
+                return Ok((None, p, row.key, id, Some(row.code)));
             }
             row => row,
         };
         module::validate_body(&info, wasm, f, i as u32)?;
         let (s, p) = stencil::build(&info, wasm, i as u32)?;
         let k = s.key(&identity);
-        let digest = if use_manifest {
-            keys::body_digest(body, &p.const_immediates)
-        } else {
-            [0; 32]
+        let id = match &declared {
+            Some(d) => RowId {
+                body: keys::body_digest(body, &p.const_immediates),
+                len: body.len() as u32,
+                // A module whose stencils built has every entity they name.
+                context: manifest::context_digest(&info, d, func_index, &p.refs)
+                    .unwrap_or_default(),
+            },
+            None => RowId {
+                body: [0; 32],
+                len: 0,
+                context: [0; 32],
+            },
         };
         if let Some((row, consts)) = &row {
             // Checking: the manifest must agree with a fresh build.
             if row.key != k
-                || row
-                    .clone()
-                    .into_parameters(p.func_index, p.body_offset, consts.clone())
-                    != p
+                || row.parameters(p.func_index, p.body_offset, consts.clone()) != p
+                || (row.body, row.len, row.context) != (id.body, id.len, id.context)
             {
                 return Err(CompileError::Internal {
                         message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),
@@ -280,17 +329,17 @@ fn prepare<'m>(
                     });
             }
         }
-        Ok((Some(s), p, k, digest, row.map(|(r, _)| r.code)))
+        Ok((Some(s), p, k, id, row.map(|(r, _)| r.code)))
     });
     let mut built = Vec::with_capacity(results.len());
     let mut keys = Vec::with_capacity(results.len());
-    let mut bodies = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
+    let mut ids = Vec::with_capacity(if use_manifest { results.len() } else { 0 });
     let mut from_manifest = KeyMap::default();
     let mut stale = 0usize;
     for r in results {
         // The first invalid function in module order is the one reported, and the only
         // one classified (see `module::classify`).
-        let (s, p, k, digest, served) =
+        let (s, p, k, id, served) =
             r.map_err(|e| module::classify(wasm, isa.wasm_features(), e))?;
         if let Some(code) = served {
             // Decoding checked that every row names existing code.
@@ -303,22 +352,23 @@ fn prepare<'m>(
         built.push((s, p));
         keys.push(k);
         if use_manifest {
-            bodies.push(digest);
+            ids.push(id);
         }
     }
     timings.stencil = ms(t);
-    let rewrite = use_manifest && (manifest.is_none() || stale * 8 > keys.len());
+    let own = manifest.is_some() && !fetched.linked;
+    let rewrite = use_manifest && (!own || stale * 8 > keys.len());
     Ok(Prepared {
         info,
         built,
         keys,
         timings,
         from_manifest,
-        bodies,
+        ids,
         // A manifest with a few stale rows still serves the rest, and rewriting it costs
         // more than those rows do (an edit loop would rewrite it every time): replace it
-        // only when it is missing or an eighth of its rows no longer match.
-        write_manifest: mkey.filter(|_| rewrite),
+        // only when the shape has none or an eighth of its rows no longer match.
+        write_manifest: mkey.zip(fetched.interface).filter(|_| rewrite),
     })
 }
 
@@ -623,10 +673,10 @@ pub fn compile_modules_hashed(
         // The module tier checks a hit's artifact against the key's digest of the bytes.
         let blake3 = keys::wasm_digest(wasms[m]);
         let artifact = link(p.info, &wasm_sha256[m], &blake3, isa, &functions, &code_of)?;
-        if let Some(k) = p.write_manifest {
-            let manifest =
-                Manifest::build(&p.bodies, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
+        if let Some((k, interface)) = p.write_manifest {
+            let manifest = Manifest::build(&p.ids, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
             opts.cache.put_manifest(&k, &manifest.encode());
+            opts.cache.put_manifest(&interface, &Link(k).encode());
         }
         let mut timings = timings[m].clone();
         timings.link = ms(t);
