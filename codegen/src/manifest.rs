@@ -285,7 +285,7 @@ impl<'a> Manifest<'a> {
 
     /// The row of defined function `defined` among the rows near its position, the row
     /// at its position aside (tried first, on its own): `shift` rows from it first (how
-    /// far the last function found was from its position), then up to [`SEARCH_ROWS`]
+    /// far the last function found was from its position), then up to `SEARCH_ROWS` (8)
     /// rows either side of that. Returns the row's index and the constant slot values.
     pub fn find(
         &self,
