@@ -20,19 +20,22 @@ use regalloc2::{RegClass, VReg};
 use wasmprecomp_artifact::{FuncType, Libcall, TrapKind, ValType};
 
 /// A value on the operand stack or in a local: a virtual register, a constant not yet
-/// materialized (so an ISA can fold it into an immediate), or an integer comparison not
-/// yet turned into 0/1 (so a branch or select can use the comparison directly).
+/// materialized (so an ISA can fold it into an immediate), a constant slot not yet
+/// materialized (so an ISA can make it a relocated immediate field, right for every value
+/// of its class; see [`LowerBase::const_slot`]), or an integer comparison not yet turned
+/// into 0/1 (so a branch or select can use the comparison directly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Val {
     Reg(VReg, ValType),
     Const(ValType, u64),
+    Slot(ValType, u32, ConstClass),
     Cmp(Compare),
 }
 
 impl Val {
     pub fn ty(self) -> ValType {
         match self {
-            Val::Reg(_, t) | Val::Const(t, _) => t,
+            Val::Reg(_, t) | Val::Const(t, _) | Val::Slot(t, ..) => t,
             Val::Cmp(_) => ValType::I32,
         }
     }
@@ -128,6 +131,9 @@ pub struct Compare {
 pub enum CmpRhs {
     Reg(VReg),
     Imm(i32),
+    /// A constant slot as a relocated immediate field, right for every value of its
+    /// class: produced only by an ISA whose comparisons have one.
+    Slot(u32),
 }
 
 /// The register class that holds values of `t` (floats and vectors share one).
@@ -601,7 +607,7 @@ pub trait LowerBase {
     fn args(&mut self, ctx: &mut LowerCtx<Self::Inst>) -> Vec<VReg>;
 
     /// Puts a value in a register (a comparison becomes 0 or 1, an i32 constant has
-    /// undefined upper bits).
+    /// undefined upper bits, a constant slot is [`LowerBase::const_slot`]).
     fn materialize(&mut self, ctx: &mut LowerCtx<Self::Inst>, v: Val) -> VReg;
     /// Puts constant slot `slot`, of type `ty` (I32 or I64) and class `class`, in a
     /// register: an instruction whose immediate is written at link time through

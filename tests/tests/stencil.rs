@@ -284,7 +284,15 @@ fn consts_module(c: &Consts) -> String {
   (func (export "wide") (param i32) (result i64)
     (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {wide})))
   (func (export "negative") (param i32) (result i64)
-    (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {negative}))))"#
+    (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {negative})))
+  (func (export "xor") (param i32) (result i32) (i32.xor (local.get 0) (i32.const {divisor})))
+  (func (export "below") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const {addr}))
+      (then (i32.const 1)) (else (i32.const 2))))
+  (func (export "above_negative") (param i32) (result i32)
+    (i64.gt_s (i64.extend_i32_s (local.get 0)) (i64.const {negative})))
+  (func (export "sub_negative") (param i32) (result i64)
+    (i64.sub (i64.extend_i32_s (local.get 0)) (i64.const {negative}))))"#
     )
 }
 
@@ -342,6 +350,31 @@ fn large_constants_and_offsets_are_parameters_that_share_code_and_run_with_their
             assert_eq!(
                 call(&m, "negative", 5),
                 Ok(vec![Val::I64(c.negative + 5)]),
+                "{what}"
+            );
+            // Slots as the immediates of ALU operations and comparisons.
+            assert_eq!(
+                call(&m, "xor", 12345),
+                Ok(vec![Val::I32(12345 ^ c.divisor as i32)]),
+                "{what}"
+            );
+            let addr = c.addr as i32;
+            assert_eq!(call(&m, "below", addr - 1), Ok(vec![Val::I32(1)]), "{what}");
+            assert_eq!(call(&m, "below", addr), Ok(vec![Val::I32(2)]), "{what}");
+            let neg = c.negative as i32;
+            assert_eq!(
+                call(&m, "above_negative", neg + 1),
+                Ok(vec![Val::I32(1)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "above_negative", neg),
+                Ok(vec![Val::I32(0)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "sub_negative", 5),
+                Ok(vec![Val::I64(5 - c.negative)]),
                 "{what}"
             );
         }

@@ -41,8 +41,8 @@ impl<B: Lower> Translator<'_, '_, B> {
             .ok_or_else(|| internal("constant slot of the wrong class or out of range"))
     }
 
-    /// An `i32.const`/`i64.const`: a constant, or a register holding a constant slot
-    /// whose value is written at link time.
+    /// An `i32.const`/`i64.const`: a constant, or a constant slot whose value is written
+    /// at link time.
     fn int_const(&mut self, ty: ValType, bits: u64) -> R {
         if !self.stencil.refs.is_const_site(self.offset) {
             self.push(Val::Const(ty, bits));
@@ -54,8 +54,7 @@ impl<B: Lower> Translator<'_, '_, B> {
             &[ConstClass::I64Unsigned32, ConstClass::I64Signed32]
         };
         let class = self.slot_class(bits, expected)?;
-        let r = self.isa.const_slot(&mut self.ctx, ty, bits as u32, class);
-        self.push_reg(r, ty);
+        self.push(Val::Slot(ty, bits as u32, class));
         Ok(())
     }
 
@@ -150,10 +149,10 @@ impl<B: Lower> Translator<'_, '_, B> {
                 let zero = if is64 { x == 0 } else { x as u32 == 0 };
                 Val::Const(I32, zero as u64)
             }
-            Val::Reg(r, _) => Val::Cmp(Compare {
+            Val::Reg(..) | Val::Slot(..) => Val::Cmp(Compare {
                 is64,
                 cc: IntCC::Eq,
-                lhs: r,
+                lhs: self.isa.materialize(&mut self.ctx, a),
                 rhs: CmpRhs::Imm(0),
             }),
         };
@@ -168,6 +167,10 @@ impl<B: Lower> Translator<'_, '_, B> {
         match v {
             Val::Reg(r, _) => self.push_reg(r, I32),
             Val::Const(_, bits) => self.push(Val::Const(I32, bits as u32 as u64)),
+            Val::Slot(..) => {
+                let r = self.isa.materialize(&mut self.ctx, v);
+                self.push_reg(r, I32)
+            }
             // An i32 already (i64 operands never produce one).
             Val::Cmp(_) => self.push(v),
         }

@@ -72,6 +72,8 @@ pub enum MaskKind {
 pub enum RegOrImm {
     Reg(Reg),
     Imm(i32),
+    /// The value of a constant slot: an imm32 field, relocated ([`RelocKind::Const`]).
+    Slot(u32),
 }
 
 /// Operands in fixed registers (calls, returns, the entry).
@@ -119,6 +121,15 @@ pub enum Inst {
         op: AluOp,
         size: Size,
         imm: i32,
+    },
+    /// dst (= src's register) op= the value of constant slot `slot`: the imm32 form,
+    /// its field relocated ([`RelocKind::Const`]), sign-extended in a 64-bit operation.
+    AluRSlot {
+        src: Reg,
+        dst: Reg,
+        op: AluOp,
+        size: Size,
+        slot: u32,
     },
     /// dst (= lhs's register) *= rhs.
     Imul {
@@ -659,6 +670,7 @@ impl MachInst for Inst {
                 v(dst, Def);
             }
             Inst::AluRI { src, dst, .. }
+            | Inst::AluRSlot { src, dst, .. }
             | Inst::ShiftRI { src, dst, .. }
             | Inst::VShiftImm { src, dst, .. } => {
                 v(src, Use);
@@ -771,7 +783,7 @@ impl MachInst for Inst {
                         v(r, Use);
                         2
                     }
-                    RegOrImm::Imm(_) => 1,
+                    RegOrImm::Imm(_) | RegOrImm::Slot(_) => 1,
                 };
                 v(a, Use);
                 v(b, Use);

@@ -41,6 +41,7 @@ fn reg_or_imm(rhs: CmpRhs) -> RegOrImm {
     match rhs {
         CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
         CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+        CmpRhs::Slot(_) => unreachable!("aarch64 comparisons take no constant slot operand"),
     }
 }
 
@@ -69,7 +70,7 @@ fn const_of(v: Val, size: Size) -> Option<i64> {
             Size::S64 => bits as i64,
             Size::S32 => bits as u32 as i32 as i64,
         }),
-        Val::Reg(..) | Val::Cmp(_) => None,
+        Val::Reg(..) | Val::Slot(..) | Val::Cmp(_) => None,
     }
 }
 
@@ -185,6 +186,7 @@ impl LowerBase for A64Lower {
     fn materialize(&mut self, ctx: C, v: Val) -> VReg {
         match v {
             Val::Reg(v, _) => v,
+            Val::Slot(t, slot, class) => self.const_slot(ctx, t, slot, class),
             Val::Cmp(c) => {
                 let dst = ctx.builder.new_vreg(RegClass::Int);
                 ctx.builder.push(Inst::CmpSet {

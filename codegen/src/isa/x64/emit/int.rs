@@ -12,6 +12,17 @@ impl Emitter {
             Inst::AluRI {
                 dst, op, size, imm, ..
             } => self.asm.alu_ri(*op, *size, g(*dst), *imm),
+            Inst::AluRSlot {
+                dst,
+                op,
+                size,
+                slot,
+                ..
+            } => {
+                // The placeholder selects the imm32 form, whatever the value.
+                self.asm.alu_ri(*op, *size, g(*dst), PLACEHOLDER);
+                self.reloc_last(RelocKind::Const, *slot, 0);
+            }
             Inst::Imul { rhs, dst, size, .. } => self.asm.imul_rr(*size, g(*dst), g(*rhs)),
             Inst::ImulImm {
                 src,

@@ -150,6 +150,11 @@ impl Emitter {
         match rhs {
             RegOrImm::Imm(0) => self.asm.test_rr(size, lhs, lhs),
             RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, size, lhs, i),
+            RegOrImm::Slot(slot) => {
+                // The placeholder selects the imm32 form, whatever the value.
+                self.asm.alu_ri(AluOp::Cmp, size, lhs, PLACEHOLDER);
+                self.reloc_last(RelocKind::Const, slot, 0);
+            }
             RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, size, lhs, g(r)),
         }
     }
@@ -273,6 +278,7 @@ impl Emitter {
             }
             Inst::AluRR { .. }
             | Inst::AluRI { .. }
+            | Inst::AluRSlot { .. }
             | Inst::Imul { .. }
             | Inst::ImulImm { .. }
             | Inst::ShiftRR { .. }

@@ -95,6 +95,9 @@ fn zero_flag_of(ctx: C, v: Reg, size: Size) -> bool {
             }
             | Inst::AluRI {
                 dst, op, size: s, ..
+            }
+            | Inst::AluRSlot {
+                dst, op, size: s, ..
             },
         ) => {
             *dst == v

@@ -6,7 +6,8 @@ impl LowerInt for X64Lower {
     fn int_bin(&mut self, ctx: C, op: IntBinOp, ty: ValType, a: Val, b: Val) -> VReg {
         let size = size_of(ty);
         let (mut a, mut b) = (a, b);
-        if op.commutative() && imm32(b, size).is_none() && imm32(a, size).is_some() {
+        let folds = |v: Val| imm32(v, size).is_some() || slot_imm32(v, size).is_some();
+        if op.commutative() && !folds(b) && folds(a) {
             std::mem::swap(&mut a, &mut b);
         }
         let dst = ctx.new_reg(ty);
@@ -44,6 +45,14 @@ impl LowerInt for X64Lower {
                 op: alu,
                 size,
                 imm,
+            });
+        } else if let Some(slot) = slot_imm32(b, size) {
+            ctx.builder.push(Inst::AluRSlot {
+                src: r(ra),
+                dst: r(dst),
+                op: alu,
+                size,
+                slot,
             });
         } else {
             let rb = self.reg(ctx, b);
@@ -119,15 +128,17 @@ impl LowerInt for X64Lower {
     fn compare(&mut self, ctx: C, ty: ValType, cc: IntCC, a: Val, b: Val) -> Compare {
         let size = size_of(ty);
         let is64 = size == Size::S64;
-        let (a, b, cc) = if imm32(b, size).is_none() && imm32(a, size).is_some() {
+        let folds = |v: Val| imm32(v, size).is_some() || slot_imm32(v, size).is_some();
+        let (a, b, cc) = if !folds(b) && folds(a) {
             (b, a, cc.swap())
         } else {
             (a, b, cc)
         };
         let lhs = self.reg(ctx, a);
-        let rhs = match imm32(b, size) {
-            Some(i) => CmpRhs::Imm(i),
-            None => CmpRhs::Reg(self.reg(ctx, b)),
+        let rhs = match (imm32(b, size), slot_imm32(b, size)) {
+            (Some(i), _) => CmpRhs::Imm(i),
+            (None, Some(slot)) => CmpRhs::Slot(slot),
+            (None, None) => CmpRhs::Reg(self.reg(ctx, b)),
         };
         Compare { is64, cc, lhs, rhs }
     }

@@ -123,6 +123,7 @@ fn zero_extended(ctx: C, mut v: VReg) -> bool {
             Some(
                 Inst::AluRR { size, .. }
                 | Inst::AluRI { size, .. }
+                | Inst::AluRSlot { size, .. }
                 | Inst::Imul { size, .. }
                 | Inst::ImulImm { size, .. }
                 | Inst::ShiftRR { size, .. }

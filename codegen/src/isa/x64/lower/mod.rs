@@ -51,6 +51,7 @@ fn reg_or_imm(rhs: CmpRhs) -> RegOrImm {
     match rhs {
         CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
         CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
+        CmpRhs::Slot(slot) => RegOrImm::Slot(slot),
     }
 }
 
@@ -75,7 +76,20 @@ fn imm32(v: Val, size: Size) -> Option<i32> {
             }
             _ => Some(bits as u32 as i32),
         },
-        Val::Reg(..) | Val::Cmp(_) => None,
+        Val::Reg(..) | Val::Slot(..) | Val::Cmp(_) => None,
+    }
+}
+
+/// The relocated immediate field a constant slot operand can be for an instruction of
+/// `size` whose 32-bit immediate is sign-extended to 64 bits: every value of its class
+/// fits (an `i32` any pattern; an `i64` only when it is the sign extension of its lower
+/// half).
+fn slot_imm32(v: Val, size: Size) -> Option<u32> {
+    match v {
+        Val::Slot(_, slot, class) => {
+            (size == Size::S32 || class == ConstClass::I64Signed32).then_some(slot)
+        }
+        _ => None,
     }
 }
 
@@ -134,11 +148,19 @@ impl LowerBase for X64Lower {
     fn materialize(&mut self, ctx: C, v: Val) -> VReg {
         match v {
             Val::Reg(v, _) => v,
+            Val::Slot(t, slot, class) => self.const_slot(ctx, t, slot, class),
             Val::Cmp(c) => {
                 let dst = ctx.builder.new_vreg(RegClass::Int);
                 let size = if c.is64 { Size::S64 } else { Size::S32 };
                 let cc = cond(c.cc);
-                ctx.builder.push(match c.rhs {
+                let setcc = |rhs: VReg| Inst::CmpSetcc {
+                    lhs: r(c.lhs),
+                    rhs: r(rhs),
+                    dst: r(dst),
+                    size,
+                    cc,
+                };
+                let inst = match c.rhs {
                     CmpRhs::Imm(imm) => Inst::CmpImmSetcc {
                         lhs: r(c.lhs),
                         dst: r(dst),
@@ -146,14 +168,18 @@ impl LowerBase for X64Lower {
                         cc,
                         imm,
                     },
-                    CmpRhs::Reg(rhs) => Inst::CmpSetcc {
-                        lhs: r(c.lhs),
-                        rhs: r(rhs),
-                        dst: r(dst),
-                        size,
-                        cc,
-                    },
-                });
+                    CmpRhs::Reg(rhs) => setcc(rhs),
+                    // A 64-bit comparison takes only a sign-extended slot (`slot_imm32`).
+                    CmpRhs::Slot(slot) => {
+                        let (ty, class) = if c.is64 {
+                            (ValType::I64, ConstClass::I64Signed32)
+                        } else {
+                            (ValType::I32, ConstClass::I32)
+                        };
+                        setcc(self.const_slot(ctx, ty, slot, class))
+                    }
+                };
+                ctx.builder.push(inst);
                 dst
             }
             Val::Const(t, bits) => {
