@@ -591,6 +591,25 @@ fn served_after(base: &[u8], edited: &[u8]) -> u32 {
 fn an_edit_that_changes_the_shape_but_not_the_interface_is_served_by_the_last_manifest() {
     let base = four_functions("", DATA, MUT_GLOBAL, true);
     assert_eq!(served_after(&base, &base), 4, "the same module");
+    // Only the data moved: every function from the linked manifest, and nothing is
+    // written (the new shape goes on using it through the interface's link).
+    let moved = four_functions("", r#"(data (i32.const 48) "abcdefgh")"#, MUT_GLOBAL, true);
+    assert_eq!(served_after(&base, &moved), 4, "data moved");
+    let isa = Isa::new(None, OptLevel::Speed).unwrap();
+    let cache = ManifestCache::default();
+    let opts = CompileOptions {
+        isa: &isa,
+        cache: &cache,
+        check_cache: false,
+    };
+    compile_module(&base, opts).unwrap();
+    let stored = cache.manifests.lock().unwrap().clone();
+    assert_eq!(compile_module(&moved, opts).unwrap().stats.from_manifest, 4);
+    assert_eq!(
+        *cache.manifests.lock().unwrap(),
+        stored,
+        "nothing rewritten"
+    );
     // Data moved and grown, the global's initial value changed, a function added before
     // the others: every body whose bytes are unchanged is served a row away from its
     // position; `$d`'s `ref.func` names a shifted index, so its bytes changed.

@@ -144,8 +144,6 @@ struct Fetched {
     /// The key of the module interface's link to its latest manifest.
     interface: Option<ManifestKey>,
     bytes: Option<Vec<u8>>,
-    /// The manifest is another shape's, found through the interface's link.
-    linked: bool,
     lookup_ms: f64,
 }
 
@@ -158,7 +156,6 @@ fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn CodeCache, isa: &Is
         key: None,
         interface: None,
         bytes: None,
-        linked: false,
         lookup_ms: 0.0,
     };
     if cache.manifests() && functions > 0 {
@@ -169,7 +166,6 @@ fn fetch_manifest(wasm: &[u8], functions: usize, cache: &dyn CodeCache, isa: &Is
             let link = cache.get_manifest(&i).and_then(|b| Link::decode(&b));
             if let Some(Link(other)) = link.filter(|l| l.0 != k) {
                 f.bytes = cache.get_manifest(&other);
-                f.linked = f.bytes.is_some();
             }
         }
         f.key = Some(k);
@@ -200,9 +196,9 @@ struct Prepared<'m> {
     from_manifest: KeyMap<CodeRef<'m>>,
     /// Each function's manifest row id (empty when manifests are off).
     ids: Vec<RowId>,
-    /// The manifest key and the interface key, when the shape's manifest is missing or
-    /// too many of its rows no longer match (a new one, and the interface's link to it,
-    /// are written after linking).
+    /// The manifest key and the interface key, when no manifest was found or too many of
+    /// its rows no longer match (a new one, and the interface's link to it, are written
+    /// after linking).
     write_manifest: Option<(ManifestKey, ManifestKey)>,
 }
 
@@ -356,8 +352,7 @@ fn prepare<'m>(
         }
     }
     timings.stencil = ms(t);
-    let own = manifest.is_some() && !fetched.linked;
-    let rewrite = use_manifest && (!own || stale * 8 > keys.len());
+    let rewrite = use_manifest && (manifest.is_none() || stale * 8 > keys.len());
     Ok(Prepared {
         info,
         built,
@@ -366,8 +361,10 @@ fn prepare<'m>(
         from_manifest,
         ids,
         // A manifest with a few stale rows still serves the rest, and rewriting it costs
-        // more than those rows do (an edit loop would rewrite it every time): replace it
-        // only when the shape has none or an eighth of its rows no longer match.
+        // more than those rows do (an edit loop would rewrite it every time): write one
+        // only when none was found (the shape's or, through the interface's link,
+        // another's) or an eighth of the rows no longer match. A new shape that the
+        // linked manifest serves keeps using it through the link.
         write_manifest: mkey.zip(fetched.interface).filter(|_| rewrite),
     })
 }
