@@ -533,6 +533,14 @@ fn only_a_valid_module_with_functions_looks_up_its_manifest() {
     );
 }
 
+fn options<'a>(isa: &'a Isa, cache: &'a ManifestCache) -> CompileOptions<'a> {
+    CompileOptions {
+        isa,
+        cache,
+        check_cache: false,
+    }
+}
+
 /// A module of four functions, each one kind of reference: a mutable global, a large
 /// constant (a constant slot), nothing, a declared `ref.func`. `before` is put before
 /// them, `data` and `global` are the data segment and the global's declaration.
@@ -565,11 +573,7 @@ const DATA: &str = r#"(data (i32.const 16) "abc")"#;
 fn served_after(base: &[u8], edited: &[u8]) -> u32 {
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
     let cache = ManifestCache::default();
-    let opts = CompileOptions {
-        isa: &isa,
-        cache: &cache,
-        check_cache: false,
-    };
+    let opts = options(&isa, &cache);
     compile_module(base, opts).unwrap();
     let served = compile_module(edited, opts).unwrap();
     let fresh = without_cache(edited, opts);
@@ -597,11 +601,7 @@ fn an_edit_that_changes_the_shape_but_not_the_interface_is_served_by_the_last_ma
     assert_eq!(served_after(&base, &moved), 4, "data moved");
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
     let cache = ManifestCache::default();
-    let opts = CompileOptions {
-        isa: &isa,
-        cache: &cache,
-        check_cache: false,
-    };
+    let opts = options(&isa, &cache);
     compile_module(&base, opts).unwrap();
     let stored = cache.manifests.lock().unwrap().clone();
     assert_eq!(compile_module(&moved, opts).unwrap().stats.from_manifest, 4);
@@ -642,11 +642,7 @@ fn a_body_whose_context_changed_is_not_served_by_its_row() {
     // `$c` no longer declared: `$d`'s bytes are the same, and now invalid.
     let isa = Isa::new(None, OptLevel::Speed).unwrap();
     let cache = ManifestCache::default();
-    let opts = CompileOptions {
-        isa: &isa,
-        cache: &cache,
-        check_cache: false,
-    };
+    let opts = options(&isa, &cache);
     compile_module(&base, opts).unwrap();
     let undeclared = four_functions("", DATA, MUT_GLOBAL, false);
     match compile_module(&undeclared, opts) {
