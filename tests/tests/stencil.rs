@@ -291,6 +291,8 @@ fn consts_module(c: &Consts) -> String {
       (then (i32.const 1)) (else (i32.const 2))))
   (func (export "above_negative") (param i32) (result i32)
     (i64.gt_s (i64.extend_i32_s (local.get 0)) (i64.const {negative})))
+  (func (export "mask_wide") (param i32) (result i64)
+    (i64.and (i64.extend_i32_s (local.get 0)) (i64.const {wide})))
   (func (export "sub_negative") (param i32) (result i64)
     (i64.sub (i64.extend_i32_s (local.get 0)) (i64.const {negative}))))"#
     )
@@ -370,6 +372,16 @@ fn large_constants_and_offsets_are_parameters_that_share_code_and_run_with_their
             assert_eq!(
                 call(&m, "above_negative", neg),
                 Ok(vec![Val::I32(0)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "mask_wide", -1),
+                Ok(vec![Val::I64(c.wide)]),
+                "{what}"
+            );
+            assert_eq!(
+                call(&m, "mask_wide", 0x7fff_0000),
+                Ok(vec![Val::I64(c.wide & 0x7fff_0000)]),
                 "{what}"
             );
             assert_eq!(

@@ -29,6 +29,12 @@
     local.get 0
     i64.const 0x90000000
     i64.add)
+  ;; An i64 `and` with a slot whose upper half is zero: a 32-bit `and`, which zeroes the
+  ;; upper half as the constant would.
+  (func $and_i64_unsigned (param i64) (result i64)
+    local.get 0
+    i64.const 0x90000000
+    i64.and)
   ;; Comparisons too: a branch, a select and a 0/1 result.
   (func $loop_to_slot (param i32) (result i32)
     (local i32)

@@ -2,11 +2,26 @@
 
 use super::*;
 
+/// The slot and operation size when constant slot `v` can be the relocated imm32 of `op`
+/// at `size`: as [`slot_imm32`] says, and also an `I64Unsigned32` slot in a 64-bit
+/// `and`, done as a 32-bit `and`: with the constant's upper half zero, the result is the
+/// zero extension of the lower halves' `and`, which a 32-bit operation writes.
+fn slot_operand(op: IntBinOp, v: Val, size: Size) -> Option<(u32, Size)> {
+    match v {
+        Val::Slot(_, slot, ConstClass::I64Unsigned32)
+            if op == IntBinOp::And && size == Size::S64 =>
+        {
+            Some((slot, Size::S32))
+        }
+        _ => slot_imm32(v, size).map(|slot| (slot, size)),
+    }
+}
+
 impl LowerInt for X64Lower {
     fn int_bin(&mut self, ctx: C, op: IntBinOp, ty: ValType, a: Val, b: Val) -> VReg {
         let size = size_of(ty);
         let (mut a, mut b) = (a, b);
-        let folds = |v: Val| imm32(v, size).is_some() || slot_imm32(v, size).is_some();
+        let folds = |v: Val| imm32(v, size).is_some() || slot_operand(op, v, size).is_some();
         if op.commutative() && !folds(b) && folds(a) {
             std::mem::swap(&mut a, &mut b);
         }
@@ -46,7 +61,7 @@ impl LowerInt for X64Lower {
                 size,
                 imm,
             });
-        } else if let Some(slot) = slot_imm32(b, size) {
+        } else if let Some((slot, size)) = slot_operand(op, b, size) {
             ctx.builder.push(Inst::AluRSlot {
                 src: r(ra),
                 dst: r(dst),
