@@ -12,8 +12,8 @@
 //! functions go through the function tier as usual.
 //!
 //! An edit that moves data, reorders the function or element section or adds a function
-//! changes the shape but keeps the module's *interface* (its type, import and export
-//! sections). Each interface has a [`Link`] to the shape whose manifest was stored last
+//! changes the shape but keeps the module's *interface* (its type and import sections
+//! and its exports' names and kinds, [`crate::keys::interface_digest`]). Each interface has a [`Link`] to the shape whose manifest was stored last
 //! with it; a module whose shape has no manifest follows its interface's link, and the
 //! rows of every function the edit did not change still match there, found at their
 //! position or a few rows from it ([`Manifest::find`]).
