@@ -131,9 +131,9 @@ pub struct Compare {
 pub enum CmpRhs {
     Reg(VReg),
     Imm(i32),
-    /// A constant slot as a relocated immediate field, right for every value of its
-    /// class: produced only by an ISA whose comparisons have one.
-    Slot(u32),
+    /// A constant slot (and its class) as a relocated immediate field, right for every
+    /// value of its class: produced only by an ISA whose comparisons have one.
+    Slot(u32, ConstClass),
 }
 
 /// The register class that holds values of `t` (floats and vectors share one).

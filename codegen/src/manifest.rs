@@ -61,7 +61,7 @@ impl Link {
 const SEARCH_ROWS: isize = 8;
 
 /// What a function's row is found by: its body (digest and length) and its context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RowId {
     /// [`crate::keys::body_digest`] of the body, its constant immediates left out.
     pub body: [u8; 32],
@@ -119,39 +119,37 @@ pub fn context_digest(
     let m = &info.meta;
     let mut w = Writer::new();
     write_functype(&mut w, m.func_type(func_index)?);
-    for (kind, list) in refs.iter().enumerate() {
+    for (kind, list) in RefKind::ALL.into_iter().zip(refs) {
         w.u32(list.len() as u32);
         for &real in list {
             match kind {
-                k if k == RefKind::Func as usize => {
+                RefKind::Func => {
                     write_functype(&mut w, m.func_type(real)?);
                     w.bool(real < m.num_imported_funcs);
                     w.bool(*declared.0.get(real as usize)?);
                 }
-                k if k == RefKind::Type as usize => {
-                    write_functype(&mut w, m.types.get(real as usize)?)
-                }
-                k if k == RefKind::Global as usize => {
+                RefKind::Type => write_functype(&mut w, m.types.get(real as usize)?),
+                RefKind::Global => {
                     let g = global_type(m, real)?;
                     w.u8(g.ty.code());
                     w.bool(g.mutable);
                     w.bool(real < m.num_imported_globals);
                 }
-                k if k == RefKind::Table as usize => {
+                RefKind::Table => {
                     w.u8(table_elem(m, real)?.code());
                     w.bool(real < m.num_imported_tables);
                 }
-                k if k == RefKind::Memory as usize => {
+                RefKind::Memory => {
                     if real as usize >= m.num_imported_memories as usize + m.memories.len() {
                         return None;
                     }
                     w.bool(real < m.num_imported_memories);
                 }
-                k if k == RefKind::Data as usize => {
+                RefKind::Data => {
                     m.data.get(real as usize)?;
                     w.bool(info.data_count.is_some());
                 }
-                _ => w.u8(m.elements.get(real as usize)?.ty.code()),
+                RefKind::Elem => w.u8(m.elements.get(real as usize)?.ty.code()),
             }
         }
     }
@@ -161,12 +159,8 @@ pub fn context_digest(
 /// One defined function of the manifest's module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// [`crate::keys::body_digest`] of the body, its constant immediates left out.
-    pub body: [u8; 32],
-    /// The body's length in bytes.
-    pub len: u32,
-    /// [`context_digest`] of the function in its module.
-    pub context: [u8; 32],
+    /// The body's digest and length and the function's context.
+    pub id: RowId,
     pub key: StencilKey,
     /// Index into [`Manifest::code`].
     pub code: u32,
@@ -205,7 +199,7 @@ impl Row {
                 return None;
             }
         }
-        if crate::keys::body_digest(body, &self.consts) != self.body {
+        if crate::keys::body_digest(body, &self.consts) != self.id.body {
             return None;
         }
         Some(values.into_iter().map(|(_, v)| v).collect())
@@ -223,12 +217,13 @@ impl Row {
         defined: u32,
     ) -> Option<Vec<u64>> {
         let range = info.bodies.get(defined as usize)?;
-        if range.len() != self.len as usize {
+        if range.len() != self.id.len as usize {
             return None;
         }
         let consts = self.matches(wasm.get(range.clone())?)?;
         let func_index = info.num_imported_funcs() + defined;
-        (context_digest(info, declared, func_index, &self.refs)? == self.context).then_some(consts)
+        (context_digest(info, declared, func_index, &self.refs)? == self.id.context)
+            .then_some(consts)
     }
 
     /// The parameters of this row's function at `func_index`, whose body now starts at
@@ -270,9 +265,7 @@ impl<'a> Manifest<'a> {
                 (m.code.len() - 1) as u32
             });
             m.rows.push(Row {
-                body: ids[i].body,
-                len: ids[i].len,
-                context: ids[i].context,
+                id: ids[i],
                 key: keys[i],
                 code,
                 refs: p.refs.clone(),
@@ -295,14 +288,11 @@ impl<'a> Manifest<'a> {
         defined: u32,
         shift: isize,
     ) -> Option<(usize, Vec<u64>)> {
-        let len = info.bodies.get(defined as usize)?.len();
         let at = defined as isize + shift;
         (0..=2 * SEARCH_ROWS)
             .map(|o| at + if o % 2 == 0 { -(o / 2) } else { o / 2 + 1 })
             .filter(|&j| j != defined as isize && j >= 0)
             .filter_map(|j| Some((j as usize, self.rows.get(j as usize)?)))
-            // The length first: most rows near a changed body differ in it.
-            .filter(|(_, r)| r.len as usize == len)
             .find_map(|(j, r)| Some((j, r.matches_function(info, declared, wasm, defined)?)))
     }
 
@@ -316,9 +306,9 @@ impl<'a> Manifest<'a> {
         }
         w.u32(self.rows.len() as u32);
         for r in &self.rows {
-            w.raw(&r.body);
-            w.u32(r.len);
-            w.raw(&r.context);
+            w.raw(&r.id.body);
+            w.u32(r.id.len);
+            w.raw(&r.id.context);
             w.raw(&r.key.0);
             w.u32(r.code);
             for refs in &r.refs {
@@ -406,9 +396,7 @@ impl<'a> Manifest<'a> {
                 });
             }
             rows.push(Row {
-                body,
-                len,
-                context,
+                id: RowId { body, len, context },
                 key: StencilKey(key),
                 code: c,
                 refs,
@@ -447,9 +435,11 @@ mod tests {
         Manifest {
             rows: vec![
                 Row {
-                    body: [1; 32],
-                    len: 9,
-                    context: [4; 32],
+                    id: RowId {
+                        body: [1; 32],
+                        len: 9,
+                        context: [4; 32],
+                    },
                     key: StencilKey([2; 32]),
                     code: 0,
                     refs: refs.clone(),
@@ -462,9 +452,11 @@ mod tests {
                     }],
                 },
                 Row {
-                    body: [3; 32],
-                    len: 2,
-                    context: [5; 32],
+                    id: RowId {
+                        body: [3; 32],
+                        len: 2,
+                        context: [5; 32],
+                    },
                     key: StencilKey([2; 32]),
                     code: 0,
                     refs,
@@ -529,6 +521,13 @@ mod tests {
         let mut m = sample();
         m.rows[1].key = StencilKey([9; 32]);
         assert!(Manifest::decode(&m.encode()).is_err());
+    }
+
+    #[test]
+    fn the_kinds_of_a_context_are_in_the_order_of_their_numbers() {
+        for (i, k) in RefKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+        }
     }
 
     #[test]

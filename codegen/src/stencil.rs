@@ -39,6 +39,19 @@ pub enum RefKind {
 
 pub const NUM_REF_KINDS: usize = 7;
 
+impl RefKind {
+    /// Every kind, in the order of their numbers (the index of a per-kind array).
+    pub const ALL: [RefKind; NUM_REF_KINDS] = [
+        RefKind::Func,
+        RefKind::Type,
+        RefKind::Global,
+        RefKind::Table,
+        RefKind::Memory,
+        RefKind::Data,
+        RefKind::Elem,
+    ];
+}
+
 /// What code generation may know about a referenced function.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FuncFact {

@@ -287,12 +287,7 @@ fn prepare<'m>(
         let row = match row {
             Some((row, consts)) if !check => {
                 let p = row.parameters(func_index, range.start as u32, consts);
-                let id = RowId {
-                    body: row.body,
-                    len: row.len,
-                    context: row.context,
-                };
-                return Ok((None, p, row.key, id, Some(row.code)));
+                return Ok((None, p, row.key, row.id, Some(row.code)));
             }
             row => row,
         };
@@ -307,17 +302,13 @@ fn prepare<'m>(
                 context: manifest::context_digest(&info, d, func_index, &p.refs)
                     .unwrap_or_default(),
             },
-            None => RowId {
-                body: [0; 32],
-                len: 0,
-                context: [0; 32],
-            },
+            None => RowId::default(),
         };
         if let Some((row, consts)) = &row {
             // Checking: the manifest must agree with a fresh build.
             if row.key != k
                 || row.parameters(p.func_index, p.body_offset, consts.clone()) != p
-                || (row.body, row.len, row.context) != (id.body, id.len, id.context)
+                || row.id != id
             {
                 return Err(CompileError::Internal {
                         message: "cache check failed: the module manifest's row differs from a fresh stencil build".into(),

@@ -41,7 +41,7 @@ fn reg_or_imm(rhs: CmpRhs) -> RegOrImm {
     match rhs {
         CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
         CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
-        CmpRhs::Slot(_) => unreachable!("aarch64 comparisons take no constant slot operand"),
+        CmpRhs::Slot(..) => unreachable!("aarch64 comparisons take no constant slot operand"),
     }
 }
 

@@ -18,11 +18,7 @@ impl Emitter {
                 size,
                 slot,
                 ..
-            } => {
-                // The placeholder selects the imm32 form, whatever the value.
-                self.asm.alu_ri(*op, *size, g(*dst), PLACEHOLDER);
-                self.reloc_last(RelocKind::Const, *slot, 0);
-            }
+            } => self.alu_slot(*op, *size, g(*dst), *slot),
             Inst::Imul { rhs, dst, size, .. } => self.asm.imul_rr(*size, g(*dst), g(*rhs)),
             Inst::ImulImm {
                 src,

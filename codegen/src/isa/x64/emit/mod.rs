@@ -114,6 +114,13 @@ impl Emitter {
     }
 
     /// Records a relocation on the 4-byte field just emitted and zeroes it.
+    /// `op dst, imm32` with constant slot `slot`'s value as the immediate: the placeholder
+    /// selects the imm32 form, whatever the value.
+    fn alu_slot(&mut self, op: AluOp, size: Size, dst: Gpr, slot: u32) {
+        self.asm.alu_ri(op, size, dst, PLACEHOLDER);
+        self.reloc_last(RelocKind::Const, slot, 0);
+    }
+
     fn reloc_last(&mut self, kind: RelocKind, index: u32, addend: i32) {
         let off = self.asm.offset() - 4;
         self.asm.patch_u32(off, 0);
@@ -150,11 +157,7 @@ impl Emitter {
         match rhs {
             RegOrImm::Imm(0) => self.asm.test_rr(size, lhs, lhs),
             RegOrImm::Imm(i) => self.asm.alu_ri(AluOp::Cmp, size, lhs, i),
-            RegOrImm::Slot(slot) => {
-                // The placeholder selects the imm32 form, whatever the value.
-                self.asm.alu_ri(AluOp::Cmp, size, lhs, PLACEHOLDER);
-                self.reloc_last(RelocKind::Const, slot, 0);
-            }
+            RegOrImm::Slot(slot) => self.alu_slot(AluOp::Cmp, size, lhs, slot),
             RegOrImm::Reg(r) => self.asm.alu_rr(AluOp::Cmp, size, lhs, g(r)),
         }
     }

@@ -13,7 +13,7 @@ fn slot_operand(op: IntBinOp, v: Val, size: Size) -> Option<(u32, Size)> {
         {
             Some((slot, Size::S32))
         }
-        _ => slot_imm32(v, size).map(|slot| (slot, size)),
+        _ => slot_imm32(v, size).map(|(slot, _)| (slot, size)),
     }
 }
 
@@ -152,7 +152,7 @@ impl LowerInt for X64Lower {
         let lhs = self.reg(ctx, a);
         let rhs = match (imm32(b, size), slot_imm32(b, size)) {
             (Some(i), _) => CmpRhs::Imm(i),
-            (None, Some(slot)) => CmpRhs::Slot(slot),
+            (None, Some((slot, class))) => CmpRhs::Slot(slot, class),
             (None, None) => CmpRhs::Reg(self.reg(ctx, b)),
         };
         Compare { is64, cc, lhs, rhs }

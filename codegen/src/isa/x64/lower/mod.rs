@@ -51,7 +51,7 @@ fn reg_or_imm(rhs: CmpRhs) -> RegOrImm {
     match rhs {
         CmpRhs::Imm(imm) => RegOrImm::Imm(imm),
         CmpRhs::Reg(v) => RegOrImm::Reg(r(v)),
-        CmpRhs::Slot(slot) => RegOrImm::Slot(slot),
+        CmpRhs::Slot(slot, _) => RegOrImm::Slot(slot),
     }
 }
 
@@ -80,14 +80,14 @@ fn imm32(v: Val, size: Size) -> Option<i32> {
     }
 }
 
-/// The relocated immediate field a constant slot operand can be for an instruction of
-/// `size` whose 32-bit immediate is sign-extended to 64 bits: every value of its class
-/// fits (an `i32` any pattern; an `i64` only when it is the sign extension of its lower
-/// half).
-fn slot_imm32(v: Val, size: Size) -> Option<u32> {
+/// The slot and class of a constant slot operand that can be the relocated immediate
+/// field of an instruction of `size` whose 32-bit immediate is sign-extended to 64 bits:
+/// every value of its class fits (an `i32` any pattern; an `i64` only when it is the sign
+/// extension of its lower half).
+fn slot_imm32(v: Val, size: Size) -> Option<(u32, ConstClass)> {
     match v {
         Val::Slot(_, slot, class) => {
-            (size == Size::S32 || class == ConstClass::I64Signed32).then_some(slot)
+            (size == Size::S32 || class == ConstClass::I64Signed32).then_some((slot, class))
         }
         _ => None,
     }
@@ -169,13 +169,8 @@ impl LowerBase for X64Lower {
                         imm,
                     },
                     CmpRhs::Reg(rhs) => setcc(rhs),
-                    // A 64-bit comparison takes only a sign-extended slot (`slot_imm32`).
-                    CmpRhs::Slot(slot) => {
-                        let (ty, class) = if c.is64 {
-                            (ValType::I64, ConstClass::I64Signed32)
-                        } else {
-                            (ValType::I32, ConstClass::I32)
-                        };
+                    CmpRhs::Slot(slot, class) => {
+                        let ty = if c.is64 { ValType::I64 } else { ValType::I32 };
                         setcc(self.const_slot(ctx, ty, slot, class))
                     }
                 };
