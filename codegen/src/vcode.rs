@@ -205,6 +205,17 @@ impl<I: MachInst> VCodeBuilder<I> {
         self.insts.push(inst);
     }
 
+    /// Replaces the last instruction of the current block with `inst`, which must define
+    /// the same registers; its operands are collected anew.
+    pub fn replace_last(&mut self, inst: I) {
+        debug_assert!(self.last_in_block().is_some(), "no instruction to replace");
+        if let Some((start, _)) = self.operand_ranges.pop() {
+            self.operands.truncate(start as usize);
+            self.insts.pop();
+        }
+        self.push(inst);
+    }
+
     /// The instruction that defines `v`, once pushed; `None` for a block parameter.
     pub fn def_of(&self, v: VReg) -> Option<&I> {
         let i = *self.defs.get(v.vreg())?;

@@ -842,6 +842,11 @@ fn integer_misc(c: &mut Check) {
             &[Op::R(g(r, Size::S64)), Op::M(m, None)],
         );
         c.emit(
+            |a| a.lea32(r, m),
+            Mnemonic::Lea,
+            &[Op::R(g(r, Size::S32)), Op::M(m, None)],
+        );
+        c.emit(
             |a| a.load(LoadKind::I64, Size::S64, r, m),
             Mnemonic::Mov,
             &[Op::R(g(r, Size::S64)), mem(m, 8)],

@@ -131,6 +131,16 @@ pub enum Inst {
         size: Size,
         slot: u32,
     },
+    /// dst = base + index + disp, the flags untouched: an add that leaves the allocator free
+    /// to put its result in a register of its own (`lea`; emitted as `add` when the
+    /// allocator gave dst the register of an addend).
+    Lea {
+        base: Reg,
+        index: Option<Reg>,
+        disp: i32,
+        dst: Reg,
+        size: Size,
+    },
     /// dst (= lhs's register) *= rhs.
     Imul {
         lhs: Reg,
@@ -667,6 +677,15 @@ impl MachInst for Inst {
             | Inst::VExtract { v: src, dst, .. }
             | Inst::VMask { src, dst, .. } => {
                 v(src, Use);
+                v(dst, Def);
+            }
+            Inst::Lea {
+                base, index, dst, ..
+            } => {
+                v(base, Use);
+                if let Some(index) = index {
+                    v(index, Use);
+                }
                 v(dst, Def);
             }
             Inst::AluRI { src, dst, .. }

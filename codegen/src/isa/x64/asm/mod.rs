@@ -1021,6 +1021,12 @@ impl Asm {
         self.insn(&[], true, false, &[0x8D], dst.0, Rm::Mem(src));
     }
 
+    /// 32-bit `lea dst, [src]` (`8D`, 64-bit address): the low half of the address, with
+    /// the upper half of `dst` cleared.
+    pub fn lea32(&mut self, dst: Gpr, src: Amode) {
+        self.insn(&[], false, false, &[0x8D], dst.0, Rm::Mem(src));
+    }
+
     /// 8-bit `setcc dst` (`0F 90+cc`). Writes only the low byte.
     pub fn setcc(&mut self, cc: Cond, dst: Gpr) {
         let op = [0x0F, 0x90 + cc as u8];

@@ -282,6 +282,7 @@ impl Emitter {
             Inst::AluRR { .. }
             | Inst::AluRI { .. }
             | Inst::AluRSlot { .. }
+            | Inst::Lea { .. }
             | Inst::Imul { .. }
             | Inst::ImulImm { .. }
             | Inst::ShiftRR { .. }

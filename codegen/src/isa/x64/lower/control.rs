@@ -86,8 +86,40 @@ impl LowerControl for X64Lower {
 /// Whether the zero flag says whether `v` is zero when the block's next instruction runs:
 /// its last instruction computed `v` with an ALU operation of `size` whose flags follow
 /// its result. The allocator's moves, the only code it puts between two instructions,
-/// leave the flags alone.
+/// leave the flags alone. An add done as `lea`, which leaves the flags alone too, is
+/// turned back into an `add` here, which sets them.
 fn zero_flag_of(ctx: C, v: Reg, size: Size) -> bool {
+    if let Some(&Inst::Lea {
+        base,
+        index,
+        disp,
+        dst,
+        size: s,
+    }) = ctx.builder.last_in_block()
+    {
+        if dst != v || s != size {
+            return false;
+        }
+        let add = match index {
+            None => Inst::AluRI {
+                src: base,
+                dst,
+                op: AluOp::Add,
+                size,
+                imm: disp,
+            },
+            Some(rhs) if disp == 0 => Inst::AluRR {
+                lhs: base,
+                rhs,
+                dst,
+                op: AluOp::Add,
+                size,
+            },
+            Some(_) => return false,
+        };
+        ctx.builder.replace_last(add);
+        return true;
+    }
     match ctx.builder.last_in_block() {
         Some(
             Inst::AluRR {

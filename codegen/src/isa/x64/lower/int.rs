@@ -53,7 +53,21 @@ impl LowerInt for X64Lower {
             IntBinOp::Or => AluOp::Or,
             IntBinOp::Xor => AluOp::Xor,
         };
-        if let Some(imm) = imm32(b, size) {
+        if alu == AluOp::Add && slot_operand(op, b, size).is_none() {
+            // An add of a constant or a register as `lea`: without an operand to reuse, the
+            // allocator need not copy an addend that lives on.
+            let (index, disp) = match imm32(b, size) {
+                Some(imm) => (None, imm),
+                None => (Some(r(self.reg(ctx, b))), 0),
+            };
+            ctx.builder.push(Inst::Lea {
+                base: r(ra),
+                index,
+                disp,
+                dst: r(dst),
+                size,
+            });
+        } else if let Some(imm) = imm32(b, size) {
             ctx.builder.push(Inst::AluRI {
                 src: r(ra),
                 dst: r(dst),

@@ -124,6 +124,7 @@ fn zero_extended(ctx: C, mut v: VReg) -> bool {
                 Inst::AluRR { size, .. }
                 | Inst::AluRI { size, .. }
                 | Inst::AluRSlot { size, .. }
+                | Inst::Lea { size, .. }
                 | Inst::Imul { size, .. }
                 | Inst::ImulImm { size, .. }
                 | Inst::ShiftRR { size, .. }
