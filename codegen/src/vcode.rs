@@ -106,6 +106,9 @@ pub struct VCodeBuilder<I> {
     /// The instruction that defines each vreg (its index), `u32::MAX` for a vreg no
     /// instruction defines (a block parameter) or not defined yet.
     defs: Vec<u32>,
+    /// Instructions to replace with their no-op when lowering ends if their result has no
+    /// use by then (see [`remove_if_unused`](Self::remove_if_unused)).
+    removable: Vec<(u32, VReg, I)>,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -129,6 +132,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             outgoing: 0,
             vectors: false,
             defs: Vec::new(),
+            removable: Vec::new(),
         }
     }
 
@@ -216,6 +220,18 @@ impl<I: MachInst> VCodeBuilder<I> {
         self.push(inst);
     }
 
+    /// Replaces the instruction that defines `v` with `nop` (an instruction without operands
+    /// or code) when lowering ends, if no instruction and no branch uses `v` by then: for a
+    /// pure instruction, without clobbers, whose result a later instruction computes again
+    /// on its own (a shift folded into an address's scaled index).
+    pub fn remove_if_unused(&mut self, v: VReg, nop: I) {
+        if let Some(&i) = self.defs.get(v.vreg()) {
+            if i != u32::MAX {
+                self.removable.push((i, v, nop));
+            }
+        }
+    }
+
     /// The instruction that defines `v`, once pushed; `None` for a block parameter.
     pub fn def_of(&self, v: VReg) -> Option<&I> {
         let i = *self.defs.get(v.vreg())?;
@@ -251,7 +267,8 @@ impl<I: MachInst> VCodeBuilder<I> {
     }
 
     /// Lays out the filled blocks in fill order.
-    pub fn finish(self) -> VCode<I> {
+    pub fn finish(mut self) -> VCode<I> {
+        self.remove_unused();
         let mut layout = vec![u32::MAX; self.blocks.len()];
         for (i, b) in self.fill_order.iter().enumerate() {
             layout[b.0 as usize] = i as u32;
@@ -337,6 +354,35 @@ impl<I> VCode<I> {
     /// then two 8-byte slots.
     pub fn has_vectors(&self) -> bool {
         self.vectors
+    }
+}
+
+impl<I: MachInst> VCodeBuilder<I> {
+    /// Carries out [`remove_if_unused`](Self::remove_if_unused): a removed instruction
+    /// keeps its index, with no operands.
+    fn remove_unused(&mut self) {
+        if self.removable.is_empty() {
+            return;
+        }
+        let mut used = vec![false; self.num_vregs as usize];
+        let uses = self
+            .operands
+            .iter()
+            .filter(|op| op.kind() == regalloc2::OperandKind::Use);
+        for v in uses.map(|op| op.vreg()) {
+            used[v.vreg()] = true;
+        }
+        for v in self.blocks.iter().flat_map(|b| b.args.iter().flatten()) {
+            used[v.vreg()] = true;
+        }
+        for (i, v, nop) in std::mem::take(&mut self.removable) {
+            if !used[v.vreg()] {
+                let i = i as usize;
+                self.insts[i] = nop;
+                let start = self.operand_ranges[i].0;
+                self.operand_ranges[i] = (start, start);
+            }
+        }
     }
 }
 

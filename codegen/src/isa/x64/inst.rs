@@ -131,12 +131,14 @@ pub enum Inst {
         size: Size,
         slot: u32,
     },
-    /// dst = base + index + disp, the flags untouched: an add that leaves the allocator free
-    /// to put its result in a register of its own (`lea`; emitted as `add` when the
-    /// allocator gave dst the register of an addend).
+    /// Nothing: what a removed instruction becomes (no operands, no code).
+    Nop,
+    /// dst = base + index * scale + disp, the flags untouched: an add that leaves the
+    /// allocator free to put its result in a register of its own (`lea`; emitted as `add`
+    /// when the allocator gave dst the register of an unscaled addend). Scale 1, 2, 4 or 8.
     Lea {
         base: Reg,
-        index: Option<Reg>,
+        index: Option<(Reg, u8)>,
         disp: i32,
         dst: Reg,
         size: Size,
@@ -619,6 +621,7 @@ impl MachInst for Inst {
             }
         }
         match self {
+            Inst::Nop => {}
             Inst::Args { defs } => fixed(v, defs, true),
             Inst::CallDirect { uses, defs, .. } | Inst::CallLibcall { uses, defs, .. } => {
                 fixed(v, uses, false);
@@ -683,7 +686,7 @@ impl MachInst for Inst {
                 base, index, dst, ..
             } => {
                 v(base, Use);
-                if let Some(index) = index {
+                if let Some((index, _)) = index {
                     v(index, Use);
                 }
                 v(dst, Def);

@@ -25,7 +25,13 @@ impl Emitter {
                 disp,
                 dst,
                 size,
-            } => self.lea(*size, g(*dst), g(*base), index.map(g), *disp),
+            } => self.lea(
+                *size,
+                g(*dst),
+                g(*base),
+                index.map(|(i, s)| (g(i), s)),
+                *disp,
+            ),
             Inst::Imul { rhs, dst, size, .. } => self.asm.imul_rr(*size, g(*dst), g(*rhs)),
             Inst::ImulImm {
                 src,
@@ -135,21 +141,21 @@ impl Emitter {
         }
     }
 
-    /// dst = base + index + disp: an `add` when dst is an addend's register and nothing
-    /// else is added, else a `lea` (its base not rbp or r13 when the index can take that
-    /// place, since those bases cost a displacement byte).
-    fn lea(&mut self, size: Size, dst: Gpr, base: Gpr, index: Option<Gpr>, disp: i32) {
+    /// dst = base + index * scale + disp: an `add` when dst is an unscaled addend's
+    /// register and nothing else is added, else a `lea` (its base not rbp or r13 when an
+    /// unscaled index can take that place, since those bases cost a displacement byte).
+    fn lea(&mut self, size: Size, dst: Gpr, base: Gpr, index: Option<(Gpr, u8)>, disp: i32) {
         let amode = match index {
             None if dst == base => return self.asm.alu_ri(AluOp::Add, size, dst, disp),
-            Some(i) if disp == 0 && dst == base => {
+            Some((i, 1)) if disp == 0 && dst == base => {
                 return self.asm.alu_rr(AluOp::Add, size, dst, i);
             }
-            Some(i) if disp == 0 && dst == i => {
+            Some((i, 1)) if disp == 0 && dst == i => {
                 return self.asm.alu_rr(AluOp::Add, size, dst, base);
             }
             None => Amode::base_disp(base, disp),
-            Some(i) if base.0 & 7 == 5 && i.0 & 7 != 5 => Amode::base_index(i, base, 1, disp),
-            Some(i) => Amode::base_index(base, i, 1, disp),
+            Some((i, 1)) if base.0 & 7 == 5 && i.0 & 7 != 5 => Amode::base_index(i, base, 1, disp),
+            Some((i, scale)) => Amode::base_index(base, i, scale, disp),
         };
         if size == Size::S64 {
             self.asm.lea(dst, amode);

@@ -211,7 +211,7 @@ impl Emitter {
 
     fn inst(&mut self, inst: &Inst, next: Option<usize>, succs: &[usize], labels: &[Label]) {
         match inst {
-            Inst::Args { .. } => {}
+            Inst::Args { .. } | Inst::Nop => {}
             Inst::LoadStackArg { dst, index, kind } => {
                 self.load_kind(*kind, m(RBP, 16 + 8 * *index as i32), *dst)
             }

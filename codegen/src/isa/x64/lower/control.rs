@@ -108,7 +108,7 @@ fn zero_flag_of(ctx: C, v: Reg, size: Size) -> bool {
                 size,
                 imm: disp,
             },
-            Some(rhs) if disp == 0 => Inst::AluRR {
+            Some((rhs, 1)) if disp == 0 => Inst::AluRR {
                 lhs: base,
                 rhs,
                 dst,

@@ -17,6 +17,29 @@ fn slot_operand(op: IntBinOp, v: Val, size: Size) -> Option<(u32, Size)> {
     }
 }
 
+/// The base and the scaled index of `a + b` at `size`: when one addend is a shift left by
+/// 1 to 3 of that size, its source scaled by 2, 4 or 8 (the shift is removed when nothing
+/// else uses its result), else `b` unscaled.
+fn scaled_index(ctx: C, a: VReg, b: VReg, size: Size) -> (Reg, (Reg, u8)) {
+    let shifted = |v: VReg| match ctx.builder.def_of(v) {
+        Some(&Inst::ShiftRI {
+            src,
+            op: ShiftOp::Shl,
+            size: s,
+            imm: imm @ 1..=3,
+            ..
+        }) if s == size => Some((src, 1u8 << imm)),
+        _ => None,
+    };
+    let (base, shift, index) = match (shifted(b), shifted(a)) {
+        (Some(index), _) => (a, b, index),
+        (None, Some(index)) => (b, a, index),
+        (None, None) => return (r(a), (r(b), 1)),
+    };
+    ctx.builder.remove_if_unused(shift, Inst::Nop);
+    (r(base), index)
+}
+
 impl LowerInt for X64Lower {
     fn int_bin(&mut self, ctx: C, op: IntBinOp, ty: ValType, a: Val, b: Val) -> VReg {
         let size = size_of(ty);
@@ -56,12 +79,16 @@ impl LowerInt for X64Lower {
         if alu == AluOp::Add && slot_operand(op, b, size).is_none() {
             // An add of a constant or a register as `lea`: without an operand to reuse, the
             // allocator need not copy an addend that lives on.
-            let (index, disp) = match imm32(b, size) {
-                Some(imm) => (None, imm),
-                None => (Some(r(self.reg(ctx, b))), 0),
+            let (base, index, disp) = match imm32(b, size) {
+                Some(imm) => (r(ra), None, imm),
+                None => {
+                    let rb = self.reg(ctx, b);
+                    let (base, index) = scaled_index(ctx, ra, rb, size);
+                    (base, Some(index), 0)
+                }
             };
             ctx.builder.push(Inst::Lea {
-                base: r(ra),
+                base,
                 index,
                 disp,
                 dst: r(dst),
