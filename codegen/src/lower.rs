@@ -242,6 +242,9 @@ pub enum IntUnaryOp {
     Popcnt,
     /// Sign extension in place of the low `bits` (`i32.extend8_s` is `SignExtend(8)`).
     SignExtend(u8),
+    /// The bytes in reverse order; no wasm operator, but what the translator finds in
+    /// shifts, masks and `or`s that reverse a value's bytes.
+    ByteSwap,
 }
 
 /// One-operand float operations (the result has the operand's type).

@@ -61,6 +61,14 @@ pub trait MachInst {
     /// is the only place an instruction's operand order is written. The allocator's
     /// operand list, and the allocations applied back, follow it.
     fn visit_operands(&mut self, visit: &mut dyn FnMut(&mut Reg, OperandKind));
+    /// Whether the instruction only computes its results from its operands: no memory
+    /// access, no trap, no clobber, no fixed register, and no later instruction reads
+    /// anything of it but its results (flags it sets are read, if at all, only by a
+    /// branch that also names its result as an operand). Such an instruction with no
+    /// use of its results is removed when lowering ends.
+    fn is_pure(&self) -> bool;
+    /// An instruction without operands or code, put in place of a removed one.
+    fn nop() -> Self;
 }
 
 fn operand(r: &Reg, kind: OperandKind) -> Operand {
@@ -106,9 +114,6 @@ pub struct VCodeBuilder<I> {
     /// The instruction that defines each vreg (its index), `u32::MAX` for a vreg no
     /// instruction defines (a block parameter) or not defined yet.
     defs: Vec<u32>,
-    /// Instructions to replace with their no-op when lowering ends if their result has no
-    /// use by then (see [`remove_if_unused`](Self::remove_if_unused)).
-    removable: Vec<(u32, VReg, I)>,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -132,7 +137,6 @@ impl<I: MachInst> VCodeBuilder<I> {
             outgoing: 0,
             vectors: false,
             defs: Vec::new(),
-            removable: Vec::new(),
         }
     }
 
@@ -218,18 +222,6 @@ impl<I: MachInst> VCodeBuilder<I> {
             self.insts.pop();
         }
         self.push(inst);
-    }
-
-    /// Replaces the instruction that defines `v` with `nop` (an instruction without operands
-    /// or code) when lowering ends, if no instruction and no branch uses `v` by then: for a
-    /// pure instruction, without clobbers, whose result a later instruction computes again
-    /// on its own (a shift folded into an address's scaled index).
-    pub fn remove_if_unused(&mut self, v: VReg, nop: I) {
-        if let Some(&i) = self.defs.get(v.vreg()) {
-            if i != u32::MAX {
-                self.removable.push((i, v, nop));
-            }
-        }
     }
 
     /// The instruction that defines `v`, once pushed; `None` for a block parameter.
@@ -358,30 +350,32 @@ impl<I> VCode<I> {
 }
 
 impl<I: MachInst> VCodeBuilder<I> {
-    /// Carries out [`remove_if_unused`](Self::remove_if_unused): a removed instruction
-    /// keeps its index, with no operands.
+    /// Replaces each [pure](MachInst::is_pure) instruction whose results no instruction
+    /// and no branch argument uses with [`MachInst::nop`], keeping its index. Latest
+    /// first, so an instruction whose only users were removed goes too: the pieces of a
+    /// byte swap written out, a shift folded into an address's scaled index.
     fn remove_unused(&mut self) {
-        if self.removable.is_empty() {
-            return;
-        }
-        let mut used = vec![false; self.num_vregs as usize];
-        let uses = self
-            .operands
-            .iter()
-            .filter(|op| op.kind() == regalloc2::OperandKind::Use);
-        for v in uses.map(|op| op.vreg()) {
-            used[v.vreg()] = true;
+        use regalloc2::OperandKind::{Def, Use};
+        let mut uses = vec![0u32; self.num_vregs as usize];
+        let used = self.operands.iter().filter(|op| op.kind() == Use);
+        for v in used.map(|op| op.vreg()) {
+            uses[v.vreg()] += 1;
         }
         for v in self.blocks.iter().flat_map(|b| b.args.iter().flatten()) {
-            used[v.vreg()] = true;
+            uses[v.vreg()] += 1;
         }
-        for (i, v, nop) in std::mem::take(&mut self.removable) {
-            if !used[v.vreg()] {
-                let i = i as usize;
-                self.insts[i] = nop;
-                let start = self.operand_ranges[i].0;
-                self.operand_ranges[i] = (start, start);
+        for i in (0..self.insts.len()).rev() {
+            let (start, end) = self.operand_ranges[i];
+            let ops = &self.operands[start as usize..end as usize];
+            let live = |op: &Operand| op.kind() == Def && uses[op.vreg().vreg()] > 0;
+            if !self.insts[i].is_pure() || ops.iter().any(live) {
+                continue;
             }
+            for op in ops.iter().filter(|op| op.kind() == Use) {
+                uses[op.vreg().vreg()] -= 1;
+            }
+            self.insts[i] = I::nop();
+            self.operand_ranges[i] = (start, start);
         }
     }
 }

@@ -790,6 +790,11 @@ fn integer_misc(c: &mut Check) {
             );
         }
     }
+    for size in SIZES_32_64 {
+        for r in gprs() {
+            c.emit(|a| a.bswap(size, r), Mnemonic::Bswap, &[Op::R(g(r, size))]);
+        }
+    }
     for size in SIZES_WIDE {
         for dst in gprs() {
             for src in gprs() {

@@ -999,6 +999,7 @@ fn multiply_divide_shift() {
             let wn = gz(Size::S32, rn);
             c.one(|a| a.clz(s, Gpr(rd), Gpr(rn)), &format!("clz {d}, {n}"));
             c.one(|a| a.rbit(s, Gpr(rd), Gpr(rn)), &format!("rbit {d}, {n}"));
+            c.one(|a| a.rev(s, Gpr(rd), Gpr(rn)), &format!("rev {d}, {n}"));
             for from in [8u8, 16, 32] {
                 if u32::from(from) >= bits(s) {
                     continue;

@@ -141,3 +141,68 @@ fn many_params_and_multi_value() {
         vec![Val::F64(16f64.to_bits()), Val::I32(13), Val::I64(14)]
     );
 }
+
+#[test]
+fn byte_swaps_written_out_compute_what_they_say() {
+    // The golden case's functions, one `bswap` each where the whole value is reversed,
+    // and the near misses that stay as written.
+    let wat = include_str!("../../codegen/tests/golden/byte_swap.wat")
+        .replace("(func $load_be_i64", "(func (export \"load_be_i64\")")
+        .replace("(func $swap_i32", "(func (export \"swap_i32\")")
+        .replace(
+            "(func $piece_used_again",
+            "(func (export \"piece_used_again\")",
+        )
+        .replace("(func $half_swap", "(func (export \"half_swap\")")
+        .replace("(func $two_sources", "(func (export \"two_sources\")")
+        .replace("(memory 1)", "(memory (export \"memory\") 1)");
+    let values = [
+        0u64,
+        1,
+        0x0123_4567_89ab_cdef,
+        u64::MAX,
+        0x8000_0000_0000_0001,
+        0xff00,
+    ];
+    let (mut s, i) = instantiate(&wat);
+    let memory = s.get_memory(i, "memory").expect("memory");
+    let mut at = 3;
+    for v in values {
+        s.memory_data_mut(memory)[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        at += 8;
+    }
+    let mut call = |name: &str, args: &[Val]| {
+        let f = s.get_func(i, name).expect("export");
+        s.call(f, args).expect("no trap")
+    };
+    for (k, &v) in values.iter().enumerate() {
+        let w = v as u32;
+        let other = values[(k + 1) % values.len()] as u32;
+        assert_eq!(
+            call("swap_i32", &[Val::I32(w as i32)]),
+            vec![Val::I32(w.swap_bytes() as i32)]
+        );
+        assert_eq!(
+            call("piece_used_again", &[Val::I32(w as i32)]),
+            vec![Val::I32(
+                w.swap_bytes().wrapping_add(w.rotate_right(24)) as i32
+            )]
+        );
+        assert_eq!(
+            call("half_swap", &[Val::I32(w as i32)]),
+            vec![Val::I32(((w >> 24) | ((w >> 8) & 0xff00)) as i32)]
+        );
+        let two = (w & 0x00ff_00ff).rotate_right(8) | (other.rotate_right(24) & 0x00ff_00ff);
+        assert_eq!(
+            call("two_sources", &[Val::I32(w as i32), Val::I32(other as i32)]),
+            vec![Val::I32(two as i32)]
+        );
+    }
+    for (k, &v) in values.iter().enumerate() {
+        let at = 8 * k as u32 + 3;
+        assert_eq!(
+            call("load_be_i64", &[Val::I32(at as i32)]),
+            vec![Val::I64(v.swap_bytes() as i64)]
+        );
+    }
+}

@@ -14,6 +14,7 @@
 //! those travel as block parameters to its join point (or loop header). A local not
 //! assigned inside a construct has one value throughout it.
 
+mod bytes;
 mod env;
 mod interrupt;
 mod ops;
@@ -119,6 +120,9 @@ pub(crate) struct Translator<'s, 'b, B: Lower> {
     fuel_pending: u64,
     /// Trap blocks of interruption checks, filled after the function's code.
     cold_traps: Vec<(BlockId, TrapKind, u32)>,
+    /// Where the bytes of each integer value made by shifts, masks and `or`s of whole
+    /// bytes come from (see `bytes.rs`).
+    byte_maps: std::collections::HashMap<VReg, bytes::ByteMap>,
 }
 
 /// Translates a stencil into VCode for the ISA behind `isa`, with the checks
@@ -177,6 +181,7 @@ pub fn translate<B: Lower>(
         interruption,
         fuel_pending: 0,
         cold_traps: Vec::new(),
+        byte_maps: Default::default(),
     };
     if mentions_v128(stencil, &t.local_types) {
         t.ctx.builder.use_vectors();

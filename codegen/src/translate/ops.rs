@@ -7,6 +7,7 @@
 //! compile error until it is handled; operators of other proposals are refused (module
 //! validation rejects them first, naming the proposal).
 
+use super::bytes::ByteMap;
 use super::{internal, Translator};
 use crate::compiled::RelocKind;
 use crate::error::CompileError;
@@ -73,9 +74,43 @@ impl<B: Lower> Translator<'_, '_, B> {
     fn int_bin(&mut self, op: IntBinOp, ty: ValType) -> R {
         let b = self.pop()?;
         let a = self.pop()?;
+        let map = match (a, b) {
+            (Val::Reg(..), Val::Reg(..)) => self
+                .byte_map(a)
+                .zip(self.byte_map(b))
+                .and_then(|(a, b)| a.with(op, b)),
+            (Val::Reg(..), Val::Const(_, c)) => self.byte_map(a).and_then(|a| a.with_const(op, c)),
+            (Val::Const(_, c), Val::Reg(..)) => self.byte_map(b).and_then(|b| b.with_const(op, c)),
+            _ => None,
+        };
+        if let Some(swap) = map.filter(|m| m.is_byte_swap()) {
+            let src = Val::Reg(swap.src, ty);
+            let r = self
+                .isa
+                .int_unary(&mut self.ctx, IntUnaryOp::ByteSwap, ty, src);
+            self.push_reg(r, ty);
+            return Ok(());
+        }
         let r = self.isa.int_bin(&mut self.ctx, op, ty, a, b);
+        if let Some(map) = map {
+            self.byte_maps.insert(r, map);
+        }
         self.push_reg(r, ty);
         Ok(())
+    }
+
+    /// Where the bytes of integer value `v` come from: itself, unless shifts, masks and
+    /// `or`s of whole bytes made it (see `bytes.rs`).
+    fn byte_map(&self, v: Val) -> Option<ByteMap> {
+        match v {
+            Val::Reg(r, ty @ (I32 | I64)) => Some(
+                self.byte_maps
+                    .get(&r)
+                    .copied()
+                    .unwrap_or_else(|| ByteMap::identity(r, if ty == I64 { 8 } else { 4 })),
+            ),
+            _ => None,
+        }
     }
 
     fn shift(&mut self, op: ShiftOp, ty: ValType) -> R {
@@ -86,7 +121,14 @@ impl<B: Lower> Translator<'_, '_, B> {
             Val::Const(t, bits) => Val::Const(t, bits & mask),
             other => other,
         };
+        let map = match b {
+            Val::Const(_, count) => self.byte_map(a).and_then(|a| a.shift(op, count)),
+            _ => None,
+        };
         let r = self.isa.shift(&mut self.ctx, op, ty, a, b);
+        if let Some(map) = map {
+            self.byte_maps.insert(r, map);
+        }
         self.push_reg(r, ty);
         Ok(())
     }

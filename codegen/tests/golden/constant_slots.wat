@@ -8,7 +8,7 @@
     i32.add)
   (func $mask_then_xor (param i32) (result i32)
     local.get 0
-    i32.const 0x00ff00ff
+    i32.const 0x0f0f0f0f
     i32.and
     i32.const 100000
     i32.xor)

@@ -663,6 +663,12 @@ impl Asm {
         self.word(0x5AC0_1000 | size.sf() | r(rn) << 5 | r(rd));
     }
 
+    /// `rev rd, rn`: the bytes of `rn` in reverse order.
+    pub fn rev(&mut self, size: Size, rd: Gpr, rn: Gpr) {
+        let opc = if size == Size::S64 { 0xC00 } else { 0x800 };
+        self.word(0x5AC0_0000 | size.sf() | opc | r(rn) << 5 | r(rd));
+    }
+
     /// `rbit rd, rn`.
     pub fn rbit(&mut self, size: Size, rd: Gpr, rn: Gpr) {
         self.word(0x5AC0_0000 | size.sf() | r(rn) << 5 | r(rd));

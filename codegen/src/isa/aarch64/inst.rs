@@ -42,6 +42,8 @@ pub enum Inst {
         size: Size,
         bits: u64,
     },
+    /// Nothing: what replaces an instruction whose results nothing uses.
+    Nop,
     FImm {
         dst: Reg,
         size: FSize,
@@ -111,6 +113,12 @@ pub enum Inst {
         size: Size,
     },
     Popcnt {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
+    /// `rev`: the bytes of `src` in reverse order.
+    Rev {
         src: Reg,
         dst: Reg,
         size: Size,
@@ -475,6 +483,25 @@ impl MachInst for Inst {
     fn is_ret(&self) -> bool {
         matches!(self, Inst::Ret { .. } | Inst::Trap { .. })
     }
+    fn is_pure(&self) -> bool {
+        // Lowering sets no flags outside an instruction: a comparison is one instruction
+        // with its branch, `cset` or `csel`.
+        matches!(
+            self,
+            Inst::Imm { .. }
+                | Inst::Mov { .. }
+                | Inst::AluRRR { .. }
+                | Inst::AluRI { .. }
+                | Inst::Mul { .. }
+                | Inst::ShiftRR { .. }
+                | Inst::ShiftRI { .. }
+                | Inst::Rev { .. }
+                | Inst::Extend { .. }
+        )
+    }
+    fn nop() -> Self {
+        Inst::Nop
+    }
 
     fn visit_operands(&mut self, v: &mut dyn FnMut(&mut Reg, OperandKind)) {
         use OperandKind::*;
@@ -490,6 +517,7 @@ impl MachInst for Inst {
         }
         match self {
             Inst::Args { defs } => fixed(v, defs, true),
+            Inst::Nop => {}
             Inst::CallDirect { uses, defs, .. } | Inst::CallLibcall { uses, defs, .. } => {
                 fixed(v, uses, false);
                 fixed(v, defs, true);
@@ -513,6 +541,7 @@ impl MachInst for Inst {
             | Inst::Clz { src, dst, .. }
             | Inst::Ctz { src, dst, .. }
             | Inst::Popcnt { src, dst, .. }
+            | Inst::Rev { src, dst, .. }
             | Inst::Extend { src, dst, .. }
             | Inst::FUnary { src, dst, .. }
             | Inst::FConvert { src, dst, .. }

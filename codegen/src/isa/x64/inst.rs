@@ -195,6 +195,12 @@ pub enum Inst {
         dst: Reg,
         size: Size,
     },
+    /// `bswap`: the bytes of `src` in reverse order, in place (`dst` reuses `src`).
+    Bswap {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+    },
     /// `lzcnt` (LZCNT): `Clz` in one instruction.
     Lzcnt {
         src: Reg,
@@ -612,6 +618,27 @@ impl MachInst for Inst {
     fn is_ret(&self) -> bool {
         matches!(self, Inst::Ret { .. } | Inst::Trap { .. })
     }
+    fn is_pure(&self) -> bool {
+        // The flags these set are read only by a `Brif`/`CmpBrif` with `flags`, which
+        // names the result as its operand.
+        matches!(
+            self,
+            Inst::Imm { .. }
+                | Inst::Mov { .. }
+                | Inst::AluRR { .. }
+                | Inst::AluRI { .. }
+                | Inst::Lea { .. }
+                | Inst::Imul { .. }
+                | Inst::ImulImm { .. }
+                | Inst::ShiftRR { .. }
+                | Inst::ShiftRI { .. }
+                | Inst::Bswap { .. }
+                | Inst::Extend { .. }
+        )
+    }
+    fn nop() -> Self {
+        Inst::Nop
+    }
 
     fn visit_operands(&mut self, v: &mut dyn FnMut(&mut Reg, OperandKind)) {
         use OperandKind::*;
@@ -694,6 +721,7 @@ impl MachInst for Inst {
             Inst::AluRI { src, dst, .. }
             | Inst::AluRSlot { src, dst, .. }
             | Inst::ShiftRI { src, dst, .. }
+            | Inst::Bswap { src, dst, .. }
             | Inst::VShiftImm { src, dst, .. } => {
                 v(src, Use);
                 v(dst, ReuseDef(0));

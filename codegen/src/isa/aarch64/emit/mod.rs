@@ -218,7 +218,7 @@ impl Emitter {
 
     fn inst(&mut self, inst: &Inst, next: Option<usize>, succs: &[usize], labels: &[Label]) {
         match inst {
-            Inst::Args { .. } => {}
+            Inst::Args { .. } | Inst::Nop => {}
             Inst::LoadStackArg { dst, index, op } => {
                 let rt = dst.preg().hw_enc() as u8;
                 self.mem_any(*op, rt, FP, 16 + 8 * *index as i64)

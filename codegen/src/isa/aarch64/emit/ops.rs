@@ -133,6 +133,7 @@ impl Emitter {
                 }
             }
             Inst::Clz { src, dst, size } => self.asm.clz(*size, g(*dst), g(*src)),
+            Inst::Rev { src, dst, size } => self.asm.rev(*size, g(*dst), g(*src)),
             Inst::Ctz { src, dst, size } => {
                 self.asm.rbit(*size, IP0, g(*src));
                 self.asm.clz(*size, g(*dst), IP0);

@@ -131,6 +131,7 @@ impl LowerInt for A64Lower {
             IntUnaryOp::Clz => Inst::Clz { src, dst: d, size },
             IntUnaryOp::Ctz => Inst::Ctz { src, dst: d, size },
             IntUnaryOp::Popcnt => Inst::Popcnt { src, dst: d, size },
+            IntUnaryOp::ByteSwap => Inst::Rev { src, dst: d, size },
             IntUnaryOp::SignExtend(bits) => Inst::Extend {
                 src,
                 dst: d,

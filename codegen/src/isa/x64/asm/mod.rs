@@ -1084,6 +1084,15 @@ impl Asm {
         self.insn(p, w, false, &[0x0F, 0xBD], dst.0, Rm::Reg(src.0));
     }
 
+    /// `bswap r` (`[REX] 0F C8+r`): the bytes of `r` in reverse order. S32/S64.
+    pub fn bswap(&mut self, size: Size, r: Gpr) {
+        let rex = 0x40 | (u8::from(w32_64(size, "bswap")) << 3) | hi(r.0);
+        if rex != 0x40 {
+            self.buf.push(rex);
+        }
+        self.buf.extend_from_slice(&[0x0F, 0xC8 + (r.0 & 7)]);
+    }
+
     /// `popcnt dst, src` (`F3 0F B8`). S16/S32/S64.
     pub fn popcnt(&mut self, size: Size, dst: Gpr, src: Gpr) {
         self.f3_op(size, 0xB8, dst, src, "popcnt");

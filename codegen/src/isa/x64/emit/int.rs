@@ -103,6 +103,7 @@ impl Emitter {
                 self.asm.cmov(Cond::E, *size, dst, R11);
             }
             Inst::Popcnt { src, dst, size } => self.asm.popcnt(*size, g(*dst), g(*src)),
+            Inst::Bswap { dst, size, .. } => self.asm.bswap(*size, g(*dst)),
             Inst::Lzcnt { src, dst, size } => self.asm.lzcnt(*size, g(*dst), g(*src)),
             Inst::Tzcnt { src, dst, size } => self.asm.tzcnt(*size, g(*dst), g(*src)),
             Inst::Extend {

@@ -291,6 +291,7 @@ impl Emitter {
             | Inst::Clz { .. }
             | Inst::Ctz { .. }
             | Inst::Popcnt { .. }
+            | Inst::Bswap { .. }
             | Inst::Lzcnt { .. }
             | Inst::Tzcnt { .. }
             | Inst::Extend { .. }

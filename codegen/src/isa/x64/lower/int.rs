@@ -18,8 +18,8 @@ fn slot_operand(op: IntBinOp, v: Val, size: Size) -> Option<(u32, Size)> {
 }
 
 /// The base and the scaled index of `a + b` at `size`: when one addend is a shift left by
-/// 1 to 3 of that size, its source scaled by 2, 4 or 8 (the shift is removed when nothing
-/// else uses its result), else `b` unscaled.
+/// 1 to 3 of that size, its source scaled by 2, 4 or 8 (the shift is removed when lowering
+/// ends if nothing else uses its result), else `b` unscaled.
 fn scaled_index(ctx: C, a: VReg, b: VReg, size: Size) -> (Reg, (Reg, u8)) {
     let shifted = |v: VReg| match ctx.builder.def_of(v) {
         Some(&Inst::ShiftRI {
@@ -31,13 +31,11 @@ fn scaled_index(ctx: C, a: VReg, b: VReg, size: Size) -> (Reg, (Reg, u8)) {
         }) if s == size => Some((src, 1u8 << imm)),
         _ => None,
     };
-    let (base, shift, index) = match (shifted(b), shifted(a)) {
-        (Some(index), _) => (a, b, index),
-        (None, Some(index)) => (b, a, index),
-        (None, None) => return (r(a), (r(b), 1)),
-    };
-    ctx.builder.remove_if_unused(shift, Inst::Nop);
-    (r(base), index)
+    match (shifted(b), shifted(a)) {
+        (Some(index), _) => (r(a), index),
+        (None, Some(index)) => (r(b), index),
+        (None, None) => (r(a), (r(b), 1)),
+    }
 }
 
 impl LowerInt for X64Lower {
@@ -225,6 +223,11 @@ impl LowerInt for X64Lower {
                 size,
             },
             IntUnaryOp::Popcnt => Inst::Popcnt {
+                src,
+                dst: dst_r,
+                size,
+            },
+            IntUnaryOp::ByteSwap => Inst::Bswap {
                 src,
                 dst: dst_r,
                 size,
