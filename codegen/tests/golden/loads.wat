@@ -26,4 +26,17 @@
     (local i32)
     (local.set 2 (i32.add (local.get 0) (local.get 1)))
     (i32.store offset=8 (local.get 2) (i32.load8_u offset=3 (local.get 2)))
-    (i32.add (i32.load (local.get 2)) (i32.load16_u offset=2 (i32.shl (local.get 1) (i32.const 2))))))
+    (i32.add (i32.load (local.get 2)) (i32.load16_u offset=2 (i32.shl (local.get 1) (i32.const 2)))))
+  ;; A loop-carried address is not known to be zero-extended: its first access copies it
+  ;; into r10, the second zero-extends it into a register of its own, which the third and
+  ;; fourth share.
+  (func $fields_in_a_loop (param i32 i32) (result i32)
+    (local i32)
+    (loop $l
+      (local.set 2
+        (i32.add (local.get 2)
+          (i32.add (i32.load (local.get 0))
+            (i32.add (i32.load offset=4 (local.get 0)) (i32.load offset=8 (local.get 0))))))
+      (local.set 0 (i32.load offset=12 (local.get 0)))
+      (br_if $l (local.tee 1 (i32.sub (local.get 1) (i32.const 1)))))
+    (local.get 2)))

@@ -79,6 +79,8 @@ pub fn compile(
     let mut lower = lower::X64Lower {
         guard: bounds == super::BoundsChecks::Guard,
         features: Features::of(cpu),
+        addresses: Vec::new(),
+        addresses_block: None,
     };
     let mut vcode = translate(stencil, &mut lower, interruption)?;
     crate::vcode::allocate(&mut vcode, env, algorithm, |v, ra| {

@@ -25,6 +25,7 @@ impl LowerMemory for X64Lower {
     ) -> VReg {
         let ty = kind.ty();
         let ra = self.reg(ctx, addr);
+        let ra = self.address(ctx, ra);
         let dst = ctx.new_reg(ty);
         let mk = mem_kind(kind);
         let vmctx = self.bounds_vmctx(ctx.vmctx, offset, mk);
@@ -55,6 +56,7 @@ impl LowerMemory for X64Lower {
         trap: TrapInfo,
     ) {
         let ra = self.reg(ctx, addr);
+        let ra = self.address(ctx, ra);
         let rv = self.reg(ctx, value);
         let sk = store_kind(kind);
         let vmctx = self.bounds_vmctx(ctx.vmctx, offset, sk);
@@ -104,7 +106,48 @@ impl LowerMemory for X64Lower {
     }
 }
 
+/// The access of a block with an address not known to be zero-extended from which the
+/// accesses share one zero extension (see `X64Lower::address`).
+const SHARED_EXTENSION_FROM: u8 = 2;
+
 impl X64Lower {
+    /// `v` as the address of an access. An address the emitter must zero-extend (it is
+    /// not known to be) is extended into the scratch register at each access; when a
+    /// block accesses memory with it a second time, it gets one zero extension of its
+    /// own, which that access and the block's later ones share. (An extension at the
+    /// first access would cost a register for the rest of the block when there is no
+    /// second.)
+    fn address(&mut self, ctx: C, v: VReg) -> VReg {
+        if zero_extended(ctx, v) {
+            return v;
+        }
+        let block = ctx.builder.current();
+        if self.addresses_block != block {
+            self.addresses.clear();
+            self.addresses_block = block;
+        }
+        let Some(seen) = self.addresses.iter_mut().find(|(a, ..)| *a == v) else {
+            self.addresses.push((v, 1, None));
+            return v;
+        };
+        if let Some(extended) = seen.2 {
+            return extended;
+        }
+        seen.1 += 1;
+        if seen.1 < SHARED_EXTENSION_FROM {
+            return v;
+        }
+        let extended = ctx.builder.new_vreg(RegClass::Int);
+        seen.2 = Some(extended);
+        ctx.builder.push(Inst::Extend {
+            src: r(v),
+            dst: r(extended),
+            kind: LoadKind::U32,
+            size: Size::S64,
+        });
+        extended
+    }
+
     /// The VM context operand of an access that compares with the memory's length;
     /// `None` for one that relies on guard pages.
     fn bounds_vmctx(&self, vmctx: VReg, offset: MemOffset, kind: MemKind) -> Option<Reg> {
@@ -114,7 +157,7 @@ impl X64Lower {
 
 /// Whether the instruction that defines `v` leaves its upper 32 bits zero: a 32-bit
 /// integer operation (x86-64 zeroes the upper half of a register a 32-bit operation
-/// writes) or a zero-extending load, possibly through copies (64-bit moves, as are the
+/// writes), a zero extension or a zero-extending load, possibly through copies (64-bit moves, as are the
 /// allocator's moves, spills and reloads). A block parameter, or anything else, is not
 /// known to be.
 fn zero_extended(ctx: C, mut v: VReg) -> bool {
@@ -128,9 +171,11 @@ fn zero_extended(ctx: C, mut v: VReg) -> bool {
                 | Inst::Imul { size, .. }
                 | Inst::ImulImm { size, .. }
                 | Inst::ShiftRR { size, .. }
-                | Inst::ShiftRI { size, .. }
-                | Inst::Extend { size, .. },
+                | Inst::ShiftRI { size, .. },
             ) => return *size == Size::S32,
+            Some(Inst::Extend { size, kind, .. }) => {
+                return *size == Size::S32 || *kind == LoadKind::U32
+            }
             Some(Inst::Load {
                 kind: MemKind::Int(k, size),
                 ..

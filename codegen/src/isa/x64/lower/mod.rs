@@ -38,6 +38,11 @@ pub struct X64Lower {
     pub guard: bool,
     /// The instructions it may use beyond the baseline.
     pub features: super::Features,
+    /// Addresses not known to be zero-extended that the current block accessed memory
+    /// with: once (`None`), or again, with their zero extension (see `address`).
+    pub addresses: Vec<(VReg, u8, Option<VReg>)>,
+    /// The block `addresses` belongs to.
+    pub addresses_block: Option<BlockId>,
 }
 
 type C<'a, 's> = &'a mut LowerCtx<'s, Inst>;
