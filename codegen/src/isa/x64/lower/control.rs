@@ -1,9 +1,18 @@
 //! x86-64 lowering: terminators.
 
+use super::memory::{zero_extend, zero_extended};
 use super::*;
 
 impl LowerControl for X64Lower {
-    fn jump(&mut self, ctx: C, target: BlockId, args: Vec<VReg>) {
+    fn jump(&mut self, ctx: C, target: BlockId, mut args: Vec<VReg>) {
+        // An `i32` block parameter holds its value zero-extended (what `zero_extended`
+        // assumes of it): an argument not known to be is extended on the edge.
+        let params = ctx.builder.block_params(target).to_vec();
+        for (arg, param) in args.iter_mut().zip(params) {
+            if ctx.builder.is_narrow(param) && !zero_extended(ctx, *arg) {
+                *arg = zero_extend(ctx, *arg);
+            }
+        }
         ctx.builder.terminate(Inst::Jump, &[(target, args)]);
     }
 

@@ -137,14 +137,8 @@ impl X64Lower {
         if seen.1 < SHARED_EXTENSION_FROM {
             return v;
         }
-        let extended = ctx.builder.new_vreg(RegClass::Int);
+        let extended = zero_extend(ctx, v);
         seen.2 = Some(extended);
-        ctx.builder.push(Inst::Extend {
-            src: r(v),
-            dst: r(extended),
-            kind: LoadKind::U32,
-            size: Size::S64,
-        });
         extended
     }
 
@@ -155,41 +149,67 @@ impl X64Lower {
     }
 }
 
-/// Whether the instruction that defines `v` leaves its upper 32 bits zero: a 32-bit
+/// A new register holding the zero extension of the low 32 bits of `v`.
+pub(super) fn zero_extend(ctx: C, v: VReg) -> VReg {
+    let extended = ctx.builder.new_vreg(RegClass::Int);
+    ctx.builder.push(Inst::Extend {
+        src: r(v),
+        dst: r(extended),
+        kind: LoadKind::U32,
+        size: Size::S64,
+    });
+    extended
+}
+
+/// Whether `v`'s upper 32 bits are zero: the instruction that defines it is a 32-bit
 /// integer operation (x86-64 zeroes the upper half of a register a 32-bit operation
-/// writes), a zero extension or a zero-extending load, possibly through copies (64-bit moves, as are the
-/// allocator's moves, spills and reloads). A block parameter, or anything else, is not
-/// known to be.
-fn zero_extended(ctx: C, mut v: VReg) -> bool {
-    for _ in 0..4 {
-        match ctx.builder.def_of(v) {
-            Some(
-                Inst::AluRR { size, .. }
-                | Inst::AluRI { size, .. }
-                | Inst::AluRSlot { size, .. }
-                | Inst::Lea { size, .. }
-                | Inst::Imul { size, .. }
-                | Inst::ImulImm { size, .. }
-                | Inst::ShiftRR { size, .. }
-                | Inst::ShiftRI { size, .. },
-            ) => return *size == Size::S32,
-            Some(Inst::Extend { size, kind, .. }) => {
-                return *size == Size::S32 || *kind == LoadKind::U32
-            }
-            Some(Inst::Load {
-                kind: MemKind::Int(k, size),
-                ..
-            }) => {
-                return *size == Size::S32
-                    || matches!(k, LoadKind::U8 | LoadKind::U16 | LoadKind::U32)
-            }
-            Some(Inst::Mov {
-                src, float: false, ..
-            }) => v = src.vreg(),
-            _ => return false,
-        }
+/// writes), a zero extension, a zero-extending load, a constant below 2^32, a `setcc`
+/// result, or a copy (64-bit moves, as are the allocator's moves, spills and reloads) or
+/// integer `select` of such values; or it is an `i32` block parameter, which every edge
+/// into its block zero-extends (the `jump` lowering). Anything else (a parameter of the
+/// function, a call's result) is not known to be.
+pub(super) fn zero_extended(ctx: C, v: VReg) -> bool {
+    zero_extended_within(ctx, v, 4)
+}
+
+fn zero_extended_within(ctx: C, v: VReg, depth: u32) -> bool {
+    if depth == 0 {
+        return false;
     }
-    false
+    match ctx.builder.def_of(v) {
+        None => ctx.builder.is_narrow(v),
+        Some(
+            Inst::AluRR { size, .. }
+            | Inst::AluRI { size, .. }
+            | Inst::AluRSlot { size, .. }
+            | Inst::Lea { size, .. }
+            | Inst::Imul { size, .. }
+            | Inst::ImulImm { size, .. }
+            | Inst::ShiftRR { size, .. }
+            | Inst::ShiftRI { size, .. }
+            | Inst::Bswap { size, .. }
+            | Inst::Popcnt { size, .. }
+            | Inst::Lzcnt { size, .. }
+            | Inst::Tzcnt { size, .. },
+        ) => *size == Size::S32,
+        Some(Inst::Extend { size, kind, .. }) => *size == Size::S32 || *kind == LoadKind::U32,
+        Some(Inst::Imm { size, bits, .. }) => *size == Size::S32 || *bits >> 32 == 0,
+        Some(Inst::CmpSetcc { .. } | Inst::CmpImmSetcc { .. }) => true,
+        Some(Inst::Load {
+            kind: MemKind::Int(k, size),
+            ..
+        }) => *size == Size::S32 || matches!(k, LoadKind::U8 | LoadKind::U16 | LoadKind::U32),
+        Some(&Inst::Mov {
+            src, float: false, ..
+        }) => zero_extended_within(ctx, src.vreg(), depth - 1),
+        Some(&Inst::Select {
+            a, b, float: false, ..
+        }) => {
+            zero_extended_within(ctx, a.vreg(), depth - 1)
+                && zero_extended_within(ctx, b.vreg(), depth - 1)
+        }
+        _ => false,
+    }
 }
 
 /// The x64 access for a wasm memory access kind.
