@@ -135,9 +135,10 @@ impl ConstClass {
     }
 
     /// The class of an `i32.const` with this value, when it becomes a slot. Masks and
-    /// powers of two (`2^k`, `2^k - 1`, `-2^k`, and byte masks) stay in the stencil: they are operands
-    /// of `and`, `mul` and comparisons that an ISA folds, rarely the addresses that
-    /// move (measured: the same hit rate, a tenth less code growth).
+    /// powers of two (`2^k`, `2^k - 1`, `-2^k`, byte masks) stay in the stencil: they
+    /// are operands of `and`, `mul` and comparisons that an ISA folds (or the translator
+    /// reads, in a byte swap written out), rarely the addresses that move (measured: the
+    /// same hit rate, a tenth less code growth).
     pub fn of_i32(v: i32) -> Option<ConstClass> {
         ((v as i64).unsigned_abs() >= CONST_SLOT_THRESHOLD && !is_mask(v as u32 as u64, 32))
             .then_some(ConstClass::I32)

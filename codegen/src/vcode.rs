@@ -62,7 +62,7 @@ pub trait MachInst {
     /// operand list, and the allocations applied back, follow it.
     fn visit_operands(&mut self, visit: &mut dyn FnMut(&mut Reg, OperandKind));
     /// Whether the instruction only computes its results from its operands: no memory
-    /// access, no trap, no clobber, no fixed register, and no later instruction reads
+    /// access, no trap, no clobber, no result in a fixed register, and no later instruction reads
     /// anything of it but its results (flags it sets are read, if at all, only by a
     /// branch that also names its result as an operand). Such an instruction with no
     /// use of its results is removed when lowering ends.

@@ -190,15 +190,15 @@ fn main() {
         }
     }
     let target = isa();
-    let mut cpu = match target.target_cpu() {
+    let mut variant = match target.target_cpu() {
         TargetCpu::Baseline => String::new(),
         c => format!(", {c}"),
     };
     if target.bounds_checks() != BoundsChecks::Guard {
-        cpu += &format!(", {} bounds checks", target.bounds_checks().name());
+        variant += &format!(", {} bounds checks", target.bounds_checks().name());
     }
     println!(
-        "spec ({}{cpu}): {passed} passed, {failed} failed",
+        "spec ({}{variant}): {passed} passed, {failed} failed",
         target.triple()
     );
     if !unexpected.is_empty() || !now_passing.is_empty() {
