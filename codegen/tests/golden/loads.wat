@@ -17,7 +17,10 @@
   (func $i64_load32_u (param i32) (result i64) (i64.load32_u (local.get 0)))
   (func $f32_load (param i32) (result f32) (f32.load offset=12 (local.get 0)))
   (func $f64_load (param i32) (result f64) (f64.load offset=24 (local.get 0)))
+  ;; A constant address is part of the displacement; the address 0 with an offset that is
+  ;; a constant slot (how toolchains reach statics) too, with the slot as displacement.
   (func $load_const_address (result i32) (i32.load (i32.const 1024)))
+  (func $static_at_zero_plus_offset (result i32) (i32.load offset=0x10bed8 (i32.const 0)))
   (func $two_loads (param i32) (result i32)
     (i32.add (i32.load (local.get 0)) (i32.load offset=4 (local.get 0))))
   ;; An address a 32-bit add computed is already zero-extended: the accesses index with

@@ -323,7 +323,9 @@ pub enum Inst {
     Load {
         vmctx: Option<Reg>,
         base: Reg,
-        addr: Reg,
+        /// `None` for the constant address 0 (`i32.const 0; i32.load offset=...`, how
+        /// toolchains reach statics): the offset alone is the index.
+        addr: Option<Reg>,
         /// The instruction that defines `addr` zeroed its upper 32 bits (a 32-bit
         /// operation), so an access without a check indexes with it as it is.
         addr_zero_extended: bool,
@@ -337,7 +339,8 @@ pub enum Inst {
     Store {
         vmctx: Option<Reg>,
         base: Reg,
-        addr: Reg,
+        /// As for [`Inst::Load`].
+        addr: Option<Reg>,
         /// As for [`Inst::Load`].
         addr_zero_extended: bool,
         value: Reg,
@@ -850,7 +853,9 @@ impl MachInst for Inst {
                     v(vmctx, Use);
                 }
                 v(base, Use);
-                v(addr, Use);
+                if let Some(addr) = addr {
+                    v(addr, Use);
+                }
                 v(dst, Def);
             }
             Inst::Store {
@@ -864,7 +869,9 @@ impl MachInst for Inst {
                     v(vmctx, Use);
                 }
                 v(base, Use);
-                v(addr, Use);
+                if let Some(addr) = addr {
+                    v(addr, Use);
+                }
                 v(value, Use);
             }
             Inst::TableSet {

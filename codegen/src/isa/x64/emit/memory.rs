@@ -50,7 +50,7 @@ impl Emitter {
                 let a = self.heap_addr(
                     vmctx.map(g),
                     g(*base),
-                    (g(*addr), *addr_zero_extended),
+                    addr.map(|a| (g(a), *addr_zero_extended)),
                     *offset,
                     kind.bytes(),
                     *mem,
@@ -74,7 +74,7 @@ impl Emitter {
                 let a = self.heap_addr(
                     vmctx.map(g),
                     g(*base),
-                    (g(*addr), *addr_zero_extended),
+                    addr.map(|a| (g(a), *addr_zero_extended)),
                     *offset,
                     kind.bytes(),
                     *mem,
@@ -190,33 +190,43 @@ impl Emitter {
         &mut self,
         vmctx: Option<Gpr>,
         heap: Gpr,
-        (addr, zero_extended): (Gpr, bool),
+        addr: Option<(Gpr, bool)>,
         offset: MemOffset,
         size: u32,
         mem: VmRef,
         t: TrapInfo,
     ) -> HeapAddr {
         // The index is the address zero-extended: the address register itself when its
-        // upper half is known zero and nothing is added to it, else a copy in r10.
+        // upper half is known zero and nothing is added to it, none for the constant
+        // address 0 without a check, else a copy in r10.
         let checked = needs_bounds_check(self.guard, offset, size);
-        let index = if zero_extended && !checked {
-            addr
-        } else {
-            self.asm.mov_rr(Size::S32, R10, addr);
-            R10
+        let index = match addr {
+            Some((addr, true)) if !checked => Some(addr),
+            None if !checked => None,
+            Some((addr, _)) => {
+                self.asm.mov_rr(Size::S32, R10, addr);
+                Some(R10)
+            }
+            None => {
+                self.asm.alu_rr(AluOp::Xor, Size::S32, R10, R10);
+                Some(R10)
+            }
+        };
+        let guarded = |disp: i32| match index {
+            Some(index) => Amode::base_index(heap, index, 1, disp),
+            None => Amode::base_disp(heap, disp),
         };
         match offset {
             MemOffset::Slot(slot) => {
                 if !checked {
-                    let a = Amode::base_index(heap, index, 1, PLACEHOLDER);
-                    return HeapAddr::GuardedSlot(a, slot);
+                    return HeapAddr::GuardedSlot(guarded(PLACEHOLDER), slot);
                 }
                 self.asm.alu_ri(AluOp::Add, Size::S64, R10, PLACEHOLDER);
                 self.reloc_last(RelocKind::Const, slot, size as i32);
             }
             MemOffset::Imm(offset) => {
                 if !checked {
-                    return HeapAddr::Guarded(Amode::base_index(heap, index, 1, offset as i32));
+                    return HeapAddr::Guarded(guarded(offset as i32));
                 }
                 let end = offset + size as u64;
                 if end <= i32::MAX as u64 {

@@ -24,16 +24,15 @@ impl LowerMemory for X64Lower {
         trap: TrapInfo,
     ) -> VReg {
         let ty = kind.ty();
-        let ra = self.reg(ctx, addr);
-        let ra = self.address(ctx, ra);
+        let (ra, offset) = self.address_operand(ctx, addr, offset);
         let dst = ctx.new_reg(ty);
         let mk = mem_kind(kind);
         let vmctx = self.bounds_vmctx(ctx.vmctx, offset, mk);
-        let addr_zero_extended = zero_extended(ctx, ra);
+        let addr_zero_extended = ra.is_some_and(|a| zero_extended(ctx, a));
         ctx.builder.push(Inst::Load {
             vmctx,
             base: r(base),
-            addr: r(ra),
+            addr: ra.map(r),
             addr_zero_extended,
             dst: r(dst),
             kind: mk,
@@ -55,16 +54,15 @@ impl LowerMemory for X64Lower {
         offset: MemOffset,
         trap: TrapInfo,
     ) {
-        let ra = self.reg(ctx, addr);
-        let ra = self.address(ctx, ra);
+        let (ra, offset) = self.address_operand(ctx, addr, offset);
         let rv = self.reg(ctx, value);
         let sk = store_kind(kind);
         let vmctx = self.bounds_vmctx(ctx.vmctx, offset, sk);
-        let addr_zero_extended = zero_extended(ctx, ra);
+        let addr_zero_extended = ra.is_some_and(|a| zero_extended(ctx, a));
         ctx.builder.push(Inst::Store {
             vmctx,
             base: r(base),
-            addr: r(ra),
+            addr: ra.map(r),
             addr_zero_extended,
             value: r(rv),
             kind: sk,
@@ -111,6 +109,27 @@ impl LowerMemory for X64Lower {
 const SHARED_EXTENSION_FROM: u8 = 2;
 
 impl X64Lower {
+    /// The address operand of an access and its offset. A constant address is added to
+    /// the offset (the effective address, `address + offset` without wrapping, is the
+    /// same), and the access indexes with the offset alone; with a slot offset only the
+    /// constant 0 is.
+    fn address_operand(
+        &mut self,
+        ctx: C,
+        addr: Val,
+        offset: MemOffset,
+    ) -> (Option<VReg>, MemOffset) {
+        match (addr, offset) {
+            (Val::Const(_, 0), _) => return (None, offset),
+            (Val::Const(_, a), MemOffset::Imm(o)) => {
+                return (None, MemOffset::Imm(o + (a as u32) as u64));
+            }
+            _ => {}
+        }
+        let ra = self.reg(ctx, addr);
+        (Some(self.address(ctx, ra)), offset)
+    }
+
     /// `v` as the address of an access. An address the emitter must zero-extend (it is
     /// not known to be) is extended into the scratch register at each access; when a
     /// block accesses memory with it a second time, it gets one zero extension of its
