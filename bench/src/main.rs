@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use wasmprecomp_codegen::{Isa, OptLevel};
+use wasmprecomp_codegen::{BoundsChecks, Isa, OptLevel};
 use wasmprecomp_driver::remote::RemoteConfig;
 use wasmprecomp_driver::{compile_all, CacheSettings, DriverOptions, Input, Report};
 
@@ -150,6 +150,10 @@ struct RunResult {
     ratio_to_native: Option<f64>,
     wasmtime_ms: Option<f64>,
     ratio_to_wasmtime: Option<f64>,
+    /// The same program compiled with explicit bounds checks instead of guard pages.
+    explicit_ms: Option<f64>,
+    /// `ours_ms / explicit_ms`: what guard pages save.
+    guard_vs_explicit: Option<f64>,
     output_matches: Option<bool>,
     note: Option<String>,
 }
@@ -245,8 +249,11 @@ fn code_section_bytes(wasm: &[u8]) -> u64 {
     0
 }
 
+#[derive(Clone)]
 struct Compiler {
     opt: OptLevel,
+    /// Guard pages (the default) or explicit checks.
+    bounds: BoundsChecks,
     jobs: Option<usize>,
     /// A remote cache behind the folder (`--remote`).
     remote: Option<RemoteConfig>,
@@ -286,7 +293,7 @@ impl Compiler {
         out: &Path,
     ) -> Result<Report> {
         let opts = DriverOptions {
-            isa: Isa::new(None, self.opt)?,
+            isa: Isa::new(None, self.opt)?.with_bounds_checks(self.bounds),
             cache: CacheSettings {
                 dir: cache.map(|p| p.to_path_buf()),
                 disabled: cache.is_none(),
@@ -313,6 +320,7 @@ fn remote_bench(opt: OptLevel, inputs: &[PathBuf], urls: &[String], runs: usize)
     let work = tempfile::tempdir()?;
     let local = Compiler {
         opt,
+        bounds: BoundsChecks::Guard,
         jobs: None,
         remote: None,
     };
@@ -328,6 +336,7 @@ fn remote_bench(opt: OptLevel, inputs: &[PathBuf], urls: &[String], runs: usize)
         let shown = config.display_url().to_string();
         let remote = Compiler {
             opt,
+            bounds: BoundsChecks::Guard,
             jobs: None,
             remote: Some(config),
         };
@@ -435,6 +444,7 @@ fn child_compile(path: &Path, opt: OptLevel) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let c = Compiler {
         opt,
+        bounds: BoundsChecks::Guard,
         jobs: None,
         remote: None,
     };
@@ -496,11 +506,13 @@ fn main() -> Result<()> {
     let wasmtime = wasmtime_version();
     let comp = Compiler {
         opt,
+        bounds: BoundsChecks::Guard,
         jobs: None,
         remote: None,
     };
     let comp_j1 = Compiler {
         opt,
+        bounds: BoundsChecks::Guard,
         jobs: Some(1),
         remote: None,
     };
@@ -894,6 +906,10 @@ fn run_programs(
             }
         }
         r.ours_ms = (!ours.is_empty()).then(|| stat(ours).median_ms);
+        r.explicit_ms = time_ours(comp, &wasm, p, &work.join("run-explicit"), runs)?;
+        if let (Some(o), Some(e)) = (r.ours_ms, r.explicit_ms) {
+            r.guard_vs_explicit = Some(o / e);
+        }
         if native_ok {
             // A `-simd` build is the same program: compared with its native build.
             let exe = native_dir
@@ -939,6 +955,37 @@ fn run_programs(
         out.push(r);
     }
     Ok(out)
+}
+
+/// The median time of `runs` in-process runs of program `p` compiled (no cache) with
+/// explicit bounds checks; `None` when it does not compile or run.
+fn time_ours(
+    comp: &Compiler,
+    wasm: &Path,
+    p: &str,
+    out: &Path,
+    runs: usize,
+) -> Result<Option<f64>> {
+    let explicit = Compiler {
+        bounds: BoundsChecks::Explicit,
+        ..comp.clone()
+    };
+    let rep = explicit.run(&[wasm.to_path_buf()], None, false, out)?;
+    let Some(artifact) = rep.modules[0].output.clone() else {
+        return Ok(None);
+    };
+    // SAFETY: the compile just above (no cache) wrote this artifact into the work folder.
+    let module = unsafe { wasmprecomp_runtime::Module::from_file(&artifact) }?;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        if let Ok((0, _)) =
+            wasmprecomp_driver::run::run_command_with(module.clone(), vec![p.to_string()], true)
+        {
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok((!times.is_empty()).then(|| stat(times).median_ms))
 }
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -1031,12 +1078,20 @@ fn print_table(b: &Bench) {
     if !b.programs.is_empty() {
         println!("\nGenerated code (median ms; ratio = ours / other)\n");
         println!(
-            "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>8}",
-            "program", "ours", "native", "x native", "wasmtime", "x wtime", "output"
+            "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>10} {:>11} {:>8}",
+            "program",
+            "ours",
+            "native",
+            "x native",
+            "wasmtime",
+            "x wtime",
+            "explicit",
+            "guard/expl",
+            "output"
         );
         for p in &b.programs {
             println!(
-                "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>8}",
+                "{:<16} {:>10} {:>10} {:>9} {:>14} {:>9} {:>10} {:>11} {:>8}",
                 p.program,
                 p.ours_ms
                     .map(|x| format!("{x:.1}"))
@@ -1047,6 +1102,12 @@ fn print_table(b: &Bench) {
                     .unwrap_or("-".into()),
                 opt(p.wasmtime_ms, |x| format!("{x:.1}")),
                 p.ratio_to_wasmtime
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or("-".into()),
+                p.explicit_ms
+                    .map(|x| format!("{x:.1}"))
+                    .unwrap_or("-".into()),
+                p.guard_vs_explicit
                     .map(|x| format!("{x:.2}"))
                     .unwrap_or("-".into()),
                 match p.output_matches {
