@@ -52,6 +52,45 @@ fn loop_with_locals_sums() {
 }
 
 #[test]
+fn locals_dead_at_a_join_keep_every_value_that_is_read() {
+    // `t` is dead at the loop header, `x` at the `if`'s join; the else arm still reads
+    // the value `x` had before the `if`, and `y` is live after the join on one path only.
+    let wat = r#"(module
+      (func (export "fib") (param $n i32) (result i64) (local $a i64) (local $b i64) (local $t i64)
+        (local.set $b (i64.const 1))
+        (block $done (loop $step
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $t (i64.add (local.get $a) (local.get $b)))
+          (local.set $a (local.get $b))
+          (local.set $b (local.get $t))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $step)))
+        (local.get $a))
+      (func (export "arms") (param $c i32) (param $v i32) (result i32) (local $x i32) (local $y i32)
+        (local.set $x (i32.add (local.get $v) (i32.const 7)))
+        (if (local.get $c)
+          (then (local.set $x (i32.const 5)) (local.set $y (i32.const 100)))
+          (else (local.set $v (i32.mul (local.get $x) (i32.const 3)))))
+        (local.set $x (i32.add (local.get $v) (local.get $y)))
+        (local.get $x)))"#;
+    let (mut s, i) = instantiate(wat);
+    let fib = s.get_func(i, "fib").expect("export");
+    assert_eq!(
+        s.call(fib, &[Val::I32(50)]).unwrap(),
+        vec![Val::I64(12586269025)]
+    );
+    let arms = s.get_func(i, "arms").expect("export");
+    assert_eq!(
+        s.call(arms, &[Val::I32(1), Val::I32(2)]).unwrap(),
+        vec![Val::I32(102)]
+    );
+    assert_eq!(
+        s.call(arms, &[Val::I32(0), Val::I32(2)]).unwrap(),
+        vec![Val::I32(27)]
+    );
+}
+
+#[test]
 fn memory_load_store_and_out_of_bounds_trap() {
     let wat = r#"(module (memory 1)
       (func (export "rw") (param i32 i32) (result i32)

@@ -10,9 +10,10 @@
 //! The ISA sees only the [`Lower`] hooks, never a wasm operator or the operand stack.
 //!
 //! Locals become SSA values with block parameters placed only where needed: a pre-pass
-//! records, for each `block`/`loop`/`if`, the locals assigned anywhere inside it; only
-//! those travel as block parameters to its join point (or loop header). A local not
-//! assigned inside a construct has one value throughout it.
+//! records, for each `block`/`loop`/`if`, the locals assigned anywhere inside it that are
+//! live at its join point (or loop header); only those travel as block parameters there.
+//! A local not assigned inside a construct has one value throughout it; one assigned but
+//! dead at the join is written again before anything reads it.
 
 mod bytes;
 mod env;
@@ -42,8 +43,8 @@ enum FrameKind {
         else_block: BlockId,
         /// Block parameters as they were at the `if`, for the else arm.
         params: Vec<Val>,
-        /// Assigned locals' values at the `if`, for the else arm.
-        locals: Vec<Val>,
+        /// The values at the `if` of the locals assigned inside it, for the else arm.
+        locals: Vec<(u32, Val)>,
         has_else: bool,
     },
 }
@@ -57,7 +58,8 @@ struct Frame {
     results: Vec<ValType>,
     /// Operand stack height below the construct's parameters.
     height: usize,
-    /// Locals assigned inside the construct: passed at its join point / loop header.
+    /// Locals assigned inside the construct and live at its join point / loop header:
+    /// passed there.
     assigned: std::rc::Rc<[u32]>,
     /// Whether the construct was reachable when entered.
     live: bool,
@@ -108,7 +110,7 @@ pub(crate) struct Translator<'s, 'b, B: Lower> {
     local_types: Vec<ValType>,
     frames: Vec<Frame>,
     reachable: bool,
-    assigned: Vec<std::rc::Rc<[u32]>>,
+    assigned: Vec<scan::ConstructLocals>,
     next_construct: usize,
     /// Stencil-relative offset of the operator being translated.
     offset: u32,
@@ -154,7 +156,7 @@ pub fn translate<B: Lower>(
         let t = conv_valtype(t)?;
         local_types.extend(std::iter::repeat_n(t, n as usize));
     }
-    let assigned = scan::assigned_locals(body).map_err(rd)?;
+    let assigned = scan::join_locals(body).map_err(rd)?;
 
     let mut builder = VCodeBuilder::new();
     let entry = builder.new_block(&[]);
@@ -290,12 +292,13 @@ impl<B: Lower> Translator<'_, '_, B> {
         Ok(self.stack[self.stack.len() - n..].to_vec())
     }
 
-    fn next_assigned(&mut self) -> std::rc::Rc<[u32]> {
+    /// The locals of the next construct: all it assigns, and those passed at its join.
+    fn next_assigned(&mut self) -> scan::ConstructLocals {
         let a = self
             .assigned
             .get(self.next_construct)
             .cloned()
-            .unwrap_or_else(|| std::rc::Rc::from(Vec::new()));
+            .unwrap_or_default();
         self.next_construct += 1;
         a
     }
@@ -384,7 +387,7 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     /// `block`, `loop` or `if` in unreachable code: only its nesting matters.
     fn enter_dead(&mut self) -> Result<(), CompileError> {
-        let assigned = self.next_assigned();
+        let assigned = self.next_assigned().passed;
         self.frames.push(Frame {
             kind: FrameKind::Block,
             end: None,
@@ -406,7 +409,7 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn block(&mut self, blockty: BlockType) -> Result<(), CompileError> {
         let (params, results) = block_sig(self.stencil, blockty)?;
-        let assigned = self.next_assigned();
+        let assigned = self.next_assigned().passed;
         let end = self.join_block(&results, &assigned);
         self.frames.push(Frame {
             kind: FrameKind::Block,
@@ -422,7 +425,9 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn loop_(&mut self, blockty: BlockType) -> Result<(), CompileError> {
         let (params, results) = block_sig(self.stencil, blockty)?;
-        let assigned = self.next_assigned();
+        // A local assigned in the loop but dead at its header keeps its value from
+        // before the loop: the body writes it before reading it.
+        let assigned = self.next_assigned().passed;
         let header = self.join_block(&params, &assigned);
         let vals = self.pop_n(params.len())?;
         let args = self.branch_args(&vals, &assigned);
@@ -451,13 +456,18 @@ impl<B: Lower> Translator<'_, '_, B> {
 
     fn if_(&mut self, blockty: BlockType) -> Result<(), CompileError> {
         let (params, results) = block_sig(self.stencil, blockty)?;
-        let assigned = self.next_assigned();
+        let scan::ConstructLocals {
+            assigned: all,
+            passed: assigned,
+        } = self.next_assigned();
         let cond = self.pop()?;
         let end = self.join_block(&results, &assigned);
         let then_b = self.ctx.builder.new_block(&[]);
         let else_b = self.ctx.builder.new_block(&[]);
         let pvals = self.top(params.len())?;
-        let lvals = assigned.iter().map(|l| self.locals[*l as usize]).collect();
+        // Every local the `if` assigns, not only those passed at the join: the else arm
+        // may read one that the join does not need.
+        let lvals = all.iter().map(|l| (*l, self.locals[*l as usize])).collect();
         self.isa.brif(&mut self.ctx, cond, then_b, else_b);
         self.ctx.builder.switch_to(then_b);
         self.frames.push(Frame {
@@ -507,11 +517,10 @@ impl<B: Lower> Translator<'_, '_, B> {
         let params = params.clone();
         let saved = locals.clone();
         let height = f.height;
-        let assigned = f.assigned.clone();
         self.stack.truncate(height);
         self.stack.extend_from_slice(&params);
-        for (l, v) in assigned.iter().zip(saved) {
-            self.locals[*l as usize] = v;
+        for (l, v) in saved {
+            self.locals[l as usize] = v;
         }
         self.ctx.builder.switch_to(else_block);
         self.reachable = true;
@@ -553,10 +562,10 @@ impl<B: Lower> Translator<'_, '_, B> {
                 {
                     // No else arm: the else edge passes the parameters through.
                     self.ctx.builder.switch_to(*else_block);
-                    let mut args = self.materialize_all(params);
-                    for v in locals.clone() {
-                        args.push(self.isa.materialize(&mut self.ctx, v));
+                    for (l, v) in locals {
+                        self.locals[*l as usize] = *v;
                     }
+                    let args = self.branch_args(params, &f.assigned);
                     self.isa.jump(&mut self.ctx, end, args);
                 }
                 if self.ctx.builder.num_preds(end) > 0 {
