@@ -132,11 +132,12 @@ pub(crate) fn link<'a>(
                 });
             }
         }
+        let offsets = params.module_offsets();
         for t in c.traps() {
             traps.push(art::TrapSite {
                 text_offset: start + t.code_offset,
                 kind: t.kind,
-                wasm_offset: params.module_offset(t.wasm_offset),
+                wasm_offset: offsets.get(t.wasm_offset),
             });
         }
         meta.code.push(art::FunctionCode {

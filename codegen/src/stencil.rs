@@ -274,6 +274,43 @@ impl Parameters {
         let delta: i64 = self.offset_fixups[..n].iter().map(|(_, d)| *d as i64).sum();
         (self.body_offset as i64 + stencil_pos as i64 + delta) as u32
     }
+
+    /// [`module_offset`](Self::module_offset) for many positions: one pass over the
+    /// fixups, then a binary search per position. A large function has thousands of trap
+    /// sites and of fixups; summing the fixups once per site made linking it quadratic.
+    pub fn module_offsets(&self) -> ModuleOffsets<'_> {
+        let mut sum = 0i64;
+        let prefix = self
+            .offset_fixups
+            .iter()
+            .map(|(_, d)| {
+                sum += *d as i64;
+                sum
+            })
+            .collect();
+        ModuleOffsets {
+            fixups: &self.offset_fixups,
+            prefix,
+            body_offset: self.body_offset,
+        }
+    }
+}
+
+/// See [`Parameters::module_offsets`].
+pub struct ModuleOffsets<'a> {
+    fixups: &'a [(u32, i32)],
+    /// The sum of the deltas of the fixups up to and including each one.
+    prefix: Vec<i64>,
+    body_offset: u32,
+}
+
+impl ModuleOffsets<'_> {
+    /// The module-relative offset of `stencil_pos`, as [`Parameters::module_offset`].
+    pub fn get(&self, stencil_pos: u32) -> u32 {
+        let n = self.fixups.partition_point(|(p, _)| *p <= stencil_pos);
+        let delta = n.checked_sub(1).map_or(0, |i| self.prefix[i]);
+        (self.body_offset as i64 + stencil_pos as i64 + delta) as u32
+    }
 }
 
 /// The cache key of a compiled stencil: sha256 over the compiler identity, the ISA and
@@ -1089,5 +1126,35 @@ impl wasm_encoder::reencode::Reencode for Renumber<'_, '_> {
                 function: Some(self.rn.params.func_index),
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_offsets_map_every_position_as_module_offset_does() {
+        let params = Parameters {
+            body_offset: 1000,
+            offset_fixups: vec![(3, 2), (3, -1), (10, 4), (11, -3), (40, 1)],
+            ..Parameters::default()
+        };
+        let offsets = params.module_offsets();
+        for pos in 0..50 {
+            assert_eq!(
+                offsets.get(pos),
+                params.module_offset(pos),
+                "position {pos}"
+            );
+        }
+        assert_eq!(offsets.get(0), 1000);
+        assert_eq!(offsets.get(10), 1015);
+        assert_eq!(offsets.get(49), 1052);
+        let none = Parameters {
+            body_offset: 7,
+            ..Parameters::default()
+        };
+        assert_eq!(none.module_offsets().get(5), 12);
     }
 }
