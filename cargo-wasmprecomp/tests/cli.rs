@@ -966,9 +966,9 @@ fn the_target_cpu_decides_the_recorded_features_and_has_cache_entries_of_its_own
     let (v3, r) = compile(Some("x86-64-v3"));
     assert_eq!(
         r["cpu_features"],
-        serde_json::json!(["sse4.1", "popcnt", "sse4.2", "avx", "avx2", "bmi1", "lzcnt"])
+        serde_json::json!(["sse4.1", "popcnt", "sse4.2", "avx", "avx2", "bmi1", "bmi2", "lzcnt"])
     );
-    for f in ["sse4.2", "avx2", "bmi1", "lzcnt"] {
+    for f in ["sse4.2", "avx2", "bmi1", "bmi2", "lzcnt"] {
         assert!(has(&v3, f), "the header lists {f}");
     }
     // Neither tier serves baseline code for another level.

@@ -795,6 +795,34 @@ fn integer_misc(c: &mut Check) {
             c.emit(|a| a.bswap(size, r), Mnemonic::Bswap, &[Op::R(g(r, size))]);
         }
     }
+    // BMI2's three-operand forms: every register in every position.
+    for size in SIZES_32_64 {
+        for dst in gprs() {
+            for src in gprs() {
+                let (d, s) = (Op::R(g(dst, size)), Op::R(g(src, size)));
+                for n in [0u8, 1, 13, 31, 32, 63] {
+                    c.emit(
+                        |a| a.rorx(size, dst, src, n),
+                        Mnemonic::Rorx,
+                        &[d, s, Op::I(u64::from(n), 8)],
+                    );
+                }
+                for count in gprs() {
+                    for (op, mn) in [
+                        (ShiftOp::Shl, Mnemonic::Shlx),
+                        (ShiftOp::Shr, Mnemonic::Shrx),
+                        (ShiftOp::Sar, Mnemonic::Sarx),
+                    ] {
+                        c.emit(
+                            |a| a.shiftx(op, size, dst, src, count),
+                            mn,
+                            &[d, s, Op::R(g(count, size))],
+                        );
+                    }
+                }
+            }
+        }
+    }
     for size in SIZES_WIDE {
         for dst in gprs() {
             for src in gprs() {

@@ -116,6 +116,7 @@ fn an_artifact_for_a_higher_cpu_level_loads_only_where_the_cpu_has_its_features(
         "avx" => !std::arch::is_x86_feature_detected!("avx"),
         "avx2" => !std::arch::is_x86_feature_detected!("avx2"),
         "bmi1" => !std::arch::is_x86_feature_detected!("bmi1"),
+        "bmi2" => !std::arch::is_x86_feature_detected!("bmi2"),
         "lzcnt" => !std::arch::is_x86_feature_detected!("lzcnt"),
         other => panic!("a feature this test does not know: {other}"),
     });

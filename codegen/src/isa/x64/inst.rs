@@ -171,6 +171,22 @@ pub enum Inst {
         size: Size,
         imm: u8,
     },
+    /// BMI2 `shlx`/`shrx`/`sarx`: dst = src shifted by `count`, in any register. Not a
+    /// rotate.
+    ShiftX {
+        src: Reg,
+        count: Reg,
+        dst: Reg,
+        op: ShiftOp,
+        size: Size,
+    },
+    /// BMI2 `rorx`: dst = src rotated right by `imm`.
+    Rorx {
+        src: Reg,
+        dst: Reg,
+        size: Size,
+        imm: u8,
+    },
     /// lhs in rax; dst in rax (quotient) or rdx (remainder); clobbers the other.
     DivRem {
         lhs: Reg,
@@ -635,6 +651,8 @@ impl MachInst for Inst {
                 | Inst::ImulImm { .. }
                 | Inst::ShiftRR { .. }
                 | Inst::ShiftRI { .. }
+                | Inst::ShiftX { .. }
+                | Inst::Rorx { .. }
                 | Inst::Bswap { .. }
                 | Inst::Extend { .. }
         )
@@ -798,6 +816,17 @@ impl MachInst for Inst {
                 v(src, Use);
                 v(count, FixedUse(super::abi::gpr(super::abi::RCX)));
                 v(dst, ReuseDef(0));
+            }
+            Inst::ShiftX {
+                src, count, dst, ..
+            } => {
+                v(src, Use);
+                v(count, Use);
+                v(dst, Def);
+            }
+            Inst::Rorx { src, dst, .. } => {
+                v(src, Use);
+                v(dst, Def);
             }
             Inst::DivRem {
                 lhs,

@@ -18,9 +18,11 @@ use super::TargetCpu;
 pub const CPU_FEATURES: &[&str] = &["sse4.1", "popcnt"];
 /// x86-64-v2: the baseline and SSE4.2.
 const V2_FEATURES: &[&str] = &["sse4.1", "popcnt", "sse4.2"];
-/// x86-64-v3: the parts of that level the code uses (not BMI2, MOVBE or FMA: a fused
+/// x86-64-v3: the parts of that level the code uses (not MOVBE or FMA: a fused
 /// multiply-add would change wasm's results).
-const V3_FEATURES: &[&str] = &["sse4.1", "popcnt", "sse4.2", "avx", "avx2", "bmi1", "lzcnt"];
+const V3_FEATURES: &[&str] = &[
+    "sse4.1", "popcnt", "sse4.2", "avx", "avx2", "bmi1", "bmi2", "lzcnt",
+];
 
 /// The CPU features code compiled for `cpu` (resolved, not `native`) requires, by the
 /// names of `is_x86_feature_detected!`.
@@ -52,6 +54,9 @@ pub struct Features {
     pub avx2: bool,
     /// `lzcnt` and `tzcnt` (LZCNT and BMI1).
     pub bit_counts: bool,
+    /// BMI2's three-operand shifts (`shlx`, `shrx`, `sarx`, count in any register) and
+    /// `rorx`.
+    pub bmi2: bool,
 }
 
 impl Features {
@@ -63,6 +68,7 @@ impl Features {
             avx: v3,
             avx2: v3,
             bit_counts: v3,
+            bmi2: v3,
         }
     }
 }

@@ -1110,6 +1110,62 @@ impl Asm {
         self.f3_op(size, 0xBC, dst, src, "tzcnt");
     }
 
+    /// `rorx dst, src, imm` (BMI2, `VEX.LZ.F2.0F3A.W0/W1 F0 /r ib`): `src` rotated right
+    /// by `imm` into `dst`, flags untouched. S32/S64; the CPU masks the count as `ror`.
+    pub fn rorx(&mut self, size: Size, dst: Gpr, src: Gpr, imm: u8) {
+        self.vex_gpr(0xF2, 3, 0xF0, size, dst, 0, src, "rorx");
+        self.buf.push(imm);
+    }
+
+    /// `shlx`/`shrx`/`sarx dst, src, count` (BMI2, `VEX.LZ.{66,F2,F3}.0F38.W0/W1 F7 /r`,
+    /// `count` in VEX.vvvv): three operands, any count register, flags untouched. S32/S64;
+    /// the CPU masks the count to 5 (6) bits. Panics for a rotate, which has no such form.
+    pub fn shiftx(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Gpr, count: Gpr) {
+        let p = match op {
+            ShiftOp::Shl => 0x66,
+            ShiftOp::Shr => 0xF2,
+            ShiftOp::Sar => 0xF3,
+            ShiftOp::Rol | ShiftOp::Ror => panic!("no three-operand form of {op:?}"),
+        };
+        self.vex_gpr(p, 2, 0xF7, size, dst, count.0, src, "shiftx");
+    }
+
+    /// A VEX.LZ instruction on general registers (three-byte VEX): `p` the implied prefix,
+    /// `map` 2 for `0F 38` and 3 for `0F 3A`, W from `size`, `reg` ModRM.reg, `vvvv` the
+    /// extra source, `rm` ModRM.rm.
+    #[allow(clippy::too_many_arguments)]
+    fn vex_gpr(
+        &mut self,
+        p: u8,
+        map: u8,
+        op: u8,
+        size: Size,
+        reg: Gpr,
+        vvvv: u8,
+        rm: Gpr,
+        what: &str,
+    ) {
+        let w = match size {
+            Size::S32 => 0,
+            Size::S64 => 1,
+            _ => panic!("{what}: only 32- and 64-bit forms"),
+        };
+        let pp = match p {
+            0x66 => 1,
+            0xF3 => 2,
+            0xF2 => 3,
+            _ => 0,
+        };
+        assert!(vvvv < 16, "register number {vvvv} out of range 0..16");
+        self.buf.extend_from_slice(&[
+            0xC4,
+            ((hi(reg.0) ^ 1) << 7) | (1 << 6) | ((hi(rm.0) ^ 1) << 5) | map,
+            (w << 7) | ((!vvvv & 0xF) << 3) | pp,
+            op,
+            modrm(3, reg.0, rm.0),
+        ]);
+    }
+
     /// `F3 0F op /r` bit-count instructions.
     fn f3_op(&mut self, size: Size, op: u8, dst: Gpr, src: Gpr, what: &str) {
         let (p, w) = wide(size, what);

@@ -43,6 +43,19 @@ impl Emitter {
             Inst::ShiftRI {
                 dst, op, size, imm, ..
             } => self.asm.shift_ri(*op, *size, g(*dst), *imm),
+            Inst::ShiftX {
+                src,
+                count,
+                dst,
+                op,
+                size,
+            } => self.asm.shiftx(*op, *size, g(*dst), g(*src), g(*count)),
+            Inst::Rorx {
+                src,
+                dst,
+                size,
+                imm,
+            } => self.asm.rorx(*size, g(*dst), g(*src), *imm),
             Inst::DivRem {
                 rhs,
                 kind,

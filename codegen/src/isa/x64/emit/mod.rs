@@ -287,6 +287,8 @@ impl Emitter {
             | Inst::ImulImm { .. }
             | Inst::ShiftRR { .. }
             | Inst::ShiftRI { .. }
+            | Inst::ShiftX { .. }
+            | Inst::Rorx { .. }
             | Inst::DivRem { .. }
             | Inst::Clz { .. }
             | Inst::Ctz { .. }

@@ -132,6 +132,40 @@ impl LowerInt for X64Lower {
         };
         let dst = ctx.new_reg(ty);
         let ra = self.reg(ctx, a);
+        let width: u64 = if size == Size::S64 { 64 } else { 32 };
+        match (b, op) {
+            // BMI2: no operand to reuse and no count in rcx. A left rotate by k is a
+            // right rotate by the width minus k.
+            (Val::Const(_, k), ShiftOp::Rol | ShiftOp::Ror) if self.features.bmi2 => {
+                let k = k % width;
+                let imm = if op == ShiftOp::Rol {
+                    (width - k) % width
+                } else {
+                    k
+                } as u8;
+                ctx.builder.push(Inst::Rorx {
+                    src: r(ra),
+                    dst: r(dst),
+                    size,
+                    imm,
+                });
+                return dst;
+            }
+            (b, ShiftOp::Shl | ShiftOp::Shr | ShiftOp::Sar)
+                if self.features.bmi2 && !matches!(b, Val::Const(..)) =>
+            {
+                let rb = self.reg(ctx, b);
+                ctx.builder.push(Inst::ShiftX {
+                    src: r(ra),
+                    count: r(rb),
+                    dst: r(dst),
+                    op,
+                    size,
+                });
+                return dst;
+            }
+            _ => {}
+        }
         if let Val::Const(_, bits) = b {
             ctx.builder.push(Inst::ShiftRI {
                 src: r(ra),

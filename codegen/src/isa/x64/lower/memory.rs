@@ -206,6 +206,8 @@ fn zero_extended_within(ctx: C, v: VReg, depth: u32) -> bool {
             | Inst::ImulImm { size, .. }
             | Inst::ShiftRR { size, .. }
             | Inst::ShiftRI { size, .. }
+            | Inst::ShiftX { size, .. }
+            | Inst::Rorx { size, .. }
             | Inst::Bswap { size, .. }
             | Inst::Popcnt { size, .. }
             | Inst::Lzcnt { size, .. }
