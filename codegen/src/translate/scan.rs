@@ -22,6 +22,11 @@ use wasmparser::{BinaryReader, FunctionBody, VisitOperator, VisitSimdOperator};
 pub(super) fn join_locals(
     body: &[u8],
 ) -> Result<Vec<ConstructLocals>, wasmparser::BinaryReaderError> {
+    Ok(scan_body(body)?.finish(None))
+}
+
+/// The pieces and constructs of `body`, before the dataflow.
+fn scan_body(body: &[u8]) -> Result<LocalScan, wasmparser::BinaryReaderError> {
     let fb = FunctionBody::new(BinaryReader::new(body, 0));
     let mut reader = fb.get_operators_reader()?;
     let mut scan = LocalScan::default();
@@ -29,7 +34,7 @@ pub(super) fn join_locals(
     while !reader.eof() {
         reader.visit_operator(&mut scan)?;
     }
-    Ok(scan.finish(None))
+    Ok(scan)
 }
 
 /// The locals of one construct, sorted.
@@ -474,6 +479,18 @@ impl<B: Lower> VisitSimdOperator<'_> for Dead<'_, '_, '_, B> {
 mod tests {
     use super::*;
 
+    /// Iterative Fibonacci. Locals: 0 n, 1 a, 2 b, 3 t; t is written before it is read in
+    /// every iteration.
+    const FIB: &str = "(func (param i32) (result i32) (local i32 i32 i32)
+     (block (loop
+       (br_if 1 (i32.eqz (local.get 0)))
+       (local.set 3 (i32.add (local.get 1) (local.get 2)))
+       (local.set 1 (local.get 2))
+       (local.set 2 (local.get 3))
+       (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+       (br 0)))
+     (local.get 1))";
+
     /// The body of the first function of `wat`.
     fn wat_body(wat: &str) -> Vec<u8> {
         let bin = wat::parse_str(wat).expect("valid text");
@@ -497,18 +514,7 @@ mod tests {
 
     #[test]
     fn a_temporary_written_before_each_read_is_not_passed_to_the_loop_header() {
-        // Locals: 0 n, 1 a, 2 b, 3 t. t is written before it is read in every iteration.
-        let c = scan(
-            "(func (param i32) (result i32) (local i32 i32 i32)
-               (block (loop
-                 (br_if 1 (i32.eqz (local.get 0)))
-                 (local.set 3 (i32.add (local.get 1) (local.get 2)))
-                 (local.set 1 (local.get 2))
-                 (local.set 2 (local.get 3))
-                 (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
-                 (br 0)))
-               (local.get 1))",
-        );
+        let c = scan(FIB);
         // The block's join reads only a; the loop header reads n, a and b.
         assert_eq!(
             c,
@@ -552,26 +558,11 @@ mod tests {
     fn a_dataflow_that_does_not_settle_within_the_round_limit_passes_every_local() {
         // The loop's back edge carries the header's live set to the piece before it one
         // round late: this body settles in its third round.
-        let body = wat_body(
-            "(func (param i32) (result i32) (local i32 i32 i32)
-               (block (loop
-                 (br_if 1 (i32.eqz (local.get 0)))
-                 (local.set 3 (i32.add (local.get 1) (local.get 2)))
-                 (local.set 1 (local.get 2))
-                 (local.set 2 (local.get 3))
-                 (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
-                 (br 0)))
-               (local.get 1))",
-        );
+        let body = wat_body(FIB);
         let with = |rounds| {
-            let fb = FunctionBody::new(BinaryReader::new(&body, 0));
-            let mut reader = fb.get_operators_reader().expect("operators");
-            let mut scan = LocalScan::default();
-            scan.start();
-            while !reader.eof() {
-                reader.visit_operator(&mut scan).expect("readable");
-            }
-            scan.finish(Some(rounds))
+            scan_body(&body)
+                .expect("readable body")
+                .finish(Some(rounds))
                 .into_iter()
                 .map(|c| c.passed.to_vec())
                 .collect::<Vec<_>>()
