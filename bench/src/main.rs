@@ -454,6 +454,9 @@ fn child_compile(path: &Path, opt: OptLevel) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // As the cargo-wasmprecomp binary does (see its main).
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let args = Args::parse();
     let opt = OptLevel::parse(&args.opt_level).context("--opt-level speed|none")?;
     if let Some(p) = &args.child_compile {
