@@ -16,6 +16,7 @@ use crate::lower::{
     IntUnaryOp, Lower, MemKind, MemOffset, ShiftOp, TrapInfo, Val,
 };
 use crate::stencil::ConstClass;
+use crate::vcode::BlockId;
 use wasmparser::{VisitOperator, VisitSimdOperator};
 use wasmprecomp_artifact::{Libcall, TrapKind, ValType};
 
@@ -348,14 +349,195 @@ impl<B: Lower> Translator<'_, '_, B> {
     /// operands popped from the stack (in stack order), to a trapping libcall.
     fn bulk(&mut self, lc: Libcall, indices: &[(RelocKind, u32)]) -> R {
         let ops = self.pop_n(3)?;
+        self.bulk_with(lc, indices, &ops)
+    }
+
+    /// [`Self::bulk`] with its three operands given.
+    fn bulk_with(&mut self, lc: Libcall, indices: &[(RelocKind, u32)], ops: &[Val]) -> R {
         let mut args: Vec<regalloc2::VReg> = indices
             .iter()
             .map(|(k, i)| self.isa.reloc_imm(&mut self.ctx, *k, *i))
             .collect();
         for v in ops {
-            args.push(self.reg(v));
+            args.push(self.reg(*v));
         }
         self.runtime_call(lc, &args).map(|_| ())
+    }
+
+    /// `memory.copy`. Lengths of 1 to [`INLINE_COPY_MAX`] bytes within memory 0 are copied
+    /// in line (most copies a compiler emits are a few bytes: the libcall's entry cost
+    /// more than the copy); others, and a length of 0 (whose addresses are still checked),
+    /// go to the libcall.
+    ///
+    /// The inline copy loads every chunk before it stores any (the ranges may overlap),
+    /// and stores the chunk that ends at the highest address first: an out-of-bounds
+    /// source traps at a load and an out-of-bounds destination at that first store,
+    /// before any byte is written, as the libcall does. Chunks overlap instead of being
+    /// cut to the exact length, so a length in a range takes one straight sequence.
+    fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R {
+        let indices = [
+            (RelocKind::MemoryIndex, dst_mem),
+            (RelocKind::MemoryIndex, src_mem),
+        ];
+        let ops = self.pop_n(3)?;
+        if dst_mem != 0 || src_mem != 0 || self.heap_bases.is_empty() {
+            return self.bulk_with(Libcall::MemoryCopy, &indices, &ops);
+        }
+        let (dst, src, len) = (ops[0], ops[1], ops[2]);
+        if let Val::Const(_, n) = len {
+            let n = n as u32 as u64;
+            if !(1..=INLINE_COPY_MAX).contains(&n) {
+                return self.bulk_with(Libcall::MemoryCopy, &indices, &ops);
+            }
+            let chunks = const_copy_chunks(n);
+            let chunks: Vec<_> = chunks
+                .iter()
+                .map(|&(b, at)| (b, ChunkAt::Imm(at)))
+                .collect();
+            return self.copy_chunks(dst, src, &chunks);
+        }
+        let (d, s, n) = (self.reg(dst), self.reg(src), self.reg(len));
+        let b = |t: &mut Self| t.ctx.builder.new_block(&[]);
+        let (d1, b1, d2, b4, d3, b9, b17, slow, join) = (
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+            b(self),
+        );
+        let reg = |v| Val::Reg(v, I32);
+        let imm = |x: u64| Val::Const(I32, x);
+        // One branch to the libcall, when the length is not 1 to INLINE_COPY_MAX (one
+        // unsigned comparison of len - 1) or an address plus the length could wrap around
+        // 2^32 (the tail chunks' addresses are 32-bit sums; so close to the top, the
+        // libcall traps unless the memory is the full 4 GiB).
+        let last = self
+            .isa
+            .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(1));
+        let both = self
+            .isa
+            .int_bin(&mut self.ctx, IntBinOp::Or, I32, reg(s), reg(d));
+        let c = self.isa.compare(
+            &mut self.ctx,
+            I32,
+            IntCC::GtU,
+            reg(last),
+            imm(INLINE_COPY_MAX - 1),
+        );
+        let high = self.isa.select(
+            &mut self.ctx,
+            I32,
+            Val::Cmp(c),
+            imm(u32::MAX as u64),
+            reg(both),
+        );
+        let top = u32::MAX as u64 - INLINE_COPY_MAX;
+        let c = self
+            .isa
+            .compare(&mut self.ctx, I32, IntCC::GtU, reg(high), imm(top));
+        self.isa.brif(&mut self.ctx, Val::Cmp(c), slow, d1);
+        let (src, dst) = (reg(s), reg(d));
+        // The ranges of lengths, each with the chunks that cover all of them.
+        let ranges: [(BlockId, BlockId, u64); 3] = [(d1, b1, 4), (d2, b4, 9), (d3, b9, 17)];
+        let next = [d2, d3, b17];
+        for (i, &(test, body, below)) in ranges.iter().enumerate() {
+            self.ctx.builder.switch_to(test);
+            let c = self
+                .isa
+                .compare(&mut self.ctx, I32, IntCC::LtU, reg(n), imm(below));
+            self.isa.brif(&mut self.ctx, Val::Cmp(c), body, next[i]);
+            self.ctx.builder.switch_to(body);
+            let chunks = match below {
+                // 1 to 3 bytes: the first, the middle and the last byte.
+                4 => {
+                    let half = self
+                        .isa
+                        .shift(&mut self.ctx, ShiftOp::ShrU, I32, reg(n), imm(1));
+                    vec![
+                        (1, ChunkAt::Imm(0)),
+                        (1, ChunkAt::Reg(half)),
+                        (1, ChunkAt::Reg(last)),
+                    ]
+                }
+                // 4 to 8 and 9 to 16 bytes: a chunk at the start and one ending at the end.
+                _ => {
+                    let bytes = if below == 9 { 4 } else { 8 };
+                    let k = self
+                        .isa
+                        .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(bytes));
+                    vec![
+                        (bytes as u8, ChunkAt::Imm(0)),
+                        (bytes as u8, ChunkAt::Reg(k)),
+                    ]
+                }
+            };
+            self.copy_chunks(dst, src, &chunks)?;
+            self.isa.jump(&mut self.ctx, join, vec![]);
+        }
+        // 17 to 32 bytes: the first 16 and the last 16, as vectors.
+        self.ctx.builder.switch_to(b17);
+        let k = self
+            .isa
+            .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(16));
+        self.copy_chunks(dst, src, &[(16, ChunkAt::Imm(0)), (16, ChunkAt::Reg(k))])?;
+        self.isa.jump(&mut self.ctx, join, vec![]);
+        self.ctx.builder.switch_to(slow);
+        self.bulk_with(Libcall::MemoryCopy, &indices, &[dst, src, reg(n)])?;
+        self.isa.jump(&mut self.ctx, join, vec![]);
+        self.ctx.builder.switch_to(join);
+        Ok(())
+    }
+
+    /// Copies `chunks` (bytes, where) from `src` to `dst` in memory 0: every load, then
+    /// the stores from the last chunk back to the first (`chunks` must be in order of
+    /// their end, so the first store is the one that reaches the highest address).
+    fn copy_chunks(&mut self, dst: Val, src: Val, chunks: &[(u8, ChunkAt)]) -> R {
+        let (mem, base) = self.heap()?;
+        let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
+        let at = |t: &mut Self, addr: Val, where_: ChunkAt| match where_ {
+            ChunkAt::Imm(k) => (addr, MemOffset::Imm(k)),
+            ChunkAt::Reg(k) => {
+                let a = t
+                    .isa
+                    .int_bin(&mut t.ctx, IntBinOp::Add, I32, addr, Val::Reg(k, I32));
+                (Val::Reg(a, I32), MemOffset::Imm(0))
+            }
+        };
+        let kind = |bytes: u8| match bytes {
+            16 => MemKind::V128,
+            8 => int(8, false, I64),
+            _ => int(bytes, false, I32),
+        };
+        if chunks.iter().any(|&(bytes, _)| bytes == 16) {
+            self.ctx.builder.use_vectors();
+        }
+        let mut loaded = Vec::with_capacity(chunks.len());
+        for &(bytes, where_) in chunks {
+            let (addr, offset) = at(self, src, where_);
+            let v = self
+                .isa
+                .load(&mut self.ctx, kind(bytes), mem, base, addr, offset, trap);
+            loaded.push(v);
+        }
+        for (&(bytes, where_), v) in chunks.iter().zip(loaded).rev() {
+            let ty = kind(bytes).ty();
+            let (addr, offset) = at(self, dst, where_);
+            self.isa.store(
+                &mut self.ctx,
+                kind(bytes),
+                mem,
+                base,
+                addr,
+                Val::Reg(v, ty),
+                offset,
+                trap,
+            );
+        }
+        Ok(())
     }
 
     /// A libcall returning an i32 that is pushed (`memory.grow`, `table.grow`).
@@ -453,6 +635,36 @@ impl<B: Lower> Translator<'_, '_, B> {
         self.push(Val::Const(t, 0));
         Ok(())
     }
+}
+
+/// The longest `memory.copy` copied in line.
+const INLINE_COPY_MAX: u64 = 32;
+
+/// Where a chunk of an inline copy starts: a static offset from the address, or a
+/// register holding one (added to it as an i32).
+#[derive(Clone, Copy)]
+enum ChunkAt {
+    Imm(u64),
+    Reg(regalloc2::VReg),
+}
+
+/// The chunks (bytes, offset) that copy exactly `n` bytes (1 to [`INLINE_COPY_MAX`]), in
+/// order of their end: chunks of the widest of 16, 8, 4, 2 and 1 bytes that fits in `n`,
+/// then, unless they cover it exactly, one more of that width ending at `n` (overlapping
+/// the one before it).
+fn const_copy_chunks(n: u64) -> Vec<(u8, u64)> {
+    let width = match n {
+        16.. => 16,
+        8.. => 8,
+        4.. => 4,
+        2.. => 2,
+        _ => 1,
+    };
+    let mut chunks: Vec<(u8, u64)> = (0..n / width).map(|i| (width as u8, i * width)).collect();
+    if !n.is_multiple_of(width) {
+        chunks.push((width as u8, n - width));
+    }
+    chunks
 }
 
 fn int(bytes: u8, signed: bool, ty: ValType) -> MemKind {
@@ -706,9 +918,7 @@ impl<'a, B: Lower> VisitOperator<'a> for Translator<'_, '_, B> {
     fn visit_memory_grow(&mut self, mem: u32) -> R { self.memory_grow(mem) }
 
     // Bulk memory.
-    fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R {
-        self.bulk(Libcall::MemoryCopy, &[(RelocKind::MemoryIndex, dst_mem), (RelocKind::MemoryIndex, src_mem)])
-    }
+    fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R { self.memory_copy(dst_mem, src_mem) }
     fn visit_memory_fill(&mut self, mem: u32) -> R { self.bulk(Libcall::MemoryFill, &[(RelocKind::MemoryIndex, mem)]) }
     fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> R {
         self.bulk(Libcall::MemoryInit, &[(RelocKind::MemoryIndex, mem), (RelocKind::DataIndex, data_index)])
