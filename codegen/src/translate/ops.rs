@@ -370,9 +370,9 @@ impl<B: Lower> Translator<'_, '_, B> {
     /// go to the libcall.
     ///
     /// The inline copy loads every chunk before it stores any (the ranges may overlap),
-    /// and stores the chunk that ends at the highest address first: an out-of-bounds
-    /// source traps at a load and an out-of-bounds destination at that first store,
-    /// before any byte is written, as the libcall does. Chunks overlap instead of being
+    /// and reads the destination's last byte before the first store: an out-of-bounds
+    /// source or destination traps at a load, before any byte is written, as the libcall
+    /// does. Chunks overlap instead of being
     /// cut to the exact length, so a length in a range takes one straight sequence.
     fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R {
         let indices = [
@@ -492,9 +492,10 @@ impl<B: Lower> Translator<'_, '_, B> {
         Ok(())
     }
 
-    /// Copies `chunks` (bytes, where) from `src` to `dst` in memory 0: every load, then
-    /// the stores from the last chunk back to the first (`chunks` must be in order of
-    /// their end, so the first store is the one that reaches the highest address).
+    /// Copies `chunks` (bytes, where) from `src` to `dst` in memory 0: every load, a read
+    /// of the destination's last byte, then the stores from the last chunk back to the
+    /// first (`chunks` must be in order of their end: the last reaches the highest
+    /// address).
     fn copy_chunks(&mut self, dst: Val, src: Val, chunks: &[(u8, ChunkAt)]) -> R {
         let (mem, base) = self.heap()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
@@ -523,9 +524,22 @@ impl<B: Lower> Translator<'_, '_, B> {
                 .load(&mut self.ctx, kind(bytes), mem, base, addr, offset, trap);
             loaded.push(v);
         }
-        for (&(bytes, where_), v) in chunks.iter().zip(loaded).rev() {
+        let targets: Vec<(Val, MemOffset)> =
+            chunks.iter().map(|&(_, w)| at(self, dst, w)).collect();
+        // A store wider than a byte that crosses the end of the memory may write its
+        // bytes below the end before it faults on some ISAs (aarch64 permits it): the
+        // destination's last byte is read first, which traps if it is out of bounds.
+        if let (Some(&(bytes, _)), Some(&(addr, MemOffset::Imm(k)))) =
+            (chunks.last(), targets.last())
+        {
+            if bytes > 1 {
+                let last = MemOffset::Imm(k + bytes as u64 - 1);
+                self.isa
+                    .load(&mut self.ctx, kind(1), mem, base, addr, last, trap);
+            }
+        }
+        for ((&(bytes, _), v), (addr, offset)) in chunks.iter().zip(loaded).zip(targets).rev() {
             let ty = kind(bytes).ty();
-            let (addr, offset) = at(self, dst, where_);
             self.isa.store(
                 &mut self.ctx,
                 kind(bytes),
