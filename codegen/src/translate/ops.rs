@@ -372,15 +372,15 @@ impl<B: Lower> Translator<'_, '_, B> {
     /// The inline copy loads every chunk before it stores any (the ranges may overlap),
     /// and reads the destination's last byte before the first store: an out-of-bounds
     /// source or destination traps at a load, before any byte is written, as the libcall
-    /// does. Chunks overlap instead of being
-    /// cut to the exact length, so a length in a range takes one straight sequence.
+    /// does. Chunks overlap instead of being cut to the exact length, so a length in a
+    /// range takes one straight sequence.
     fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> R {
         let indices = [
             (RelocKind::MemoryIndex, dst_mem),
             (RelocKind::MemoryIndex, src_mem),
         ];
         let ops = self.pop_n(3)?;
-        if dst_mem != 0 || src_mem != 0 || self.heap_bases.is_empty() {
+        if dst_mem != 0 || src_mem != 0 {
             return self.bulk_with(Libcall::MemoryCopy, &indices, &ops);
         }
         let (dst, src, len) = (ops[0], ops[1], ops[2]);
@@ -389,12 +389,7 @@ impl<B: Lower> Translator<'_, '_, B> {
             if !(1..=INLINE_COPY_MAX).contains(&n) {
                 return self.bulk_with(Libcall::MemoryCopy, &indices, &ops);
             }
-            let chunks = const_copy_chunks(n);
-            let chunks: Vec<_> = chunks
-                .iter()
-                .map(|&(b, at)| (b, ChunkAt::Imm(at)))
-                .collect();
-            return self.copy_chunks(dst, src, &chunks);
+            return self.copy_chunks(dst, src, &const_copy_chunks(n));
         }
         let (d, s, n) = (self.reg(dst), self.reg(src), self.reg(len));
         let b = |t: &mut Self| t.ctx.builder.new_block(&[]);
@@ -441,50 +436,44 @@ impl<B: Lower> Translator<'_, '_, B> {
             .compare(&mut self.ctx, I32, IntCC::GtU, reg(high), imm(top));
         self.isa.brif(&mut self.ctx, Val::Cmp(c), slow, d1);
         let (src, dst) = (reg(s), reg(d));
-        // The ranges of lengths, each with the chunks that cover all of them.
-        let ranges: [(BlockId, BlockId, u64); 3] = [(d1, b1, 4), (d2, b4, 9), (d3, b9, 17)];
-        let next = [d2, d3, b17];
-        for (i, &(test, body, below)) in ranges.iter().enumerate() {
-            self.ctx.builder.switch_to(test);
-            let c = self
-                .isa
-                .compare(&mut self.ctx, I32, IntCC::LtU, reg(n), imm(below));
-            self.isa.brif(&mut self.ctx, Val::Cmp(c), body, next[i]);
+        // The ranges of lengths, each tested (but the last) and copied by the chunks of
+        // one width that cover every length in it: (test, body, lengths below, width).
+        let ranges: [(Option<BlockId>, BlockId, u64, u8); 4] = [
+            (Some(d1), b1, 4, 1),
+            (Some(d2), b4, 9, 4),
+            (Some(d3), b9, 17, 8),
+            (None, b17, INLINE_COPY_MAX + 1, 16),
+        ];
+        for (i, &(test, body, below, width)) in ranges.iter().enumerate() {
+            if let Some(test) = test {
+                self.ctx.builder.switch_to(test);
+                let c = self
+                    .isa
+                    .compare(&mut self.ctx, I32, IntCC::LtU, reg(n), imm(below));
+                let next = ranges[i + 1].0.unwrap_or(ranges[i + 1].1);
+                self.isa.brif(&mut self.ctx, Val::Cmp(c), body, next);
+            }
             self.ctx.builder.switch_to(body);
-            let chunks = match below {
+            let chunks = if width == 1 {
                 // 1 to 3 bytes: the first, the middle and the last byte.
-                4 => {
-                    let half = self
-                        .isa
-                        .shift(&mut self.ctx, ShiftOp::ShrU, I32, reg(n), imm(1));
-                    vec![
-                        (1, ChunkAt::Imm(0)),
-                        (1, ChunkAt::Reg(half)),
-                        (1, ChunkAt::Reg(last)),
-                    ]
-                }
-                // 4 to 8 and 9 to 16 bytes: a chunk at the start and one ending at the end.
-                _ => {
-                    let bytes = if below == 9 { 4 } else { 8 };
-                    let k = self
-                        .isa
-                        .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(bytes));
-                    vec![
-                        (bytes as u8, ChunkAt::Imm(0)),
-                        (bytes as u8, ChunkAt::Reg(k)),
-                    ]
-                }
+                let half = self
+                    .isa
+                    .shift(&mut self.ctx, ShiftOp::ShrU, I32, reg(n), imm(1));
+                vec![
+                    (1, ChunkAt::Imm(0)),
+                    (1, ChunkAt::Reg(half)),
+                    (1, ChunkAt::Reg(last)),
+                ]
+            } else {
+                // A chunk at the start and one ending at the end (16 bytes: vectors).
+                let k =
+                    self.isa
+                        .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(width as u64));
+                vec![(width, ChunkAt::Imm(0)), (width, ChunkAt::Reg(k))]
             };
             self.copy_chunks(dst, src, &chunks)?;
             self.isa.jump(&mut self.ctx, join, vec![]);
         }
-        // 17 to 32 bytes: the first 16 and the last 16, as vectors.
-        self.ctx.builder.switch_to(b17);
-        let k = self
-            .isa
-            .int_bin(&mut self.ctx, IntBinOp::Sub, I32, reg(n), imm(16));
-        self.copy_chunks(dst, src, &[(16, ChunkAt::Imm(0)), (16, ChunkAt::Reg(k))])?;
-        self.isa.jump(&mut self.ctx, join, vec![]);
         self.ctx.builder.switch_to(slow);
         self.bulk_with(Libcall::MemoryCopy, &indices, &[dst, src, reg(n)])?;
         self.isa.jump(&mut self.ctx, join, vec![]);
@@ -499,13 +488,14 @@ impl<B: Lower> Translator<'_, '_, B> {
     fn copy_chunks(&mut self, dst: Val, src: Val, chunks: &[(u8, ChunkAt)]) -> R {
         let (mem, base) = self.heap()?;
         let trap = self.trap_here(TrapKind::MemoryOutOfBounds);
+        // A chunk's address and static offset.
         let at = |t: &mut Self, addr: Val, where_: ChunkAt| match where_ {
-            ChunkAt::Imm(k) => (addr, MemOffset::Imm(k)),
+            ChunkAt::Imm(k) => (addr, k),
             ChunkAt::Reg(k) => {
                 let a = t
                     .isa
                     .int_bin(&mut t.ctx, IntBinOp::Add, I32, addr, Val::Reg(k, I32));
-                (Val::Reg(a, I32), MemOffset::Imm(0))
+                (Val::Reg(a, I32), 0)
             }
         };
         let kind = |bytes: u8| match bytes {
@@ -518,27 +508,25 @@ impl<B: Lower> Translator<'_, '_, B> {
         }
         let mut loaded = Vec::with_capacity(chunks.len());
         for &(bytes, where_) in chunks {
-            let (addr, offset) = at(self, src, where_);
+            let (addr, k) = at(self, src, where_);
+            let offset = MemOffset::Imm(k);
             let v = self
                 .isa
                 .load(&mut self.ctx, kind(bytes), mem, base, addr, offset, trap);
             loaded.push(v);
         }
-        let targets: Vec<(Val, MemOffset)> =
-            chunks.iter().map(|&(_, w)| at(self, dst, w)).collect();
+        let targets: Vec<(Val, u64)> = chunks.iter().map(|&(_, w)| at(self, dst, w)).collect();
         // A store wider than a byte that crosses the end of the memory may write its
         // bytes below the end before it faults on some ISAs (aarch64 permits it): the
         // destination's last byte is read first, which traps if it is out of bounds.
-        if let (Some(&(bytes, _)), Some(&(addr, MemOffset::Imm(k)))) =
-            (chunks.last(), targets.last())
-        {
+        if let (Some(&(bytes, _)), Some(&(addr, k))) = (chunks.last(), targets.last()) {
             if bytes > 1 {
                 let last = MemOffset::Imm(k + bytes as u64 - 1);
                 self.isa
                     .load(&mut self.ctx, kind(1), mem, base, addr, last, trap);
             }
         }
-        for ((&(bytes, _), v), (addr, offset)) in chunks.iter().zip(loaded).zip(targets).rev() {
+        for ((&(bytes, _), v), (addr, k)) in chunks.iter().zip(loaded).zip(targets).rev() {
             let ty = kind(bytes).ty();
             self.isa.store(
                 &mut self.ctx,
@@ -547,7 +535,7 @@ impl<B: Lower> Translator<'_, '_, B> {
                 base,
                 addr,
                 Val::Reg(v, ty),
-                offset,
+                MemOffset::Imm(k),
                 trap,
             );
         }
@@ -666,7 +654,7 @@ enum ChunkAt {
 /// order of their end: chunks of the widest of 16, 8, 4, 2 and 1 bytes that fits in `n`,
 /// then, unless they cover it exactly, one more of that width ending at `n` (overlapping
 /// the one before it).
-fn const_copy_chunks(n: u64) -> Vec<(u8, u64)> {
+fn const_copy_chunks(n: u64) -> Vec<(u8, ChunkAt)> {
     let width = match n {
         16.. => 16,
         8.. => 8,
@@ -674,9 +662,11 @@ fn const_copy_chunks(n: u64) -> Vec<(u8, u64)> {
         2.. => 2,
         _ => 1,
     };
-    let mut chunks: Vec<(u8, u64)> = (0..n / width).map(|i| (width as u8, i * width)).collect();
+    let mut chunks: Vec<(u8, ChunkAt)> = (0..n / width)
+        .map(|i| (width as u8, ChunkAt::Imm(i * width)))
+        .collect();
     if !n.is_multiple_of(width) {
-        chunks.push((width as u8, n - width));
+        chunks.push((width as u8, ChunkAt::Imm(n - width)));
     }
     chunks
 }
