@@ -33,6 +33,19 @@ impl Writer {
         self.u32(v.len() as u32);
         self.bytes.extend_from_slice(v);
     }
+    /// An unsigned LEB128 number: one byte up to 127, a byte more per 7 bits.
+    pub fn uleb(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+    /// A signed number as the [`Writer::uleb`] of its zigzag encoding (small magnitudes
+    /// of either sign are short).
+    pub fn sleb(&mut self, v: i64) {
+        self.uleb(((v << 1) ^ (v >> 63)) as u64);
+    }
     /// Raw bytes, no length prefix.
     pub fn raw(&mut self, v: &[u8]) {
         self.bytes.extend_from_slice(v);
@@ -122,6 +135,27 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(b);
         Ok(u64::from_le_bytes(a))
     }
+    /// What [`Writer::uleb`] wrote: at most ten bytes, no bits past the 64th.
+    pub fn uleb(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if i == 9 && bits > 1 {
+                return Err(self.err("LEB128 number past 64 bits"));
+            }
+            v |= bits << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(self.err("LEB128 number longer than ten bytes"))
+    }
+    /// What [`Writer::sleb`] wrote.
+    pub fn sleb(&mut self) -> Result<i64, DecodeError> {
+        let z = self.uleb()?;
+        Ok((z >> 1) as i64 ^ -((z & 1) as i64))
+    }
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.u32()? as usize;
         self.take(n)
@@ -154,5 +188,51 @@ impl<'a> Reader<'a> {
             return Err(self.err("count exceeds data"));
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb128_numbers_read_back_as_written_and_malformed_ones_are_errors() {
+        let unsigned = [0, 1, 127, 128, 300, u32::MAX as u64, u64::MAX];
+        let signed = [
+            0,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            -65,
+            i32::MIN as i64,
+            i64::MIN,
+            i64::MAX,
+        ];
+        let mut w = Writer::new();
+        unsigned.iter().for_each(|&v| w.uleb(v));
+        signed.iter().for_each(|&v| w.sleb(v));
+        let bytes = w.finish();
+        let mut r = Reader::new(&bytes);
+        for &v in &unsigned {
+            assert_eq!(r.uleb(), Ok(v));
+        }
+        for &v in &signed {
+            assert_eq!(r.sleb(), Ok(v));
+        }
+        assert!(r.is_empty());
+        let mut one = Writer::new();
+        one.uleb(127);
+        one.sleb(-64);
+        assert_eq!(one.finish(), [127, 127], "one byte each");
+        assert!(Reader::new(&[0x80; 11]).uleb().is_err(), "eleven bytes");
+        assert!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+                .uleb()
+                .is_err(),
+            "65 bits"
+        );
+        assert!(Reader::new(&[0x80, 0x80]).uleb().is_err(), "truncated");
     }
 }

@@ -35,7 +35,7 @@ pub use vm::*;
 /// Magic bytes at the start of the metadata section.
 pub const META_MAGIC: [u8; 8] = *b"WPCMETA\0";
 /// Version of the metadata encoding and of the VM-context/ABI contract. Bump on any change.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Bytes of inaccessible address space the runtime reserves after the 4 GiB a 32-bit
 /// memory can address, so that code compiled with guard-page bounds checks may access
 /// `address + offset` unchecked for any static offset up to this size.

@@ -350,6 +350,10 @@ pub enum TrapKind {
     Interrupt = 13,
 }
 
+/// The low bits of an encoded trap site that hold its kind.
+const TRAP_KIND_BITS: u32 = 4;
+const _: () = assert!((TrapKind::Interrupt as u32) < 1 << TRAP_KIND_BITS);
+
 impl TrapKind {
     pub fn from_code(c: u8) -> Option<TrapKind> {
         use TrapKind::*;
@@ -464,8 +468,6 @@ pub struct ModuleMeta {
     pub data: Vec<DataSegment>,
     /// Code of each defined function.
     pub code: Vec<FunctionCode>,
-    /// Function names (from the name section, or synthesized), all functions.
-    pub names: Vec<String>,
     /// Trampolines for each type index.
     pub trampolines: Vec<Trampolines>,
     /// Sorted by `text_offset`.
@@ -625,7 +627,45 @@ impl ArtifactHeader {
 impl ModuleMeta {
     /// Encodes the metadata, starting with [`META_MAGIC`] and the header.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let mut out = Vec::with_capacity(self.encoded_len_hint());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// About the length of [`ModuleMeta::encode`]'s output: exact for the parts that
+    /// grow with the module (data, code, traps), a generous allowance for the
+    /// rest. A buffer of this capacity rarely grows while the metadata is encoded.
+    pub fn encoded_len_hint(&self) -> usize {
+        let strings = |it: &mut dyn Iterator<Item = usize>| it.map(|n| n + 4).sum::<usize>();
+        4096 + self
+            .types
+            .iter()
+            .map(|t| 8 + t.params.len() + t.results.len())
+            .sum::<usize>()
+            + strings(
+                &mut self
+                    .imports
+                    .iter()
+                    .map(|i| i.module.len() + i.name.len() + 24),
+            )
+            + 4 * self.functions.len()
+            + 24 * (self.tables.len() + self.memories.len() + self.globals.len())
+            + strings(&mut self.exports.iter().map(|e| e.name.len() + 5))
+            + self
+                .elements
+                .iter()
+                .map(|e| 32 + 12 * e.items.len())
+                .sum::<usize>()
+            + strings(&mut self.data.iter().map(|d| d.bytes.len() + 24))
+            + 8 * (self.code.len() + self.trampolines.len())
+            + 3 * self.traps.len()
+    }
+
+    /// [`ModuleMeta::encode`], appended to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut w = Writer {
+            bytes: std::mem::take(out),
+        };
         w.raw(&META_MAGIC);
         self.header.write(&mut w);
         w.u32(self.types.len() as u32);
@@ -702,22 +742,23 @@ impl ModuleMeta {
             w.u32(c.text_offset);
             w.u32(c.len);
         }
-        w.u32(self.names.len() as u32);
-        for n in &self.names {
-            w.str(n);
-        }
         w.u32(self.trampolines.len() as u32);
         for t in &self.trampolines {
             w.u32(t.array_to_wasm);
             w.u32(t.wasm_to_host);
         }
+        // Sorted by text offset, so each site is the distance from the last one, with
+        // its kind in the low four bits, and the change of wasm offset: two or three
+        // bytes a site instead of nine (a large module has tens of thousands).
         w.u32(self.traps.len() as u32);
+        let (mut text, mut wasm) = (0u32, 0u32);
         for t in &self.traps {
-            w.u32(t.text_offset);
-            w.u8(t.kind as u8);
-            w.u32(t.wasm_offset);
+            let step = u64::from(t.text_offset.wrapping_sub(text));
+            w.uleb(step << TRAP_KIND_BITS | t.kind as u64);
+            w.sleb(i64::from(t.wasm_offset.wrapping_sub(wasm) as i32));
+            (text, wasm) = (t.text_offset, t.wasm_offset);
         }
-        w.finish()
+        *out = w.finish();
     }
 
     /// Reads only the magic and header (cheap; used to refuse mismatched artifacts early).
@@ -821,7 +862,6 @@ impl ModuleMeta {
             })
         })
         .map_err(field("code"))?;
-        m.names = list(r, 4, |r| r.str()).map_err(field("names"))?;
         m.trampolines = list(r, 8, |r| {
             Ok(Trampolines {
                 array_to_wasm: r.u32()?,
@@ -829,14 +869,21 @@ impl ModuleMeta {
             })
         })
         .map_err(field("trampolines"))?;
-        m.traps = list(r, 9, |r| {
-            let text_offset = r.u32()?;
-            let kind = TrapKind::from_code(r.u8()?).ok_or_else(|| r.err("bad trap kind"))?;
-            let wasm_offset = r.u32()?;
+        let (mut text, mut wasm) = (0u32, 0u32);
+        m.traps = list(r, 2, |r| {
+            let v = r.uleb()?;
+            let kind = TrapKind::from_code((v & ((1 << TRAP_KIND_BITS) - 1)) as u8)
+                .ok_or_else(|| r.err("bad trap kind"))?;
+            let step =
+                u32::try_from(v >> TRAP_KIND_BITS).map_err(|_| r.err("trap step past 4 GiB"))?;
+            let change =
+                i32::try_from(r.sleb()?).map_err(|_| r.err("wasm offset change past 32 bits"))?;
+            text = text.wrapping_add(step);
+            wasm = wasm.wrapping_add(change as u32);
             Ok(TrapSite {
-                text_offset,
+                text_offset: text,
                 kind,
-                wasm_offset,
+                wasm_offset: wasm,
             })
         })
         .map_err(field("traps"))?;

@@ -373,12 +373,6 @@ impl ModuleMeta {
             }
             code_end = end;
         }
-        if self.names.len() != nfuncs {
-            return fail(
-                "names",
-                format!("{} names for {nfuncs} functions", self.names.len()),
-            );
-        }
         self.check_trampolines(code_end, text_len)?;
         let mut prev = 0u32;
         for (i, t) in self.traps.iter().enumerate() {
@@ -593,7 +587,6 @@ mod tests {
                     len: 8,
                 },
             ],
-            names: vec!["f".into(), "a".into(), "b".into()],
             trampolines: vec![
                 Trampolines {
                     array_to_wasm: 48,
@@ -743,9 +736,6 @@ mod tests {
             }),
             ("code", |m| m.functions.push(0)),
             ("functions[2]", |m| m.functions[2] = 3),
-            ("names", |m| {
-                m.names.pop();
-            }),
             ("trampolines", |m| {
                 m.trampolines.pop();
             }),

@@ -76,146 +76,193 @@ fn section(
 
 /// An x86-64 relocatable ELF file holding `text` (16-byte aligned), `meta` as the
 /// `.wasmprecomp.meta` section and `symbols`, all local functions in `.text`.
-///
-/// The metadata comes first in the file, at [`META_OFFSET`], so that its header (which
-/// holds the wasm's sha256) can be read from the first bytes of an artifact without
-/// parsing the rest; `.text` follows, 16-byte aligned.
+#[cfg(test)]
 pub(crate) fn write(
     machine: elf::Machine,
     text: &[u8],
     meta: &[u8],
     symbols: &[FuncSymbol],
 ) -> Vec<u8> {
-    let meta_at = META_OFFSET;
-    let text_at = align(meta_at + meta.len(), 16);
-    let symtab_at = align(text_at + text.len(), 8);
-    let symtab_len = SYM_LEN * (symbols.len() + 1);
-    let strtab_at = symtab_at + symtab_len;
-    let names: Vec<&[u8]> = symbols.iter().map(|(n, ..)| symbol_name(n)).collect();
-    let strtab_len = 1 + names.iter().map(|n| n.len() + 1).sum::<usize>();
-    let shstrtab_at = strtab_at + strtab_len;
-    let shdrs_at = align(shstrtab_at + SHSTRTAB.len(), 8);
-    let total = shdrs_at + SHDR_LEN * SECTIONS;
+    let mut w = ElfWriter::new(0);
+    w.meta().extend_from_slice(meta);
+    w.text(text.len(), 0).copy_from_slice(text);
+    w.finish(machine, symbols)
+}
 
-    let mut out = Vec::with_capacity(total);
-    let header = elf::FileHeader64::<LE> {
-        e_ident: elf::Ident {
-            magic: elf::ELFMAG,
-            class: elf::ELFCLASS64,
-            data: elf::ELFDATA2LSB,
-            version: elf::EV_CURRENT,
-            os_abi: elf::ELFOSABI_NONE,
-            abi_version: 0,
-            padding: [0; 7],
-        },
-        e_type: U16::new(LE, elf::ET_REL),
-        e_machine: U16::new(LE, machine),
-        e_version: U32::new(LE, elf::EV_CURRENT.0.into()),
-        e_entry: U64::new(LE, 0),
-        e_phoff: U64::new(LE, 0),
-        e_shoff: U64::new(LE, shdrs_at as u64),
-        e_flags: U32::new(LE, elf::FileFlags(0)),
-        e_ehsize: U16::new(LE, EHDR_LEN as u16),
-        e_phentsize: U16::new(LE, 0),
-        e_phnum: U16::new(LE, 0),
-        e_shentsize: U16::new(LE, SHDR_LEN as u16),
-        e_shnum: U16::new(LE, SECTIONS as u16),
-        e_shstrndx: U16::new(LE, elf::SymbolSection(SHSTRTAB_INDEX)),
-    };
-    out.extend_from_slice(bytes_of(&header));
-    pad_to(&mut out, meta_at);
-    out.extend_from_slice(meta);
-    pad_to(&mut out, text_at);
-    out.extend_from_slice(text);
-    pad_to(&mut out, symtab_at);
+/// An artifact file built in one buffer, in file order: the metadata first, at
+/// [`META_OFFSET`], so that its header (which holds the wasm's sha256) can be read from
+/// the first bytes of an artifact without parsing the rest; `.text` next, 16-byte
+/// aligned, filled where it lies in the file; then the symbols, string tables and
+/// section headers, and the ELF header last, over the zeros it starts as.
+///
+/// Building in place spares the copies of the metadata and the code that assembling the
+/// file from finished parts costs: megabytes for a large module, each copy on fresh
+/// pages, which are most of what relinking after an edit costs.
+pub(crate) struct ElfWriter {
+    out: Vec<u8>,
+    /// Once `.text` is reserved: the metadata's length, where `.text` starts, its length.
+    text: Option<(usize, usize, usize)>,
+}
 
-    // Symbol 0 is the null symbol; names follow the leading NUL of the string table.
-    out.extend_from_slice(&[0; SYM_LEN]);
-    let mut name_at = 1u32;
-    for ((_, value, size), name) in symbols.iter().zip(&names) {
-        let sym = elf::Sym64::<LE> {
-            st_name: U32::new(LE, name_at),
-            st_info: elf::SymbolInfo::new(elf::STB_LOCAL, elf::STT_FUNC),
-            st_other: elf::STV_DEFAULT.into(),
-            st_shndx: U16::new(LE, elf::SymbolSection(TEXT_INDEX)),
-            st_value: U64::new(LE, *value),
-            st_size: U64::new(LE, *size),
-        };
-        out.extend_from_slice(bytes_of(&sym));
-        name_at += name.len() as u32 + 1;
+impl ElfWriter {
+    /// A file of about `capacity` bytes (the buffer grows if it is more).
+    pub(crate) fn new(capacity: usize) -> ElfWriter {
+        let mut out = Vec::with_capacity(capacity.max(META_OFFSET));
+        out.resize(META_OFFSET, 0);
+        ElfWriter { out, text: None }
     }
-    out.push(0);
-    for name in &names {
-        out.extend_from_slice(name);
+
+    /// The buffer the metadata section's bytes are appended to. Only before
+    /// [`ElfWriter::text`].
+    pub(crate) fn meta(&mut self) -> &mut Vec<u8> {
+        debug_assert!(self.text.is_none(), "metadata after .text");
+        &mut self.out
+    }
+
+    /// Ends the metadata and reserves `.text`: `len` bytes, each `fill` until written
+    /// through the slice returned (and by later calls, which return the same bytes).
+    pub(crate) fn text(&mut self, len: usize, fill: u8) -> &mut [u8] {
+        let out = &mut self.out;
+        let (_, at, len) = *self.text.get_or_insert_with(|| {
+            let meta_len = out.len() - META_OFFSET;
+            let at = align(out.len(), 16);
+            out.resize(at, 0);
+            out.resize(at + len, fill);
+            (meta_len, at, len)
+        });
+        &mut out[at..at + len]
+    }
+
+    /// Adds `symbols`, the string tables and the headers, and returns the file.
+    pub(crate) fn finish(mut self, machine: elf::Machine, symbols: &[FuncSymbol]) -> Vec<u8> {
+        self.text(0, 0);
+        let (meta_len, text_at, text_len) = self.text.unwrap_or_default();
+        let meta_at = META_OFFSET;
+        let symtab_at = align(text_at + text_len, 8);
+        let symtab_len = SYM_LEN * (symbols.len() + 1);
+        let strtab_at = symtab_at + symtab_len;
+        let names: Vec<&[u8]> = symbols.iter().map(|(n, ..)| symbol_name(n)).collect();
+        let strtab_len = 1 + names.iter().map(|n| n.len() + 1).sum::<usize>();
+        let shstrtab_at = strtab_at + strtab_len;
+        let shdrs_at = align(shstrtab_at + SHSTRTAB.len(), 8);
+        let total = shdrs_at + SHDR_LEN * SECTIONS;
+        let out = &mut self.out;
+        out.reserve_exact(total - out.len());
+        pad_to(out, symtab_at);
+
+        // Symbol 0 is the null symbol; names follow the leading NUL of the string table.
+        out.extend_from_slice(&[0; SYM_LEN]);
+        let mut name_at = 1u32;
+        for ((_, value, size), name) in symbols.iter().zip(&names) {
+            let sym = elf::Sym64::<LE> {
+                st_name: U32::new(LE, name_at),
+                st_info: elf::SymbolInfo::new(elf::STB_LOCAL, elf::STT_FUNC),
+                st_other: elf::STV_DEFAULT.into(),
+                st_shndx: U16::new(LE, elf::SymbolSection(TEXT_INDEX)),
+                st_value: U64::new(LE, *value),
+                st_size: U64::new(LE, *size),
+            };
+            out.extend_from_slice(bytes_of(&sym));
+            name_at += name.len() as u32 + 1;
+        }
         out.push(0);
-    }
-    out.extend_from_slice(SHSTRTAB);
-    pad_to(&mut out, shdrs_at);
+        for name in &names {
+            out.extend_from_slice(name);
+            out.push(0);
+        }
+        out.extend_from_slice(SHSTRTAB);
+        pad_to(out, shdrs_at);
 
-    let local_symbols = (symbols.len() + 1) as u32;
-    let headers = [
-        section(0, elf::SHT_NULL, elf::SectionFlags(0), 0, 0, 0, 0, 0, 0),
-        section(
-            NAME_TEXT,
-            elf::SHT_PROGBITS,
-            elf::SHF_ALLOC | elf::SHF_EXECINSTR,
-            text_at,
-            text.len(),
-            0,
-            0,
-            16,
-            0,
-        ),
-        section(
-            NAME_META,
-            elf::SHT_PROGBITS,
-            elf::SHF_ALLOC,
-            meta_at,
-            meta.len(),
-            0,
-            0,
-            8,
-            0,
-        ),
-        section(
-            NAME_SYMTAB,
-            elf::SHT_SYMTAB,
-            elf::SectionFlags(0),
-            symtab_at,
-            symtab_len,
-            STRTAB_INDEX,
-            local_symbols,
-            8,
-            SYM_LEN as u64,
-        ),
-        section(
-            NAME_STRTAB,
-            elf::SHT_STRTAB,
-            elf::SectionFlags(0),
-            strtab_at,
-            strtab_len,
-            0,
-            0,
-            1,
-            0,
-        ),
-        section(
-            NAME_SHSTRTAB,
-            elf::SHT_STRTAB,
-            elf::SectionFlags(0),
-            shstrtab_at,
-            SHSTRTAB.len(),
-            0,
-            0,
-            1,
-            0,
-        ),
-    ];
-    for h in &headers {
-        out.extend_from_slice(bytes_of(h));
+        let local_symbols = (symbols.len() + 1) as u32;
+        let headers = [
+            section(0, elf::SHT_NULL, elf::SectionFlags(0), 0, 0, 0, 0, 0, 0),
+            section(
+                NAME_TEXT,
+                elf::SHT_PROGBITS,
+                elf::SHF_ALLOC | elf::SHF_EXECINSTR,
+                text_at,
+                text_len,
+                0,
+                0,
+                16,
+                0,
+            ),
+            section(
+                NAME_META,
+                elf::SHT_PROGBITS,
+                elf::SHF_ALLOC,
+                meta_at,
+                meta_len,
+                0,
+                0,
+                8,
+                0,
+            ),
+            section(
+                NAME_SYMTAB,
+                elf::SHT_SYMTAB,
+                elf::SectionFlags(0),
+                symtab_at,
+                symtab_len,
+                STRTAB_INDEX,
+                local_symbols,
+                8,
+                SYM_LEN as u64,
+            ),
+            section(
+                NAME_STRTAB,
+                elf::SHT_STRTAB,
+                elf::SectionFlags(0),
+                strtab_at,
+                strtab_len,
+                0,
+                0,
+                1,
+                0,
+            ),
+            section(
+                NAME_SHSTRTAB,
+                elf::SHT_STRTAB,
+                elf::SectionFlags(0),
+                shstrtab_at,
+                SHSTRTAB.len(),
+                0,
+                0,
+                1,
+                0,
+            ),
+        ];
+        for h in &headers {
+            out.extend_from_slice(bytes_of(h));
+        }
+        debug_assert_eq!(out.len(), total);
+        let header = elf::FileHeader64::<LE> {
+            e_ident: elf::Ident {
+                magic: elf::ELFMAG,
+                class: elf::ELFCLASS64,
+                data: elf::ELFDATA2LSB,
+                version: elf::EV_CURRENT,
+                os_abi: elf::ELFOSABI_NONE,
+                abi_version: 0,
+                padding: [0; 7],
+            },
+            e_type: U16::new(LE, elf::ET_REL),
+            e_machine: U16::new(LE, machine),
+            e_version: U32::new(LE, elf::EV_CURRENT.0.into()),
+            e_entry: U64::new(LE, 0),
+            e_phoff: U64::new(LE, 0),
+            e_shoff: U64::new(LE, shdrs_at as u64),
+            e_flags: U32::new(LE, elf::FileFlags(0)),
+            e_ehsize: U16::new(LE, EHDR_LEN as u16),
+            e_phentsize: U16::new(LE, 0),
+            e_phnum: U16::new(LE, 0),
+            e_shentsize: U16::new(LE, SHDR_LEN as u16),
+            e_shnum: U16::new(LE, SECTIONS as u16),
+            e_shstrndx: U16::new(LE, elf::SymbolSection(SHSTRTAB_INDEX)),
+        };
+        out[..EHDR_LEN].copy_from_slice(bytes_of(&header));
+        self.out
     }
-    debug_assert_eq!(out.len(), total);
-    out
 }
 
 #[cfg(test)]

@@ -14,14 +14,6 @@ pub(crate) struct FunctionLink<'p> {
     pub params: &'p Parameters,
 }
 
-/// Pads `v` to a multiple of `a` bytes with `pad` (the target's trapping filler, whole
-/// instructions when `a` is a multiple of the instruction size).
-fn align_to(v: &mut Vec<u8>, a: usize, pad: &[u8]) {
-    while !v.len().is_multiple_of(a) {
-        v.extend_from_slice(pad);
-    }
-}
-
 fn layout_of(meta: &art::ModuleMeta) -> Result<VmLayout, CompileError> {
     VmLayout::new(VmCounts {
         funcs: meta.functions.len() as u32,
@@ -37,7 +29,6 @@ fn layout_of(meta: &art::ModuleMeta) -> Result<VmLayout, CompileError> {
     })
 }
 
-/// Lays out `.text`, applies parameters, adds trampolines and writes the ELF artifact.
 /// Links a module's compiled functions into its artifact.
 ///
 /// `functions[i]` is defined function `i`: its parameters, and `code_of(i)` its compiled
@@ -57,25 +48,119 @@ pub(crate) fn link<'a>(
     // Taken, not cloned: the metadata holds the data segments, which are most of a
     // data-heavy module's bytes.
     let mut meta = info.meta;
+    let names = info.names;
     let layout = layout_of(&meta)?;
     let nimp = meta.num_imported_funcs;
-    // Sized up front: growing a buffer of hundreds of kilobytes copies it and touches
-    // fresh pages several times over.
-    let code_bytes: usize = (0..functions.len())
-        .map(|i| code_of(i).code.len() + 15)
-        .sum();
-    let mut text = Vec::with_capacity(code_bytes + meta.types.len() * 512);
+    // The layout first, from the code's lengths: the metadata (code table, trap sites,
+    // trampolines) comes before `.text` in the file, which is then filled in place.
+    let align16 = |at: usize| at.next_multiple_of(16);
+    let mut text_len = 0usize;
     let mut starts = Vec::with_capacity(functions.len());
+    let mut trap_count = 0;
     for i in 0..functions.len() {
-        align_to(&mut text, 16, isa.code_padding());
-        starts.push(text.len() as u32);
-        text.extend_from_slice(code_of(i).code);
+        let c = code_of(i);
+        text_len = align16(text_len);
+        starts.push(text_len as u32);
+        text_len += c.code.len();
+        trap_count += c.traps().len();
     }
-    let mut traps = Vec::new();
+    // Trampolines, shared between structurally equal types.
+    let mut tramp_of: HashMap<&art::FuncType, art::Trampolines> = HashMap::new();
+    let mut tramp_code = Vec::new();
+    let mut tramp_syms = Vec::new();
+    let mut host_sites = Vec::new();
+    for (ti, ty) in meta.types.iter().enumerate() {
+        if let Some(t) = tramp_of.get(ty) {
+            meta.trampolines.push(*t);
+            continue;
+        }
+        let a2w_code = isa.array_to_wasm_trampoline(ty);
+        let a2w = align16(text_len);
+        let w2h = align16(a2w + a2w_code.len());
+        let (w2h_code, site) = isa.wasm_to_host_trampoline(ty);
+        text_len = w2h + w2h_code.len();
+        let (a2w, w2h) = (a2w as u32, w2h as u32);
+        host_sites.push(w2h + site);
+        let t = art::Trampolines {
+            array_to_wasm: a2w,
+            wasm_to_host: w2h,
+        };
+        tramp_syms.push((format!("array_to_wasm_type{ti}"), a2w, w2h - a2w));
+        tramp_syms.push((format!("wasm_to_host_type{ti}"), w2h, w2h_code.len() as u32));
+        tramp_code.push((a2w, a2w_code));
+        tramp_code.push((w2h, w2h_code));
+        tramp_of.insert(ty, t);
+        meta.trampolines.push(t);
+    }
+    if u32::try_from(text_len).is_err() {
+        return Err(CompileError::Limit {
+            message: "the module's code is larger than 4 GiB".into(),
+            offset: 0,
+            function: None,
+        });
+    }
+
+    let mut traps = Vec::with_capacity(trap_count + host_sites.len());
+    meta.code.reserve(functions.len());
+    for (i, f) in functions.iter().enumerate() {
+        let c = code_of(i);
+        let start = starts[i];
+        let offsets = f.params.module_offsets();
+        for t in c.traps() {
+            traps.push(art::TrapSite {
+                text_offset: start + t.code_offset,
+                kind: t.kind,
+                wasm_offset: offsets.get(t.wasm_offset),
+            });
+        }
+        meta.code.push(art::FunctionCode {
+            text_offset: start,
+            len: c.code.len() as u32,
+        });
+    }
+    traps.extend(host_sites.iter().map(|&text_offset| art::TrapSite {
+        text_offset,
+        kind: art::TrapKind::HostError,
+        wasm_offset: 0,
+    }));
+    traps.sort_by_key(|t| t.text_offset);
+    meta.traps = traps;
+    meta.header = art::ArtifactHeader {
+        format_version: art::FORMAT_VERSION,
+        codegen_version: crate::isa::CODEGEN_VERSION.to_string(),
+        target: isa.triple().to_string(),
+        cpu_features: isa.cpu_features(),
+        flags: isa.flags(),
+        wasm_sha256: *wasm_sha256,
+        wasm_blake3: *wasm_blake3,
+    };
+
+    let mut symbols: Vec<elf::FuncSymbol> = meta
+        .code
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = names[nimp as usize + i].as_bytes();
+            (name, c.text_offset as u64, c.len as u64)
+        })
+        .collect();
+    symbols.extend(
+        tramp_syms
+            .iter()
+            .map(|(name, off, len)| (name.as_bytes(), *off as u64, *len as u64)),
+    );
+    let symbol_bytes: usize = symbols.iter().map(|(n, ..)| n.len() + 1 + 24).sum();
+    let mut file = elf::ElfWriter::new(meta.encoded_len_hint() + text_len + symbol_bytes + 1024);
+    meta.encode_into(file.meta());
+    let text = file.text(text_len, isa.code_fill());
+    for (at, code) in &tramp_code {
+        text[*at as usize..*at as usize + code.len()].copy_from_slice(code);
+    }
     for (i, f) in functions.iter().enumerate() {
         let params = f.params;
         let c = code_of(i);
         let start = starts[i];
+        text[start as usize..start as usize + c.code.len()].copy_from_slice(c.code);
         for r in c.relocs() {
             let unknown = || CompileError::Internal {
                 message: "relocation names an unknown reference".into(),
@@ -88,7 +173,7 @@ pub(crate) fn link<'a>(
                 let v = *params.consts.get(r.index as usize).ok_or_else(unknown)?;
                 let value = (v as i64).wrapping_add(r.addend as i64);
                 if !(i32::MIN as i64..=u32::MAX as i64).contains(&value)
-                    || !isa.patch(&mut text, at, r.kind, value)
+                    || !isa.patch(text, at, r.kind, value)
                 {
                     return Err(CompileError::Internal {
                         message: "constant slot value does not fit its field".into(),
@@ -108,7 +193,7 @@ pub(crate) fn link<'a>(
                             message: "direct call to an imported function".into(),
                             function: Some(params.func_index),
                         })?;
-                    starts[target as usize] as i64
+                    *starts.get(target as usize).ok_or_else(unknown)? as i64
                 }
                 RelocKind::VmFuncRef => layout.func_ref(real) as i64,
                 RelocKind::VmMemory => layout.memory(real) as i64,
@@ -121,7 +206,7 @@ pub(crate) fn link<'a>(
                 | RelocKind::ElemIndex => real as i64,
                 RelocKind::Const => return Err(unknown()),
             } + r.addend as i64;
-            if !isa.patch(&mut text, at, r.kind, value) {
+            if !isa.patch(text, at, r.kind, value) {
                 return Err(CompileError::Limit {
                     message: format!(
                         "a relocation's value {value:#x} does not fit its field (the module's code or VM context is too large for {})",
@@ -132,75 +217,8 @@ pub(crate) fn link<'a>(
                 });
             }
         }
-        let offsets = params.module_offsets();
-        for t in c.traps() {
-            traps.push(art::TrapSite {
-                text_offset: start + t.code_offset,
-                kind: t.kind,
-                wasm_offset: offsets.get(t.wasm_offset),
-            });
-        }
-        meta.code.push(art::FunctionCode {
-            text_offset: start,
-            len: c.code.len() as u32,
-        });
     }
-    // Trampolines, shared between structurally equal types.
-    let mut tramp_of: HashMap<&art::FuncType, art::Trampolines> = HashMap::new();
-    let mut tramp_syms = Vec::new();
-    for (ti, ty) in meta.types.iter().enumerate() {
-        if let Some(t) = tramp_of.get(ty) {
-            meta.trampolines.push(*t);
-            continue;
-        }
-        align_to(&mut text, 16, isa.code_padding());
-        let a2w = text.len() as u32;
-        text.extend_from_slice(&isa.array_to_wasm_trampoline(ty));
-        align_to(&mut text, 16, isa.code_padding());
-        let w2h = text.len() as u32;
-        let (code, site) = isa.wasm_to_host_trampoline(ty);
-        text.extend_from_slice(&code);
-        traps.push(art::TrapSite {
-            text_offset: w2h + site,
-            kind: art::TrapKind::HostError,
-            wasm_offset: 0,
-        });
-        let t = art::Trampolines {
-            array_to_wasm: a2w,
-            wasm_to_host: w2h,
-        };
-        tramp_syms.push((format!("array_to_wasm_type{ti}"), a2w, (w2h - a2w)));
-        tramp_syms.push((format!("wasm_to_host_type{ti}"), w2h, code.len() as u32));
-        tramp_of.insert(ty, t);
-        meta.trampolines.push(t);
-    }
-    traps.sort_by_key(|t| t.text_offset);
-    meta.traps = traps;
-    meta.header = art::ArtifactHeader {
-        format_version: art::FORMAT_VERSION,
-        codegen_version: crate::isa::CODEGEN_VERSION.to_string(),
-        target: isa.triple().to_string(),
-        cpu_features: isa.cpu_features(),
-        flags: isa.flags(),
-        wasm_sha256: *wasm_sha256,
-        wasm_blake3: *wasm_blake3,
-    };
-
-    let mut symbols: Vec<elf::FuncSymbol> = meta
-        .code
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let name = meta.names[nimp as usize + i].as_bytes();
-            (name, c.text_offset as u64, c.len as u64)
-        })
-        .collect();
-    symbols.extend(
-        tramp_syms
-            .iter()
-            .map(|(name, off, len)| (name.as_bytes(), *off as u64, *len as u64)),
-    );
-    let mut artifact = elf::write(isa.elf_machine(), &text, &meta.encode(), &symbols);
+    let mut artifact = file.finish(isa.elf_machine(), &symbols);
     if !art::seal(&mut artifact) {
         return Err(crate::error::internal(
             "artifact too short to hold its checksum",

@@ -87,6 +87,9 @@ const UNSUPPORTED: &[(&str, WasmFeatures, WasmFeatures)] = &[
 pub struct ModuleInfo {
     /// Metadata without code, trampolines or traps (filled by the linker).
     pub meta: art::ModuleMeta,
+    /// Each function's name (imports included): from the name section, else an import's
+    /// `module::name`, else `wasm_func_<index>`. The artifact's symbols carry them.
+    pub names: Vec<String>,
     /// Byte range of each defined function's body (locals + operators) in the input.
     pub bodies: Vec<Range<usize>>,
     /// Module-relative byte offset of the code section, for error messages.
@@ -647,7 +650,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
             fi += 1;
         }
     }
-    meta.names = names
+    let names = names
         .into_iter()
         .enumerate()
         .map(|(i, n)| n.unwrap_or_else(|| format!("wasm_func_{i}")))
@@ -661,6 +664,7 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
     }
     Ok(ModuleInfo {
         meta,
+        names,
         bodies,
         code_section,
         data_count,

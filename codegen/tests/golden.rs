@@ -173,7 +173,7 @@ fn render_case(isa: &Isa, wat_path: &Path) -> Result<String, String> {
                 "defined function {i} compiled to different code the second time"
             ));
         }
-        let name = &info.meta.names[params.func_index as usize];
+        let name = &info.names[params.func_index as usize];
         out.push('\n');
         render_function(&mut out, name, &st, &params, &compiled);
     }

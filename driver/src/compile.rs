@@ -284,7 +284,7 @@ pub fn is_component(path: &Path) -> bool {
 
 /// Writes a module's artifact (or removes a stale one next to a failure) and turns its
 /// outcome into its report.
-fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
+fn finish(input: &Input, out: &Path, o: ModuleOutcome, cache: &dyn CodeCache) -> ModuleReport {
     let mut rep = ModuleReport {
         input: input.path.display().to_string(),
         output: None,
@@ -308,7 +308,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
         },
         slowest_functions: Vec::new(),
     };
-    let artifact = match o.result {
+    let artifact = match &o.result {
         Ok(a) => a,
         Err(e) => {
             rep.error = Some(match e {
@@ -320,7 +320,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
                     proposal: Some("component-model".into()),
                 },
                 ModuleError::Compile(e) => {
-                    let mut er = error_report(&e);
+                    let mut er = error_report(e);
                     er.message = format!("{}: {}", rep.input, er.message);
                     er
                 }
@@ -334,7 +334,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
             return rep;
         }
     };
-    match &artifact {
+    match artifact {
         ModuleArtifact::Compiled(cm) => {
             let st = &cm.stats;
             rep.functions = st.functions as u64;
@@ -379,13 +379,14 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome) -> ModuleReport {
     let t = Instant::now();
     // A module hit's artifact is in place already or known to differ from the file
     // there; a compiled one may equal what an earlier run wrote.
-    let written = match &artifact {
+    // A compiled artifact is stored in the module tier meanwhile.
+    let written = o.store_while(cache, || match artifact {
         ModuleArtifact::InPlace { len } => Ok(*len),
         ModuleArtifact::Stored(a) => write_atomic(out, a).map(|()| a.len() as u64),
         ModuleArtifact::Compiled(cm) => {
             write_if_changed(out, &cm.artifact).map(|()| cm.artifact.len() as u64)
         }
-    };
+    });
     match written {
         Ok(len) => {
             rep.status = Status::Ok;
@@ -525,7 +526,7 @@ pub fn compile_all(inputs: &[Input], opts: &DriverOptions, warnings: &mut Vec<St
             bad += u64::from(cm.stats.corrupt);
         }
         undecodable.fetch_add(bad, std::sync::atomic::Ordering::Relaxed);
-        let r = finish(&inputs[i], &outs[i], o);
+        let r = finish(&inputs[i], &outs[i], o, code_cache);
         if let Some(b) = bar {
             b.module_finished();
         }

@@ -268,7 +268,7 @@ impl Module {
         let layout = meta.validate(text.len())?;
         let code = CodeMemory::new(text)?;
         if std::env::var_os("WASMPRECOMP_PERF_MAP").is_some() {
-            write_perf_map(&meta, code.base());
+            write_perf_map(&file, code.base());
         }
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -301,10 +301,12 @@ impl Module {
     }
 }
 
-/// Appends the functions' addresses to `/tmp/perf-<pid>.map` so `perf report` can name
+/// Appends the addresses of the artifact's function symbols (its functions and
+/// trampolines, all in `.text`) to `/tmp/perf-<pid>.map` so `perf report` can name
 /// compiled code (enabled by `WASMPRECOMP_PERF_MAP`). Failures are ignored: it is a
 /// profiling aid.
-fn write_perf_map(meta: &ModuleMeta, base: *const u8) {
+fn write_perf_map(file: &object::File, base: *const u8) {
+    use object::{Object, ObjectSymbol};
     use std::io::Write;
     let path = format!("/tmp/perf-{}.map", std::process::id());
     let Ok(mut f) = std::fs::OpenOptions::new()
@@ -315,13 +317,12 @@ fn write_perf_map(meta: &ModuleMeta, base: *const u8) {
         return;
     };
     let mut out = String::new();
-    for (i, c) in meta.code.iter().enumerate() {
-        let name = &meta.names[meta.num_imported_funcs as usize + i];
+    for s in file.symbols() {
+        let Ok(name) = s.name() else { continue };
         out.push_str(&format!(
-            "{:x} {:x} {}\n",
-            base as usize + c.text_offset as usize,
-            c.len,
-            name
+            "{:x} {:x} {name}\n",
+            (base as usize).wrapping_add(s.address() as usize),
+            s.size(),
         ));
     }
     let _ = f.write_all(out.as_bytes());

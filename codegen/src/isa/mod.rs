@@ -350,12 +350,13 @@ impl Isa {
         }
     }
 
-    /// The filler between functions in `.text`: an instruction that traps (`int3`; `udf`
-    /// on aarch64, whose functions are whole words long).
-    pub fn code_padding(&self) -> &'static [u8] {
+    /// The byte that fills the gaps between functions in `.text`: repeated, it is an
+    /// instruction that traps (`int3`; on aarch64, whose functions and gaps are whole
+    /// words long, four of it are `udf #0`).
+    pub fn code_fill(&self) -> u8 {
         match self.backend {
-            Backend::X64 => &[0xcc],
-            Backend::Aarch64 => &[0; 4],
+            Backend::X64 => 0xcc,
+            Backend::Aarch64 => 0,
         }
     }
 

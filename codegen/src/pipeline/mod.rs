@@ -608,7 +608,6 @@ pub fn compile_modules_hashed(
                     function,
                     name: p
                         .info
-                        .meta
                         .names
                         .get(function as usize)
                         .cloned()

@@ -7,7 +7,9 @@
 //! ([`ModuleEntry::InPlace`]) instead of read back, the report's sha256 comes from the
 //! artifact's header, and a large module is hashed as it is read, never held whole.
 
-use super::{compile_modules_hashed, map_items, ms, CompileOptions, CompiledModule, ModuleEntry};
+use super::{
+    compile_modules_hashed, map_items, ms, CodeCache, CompileOptions, CompiledModule, ModuleEntry,
+};
 use crate::error::internal;
 use crate::error::CompileError;
 use crate::keys::{module_key, wasm_digest, ModuleKey, WasmDigester};
@@ -93,6 +95,29 @@ pub struct ModuleOutcome {
     pub corrupt: bool,
     /// The artifact, or why there is none.
     pub result: Result<ModuleArtifact, ModuleError>,
+    /// The module-tier key a compiled artifact is to be stored under; `None` when there
+    /// is nothing to store (a hit, a failure, the tier off). [`compile_files`] leaves the
+    /// storing to [`ModuleOutcome::store_while`], which does it while the caller writes
+    /// the artifact: the two are the largest writes of a run.
+    pub store: Option<ModuleKey>,
+}
+
+impl ModuleOutcome {
+    /// Runs `write` (the caller writing the artifact to its path) and, beside it on
+    /// another worker, stores a compiled artifact in the module tier of `cache` when
+    /// [`ModuleOutcome::store`] says so. Returns what `write` returned.
+    pub fn store_while<R: Send>(
+        &self,
+        cache: &dyn CodeCache,
+        write: impl FnOnce() -> R + Send,
+    ) -> R {
+        match (&self.store, &self.result) {
+            (Some(key), Ok(ModuleArtifact::Compiled(cm))) => {
+                rayon::join(|| cache.put_module(key, &cm.artifact), write).1
+            }
+            _ => write(),
+        }
+    }
 }
 
 /// Modules from this size on are hashed as they are read, through a small buffer, when
@@ -166,6 +191,9 @@ impl Staged {
     }
 
     fn into_outcome(self) -> ModuleOutcome {
+        let store = (self.tier == ModuleTier::Miss
+            && matches!(self.result, Some(Ok(ModuleArtifact::Compiled(_)))))
+        .then_some(self.key);
         let result = self.result.unwrap_or_else(|| match self.hit {
             Hit::InPlace(len) => Ok(ModuleArtifact::InPlace { len }),
             Hit::Stored(a) => Ok(ModuleArtifact::Stored(a)),
@@ -180,6 +208,7 @@ impl Staged {
             lookup_ms: self.lookup_ms,
             corrupt: self.corrupt,
             result,
+            store,
         }
     }
 }
@@ -296,7 +325,9 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
 /// is compiled once), their artifacts stored in the module tier. With
 /// [`CompileOptions::check_cache`], module hits are compiled too and must equal what the
 /// cache served. Outcomes are in input order; one module's failure does not stop the
-/// others. Writing the artifacts is the caller's: nothing is written here but the cache.
+/// others. Writing the artifacts is the caller's, and so is storing a compiled one in the
+/// module tier ([`ModuleOutcome::store_while`]): nothing is written here but the
+/// function and manifest tiers.
 pub fn compile_files(inputs: &[ModuleInput], opts: CompileOptions) -> Vec<ModuleOutcome> {
     // One module is staged on this thread: handing it to a worker costs a thread wake-up,
     // about as much as a small module's whole module-tier hit.
@@ -314,30 +345,24 @@ pub fn compile_files(inputs: &[ModuleInput], opts: CompileOptions) -> Vec<Module
             .collect();
         let results = compile_modules_hashed(&wasms, &sha, opts);
         for (&i, r) in pending.iter().zip(results) {
-            let result = finish_compiled(&mut staged[i], &inputs[i], r, opts);
+            let result = finish_compiled(&mut staged[i], &inputs[i], r);
             staged[i].result = Some(result);
         }
     }
     staged.into_iter().map(Staged::into_outcome).collect()
 }
 
-/// The artifact of a module that went through the rest of the pipeline: a miss's, stored
-/// in the module tier, or a checked hit's, the cached one once it equals the fresh
-/// compile.
+/// The artifact of a module that went through the rest of the pipeline: a miss's (to be
+/// stored in the module tier), or a checked hit's, the cached one once it equals the
+/// fresh compile.
 fn finish_compiled(
     s: &mut Staged,
     input: &ModuleInput,
     compiled: Result<CompiledModule, CompileError>,
-    opts: CompileOptions,
 ) -> Result<ModuleArtifact, ModuleError> {
     let cm = compiled?;
     let same = match std::mem::replace(&mut s.hit, Hit::No) {
-        Hit::No => {
-            if opts.cache.modules() {
-                opts.cache.put_module(&s.key, &cm.artifact);
-            }
-            return Ok(ModuleArtifact::Compiled(cm));
-        }
+        Hit::No => return Ok(ModuleArtifact::Compiled(cm)),
         Hit::Stored(a) => (a == cm.artifact).then_some(ModuleArtifact::Stored(a)),
         Hit::InPlace(len) => std::fs::read(input.artifact)
             .is_ok_and(|a| a == cm.artifact)
@@ -471,7 +496,9 @@ mod tests {
             };
             let mut out = compile_files(&[input], opts);
             assert_eq!(out.len(), 1);
-            out.remove(0)
+            let o = out.remove(0);
+            o.store_while(cache, || ());
+            o
         }
         /// The artifact of this module at another opt level: a valid artifact for the same
         /// bytes (same sha256 in its header) that a compile here never produces.

@@ -401,7 +401,6 @@ fn module_of_hand_assembled_code() -> Module {
                 len: 0x20,
             },
         ],
-        names: vec!["f".into(), "run".into(), "unreachable".into()],
         trampolines: vec![Trampolines {
             array_to_wasm: 0x50,
             wasm_to_host: 0x70,
