@@ -194,10 +194,13 @@ impl Row {
             }
         }
         let values: Vec<(ConstClass, u64)> = values.into_iter().collect::<Option<_>>()?;
-        for (i, a) in values.iter().enumerate() {
-            if values[..i].contains(a) {
-                return None;
-            }
+        // Distinct slots hold distinct values (a fresh build gives equal ones one slot).
+        // Checked sorted: a large function has thousands of slots, and comparing each
+        // with all before it was most of matching its row.
+        let mut sorted: Vec<(u8, u64)> = values.iter().map(|&(c, v)| (c as u8, v)).collect();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return None;
         }
         if crate::keys::body_digest(body, &self.consts) != self.id.body {
             return None;
@@ -416,6 +419,67 @@ mod tests {
     use super::*;
     use crate::compiled::{CompiledStencil, Reloc, RelocKind};
     use std::sync::LazyLock;
+
+    /// A body of `nop`s with a 3-byte signed LEB128 `i32.const` immediate at 2, 7 and 12,
+    /// holding `values`, and a row whose immediates there are in `slots`.
+    fn body_and_row(values: [i32; 3], slots: [u32; 3]) -> (Vec<u8>, Row) {
+        let mut body = vec![0x01; 16];
+        let mut consts = Vec::new();
+        for (i, (v, slot)) in values.into_iter().zip(slots).enumerate() {
+            let at = 2 + 5 * i;
+            let v = v as u32;
+            body[at..at + 3].copy_from_slice(&[
+                (v & 0x7f) as u8 | 0x80,
+                ((v >> 7) & 0x7f) as u8 | 0x80,
+                ((v >> 14) & 0x7f) as u8,
+            ]);
+            consts.push(ConstImmediate {
+                at: at as u32,
+                len: 3,
+                slot,
+                class: ConstClass::I32,
+            });
+        }
+        let id = RowId {
+            body: crate::keys::body_digest(&body, &consts),
+            len: body.len() as u32,
+            context: [0; 32],
+        };
+        let row = Row {
+            id,
+            key: StencilKey([0; 32]),
+            code: 0,
+            refs: Default::default(),
+            offset_fixups: Vec::new(),
+            consts,
+        };
+        (body, row)
+    }
+
+    #[test]
+    fn a_row_matches_a_body_whose_slots_hold_distinct_values_and_one_value_per_slot() {
+        let (a, b, c) = (123_457, 123_461, 70_001);
+        let (body, row) = body_and_row([a, b, c], [0, 1, 2]);
+        assert_eq!(row.matches(&body), Some(vec![a as u64, b as u64, c as u64]));
+        // The same row, other values: still its function, with new constants.
+        let (other, _) = body_and_row([c, a, b], [0, 1, 2]);
+        assert_eq!(
+            row.matches(&other),
+            Some(vec![c as u64, a as u64, b as u64])
+        );
+        // Two slots with one value: a fresh build would have given them one slot.
+        let (equal, _) = body_and_row([a, b, a], [0, 1, 2]);
+        assert_eq!(row.matches(&equal), None);
+        // One slot used twice must hold one value.
+        let (body, row) = body_and_row([a, b, a], [0, 1, 0]);
+        assert_eq!(row.matches(&body), Some(vec![a as u64, b as u64]));
+        let (split, _) = body_and_row([a, b, c], [0, 1, 0]);
+        assert_eq!(row.matches(&split), None);
+        // A change outside the immediates is another body.
+        let mut changed = body.clone();
+        changed[0] = 0x0f;
+        assert_eq!(row.matches(&changed), None);
+    }
 
     static CODE: LazyLock<CompiledStencil> = LazyLock::new(|| CompiledStencil {
         code: vec![0x90; 8],
