@@ -122,21 +122,26 @@ impl ElfWriter {
     /// Ends the metadata and reserves `.text`: `len` bytes, each `fill` until written
     /// through the slice returned (and by later calls, which return the same bytes).
     pub(crate) fn text(&mut self, len: usize, fill: u8) -> &mut [u8] {
+        let (_, at, len) = self.reserve_text(len, fill);
+        &mut self.out[at..at + len]
+    }
+
+    /// [`ElfWriter::text`]'s reservation, made on the first call: the metadata's length,
+    /// where `.text` starts, its length.
+    fn reserve_text(&mut self, len: usize, fill: u8) -> (usize, usize, usize) {
         let out = &mut self.out;
-        let (_, at, len) = *self.text.get_or_insert_with(|| {
+        *self.text.get_or_insert_with(|| {
             let meta_len = out.len() - META_OFFSET;
             let at = align(out.len(), 16);
             out.resize(at, 0);
             out.resize(at + len, fill);
             (meta_len, at, len)
-        });
-        &mut out[at..at + len]
+        })
     }
 
     /// Adds `symbols`, the string tables and the headers, and returns the file.
     pub(crate) fn finish(mut self, machine: elf::Machine, symbols: &[FuncSymbol]) -> Vec<u8> {
-        self.text(0, 0);
-        let (meta_len, text_at, text_len) = self.text.unwrap_or_default();
+        let (meta_len, text_at, text_len) = self.reserve_text(0, 0);
         let meta_at = META_OFFSET;
         let symtab_at = align(text_at + text_len, 8);
         let symtab_len = SYM_LEN * (symbols.len() + 1);

@@ -51,24 +51,37 @@ pub(crate) fn link<'a>(
     let names = info.names;
     let layout = layout_of(&meta)?;
     let nimp = meta.num_imported_funcs;
+    let codes: Vec<CodeRef<'a>> = (0..functions.len()).map(code_of).collect();
     // The layout first, from the code's lengths: the metadata (code table, trap sites,
     // trampolines) comes before `.text` in the file, which is then filled in place.
     let align16 = |at: usize| at.next_multiple_of(16);
     let mut text_len = 0usize;
     let mut starts = Vec::with_capacity(functions.len());
-    let mut trap_count = 0;
-    for i in 0..functions.len() {
-        let c = code_of(i);
+    let trap_count: usize = codes.iter().map(|c| c.traps().len()).sum();
+    let mut traps = Vec::with_capacity(trap_count + meta.types.len());
+    meta.code.reserve(functions.len());
+    for (c, f) in codes.iter().zip(functions) {
         text_len = align16(text_len);
-        starts.push(text_len as u32);
+        let start = text_len as u32;
+        starts.push(start);
         text_len += c.code.len();
-        trap_count += c.traps().len();
+        let offsets = f.params.module_offsets();
+        for t in c.traps() {
+            traps.push(art::TrapSite {
+                text_offset: start + t.code_offset,
+                kind: t.kind,
+                wasm_offset: offsets.get(t.wasm_offset),
+            });
+        }
+        meta.code.push(art::FunctionCode {
+            text_offset: start,
+            len: c.code.len() as u32,
+        });
     }
     // Trampolines, shared between structurally equal types.
     let mut tramp_of: HashMap<&art::FuncType, art::Trampolines> = HashMap::new();
     let mut tramp_code = Vec::new();
     let mut tramp_syms = Vec::new();
-    let mut host_sites = Vec::new();
     for (ti, ty) in meta.types.iter().enumerate() {
         if let Some(t) = tramp_of.get(ty) {
             meta.trampolines.push(*t);
@@ -80,7 +93,11 @@ pub(crate) fn link<'a>(
         let (w2h_code, site) = isa.wasm_to_host_trampoline(ty);
         text_len = w2h + w2h_code.len();
         let (a2w, w2h) = (a2w as u32, w2h as u32);
-        host_sites.push(w2h + site);
+        traps.push(art::TrapSite {
+            text_offset: w2h + site,
+            kind: art::TrapKind::HostError,
+            wasm_offset: 0,
+        });
         let t = art::Trampolines {
             array_to_wasm: a2w,
             wasm_to_host: w2h,
@@ -99,30 +116,6 @@ pub(crate) fn link<'a>(
             function: None,
         });
     }
-
-    let mut traps = Vec::with_capacity(trap_count + host_sites.len());
-    meta.code.reserve(functions.len());
-    for (i, f) in functions.iter().enumerate() {
-        let c = code_of(i);
-        let start = starts[i];
-        let offsets = f.params.module_offsets();
-        for t in c.traps() {
-            traps.push(art::TrapSite {
-                text_offset: start + t.code_offset,
-                kind: t.kind,
-                wasm_offset: offsets.get(t.wasm_offset),
-            });
-        }
-        meta.code.push(art::FunctionCode {
-            text_offset: start,
-            len: c.code.len() as u32,
-        });
-    }
-    traps.extend(host_sites.iter().map(|&text_offset| art::TrapSite {
-        text_offset,
-        kind: art::TrapKind::HostError,
-        wasm_offset: 0,
-    }));
     traps.sort_by_key(|t| t.text_offset);
     meta.traps = traps;
     meta.header = art::ArtifactHeader {
@@ -156,10 +149,8 @@ pub(crate) fn link<'a>(
     for (at, code) in &tramp_code {
         text[*at as usize..*at as usize + code.len()].copy_from_slice(code);
     }
-    for (i, f) in functions.iter().enumerate() {
+    for ((c, f), &start) in codes.iter().zip(functions).zip(&starts) {
         let params = f.params;
-        let c = code_of(i);
-        let start = starts[i];
         text[start as usize..start as usize + c.code.len()].copy_from_slice(c.code);
         for r in c.relocs() {
             let unknown = || CompileError::Internal {
