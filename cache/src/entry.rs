@@ -5,18 +5,24 @@
 //!      0     8  magic  b"WPCACHE\0"
 //!      8     4  format version, u32 little endian (== FORMAT_VERSION)
 //!     12     1  tier: 0 = module, 1 = function, 2 = manifest
-//!     13     1  flags: must be 0 (reserved, e.g. for a compression marker)
+//!     13     1  flags: 0, or FLAG_SHARED (the payload is the file `<entry>.data`)
 //!     14     2  reserved: must be 0
 //!     16    32  the full key
 //!     48     8  payload length, u64 little endian
 //!     56     8  xxh3-64 of bytes 0..56 and the payload, u64 little endian
-//!     64     n  payload
+//!     64     n  payload (nothing when the payload is shared)
 //! ```
 //!
 //! Every header field is checked on read, and the file length must be exactly
-//! `64 + payload length`, so any single-byte change anywhere in the file is
-//! detected: in the payload by the checksum, in the header by the field checks
-//! (a flipped bit in the stored checksum makes it disagree with the payload).
+//! `64 + payload length` (64 for a shared payload, whose own file must hold exactly the
+//! payload length), so any single-byte change anywhere in the file is detected: in the
+//! payload by the checksum, in the header by the field checks (a flipped bit in the
+//! stored checksum makes it disagree with the payload).
+//!
+//! A shared payload is a file the caller wrote elsewhere and handed to the cache
+//! (`Cache::put_file`): the entry holds a hard link to it instead of a copy. Its bytes
+//! are checked by the same checksum, so a shared file that was changed in place, or
+//! that went missing, is a damaged entry like any other.
 //!
 //! The checksum covers the header's magic, format version, tier, key and length
 //! as well as the payload, so an entry is bound to its key: a file copied over
@@ -33,6 +39,19 @@ use crate::{CacheKey, Tier, FORMAT_VERSION};
 pub(crate) const MAGIC: [u8; 8] = *b"WPCACHE\0";
 /// Size of the fixed header in front of every payload.
 pub(crate) const HEADER_LEN: usize = 64;
+/// Header flag: the payload is not in the entry file but in the file beside it named
+/// [`shared_path`], a hard link to a file the caller wrote.
+pub(crate) const FLAG_SHARED: u8 = 1;
+/// The suffix of a shared payload's file name: `<key hex>.data`.
+pub(crate) const SHARED_SUFFIX: &str = ".data";
+
+/// Where the shared payload of the entry at `entry` lives: the entry's path with
+/// [`SHARED_SUFFIX`] appended.
+pub(crate) fn shared_path(entry: &Path) -> std::path::PathBuf {
+    let mut s = entry.as_os_str().to_owned();
+    s.push(SHARED_SUFFIX);
+    s.into()
+}
 
 /// Why an entry file was rejected. Only used to build messages; every variant
 /// is handled the same way (a counted miss, the file is removed if writable).
@@ -50,6 +69,12 @@ pub(crate) enum Corruption {
     /// or with trailing bytes).
     LengthMismatch,
     BadChecksum,
+    /// The header says the payload is shared, but the shared file is missing or not
+    /// of the payload's length (removed, or replaced or changed in place).
+    SharedMissing,
+    /// The shared file fails the checksum: somebody changed it in place (it is also
+    /// the caller's file, such as an artifact in the output folder).
+    SharedChanged,
 }
 
 impl std::fmt::Display for Corruption {
@@ -63,6 +88,10 @@ impl std::fmt::Display for Corruption {
             Corruption::KeyMismatch => "key in header does not match the file name",
             Corruption::LengthMismatch => "file length does not match the header (truncated?)",
             Corruption::BadChecksum => "checksum mismatch (damaged, or copied from another entry)",
+            Corruption::SharedMissing => {
+                "the artifact file it shares is missing or has another length (changed in place?)"
+            }
+            Corruption::SharedChanged => "the artifact file it shares was changed in place",
         };
         f.write_str(s)
     }
@@ -103,13 +132,20 @@ pub(crate) fn checksum(header: &[u8; HEADER_LEN], payload: &[u8]) -> u64 {
     c.digest()
 }
 
-/// Builds the header for `payload` stored under `key` in `tier`.
-pub(crate) fn encode_header(tier: Tier, key: &CacheKey, payload: &[u8]) -> [u8; HEADER_LEN] {
+/// Builds the header for `payload` stored under `key` in `tier`, in the entry file or,
+/// when `shared`, in the shared file beside it.
+pub(crate) fn encode_header(
+    tier: Tier,
+    key: &CacheKey,
+    payload: &[u8],
+    shared: bool,
+) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0..8].copy_from_slice(&MAGIC);
     h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     h[12] = tier.code();
-    // 13: flags, 14..16: reserved; both zero.
+    h[13] = if shared { FLAG_SHARED } else { 0 };
+    // 14..16: reserved, zero.
     h[16..48].copy_from_slice(&key.0);
     h[48..56].copy_from_slice(&(payload.len() as u64).to_le_bytes());
     let sum = checksum(&h, payload);
@@ -121,6 +157,9 @@ pub(crate) fn encode_header(tier: Tier, key: &CacheKey, payload: &[u8]) -> [u8; 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeaderInfo {
     pub(crate) checksum: u64,
+    pub(crate) payload_len: u64,
+    /// The payload is in the shared file beside the entry.
+    pub(crate) shared: bool,
 }
 
 fn u64_at(h: &[u8; HEADER_LEN], at: usize) -> u64 {
@@ -148,18 +187,22 @@ pub(crate) fn check_header(
     if h[12] != tier.code() {
         return Err(Corruption::BadTier);
     }
-    if h[13] != 0 || h[14] != 0 || h[15] != 0 {
+    if (h[13] != 0 && h[13] != FLAG_SHARED) || h[14] != 0 || h[15] != 0 {
         return Err(Corruption::BadReserved);
     }
     if h[16..48] != key.0 {
         return Err(Corruption::KeyMismatch);
     }
+    let shared = h[13] == FLAG_SHARED;
     let payload_len = u64_at(h, 48);
-    if file_len.checked_sub(HEADER_LEN as u64) != Some(payload_len) {
+    let in_file = if shared { 0 } else { payload_len };
+    if file_len.checked_sub(HEADER_LEN as u64) != Some(in_file) {
         return Err(Corruption::LengthMismatch);
     }
     Ok(HeaderInfo {
         checksum: u64_at(h, 56),
+        payload_len,
+        shared,
     })
 }
 
@@ -252,6 +295,9 @@ pub(crate) fn read_entry_or_confirm(
         Ok(i) => i,
         Err(c) => return (ReadOutcome::Corrupt(c), None),
     };
+    if info.shared {
+        return read_shared(path, &header, info, copy, mtime, file);
+    }
     let payload = match payload {
         Some(p) => p,
         None => {
@@ -273,6 +319,53 @@ pub(crate) fn read_entry_or_confirm(
     };
     if checksum(&header, &payload) != info.checksum {
         return (ReadOutcome::Corrupt(Corruption::BadChecksum), None);
+    }
+    let hit = ReadOutcome::Hit {
+        payload,
+        mtime,
+        file,
+    };
+    (hit, None)
+}
+
+/// The rest of [`read_entry_or_confirm`] for an entry whose payload is shared: the
+/// header at `path` has passed its checks, and the payload is the file beside it.
+fn read_shared(
+    path: &Path,
+    header: &[u8; HEADER_LEN],
+    info: HeaderInfo,
+    copy: Option<&Path>,
+    mtime: Option<std::time::SystemTime>,
+    file: File,
+) -> (ReadOutcome, Option<u64>) {
+    let len = info.payload_len;
+    // The copy is often the shared file itself (the artifact the entry was made from).
+    if let Some(head) = copy.and_then(|c| confirm_copy(c, header, len, info.checksum)) {
+        let hit = ReadOutcome::Hit {
+            payload: head,
+            mtime,
+            file,
+        };
+        return (hit, Some(len));
+    }
+    let mut shared = match File::open(shared_path(path)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return (ReadOutcome::Corrupt(Corruption::SharedMissing), None)
+        }
+        Err(e) => return (ReadOutcome::Io(e), None),
+    };
+    match shared.metadata() {
+        Ok(m) if m.len() == len => {}
+        Ok(_) => return (ReadOutcome::Corrupt(Corruption::SharedMissing), None),
+        Err(e) => return (ReadOutcome::Io(e), None),
+    }
+    let payload = match read_payload(&mut shared, len) {
+        Ok(p) => p,
+        Err(outcome) => return (outcome, None),
+    };
+    if checksum(header, &payload) != info.checksum {
+        return (ReadOutcome::Corrupt(Corruption::SharedChanged), None);
     }
     let hit = ReadOutcome::Hit {
         payload,
@@ -382,7 +475,7 @@ mod tests {
     #[test]
     fn a_fresh_header_passes_its_own_checks() {
         let payload = b"hello";
-        let h = encode_header(Tier::Function, &key(7), payload);
+        let h = encode_header(Tier::Function, &key(7), payload, false);
         let info = check_header(&h, Tier::Function, &key(7), 64 + 5).expect("valid");
         assert_eq!(info.checksum, checksum(&h, payload));
     }
@@ -390,13 +483,13 @@ mod tests {
     #[test]
     fn the_checksum_binds_the_payload_to_its_key_tier_and_version() {
         let payload = b"the same payload";
-        let h = encode_header(Tier::Module, &key(1), payload);
+        let h = encode_header(Tier::Module, &key(1), payload, false);
         let sum = checksum(&h, payload);
         // The same payload under another key, tier or version: the stored checksum of
         // the first entry does not fit it.
         for other in [
-            encode_header(Tier::Module, &key(2), payload),
-            encode_header(Tier::Manifest, &key(1), payload),
+            encode_header(Tier::Module, &key(2), payload, false),
+            encode_header(Tier::Manifest, &key(1), payload, false),
         ] {
             let mut forged = other;
             forged[56..64].copy_from_slice(&h[56..64]);
@@ -409,7 +502,7 @@ mod tests {
 
     #[test]
     fn every_header_field_is_checked() {
-        let h = encode_header(Tier::Module, &key(1), b"abc");
+        let h = encode_header(Tier::Module, &key(1), b"abc", false);
         let len = 67;
         let mut bad = h;
         bad[0] ^= 1;
@@ -427,12 +520,14 @@ mod tests {
             check_header(&h, Tier::Function, &key(1), len).err(),
             Some(Corruption::BadTier)
         );
-        let mut bad = h;
-        bad[13] = 1;
-        assert_eq!(
-            check_header(&bad, Tier::Module, &key(1), len).err(),
-            Some(Corruption::BadReserved)
-        );
+        for flags in [2, 0x80, 0xff] {
+            let mut bad = h;
+            bad[13] = flags;
+            assert_eq!(
+                check_header(&bad, Tier::Module, &key(1), len).err(),
+                Some(Corruption::BadReserved)
+            );
+        }
         assert_eq!(
             check_header(&h, Tier::Module, &key(2), len).err(),
             Some(Corruption::KeyMismatch)
@@ -445,5 +540,25 @@ mod tests {
             check_header(&h, Tier::Module, &key(1), len + 1).err(),
             Some(Corruption::LengthMismatch)
         );
+    }
+
+    #[test]
+    fn a_shared_header_stands_alone_and_covers_the_payload_elsewhere() {
+        let payload = b"an artifact written elsewhere";
+        let h = encode_header(Tier::Module, &key(3), payload, true);
+        let info = check_header(&h, Tier::Module, &key(3), HEADER_LEN as u64).expect("valid");
+        assert!(info.shared);
+        assert_eq!(info.payload_len, payload.len() as u64);
+        assert_eq!(info.checksum, checksum(&h, payload));
+        // The entry file holds the header alone: a payload inside it is a length error.
+        let n = (HEADER_LEN + payload.len()) as u64;
+        assert_eq!(
+            check_header(&h, Tier::Module, &key(3), n).err(),
+            Some(Corruption::LengthMismatch)
+        );
+        // The flag is covered by the checksum: the same payload kept in the entry file
+        // has another one.
+        let own = encode_header(Tier::Module, &key(3), payload, false);
+        assert_ne!(checksum(&own, payload), info.checksum);
     }
 }

@@ -14,7 +14,7 @@
 //! * `put` never fails the caller: errors become [`Cache::warnings`].
 //! * Readers never see partial entries (temp file + atomic rename).
 //! * Many threads and many processes can use one directory at once. A run
-//!   holds a shared lock on `<dir>/v2/lock`; eviction, `gc` and `clear` take
+//!   holds a shared lock on `<dir>/v3/lock`; eviction, `gc` and `clear` take
 //!   it exclusively.
 //! * An unwritable directory is used read-only instead of failing.
 //!
@@ -74,7 +74,7 @@ use scan::FileKind;
 /// Version of the on-disk format. Entries live under `<dir>/v<FORMAT_VERSION>/`
 /// and carry it in their header, so a format change simply starts a fresh
 /// folder next to the old one instead of misreading it.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Environment variable naming the cache directory when no explicit
 /// directory is configured.
@@ -195,7 +195,7 @@ impl Tier {
     /// Every tier, in a fixed order.
     pub const ALL: [Tier; 3] = [Tier::Module, Tier::Function, Tier::Manifest];
 
-    /// Name of the tier's folder under `<dir>/v2/`.
+    /// Name of the tier's folder under `<dir>/v3/`.
     pub fn dir_name(self) -> &'static str {
         match self {
             Tier::Module => "modules",
@@ -372,7 +372,7 @@ impl RunStats {
     }
 }
 
-/// The contents of `<dir>/v2/stats.json`: totals over every finished run.
+/// The contents of `<dir>/v3/stats.json`: totals over every finished run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CumulativeStats {
@@ -467,7 +467,7 @@ pub struct VerifyReport {
 /// Errors of the operations that can fail. `get`/`put` never return errors.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    /// The cache path (or its `v2` folder) exists and is not a directory.
+    /// The cache path (or its `v3` folder) exists and is not a directory.
     #[error("cache path {0} exists but is not a directory")]
     NotADirectory(PathBuf),
     /// A filesystem operation failed.
@@ -686,15 +686,18 @@ struct LockState {
 /// Everything that exists only when the cache is not off.
 struct Inner {
     dir: PathBuf,
-    /// `<dir>/v2`
+    /// `<dir>/v3`
     root: PathBuf,
-    /// `<dir>/v2/modules`, `functions`, `manifests`, indexed by `Tier::index`.
+    /// `<dir>/v3/modules`, `functions`, `manifests`, indexed by `Tier::index`.
     tier_dirs: [PathBuf; 3],
     /// Mode after the open-time fallback: `ReadWrite` or `ReadOnly`.
     opened_mode: Mode,
     /// Set when a write fails in a way that will keep failing (permissions,
     /// read-only or full filesystem); from then on the cache is read-only.
     writes_disabled: AtomicBool,
+    /// Set when a file could not be shared ([`Cache::put_file`]): from then on this
+    /// run's payloads are copied.
+    sharing_failed: AtomicBool,
     max_size: u64,
     lock_timeout: Duration,
     recency_granularity: Duration,
@@ -948,6 +951,7 @@ impl Cache {
                 tier_dirs,
                 opened_mode: mode,
                 writes_disabled: AtomicBool::new(false),
+                sharing_failed: AtomicBool::new(false),
                 max_size,
                 lock_timeout: config.lock_timeout,
                 recency_granularity: config.recency_granularity,
@@ -977,7 +981,7 @@ impl Cache {
         }
     }
 
-    /// The cache directory (the one given or resolved, without `v2`), or
+    /// The cache directory (the one given or resolved, without `v3`), or
     /// `None` when the cache is off.
     pub fn dir(&self) -> Option<&Path> {
         self.inner.as_ref().map(|i| i.dir.as_path())
@@ -1076,8 +1080,10 @@ impl Cache {
                 if inner.writable() {
                     // Removing could in theory hit a good entry another
                     // process renamed in since our read; that only costs a
-                    // recompile, so no inode check is done.
+                    // recompile, so no inode check is done. A shared payload
+                    // beside it goes too (if there is one).
                     let _ = scan::remove_file(path);
+                    let _ = scan::remove_file(&entry::shared_path(path));
                 }
                 self.warnings.once("corrupt-entry", || {
                     format!(
@@ -1115,24 +1121,63 @@ impl Cache {
                 Counters::add(&self.counters.bytes_written, payload.len() as u64);
                 Counters::add(&self.counters.file_bytes_written, file_len);
             }
-            Err(e) => {
-                let persistent = is_persistent_write_error(&e);
-                if persistent {
-                    inner.writes_disabled.store(true, Ordering::Relaxed);
+            Err(e) => self.write_failed(inner, e),
+        }
+    }
+
+    /// Stores `payload` under `key` in `tier` like [`Cache::put`], given that the file at
+    /// `file` holds exactly `payload` (the caller just wrote it, say an artifact at its
+    /// temp path): the entry then shares that file (a hard link beside the entry's
+    /// header) instead of writing a copy. The caller promises that nobody changes the
+    /// file in place afterwards (replacing it by a rename is fine); if somebody does,
+    /// the entry's checksum turns it into a damaged entry, which is a miss.
+    ///
+    /// When the file cannot be shared (another filesystem, no hard links there), the
+    /// payload is written as by [`Cache::put`], and so are later calls of this run.
+    /// Counts no payload bytes as written when the file is shared.
+    pub fn put_file(&self, tier: Tier, key: &CacheKey, payload: &[u8], file: &Path) {
+        let Some(inner) = &self.inner else {
+            return;
+        };
+        if !inner.writable() {
+            return;
+        }
+        if !inner.sharing_failed.load(Ordering::Relaxed) {
+            match write_shared_entry(inner, tier, key, payload, file) {
+                Ok(file_len) => {
+                    Counters::add(&self.counters.file_bytes_written, file_len);
+                    return;
                 }
-                self.warnings.once("write-error", || {
-                    format!(
-                        "cannot write cache entry under {} ({e}){}",
-                        inner.dir.display(),
-                        if persistent {
-                            "; no more cache writes this run"
-                        } else {
-                            ""
-                        }
-                    )
-                });
+                Err(SharedWrite::Link) => {
+                    inner.sharing_failed.store(true, Ordering::Relaxed);
+                }
+                Err(SharedWrite::Write(e)) => {
+                    self.write_failed(inner, e);
+                    return;
+                }
             }
         }
+        self.put(tier, key, payload)
+    }
+
+    /// Records a failed entry write: one warning, and no more writes this run when the
+    /// error would repeat.
+    fn write_failed(&self, inner: &Inner, e: io::Error) {
+        let persistent = is_persistent_write_error(&e);
+        if persistent {
+            inner.writes_disabled.store(true, Ordering::Relaxed);
+        }
+        self.warnings.once("write-error", || {
+            format!(
+                "cannot write cache entry under {} ({e}){}",
+                inner.dir.display(),
+                if persistent {
+                    "; no more cache writes this run"
+                } else {
+                    ""
+                }
+            )
+        });
     }
 
     /// The counters of this run so far.
@@ -1316,7 +1361,7 @@ impl Cache {
         let mut entries = Vec::new();
         for f in found.files {
             match f.kind {
-                FileKind::Temp if age(now, f.mtime) > STALE_TEMP_AGE => {
+                FileKind::Temp | FileKind::Shared if age(now, f.mtime) > STALE_TEMP_AGE => {
                     if scan::remove_file(&f.path)? {
                         report.temp_removed += 1;
                     }
@@ -1329,7 +1374,7 @@ impl Cache {
                     }
                 }
                 FileKind::Entry(_) => entries.push(f),
-                FileKind::Temp | FileKind::Unknown => {}
+                FileKind::Temp | FileKind::Shared | FileKind::Unknown => {}
             }
         }
         report.scanned_entries += entries.len() as u64;
@@ -1347,7 +1392,7 @@ impl Cache {
                 // under the target.
                 break;
             }
-            if scan::remove_file(&f.path)? {
+            if f.remove()? {
                 evicted += 1;
                 report.removed_bytes += f.len;
             }
@@ -1444,7 +1489,7 @@ impl Cache {
                     report.checked += 1;
                     true
                 }
-                FileKind::Temp => {
+                FileKind::Temp | FileKind::Shared => {
                     if writable
                         && age(now, f.mtime) > STALE_TEMP_AGE
                         && scan::remove_file(&f.path).map_err(io_err(&f.path))?
@@ -1460,7 +1505,7 @@ impl Cache {
             };
             if damaged {
                 report.corrupt_found += 1;
-                if writable && scan::remove_file(&f.path).map_err(io_err(&f.path))? {
+                if writable && f.remove().map_err(io_err(&f.path))? {
                     report.corrupt_removed += 1;
                 }
             }
@@ -1485,11 +1530,11 @@ impl Cache {
                     for f in found.files {
                         match f.kind {
                             FileKind::Entry(_) | FileKind::Misplaced => {
-                                if scan::remove_file(&f.path)? {
+                                if f.remove()? {
                                     removed += 1;
                                 }
                             }
-                            FileKind::Temp => {
+                            FileKind::Temp | FileKind::Shared => {
                                 scan::remove_file(&f.path)?;
                             }
                             FileKind::Unknown => {}
@@ -1547,7 +1592,7 @@ impl Cache {
                     tier.entries += 1;
                     tier.bytes += f.len;
                 }
-                FileKind::Temp => s.temp_files += 1,
+                FileKind::Temp | FileKind::Shared => s.temp_files += 1,
                 FileKind::Unknown => {}
             }
         }
@@ -1594,7 +1639,7 @@ fn write_entry(inner: &Inner, tier: Tier, key: &CacheKey, payload: &[u8]) -> io:
     let Some(folder) = final_path.parent() else {
         return Err(io::Error::other("entry path has no parent"));
     };
-    let header = entry::encode_header(tier, key, payload);
+    let header = entry::encode_header(tier, key, payload, false);
     let (tmp_path, mut file) = create_temp(folder)?;
     let written = (|| {
         if payload.len() <= 64 * 1024 {
@@ -1617,22 +1662,89 @@ fn write_entry(inner: &Inner, tier: Tier, key: &CacheKey, payload: &[u8]) -> io:
     Ok((entry::HEADER_LEN + payload.len()) as u64)
 }
 
+/// Why [`write_shared_entry`] wrote no entry.
+enum SharedWrite {
+    /// The file could not be linked into the cache (another filesystem, one without
+    /// hard links, or the file is gone): the payload is to be copied.
+    Link,
+    /// Writing in the cache failed, as a [`Cache::put`] would have.
+    Write(io::Error),
+}
+
+/// Writes the entry for `payload` under `key` in `tier` with `file` (which holds
+/// `payload`) as its shared payload: first a hard link to the file, renamed over
+/// `<key>.data`, then the header alone, renamed over the entry's name. A reader finds
+/// the old entry, none, or the new one whole: the payload is in place before the header
+/// that names it. Returns the bytes the entry adds to the cache.
+fn write_shared_entry(
+    inner: &Inner,
+    tier: Tier,
+    key: &CacheKey,
+    payload: &[u8],
+    file: &Path,
+) -> Result<u64, SharedWrite> {
+    let final_path = inner.entry_path(tier, key);
+    let Some(folder) = final_path.parent() else {
+        return Err(SharedWrite::Write(io::Error::other(
+            "entry path has no parent",
+        )));
+    };
+    let mut created_folder = false;
+    let mut attempts = 0;
+    let link = loop {
+        let path = temp_path(folder);
+        match fs::hard_link(file, &path) {
+            Ok(()) => break path,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !created_folder => {
+                // The fan-out folder, or the file itself, is missing.
+                fs::create_dir_all(folder).map_err(SharedWrite::Write)?;
+                created_folder = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => {
+                attempts += 1;
+            }
+            Err(_) => return Err(SharedWrite::Link),
+        }
+    };
+    let renamed = fs::rename(&link, entry::shared_path(&final_path));
+    // A rename onto another link to the same file does nothing and leaves the temp
+    // name behind; otherwise (and on failure) the name is gone or must go.
+    let _ = fs::remove_file(&link);
+    renamed.map_err(SharedWrite::Write)?;
+    let header = entry::encode_header(tier, key, payload, true);
+    let (tmp_path, mut f) = create_temp(folder).map_err(SharedWrite::Write)?;
+    let written = f.write_all(&header).and_then(|()| {
+        drop(f);
+        fs::rename(&tmp_path, &final_path)
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp_path);
+        return Err(SharedWrite::Write(e));
+    }
+    Ok((entry::HEADER_LEN + payload.len()) as u64)
+}
+
+/// A fresh temp file name in `folder`.
+fn temp_path(folder: &Path) -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    folder.join(format!(
+        "{}{}-{}-{nanos:x}",
+        scan::TEMP_PREFIX,
+        std::process::id(),
+        next_seq()
+    ))
+}
+
 /// Creates a new temp file in `folder`, creating the folder on first use (the
 /// 256 fan-out folders are made lazily so `open` stays cheap).
 fn create_temp(folder: &Path) -> io::Result<(PathBuf, File)> {
     let mut created_folder = false;
     let mut attempts = 0;
     loop {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = folder.join(format!(
-            "{}{}-{}-{nanos:x}",
-            scan::TEMP_PREFIX,
-            std::process::id(),
-            next_seq()
-        ));
+        let path = temp_path(folder);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == io::ErrorKind::NotFound && !created_folder => {

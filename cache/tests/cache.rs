@@ -84,7 +84,7 @@ fn read_stats_json(dir: &Path) -> CumulativeStats {
 
 const HEADER: u64 = 64;
 /// The versioned folder entries live in.
-const VERSION_DIR: &str = "v2";
+const VERSION_DIR: &str = "v3";
 
 /// Runs the named `helper_*` test of this binary in a child process.
 fn child(test_name: &str) -> Command {
@@ -227,6 +227,258 @@ fn a_matching_copy_confirms_a_hit_without_reading_the_payload() {
     assert_eq!(cache.stats().corrupt, 2);
 }
 
+/// The file a shared entry keeps its payload in: the entry's path with `.data`.
+fn shared_path(dir: &Path, tier: Tier, key: &CacheKey) -> PathBuf {
+    let mut p = entry_path(dir, tier, key).into_os_string();
+    p.push(".data");
+    p.into()
+}
+
+/// Files under the versioned folder whose names start with `.tmp-`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(p).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dir.join(VERSION_DIR), &mut out);
+    out
+}
+
+#[test]
+fn put_file_shares_the_written_file_instead_of_copying_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    let k = key(1);
+    let artifact = payload(1, 200_000);
+    let written = dir.path().join("artifact.tmp");
+    fs::write(&written, &artifact).expect("write artifact");
+    cache.put_file(Tier::Module, &k, &artifact, &written);
+
+    // The entry file is the header alone, flagged; the payload is the same inode.
+    let header = fs::read(entry_path(dir.path(), Tier::Module, &k)).expect("entry");
+    assert_eq!(header.len() as u64, HEADER);
+    assert_eq!(header[13], 1, "the shared flag");
+    assert_eq!(&header[48..56], &200_000u64.to_le_bytes());
+    let shared = shared_path(dir.path(), Tier::Module, &k);
+    let (a, b) = (
+        fs::metadata(&written).expect("artifact"),
+        fs::metadata(&shared).expect("shared payload"),
+    );
+    assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "no temp file left behind"
+    );
+    // No payload bytes were written, and the hit reads them back from the shared file.
+    assert_eq!(cache.stats().bytes_written, 0);
+    assert_eq!(cache.get(Tier::Module, &k), Some(artifact.clone()));
+
+    // The caller replaces its file by a rename, as its next write does: the entry keeps
+    // the old file and still hits; the copy at the new path no longer confirms it.
+    let next = dir.path().join("next.tmp");
+    fs::write(&next, payload(2, 200_000)).expect("write next");
+    fs::rename(&next, &written).expect("rename over");
+    assert_eq!(cache.get(Tier::Module, &k), Some(artifact.clone()));
+    assert_eq!(
+        cache.get_or_confirm(Tier::Module, &k, &written),
+        Some(Found::Read(artifact.clone()))
+    );
+    // The shared file itself confirms the hit without another read of the payload.
+    let before = cache.stats().bytes_read;
+    assert_eq!(
+        cache.get_or_confirm(Tier::Module, &k, &shared),
+        Some(Found::Confirmed {
+            len: 200_000,
+            head: artifact[..4096].to_vec()
+        })
+    );
+    assert_eq!(cache.stats().bytes_read, before);
+
+    // A hit refreshes the recency of the entry's header, never the shared file's mtime
+    // (which is the caller's file's too).
+    let header_path = entry_path(dir.path(), Tier::Module, &k);
+    set_mtime(&header_path, hours_ago(5));
+    set_mtime(&shared, hours_ago(7));
+    assert!(cache.get(Tier::Module, &k).is_some());
+    let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
+    assert!(mtime(&header_path) > hours_ago(1));
+    assert!(mtime(&shared) < hours_ago(6));
+
+    // Sharing the same file again (an artifact left as it was) leaves one link and no
+    // temp name.
+    cache.put_file(Tier::Module, &k, &artifact, &shared);
+    assert_eq!(fs::metadata(&shared).expect("shared").nlink(), 1);
+    assert!(temp_files(dir.path()).is_empty());
+    assert_eq!(cache.get(Tier::Module, &k), Some(artifact));
+    assert_eq!(cache.stats().corrupt, 0);
+}
+
+#[test]
+fn a_shared_file_changed_in_place_or_gone_is_a_corrupt_miss_and_both_files_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    let artifact = payload(3, 50_000);
+    // Each damage gets the caller's file and the entry's shared file (one file, two names).
+    type Damage = fn(&Path, &Path);
+    let damage: [(&str, Damage); 4] = [
+        ("a byte changed in place", |written, _| {
+            flip_byte_at(written, 40_000)
+        }),
+        ("truncated", |written, _| {
+            OpenOptions::new()
+                .write(true)
+                .open(written)
+                .and_then(|f| f.set_len(49_999))
+                .expect("truncate")
+        }),
+        ("grown", |written, _| {
+            OpenOptions::new()
+                .append(true)
+                .open(written)
+                .and_then(|mut f| f.write_all(b"x"))
+                .expect("append")
+        }),
+        ("the shared name removed", |_, shared| {
+            fs::remove_file(shared).expect("remove")
+        }),
+    ];
+    for (i, (what, damage)) in damage.iter().enumerate() {
+        let k = key(10 + i as u64);
+        let written = dir.path().join(format!("artifact-{i}"));
+        fs::write(&written, &artifact).expect("write artifact");
+        cache.put_file(Tier::Module, &k, &artifact, &written);
+        let shared = shared_path(dir.path(), Tier::Module, &k);
+        damage(&written, &shared);
+        assert!(cache.get(Tier::Module, &k).is_none(), "{what}");
+        assert_eq!(cache.stats().corrupt, i as u64 + 1, "{what}");
+        assert!(
+            !entry_path(dir.path(), Tier::Module, &k).exists() && !shared.exists(),
+            "{what}: the entry and its shared file were removed"
+        );
+        // The caller's file is the caller's: still there.
+        assert!(written.exists(), "{what}");
+    }
+    // The caller removing its own name leaves the entry whole.
+    let k = key(19);
+    let written = dir.path().join("artifact-removed");
+    fs::write(&written, &artifact).expect("write artifact");
+    cache.put_file(Tier::Module, &k, &artifact, &written);
+    fs::remove_file(&written).expect("caller removes its file");
+    assert!(cache.get(Tier::Module, &k).as_deref() == Some(&artifact[..]));
+    // A damaged shared file does not confirm a copy of the original bytes either.
+    let k = key(20);
+    let written = dir.path().join("artifact-confirm");
+    fs::write(&written, &artifact).expect("write artifact");
+    cache.put_file(Tier::Module, &k, &artifact, &written);
+    flip_byte_at(&written, 7);
+    let copy = dir.path().join("copy");
+    fs::write(&copy, &artifact).expect("copy");
+    // The copy holds exactly what was stored, so it confirms the hit; the stored file
+    // is damaged, so a lookup without the copy is a corrupt miss.
+    assert!(matches!(
+        cache.get_or_confirm(Tier::Module, &k, &copy),
+        Some(Found::Confirmed { len: 50_000, .. })
+    ));
+    assert!(cache.get(Tier::Module, &k).is_none());
+}
+
+#[test]
+fn a_file_that_cannot_be_shared_is_copied_into_the_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    let k = key(30);
+    let artifact = payload(30, 10_000);
+    // Nothing at the path: the link fails, and the payload is written as by put.
+    cache.put_file(Tier::Module, &k, &artifact, &dir.path().join("not-written"));
+    let entry = entry_path(dir.path(), Tier::Module, &k);
+    assert_eq!(fs::metadata(&entry).expect("entry").len(), HEADER + 10_000);
+    assert!(!shared_path(dir.path(), Tier::Module, &k).exists());
+    assert_eq!(cache.stats().bytes_written, 10_000);
+    assert_eq!(cache.get(Tier::Module, &k), Some(artifact.clone()));
+    // The rest of the run copies too, even a file that could be shared.
+    let written = dir.path().join("written");
+    fs::write(&written, &artifact).expect("write");
+    cache.put_file(Tier::Module, &key(31), &artifact, &written);
+    assert!(!shared_path(dir.path(), Tier::Module, &key(31)).exists());
+    assert_eq!(cache.get(Tier::Module, &key(31)), Some(artifact.clone()));
+    // A read-only cache shares nothing and writes nothing.
+    let ro = Cache::open(&CacheConfig {
+        force_read_only: true,
+        ..config(dir.path())
+    })
+    .expect("open read-only");
+    ro.put_file(Tier::Module, &key(32), &artifact, &written);
+    assert!(!entry_path(dir.path(), Tier::Module, &key(32)).exists());
+    assert!(!shared_path(dir.path(), Tier::Module, &key(32)).exists());
+}
+
+#[test]
+fn maintenance_treats_an_entry_and_its_shared_file_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = open(dir.path());
+    let len = 30_000u64;
+    for i in 0..4 {
+        let written = dir.path().join(format!("artifact-{i}"));
+        fs::write(&written, payload(i, len as usize)).expect("write");
+        cache.put_file(Tier::Module, &key(i), &payload(i, len as usize), &written);
+        set_mtime(
+            &entry_path(dir.path(), Tier::Module, &key(i)),
+            hours_ago(10 - i),
+        );
+    }
+    // A shared file left without its entry: a fresh one may be mid-write, an old one is
+    // left over.
+    let orphan = shared_path(dir.path(), Tier::Module, &key(100));
+    let stale = shared_path(dir.path(), Tier::Module, &key(101));
+    for p in [&orphan, &stale] {
+        fs::create_dir_all(p.parent().expect("folder")).expect("folder");
+        fs::write(p, b"left over").expect("orphan");
+    }
+    set_mtime(&stale, hours_ago(3));
+
+    let summary = cache.entries_summary().expect("summary");
+    assert_eq!(summary.modules.entries, 4);
+    assert_eq!(summary.modules.bytes, 4 * (HEADER + len));
+    assert_eq!(summary.temp_files, 2);
+
+    let v = cache.verify().expect("verify");
+    assert_eq!((v.checked, v.ok, v.corrupt_found), (4, 4, 0));
+    assert_eq!(v.temp_removed, 1);
+    assert!(orphan.exists() && !stale.exists());
+
+    // Eviction counts an entry's size with its shared file and removes both; the
+    // caller's files stay.
+    let report = cache.gc(Some(2 * (HEADER + len)), None).expect("gc");
+    assert_eq!(report.removed_entries, 2);
+    assert_eq!(report.removed_bytes, 2 * (HEADER + len));
+    assert_eq!(report.remaining_bytes, 2 * (HEADER + len));
+    for i in 0..4 {
+        let kept = i >= 2;
+        assert_eq!(entry_path(dir.path(), Tier::Module, &key(i)).exists(), kept);
+        assert_eq!(
+            shared_path(dir.path(), Tier::Module, &key(i)).exists(),
+            kept
+        );
+        assert!(dir.path().join(format!("artifact-{i}")).exists());
+    }
+    // A damaged shared entry found by verify goes with its file.
+    flip_byte_at(&shared_path(dir.path(), Tier::Module, &key(3)), 100);
+    let v = cache.verify().expect("verify");
+    assert_eq!((v.corrupt_found, v.corrupt_removed), (1, 1));
+    assert!(!shared_path(dir.path(), Tier::Module, &key(3)).exists());
+    // Clear removes every file, shared ones and left-over ones included.
+    assert_eq!(cache.clear().expect("clear"), 1);
+    assert!(!shared_path(dir.path(), Tier::Module, &key(2)).exists());
+    assert!(!orphan.exists());
+}
+
 #[test]
 fn a_key_that_was_never_put_is_a_counted_miss() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -341,7 +593,7 @@ fn the_on_disk_layout_is_versioned_and_fanned_out_by_first_key_byte() {
         .join(&hex);
     let bytes = fs::read(&path).expect("entry at the documented path");
     assert_eq!(&bytes[0..8], b"WPCACHE\0");
-    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
+    assert_eq!(&bytes[8..12], &3u32.to_le_bytes());
     assert_eq!(bytes[12], 0, "tier byte of a module");
     assert_eq!(&bytes[16..48], &k.0);
     assert_eq!(&bytes[48..56], &1u64.to_le_bytes());

@@ -9,7 +9,7 @@ mod common;
 use common::{bin, copy_dir, ok};
 
 /// The cache's versioned folder.
-const VERSION_DIR: &str = "v2";
+const VERSION_DIR: &str = "v3";
 
 /// A module of `n` functions; functions `shared_from..` have bodies that other modules
 /// share (at other indices), the rest are unique to `tag`.
@@ -268,7 +268,8 @@ fn corrupted_entries_are_counted_misses_and_artifacts_stay_right() {
     assert_eq!(report(&third)["cache"]["module_hits"], 4);
 }
 
-/// The entry files of `tier` (`modules`, `manifests` or `functions`), sorted.
+/// The entry files of `tier` (`modules`, `manifests` or `functions`), sorted; not the
+/// shared payloads (`<key>.data`) beside some of them.
 fn tier_entries(cache: &Path, tier: &str) -> Vec<PathBuf> {
     let mut v = Vec::new();
     let Ok(fans) = std::fs::read_dir(cache.join(VERSION_DIR).join(tier)) else {
@@ -276,7 +277,8 @@ fn tier_entries(cache: &Path, tier: &str) -> Vec<PathBuf> {
     };
     for fan in fans.flatten() {
         for e in std::fs::read_dir(fan.path()).unwrap().flatten() {
-            if !e.file_name().to_string_lossy().starts_with('.') {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !name.starts_with('.') && !name.ends_with(".data") {
                 v.push(e.path());
             }
         }

@@ -753,10 +753,10 @@ fn run_passes_the_guests_exit_code_and_arguments_through() {
 /// The module entry of the only module compiled into `cache`.
 fn only_module_key(cache: &Path) -> wasmprecomp_cache::CacheKey {
     let mut found = Vec::new();
-    for fan in std::fs::read_dir(cache.join("v2/modules")).unwrap() {
+    for fan in std::fs::read_dir(cache.join("v3/modules")).unwrap() {
         for e in std::fs::read_dir(fan.unwrap().path()).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
-            if !name.starts_with('.') {
+            if !name.starts_with('.') && !name.ends_with(".data") {
                 found.push(name);
             }
         }
@@ -811,10 +811,22 @@ fn artifact_in_place(f: &Cached, check: bool) {
         assert_eq!(run(&mut f.cmd(check)).status.code(), Some(0));
         report(&out.join("report.json"))
     };
-    compile();
+    let first = compile();
     let want = std::fs::read(&art).unwrap();
     let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
     let before = inode(&art);
+    // The module entry of a compiled artifact shares the artifact's file instead of
+    // holding a copy.
+    let shared = {
+        let key = only_module_key(&f.cache).to_hex();
+        f.cache
+            .join("v3/modules")
+            .join(&key[..2])
+            .join(format!("{key}.data"))
+    };
+    if first["modules"][0]["module_cache"] == "miss" {
+        assert_eq!(inode(&shared), before, "one file, two names");
+    }
 
     let r = compile();
     let m = &r["modules"][0];
@@ -849,13 +861,29 @@ fn artifact_in_place(f: &Cached, check: bool) {
     );
     assert_eq!(std::fs::read(&art).unwrap(), want);
 
-    // A damaged artifact in place is not the cached one: it is replaced.
+    // A damaged artifact in place is not the cached one: it is replaced. Written in
+    // place (not replaced by a rename), the damage is the entry's too: a counted corrupt
+    // miss, never wrong code, and the next run stores and hits the right one again.
     let mut bad = want.clone();
     let last = bad.len() - 1;
     bad[last] ^= 0x55;
     std::fs::write(&art, &bad).unwrap();
+    let shares = inode(&shared) == inode(&art);
+    let r = compile();
+    assert_eq!(
+        r["modules"][0]["module_cache"],
+        if shares { "miss" } else { "hit" }
+    );
+    assert_eq!(r["cache"]["corrupt"], u64::from(shares));
+    assert_eq!(std::fs::read(&art).unwrap(), want);
+    assert_eq!(compile()["modules"][0]["module_cache"], "hit");
+    // Replaced by a rename instead, the artifact is damaged alone: a hit that rewrites it.
+    let tmp = out.join("replacement");
+    std::fs::write(&tmp, &bad).unwrap();
+    std::fs::rename(&tmp, &art).unwrap();
     let r = compile();
     assert_eq!(r["modules"][0]["module_cache"], "hit");
+    assert_eq!(r["cache"]["corrupt"], 0);
     assert_eq!(std::fs::read(&art).unwrap(), want);
     // And a missing one is written.
     std::fs::remove_file(&art).unwrap();

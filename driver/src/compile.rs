@@ -136,10 +136,24 @@ impl CodeCache for StoreCache<'_> {
     fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
         self.tiers.put(Tier::Module, &CacheKey(key.0), artifact)
     }
+    fn put_module_file(&self, key: &ModuleKey, artifact: &[u8], file: &Path) {
+        self.tiers
+            .put_file(Tier::Module, &CacheKey(key.0), artifact, file)
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_then(path, bytes, |_| ())
+}
+
+/// [`write_atomic`] that hands the temp file, once it holds `bytes`, to `written` before
+/// renaming it into place (`written` is not called when writing fails).
+fn write_atomic_then(
+    path: &Path,
+    bytes: &[u8],
+    written: impl FnOnce(&Path),
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path
@@ -160,6 +174,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         drop(f);
+        written(&tmp);
         std::fs::rename(&tmp, path)
     })();
     if r.is_err() {
@@ -172,10 +187,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// file costs far more than reading and comparing it (and keeps its timestamp stable for
 /// tools that watch it).
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_if_changed_then(path, bytes, |_| ())
+}
+
+/// [`write_if_changed`] that hands the file holding `bytes` to `written`: the file at
+/// `path` when it was left alone, else the temp file before it is renamed into place.
+fn write_if_changed_then(
+    path: &Path,
+    bytes: &[u8],
+    written: impl FnOnce(&Path),
+) -> std::io::Result<()> {
     if same_contents(path, bytes) {
+        written(path);
         return Ok(());
     }
-    write_atomic(path, bytes)
+    write_atomic_then(path, bytes, written)
 }
 
 /// Whether the file at `path` holds exactly `bytes`, read in pieces through one small
@@ -378,15 +404,24 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome, cache: &dyn CodeCache) ->
     }
     let t = Instant::now();
     // A module hit's artifact is in place already or known to differ from the file
-    // there; a compiled one may equal what an earlier run wrote.
-    // A compiled artifact is stored in the module tier meanwhile.
-    let written = o.store_while(cache, || match artifact {
+    // there; a compiled one may equal what an earlier run wrote. A compiled artifact is
+    // stored in the module tier as the file written (before it is renamed into place),
+    // which the cache shares instead of writing a copy; if the write fails, as bytes.
+    let written = match artifact {
         ModuleArtifact::InPlace { len } => Ok(*len),
         ModuleArtifact::Stored(a) => write_atomic(out, a).map(|()| a.len() as u64),
         ModuleArtifact::Compiled(cm) => {
-            write_if_changed(out, &cm.artifact).map(|()| cm.artifact.len() as u64)
+            let mut stored = false;
+            let w = write_if_changed_then(out, &cm.artifact, |file| {
+                o.store_artifact(cache, Some(file));
+                stored = true;
+            });
+            if !stored {
+                o.store_artifact(cache, None);
+            }
+            w.map(|()| cm.artifact.len() as u64)
         }
-    });
+    };
     match written {
         Ok(len) => {
             rep.status = Status::Ok;

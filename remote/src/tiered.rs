@@ -127,4 +127,15 @@ impl<'a> Tiered<'a> {
             r.put(tier, key, payload);
         }
     }
+
+    /// [`Tiered::put`] of a payload that the file at `file` holds: the local cache may
+    /// share the file ([`Cache::put_file`]); the remote gets the bytes.
+    pub fn put_file(&self, tier: Tier, key: &CacheKey, payload: &[u8], file: &Path) {
+        if let Some(l) = self.local {
+            l.put_file(tier, key, payload, file);
+        }
+        if let Some(r) = self.remote {
+            r.put(tier, key, payload);
+        }
+    }
 }

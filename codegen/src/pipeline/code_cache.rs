@@ -72,6 +72,14 @@ pub trait CodeCache: Sync {
     }
     /// Stores (replaces) the artifact under `key`.
     fn put_module(&self, _key: &ModuleKey, _artifact: &[u8]) {}
+    /// Stores (replaces) the artifact under `key`, given that the file at `file` holds
+    /// exactly `artifact` and nobody changes it in place (it may be replaced by a rename
+    /// or removed): an implementation may keep the file (a hard link, say) instead of a
+    /// copy of the bytes. By default the bytes are stored as by
+    /// [`CodeCache::put_module`].
+    fn put_module_file(&self, key: &ModuleKey, artifact: &[u8], _file: &Path) {
+        self.put_module(key, artifact)
+    }
 }
 
 /// How many leading bytes of an artifact in place [`ModuleEntry::InPlace`] carries at

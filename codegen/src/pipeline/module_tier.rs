@@ -97,25 +97,25 @@ pub struct ModuleOutcome {
     pub result: Result<ModuleArtifact, ModuleError>,
     /// The module-tier key a compiled artifact is to be stored under; `None` when there
     /// is nothing to store (a hit, a failure, the tier off). [`compile_files`] leaves the
-    /// storing to [`ModuleOutcome::store_while`], which does it while the caller writes
-    /// the artifact: the two are the largest writes of a run.
+    /// storing to [`ModuleOutcome::store_artifact`], called when the caller has written
+    /// the artifact, so that the cache may share the written file instead of a copy of
+    /// its bytes: the two are the largest writes of a run.
     pub store: Option<ModuleKey>,
 }
 
 impl ModuleOutcome {
-    /// Runs `write` (the caller writing the artifact to its path) and, beside it on
-    /// another worker, stores a compiled artifact in the module tier of `cache` when
-    /// [`ModuleOutcome::store`] says so. Returns what `write` returned.
-    pub fn store_while<R: Send>(
-        &self,
-        cache: &dyn CodeCache,
-        write: impl FnOnce() -> R + Send,
-    ) -> R {
-        match (&self.store, &self.result) {
-            (Some(key), Ok(ModuleArtifact::Compiled(cm))) => {
-                rayon::join(|| cache.put_module(key, &cm.artifact), write).1
+    /// Stores a compiled artifact in the module tier of `cache` when
+    /// [`ModuleOutcome::store`] says so. `written`, when given, is a file that holds
+    /// exactly the artifact and that nobody changes in place (the caller's artifact at its
+    /// temp path before it is renamed into place, or an identical artifact already at its
+    /// path): the cache may keep that file instead of writing a copy
+    /// ([`CodeCache::put_module_file`]).
+    pub fn store_artifact(&self, cache: &dyn CodeCache, written: Option<&Path>) {
+        if let (Some(key), Ok(ModuleArtifact::Compiled(cm))) = (&self.store, &self.result) {
+            match written {
+                Some(file) => cache.put_module_file(key, &cm.artifact, file),
+                None => cache.put_module(key, &cm.artifact),
             }
-            _ => write(),
         }
     }
 }
@@ -326,7 +326,7 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
 /// [`CompileOptions::check_cache`], module hits are compiled too and must equal what the
 /// cache served. Outcomes are in input order; one module's failure does not stop the
 /// others. Writing the artifacts is the caller's, and so is storing a compiled one in the
-/// module tier ([`ModuleOutcome::store_while`]): nothing is written here but the
+/// module tier ([`ModuleOutcome::store_artifact`]): nothing is written here but the
 /// function and manifest tiers.
 pub fn compile_files(inputs: &[ModuleInput], opts: CompileOptions) -> Vec<ModuleOutcome> {
     // One module is staged on this thread: handing it to a worker costs a thread wake-up,
@@ -497,7 +497,7 @@ mod tests {
             let mut out = compile_files(&[input], opts);
             assert_eq!(out.len(), 1);
             let o = out.remove(0);
-            o.store_while(cache, || ());
+            o.store_artifact(cache, None);
             o
         }
         /// The artifact of this module at another opt level: a valid artifact for the same
