@@ -213,6 +213,8 @@ pub(crate) enum ReadOutcome {
         payload: Vec<u8>,
         mtime: Option<std::time::SystemTime>,
         file: File,
+        /// The payload was read from the entry's shared file (not confirmed by a copy).
+        shared: bool,
     },
     /// No file at that path.
     Missing,
@@ -308,6 +310,7 @@ pub(crate) fn read_entry_or_confirm(
                     payload: head,
                     mtime,
                     file,
+                    shared: false,
                 };
                 return (hit, Some(payload_len as u64));
             }
@@ -324,6 +327,7 @@ pub(crate) fn read_entry_or_confirm(
         payload,
         mtime,
         file,
+        shared: false,
     };
     (hit, None)
 }
@@ -345,6 +349,7 @@ fn read_shared(
             payload: head,
             mtime,
             file,
+            shared: false,
         };
         return (hit, Some(len));
     }
@@ -371,6 +376,7 @@ fn read_shared(
         payload,
         mtime,
         file,
+        shared: true,
     };
     (hit, None)
 }

@@ -230,6 +230,16 @@ pub enum Found {
     },
     /// The stored payload, read and checked (the copy was missing or differed).
     Read(Vec<u8>),
+    /// The stored payload, read and checked, of an entry that keeps it in the shared
+    /// file at `file` ([`Cache::put_file`]): a caller that wants the payload in a file of
+    /// its own may link that file there instead of writing a copy. The file must not be
+    /// changed in place.
+    Shared {
+        /// The payload.
+        payload: Vec<u8>,
+        /// The file that holds it.
+        file: PathBuf,
+    },
 }
 
 /// How the cache is used.
@@ -997,7 +1007,7 @@ impl Cache {
     /// are counted as `corrupt` and removed when writable. Never panics on
     /// filesystem content.
     pub fn get(&self, tier: Tier, key: &CacheKey) -> Option<Vec<u8>> {
-        self.lookup(tier, key, None).map(|(payload, _)| payload)
+        self.lookup(tier, key, None).map(|(payload, ..)| payload)
     }
 
     /// Looks up `key` in `tier` like [`Cache::get`], but first compares the
@@ -1009,29 +1019,33 @@ impl Cache {
     /// through a small buffer, never held whole. A confirmed hit counts as a
     /// hit (and a use) but reads no payload bytes.
     pub fn get_or_confirm(&self, tier: Tier, key: &CacheKey, copy: &Path) -> Option<Found> {
-        let (payload, confirmed) = self.lookup(tier, key, Some(copy))?;
-        Some(match confirmed {
-            Some(len) => Found::Confirmed { len, head: payload },
-            None => Found::Read(payload),
+        let (payload, confirmed, shared) = self.lookup(tier, key, Some(copy))?;
+        Some(match (confirmed, shared) {
+            (Some(len), _) => Found::Confirmed { len, head: payload },
+            (None, Some(file)) => Found::Shared { payload, file },
+            (None, None) => Found::Read(payload),
         })
     }
 
-    /// [`Cache::get_or_confirm`] with an optional copy: the hit's payload, and the
-    /// payload length when the copy confirmed it (the payload is then the copy's head).
+    /// [`Cache::get_or_confirm`] with an optional copy: the hit's payload, the payload
+    /// length when the copy confirmed it (the payload is then the copy's head), and the
+    /// shared file a payload read from it came from.
     fn lookup(
         &self,
         tier: Tier,
         key: &CacheKey,
         copy: Option<&Path>,
-    ) -> Option<(Vec<u8>, Option<u64>)> {
+    ) -> Option<(Vec<u8>, Option<u64>, Option<PathBuf>)> {
         let Some(inner) = &self.inner else {
             Counters::add(&self.counters.misses[tier.index()], 1);
             return None;
         };
         let path = inner.entry_path(tier, key);
         let (outcome, confirmed) = entry::read_entry_or_confirm(&path, tier, key, copy);
+        let shared = matches!(outcome, ReadOutcome::Hit { shared: true, .. })
+            .then(|| entry::shared_path(&path));
         let payload = self.account(inner, tier, &path, outcome, confirmed.is_some())?;
-        Some((payload, confirmed))
+        Some((payload, confirmed, shared))
     }
 
     /// Counts a lookup's outcome, refreshes a hit's recency and removes a
@@ -1050,6 +1064,7 @@ impl Cache {
                 payload,
                 mtime,
                 file,
+                ..
             } => {
                 if inner.writable() {
                     // LRU recency lives in the mtime. Refresh it only when it

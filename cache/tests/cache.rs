@@ -286,9 +286,13 @@ fn put_file_shares_the_written_file_instead_of_copying_it() {
     fs::write(&next, payload(2, 200_000)).expect("write next");
     fs::rename(&next, &written).expect("rename over");
     assert_eq!(cache.get(Tier::Module, &k), Some(artifact.clone()));
+    // The hit reads the shared file and names it, for a caller that links it in place.
     assert_eq!(
         cache.get_or_confirm(Tier::Module, &k, &written),
-        Some(Found::Read(artifact.clone()))
+        Some(Found::Shared {
+            payload: artifact.clone(),
+            file: shared.clone()
+        })
     );
     // The shared file itself confirms the hit without another read of the payload.
     let before = cache.stats().bytes_read;

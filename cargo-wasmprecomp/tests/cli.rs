@@ -885,11 +885,12 @@ fn artifact_in_place(f: &Cached, check: bool) {
     assert_eq!(r["modules"][0]["module_cache"], "hit");
     assert_eq!(r["cache"]["corrupt"], 0);
     assert_eq!(std::fs::read(&art).unwrap(), want);
-    // And a missing one is written.
+    // And a missing one is put back: linked to the entry's shared file, not written.
     std::fs::remove_file(&art).unwrap();
     let r = compile();
     assert_eq!(r["modules"][0]["module_cache"], "hit");
     assert_eq!(std::fs::read(&art).unwrap(), want);
+    assert_eq!(inode(&art), inode(&shared), "linked from the cache");
 }
 
 #[test]

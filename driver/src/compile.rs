@@ -130,7 +130,14 @@ impl CodeCache for StoreCache<'_> {
             .get_or_confirm(Tier::Module, &CacheKey(key.0), in_place)?
         {
             Found::Confirmed { len, head } => Some(ModuleEntry::InPlace { len, head }),
-            Found::Read(artifact) => Some(ModuleEntry::Stored(artifact)),
+            Found::Read(artifact) => Some(ModuleEntry::Stored {
+                artifact,
+                file: None,
+            }),
+            Found::Shared { payload, file } => Some(ModuleEntry::Stored {
+                artifact: payload,
+                file: Some(file),
+            }),
         }
     }
     fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
@@ -147,6 +154,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_then(path, bytes, |_| ())
 }
 
+/// A temp name for a file about to replace `path`, in `path`'s folder (created if
+/// missing).
+fn temp_beside(path: &Path) -> std::io::Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok(dir.join(format!(
+        ".{name}.tmp.{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    )))
+}
+
+/// Puts a hard link to `file` at `path` atomically: a link under a temp name in `path`'s
+/// folder, then a rename. Fails (leaving `path` alone) where the two are on different
+/// filesystems or links are not supported.
+fn link_atomic(file: &Path, path: &Path) -> std::io::Result<()> {
+    let tmp = temp_beside(path)?;
+    std::fs::hard_link(file, &tmp)?;
+    let r = std::fs::rename(&tmp, path);
+    // A rename onto another link to the same file does nothing and leaves the temp name
+    // behind; otherwise (and on failure) the name is gone or must go.
+    let _ = std::fs::remove_file(&tmp);
+    r
+}
+
 /// [`write_atomic`] that hands the temp file, once it holds `bytes`, to `written` before
 /// renaming it into place (`written` is not called when writing fails).
 fn write_atomic_then(
@@ -154,20 +193,7 @@ fn write_atomic_then(
     bytes: &[u8],
     written: impl FnOnce(&Path),
 ) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp.{}.{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
+    let tmp = temp_beside(path)?;
     let r = (|| {
         // No fsync: the rename makes the file appear whole or not at all, which is what
         // readers need; durability across power loss is not worth a sync per artifact.
@@ -392,7 +418,7 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome, cache: &dyn CodeCache) ->
         }
         // A module-tier hit serves every function: counted from the module's function
         // section (its section headers only are read).
-        ModuleArtifact::InPlace { .. } | ModuleArtifact::Stored(_) => {
+        ModuleArtifact::InPlace { .. } | ModuleArtifact::Stored { .. } => {
             let n = defined_functions(&input.path).unwrap_or(0);
             rep.functions = n;
             rep.function_cache = FunctionCacheReport {
@@ -409,7 +435,13 @@ fn finish(input: &Input, out: &Path, o: ModuleOutcome, cache: &dyn CodeCache) ->
     // which the cache shares instead of writing a copy; if the write fails, as bytes.
     let written = match artifact {
         ModuleArtifact::InPlace { len } => Ok(*len),
-        ModuleArtifact::Stored(a) => write_atomic(out, a).map(|()| a.len() as u64),
+        // A stored artifact the cache keeps in a file of its own is linked into place,
+        // else (another filesystem) written.
+        ModuleArtifact::Stored { artifact, file } => file
+            .as_deref()
+            .and_then(|f| link_atomic(f, out).ok())
+            .map_or_else(|| write_atomic(out, artifact), Ok)
+            .map(|()| artifact.len() as u64),
         ModuleArtifact::Compiled(cm) => {
             let mut stored = false;
             let w = write_if_changed_then(out, &cm.artifact, |file| {

@@ -1,7 +1,7 @@
 //! The code cache: the one seam between the pipeline and wherever compiled code is kept.
 
 use crate::keys::{ManifestKey, ModuleKey, StencilKey};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the pipeline looks up compiled code and stores it, in three tiers, each its
 /// own key space (equal key bytes in two tiers name unrelated entries):
@@ -98,7 +98,13 @@ pub enum ModuleEntry {
         head: Vec<u8>,
     },
     /// The stored artifact.
-    Stored(Vec<u8>),
+    Stored {
+        artifact: Vec<u8>,
+        /// A file that holds exactly `artifact` and that nobody changes in place (the
+        /// store's own, say), which the caller may link to the artifact path instead of
+        /// writing the bytes; `None` when there is none.
+        file: Option<PathBuf>,
+    },
 }
 
 /// A cache that keeps nothing: the module and manifest tiers are off, and every function

@@ -48,8 +48,12 @@ pub enum ModuleArtifact {
         len: u64,
     },
     /// A module-tier hit: the cached artifact, to be written to the artifact path (the
-    /// file there is missing or differs).
-    Stored(Vec<u8>),
+    /// file there is missing or differs), or `file` linked there when there is one.
+    Stored {
+        artifact: Vec<u8>,
+        /// A file that holds exactly `artifact`, from [`ModuleEntry::Stored`].
+        file: Option<PathBuf>,
+    },
     /// A module-tier miss (or the tier is off): compiled by the manifest and function
     /// tiers. What an earlier run wrote at the artifact path may already equal it.
     Compiled(CompiledModule),
@@ -160,8 +164,8 @@ enum Hit {
     No,
     /// The artifact at the artifact path equals the entry (its length).
     InPlace(u64),
-    /// The entry's artifact.
-    Stored(Vec<u8>),
+    /// The entry's artifact, and the file that holds it when the store has one.
+    Stored(Vec<u8>, Option<PathBuf>),
 }
 
 /// A module after reading and the module-tier lookup: its [`ModuleOutcome`] so far.
@@ -196,7 +200,7 @@ impl Staged {
         .then_some(self.key);
         let result = self.result.unwrap_or_else(|| match self.hit {
             Hit::InPlace(len) => Ok(ModuleArtifact::InPlace { len }),
-            Hit::Stored(a) => Ok(ModuleArtifact::Stored(a)),
+            Hit::Stored(artifact, file) => Ok(ModuleArtifact::Stored { artifact, file }),
             Hit::No => Err(internal("module neither served nor compiled").into()),
         });
         ModuleOutcome {
@@ -274,9 +278,12 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
                 }
                 None => s.corrupt = true,
             },
-            Some(ModuleEntry::Stored(bytes)) => match header(&bytes) {
+            Some(ModuleEntry::Stored {
+                artifact: bytes,
+                file,
+            }) => match header(&bytes) {
                 Some(h) => {
-                    s.hit = Hit::Stored(bytes);
+                    s.hit = Hit::Stored(bytes, file);
                     sha = Some(h.wasm_sha256);
                 }
                 None => s.corrupt = true,
@@ -363,7 +370,9 @@ fn finish_compiled(
     let cm = compiled?;
     let same = match std::mem::replace(&mut s.hit, Hit::No) {
         Hit::No => return Ok(ModuleArtifact::Compiled(cm)),
-        Hit::Stored(a) => (a == cm.artifact).then_some(ModuleArtifact::Stored(a)),
+        Hit::Stored(artifact, file) => {
+            (artifact == cm.artifact).then_some(ModuleArtifact::Stored { artifact, file })
+        }
         Hit::InPlace(len) => std::fs::read(input.artifact)
             .is_ok_and(|a| a == cm.artifact)
             .then_some(ModuleArtifact::InPlace { len }),
@@ -443,7 +452,10 @@ mod tests {
                     len: copy.len() as u64,
                     head: copy[..copy.len().min(IN_PLACE_HEAD)].to_vec(),
                 }),
-                _ => Some(ModuleEntry::Stored(stored)),
+                _ => Some(ModuleEntry::Stored {
+                    artifact: stored,
+                    file: None,
+                }),
             }
         }
         fn put_module(&self, key: &ModuleKey, artifact: &[u8]) {
@@ -550,7 +562,7 @@ mod tests {
         );
         assert_eq!(o.wasm_bytes, f.bytes().len() as u64);
         match o.result {
-            Ok(ModuleArtifact::Stored(a)) => assert_eq!(a, other),
+            Ok(ModuleArtifact::Stored { artifact, .. }) => assert_eq!(artifact, other),
             r => panic!("expected the stored artifact, got {r:?}"),
         }
         // The same artifact at the artifact path is confirmed in place.
@@ -604,7 +616,9 @@ mod tests {
         let o = f.run(&cache, true);
         assert_eq!(o.tier, ModuleTier::Hit);
         assert!(cache.lookups() > 0, "the hit was recompiled");
-        assert!(matches!(&o.result, Ok(ModuleArtifact::Stored(a)) if *a == want));
+        assert!(
+            matches!(&o.result, Ok(ModuleArtifact::Stored { artifact, .. }) if *artifact == want)
+        );
         std::fs::write(&f.artifact, &want).unwrap();
         let o = f.run(&cache, true);
         assert!(cache.lookups() > 0, "the hit was recompiled");
