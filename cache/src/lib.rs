@@ -1131,7 +1131,7 @@ impl Cache {
         if !inner.writable() {
             return;
         }
-        match write_entry(inner, tier, key, payload) {
+        match write_entry(inner, tier, key, payload, false) {
             Ok(file_len) => {
                 Counters::add(&self.counters.bytes_written, payload.len() as u64);
                 Counters::add(&self.counters.file_bytes_written, file_len);
@@ -1649,23 +1649,33 @@ fn low_water(max: u64) -> u64 {
 /// renames it over the final name. Readers see the old entry, no entry, or
 /// the new entry, never a partial one. No fsync: after a crash a damaged
 /// entry fails its checksum and is a miss. Returns the file length.
-fn write_entry(inner: &Inner, tier: Tier, key: &CacheKey, payload: &[u8]) -> io::Result<u64> {
+/// Writes the entry for `payload` under `key` in `tier`: header and payload into a temp
+/// file, renamed over the entry's name; when `shared`, the header alone (the payload is
+/// already in place beside it). Returns the bytes the entry adds to the cache.
+fn write_entry(
+    inner: &Inner,
+    tier: Tier,
+    key: &CacheKey,
+    payload: &[u8],
+    shared: bool,
+) -> io::Result<u64> {
     let final_path = inner.entry_path(tier, key);
     let Some(folder) = final_path.parent() else {
         return Err(io::Error::other("entry path has no parent"));
     };
-    let header = entry::encode_header(tier, key, payload, false);
+    let header = entry::encode_header(tier, key, payload, shared);
+    let in_file: &[u8] = if shared { &[] } else { payload };
     let (tmp_path, mut file) = create_temp(folder)?;
     let written = (|| {
-        if payload.len() <= 64 * 1024 {
+        if in_file.len() <= 64 * 1024 {
             // One write syscall for the common small function entry.
-            let mut buf = Vec::with_capacity(entry::HEADER_LEN + payload.len());
+            let mut buf = Vec::with_capacity(entry::HEADER_LEN + in_file.len());
             buf.extend_from_slice(&header);
-            buf.extend_from_slice(payload);
+            buf.extend_from_slice(in_file);
             file.write_all(&buf)?;
         } else {
             file.write_all(&header)?;
-            file.write_all(payload)?;
+            file.write_all(in_file)?;
         }
         drop(file);
         fs::rename(&tmp_path, &final_path)
@@ -1726,17 +1736,7 @@ fn write_shared_entry(
     // name behind; otherwise (and on failure) the name is gone or must go.
     let _ = fs::remove_file(&link);
     renamed.map_err(SharedWrite::Write)?;
-    let header = entry::encode_header(tier, key, payload, true);
-    let (tmp_path, mut f) = create_temp(folder).map_err(SharedWrite::Write)?;
-    let written = f.write_all(&header).and_then(|()| {
-        drop(f);
-        fs::rename(&tmp_path, &final_path)
-    });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp_path);
-        return Err(SharedWrite::Write(e));
-    }
-    Ok((entry::HEADER_LEN + payload.len()) as u64)
+    write_entry(inner, tier, key, payload, true).map_err(SharedWrite::Write)
 }
 
 /// A fresh temp file name in `folder`.
