@@ -36,8 +36,8 @@ pub use isa::{BoundsChecks, Interruption, Isa, OptLevel, TargetCpu, CODEGEN_VERS
 pub use keys::{module_key, wasm_digest, ManifestKey, ModuleKey, WasmDigester};
 pub use pipeline::{
     compile_files, compile_module, compile_modules, compile_modules_hashed, compile_wasm,
-    CodeCache, CompileOptions, CompiledModule, FunctionStats, FunctionTime, ModuleArtifact,
-    ModuleEntry, ModuleError, ModuleInput, ModuleOutcome, ModuleTier, NoCache, Timings,
-    IN_PLACE_HEAD, SLOWEST_FUNCTIONS,
+    CodeCache, CompileOptions, CompiledModule, FunctionStats, FunctionTime, KnownDigests,
+    ModuleArtifact, ModuleEntry, ModuleError, ModuleInput, ModuleOutcome, ModuleTier, NoCache,
+    Timings, IN_PLACE_HEAD, SLOWEST_FUNCTIONS,
 };
 pub use stencil::{FunctionStencil, Parameters, StencilKey};

@@ -65,6 +65,8 @@ pub struct FunctionStats {
 pub struct CompiledModule {
     /// The artifact file's bytes.
     pub artifact: Vec<u8>,
+    /// The sha256 of the module's bytes, as the artifact's header records it.
+    pub wasm_sha256: [u8; 32],
     pub stats: FunctionStats,
     pub timings: Timings,
     /// The stencil key of each defined function (for tests and reports).
@@ -421,30 +423,63 @@ pub fn compile_modules(
     wasms: &[&[u8]],
     opts: CompileOptions,
 ) -> Vec<Result<CompiledModule, CompileError>> {
-    let digests: Vec<[u8; 32]> = wasms.par_iter().map(|w| Sha256::digest(w).into()).collect();
-    compile_modules_hashed(wasms, &digests, opts)
+    compile_modules_hashed(wasms, &vec![KnownDigests::default(); wasms.len()], opts)
 }
 
-/// [`compile_modules`] for a caller that already has each module's sha256 (it goes into
-/// the artifact header); `wasm_sha256[i]` must be the digest of `wasms[i]`.
+/// The digests of a module's bytes that its artifact's header records, as far as the
+/// caller of [`compile_modules_hashed`] already has them (a module tier that looked the
+/// module up has its BLAKE3 digest; a hit's artifact records its sha256).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KnownDigests {
+    /// The sha256 of the module's bytes.
+    pub sha256: Option<[u8; 32]>,
+    /// The BLAKE3 digest of the module's bytes ([`crate::keys::wasm_digest`]).
+    pub blake3: Option<[u8; 32]>,
+}
+
+impl KnownDigests {
+    /// Both digests of `wasm`, computing the ones not known.
+    fn complete(self, wasm: &[u8]) -> ([u8; 32], [u8; 32]) {
+        (
+            self.sha256.unwrap_or_else(|| Sha256::digest(wasm).into()),
+            self.blake3.unwrap_or_else(|| keys::wasm_digest(wasm)),
+        )
+    }
+}
+
+/// [`compile_modules`] for a caller that already has some of each module's digests;
+/// `known[i]` must hold digests of `wasms[i]`. The missing ones are computed beside the
+/// module's validation.
 pub fn compile_modules_hashed(
     wasms: &[&[u8]],
-    wasm_sha256: &[[u8; 32]],
+    known: &[KnownDigests],
     opts: CompileOptions,
 ) -> Vec<Result<CompiledModule, CompileError>> {
-    assert_eq!(wasms.len(), wasm_sha256.len(), "one digest per module");
+    assert_eq!(wasms.len(), known.len(), "one set of digests per module");
     let isa = opts.isa;
     let several = wasms.len() > 1;
     // Validation first (a module that fails it looks nothing up), then the manifests,
-    // whose bytes the prepared modules' code views borrow.
-    let (validated, fetched): (Vec<Result<Validated, CompileError>>, Vec<Fetched>) =
-        map_items(wasms.to_vec(), several, |_, w| {
-            let v = validate(w, isa);
-            let functions = v.as_ref().map_or(0, |v| v.1.len());
-            (v, fetch_manifest(w, functions, opts.cache, isa))
-        })
-        .into_iter()
-        .unzip();
+    // whose bytes the prepared modules' code views borrow. The digests the artifact
+    // records are computed on a second core meanwhile: hashing a megabyte module takes
+    // about as long as validating its sections.
+    let mut validated: Vec<Result<Validated, CompileError>> = Vec::with_capacity(wasms.len());
+    let mut fetched: Vec<Fetched> = Vec::with_capacity(wasms.len());
+    let mut digests: Vec<([u8; 32], [u8; 32])> = Vec::with_capacity(wasms.len());
+    for (v, f, d) in map_items(wasms.to_vec(), several, |m, w| {
+        let k = known[m];
+        let (v, d) = if k.sha256.is_some() && k.blake3.is_some() {
+            (validate(w, isa), k.complete(w))
+        } else {
+            rayon::join(|| validate(w, isa), || k.complete(w))
+        };
+        let functions = v.as_ref().map_or(0, |v| v.1.len());
+        let f = fetch_manifest(w, functions, opts.cache, isa);
+        (v, f, d)
+    }) {
+        validated.push(v);
+        fetched.push(f);
+        digests.push(d);
+    }
     let mut prepared: Vec<Result<Prepared, CompileError>> =
         map_items(validated, several, |m, v| {
             prepare(wasms[m], isa, v?, &fetched[m], opts.check_cache)
@@ -658,8 +693,8 @@ pub fn compile_modules_hashed(
             .map(|(_, params)| FunctionLink { params })
             .collect();
         // The module tier checks a hit's artifact against the key's digest of the bytes.
-        let blake3 = keys::wasm_digest(wasms[m]);
-        let artifact = link(p.info, &wasm_sha256[m], &blake3, isa, &functions, &code_of)?;
+        let (sha256, blake3) = digests[m];
+        let artifact = link(p.info, &sha256, &blake3, isa, &functions, &code_of)?;
         if let Some((k, interface)) = p.write_manifest {
             let manifest = Manifest::build(&p.ids, &p.keys, p.built.iter().map(|b| &b.1), &code_of);
             opts.cache.put_manifest(&k, &manifest.encode());
@@ -671,6 +706,7 @@ pub fn compile_modules_hashed(
         slowest.truncate(SLOWEST_FUNCTIONS);
         Ok(CompiledModule {
             artifact,
+            wasm_sha256: sha256,
             stats: st,
             timings,
             keys: p.keys,
@@ -767,5 +803,49 @@ mod tests {
             "{sum} > {}",
             cm.timings.compile
         );
+    }
+
+    #[test]
+    fn the_artifact_records_the_digests_of_the_modules_bytes_computed_or_as_the_caller_knows_them()
+    {
+        let wasm =
+            wat::parse_str("(module (func (export \"f\") (result i32) i32.const 7))").unwrap();
+        let isa = Isa::new(None, OptLevel::Speed).unwrap();
+        let opts = CompileOptions {
+            isa: &isa,
+            cache: &NoCache,
+            check_cache: false,
+        };
+        let sha256: [u8; 32] = Sha256::digest(&wasm).into();
+        let blake3 = keys::wasm_digest(&wasm);
+        let header = |cm: &CompiledModule| {
+            wasmprecomp_artifact::header_from_prefix(&cm.artifact).expect("a header")
+        };
+        let computed = compile_module(&wasm, opts).unwrap();
+        assert_eq!(computed.wasm_sha256, sha256);
+        assert_eq!(header(&computed).wasm_sha256, sha256);
+        assert_eq!(header(&computed).wasm_blake3, blake3);
+        // Known digests are taken as given (the caller promises they are the module's):
+        // here distinct values, to see that neither is recomputed.
+        let known = KnownDigests {
+            sha256: Some([1; 32]),
+            blake3: Some([2; 32]),
+        };
+        let given = compile_modules_hashed(&[&wasm], &[known], opts)
+            .pop()
+            .unwrap()
+            .unwrap();
+        assert_eq!(given.wasm_sha256, [1; 32]);
+        assert_eq!(header(&given).wasm_sha256, [1; 32]);
+        assert_eq!(header(&given).wasm_blake3, [2; 32]);
+        let half = KnownDigests {
+            sha256: None,
+            blake3: Some(blake3),
+        };
+        let half = compile_modules_hashed(&[&wasm], &[half], opts)
+            .pop()
+            .unwrap()
+            .unwrap();
+        assert_eq!(half.artifact, computed.artifact);
     }
 }

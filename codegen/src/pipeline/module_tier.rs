@@ -8,7 +8,8 @@
 //! artifact's header, and a large module is hashed as it is read, never held whole.
 
 use super::{
-    compile_modules_hashed, map_items, ms, CodeCache, CompileOptions, CompiledModule, ModuleEntry,
+    compile_modules_hashed, map_items, ms, CodeCache, CompileOptions, CompiledModule, KnownDigests,
+    ModuleEntry,
 };
 use crate::error::internal;
 use crate::error::CompileError;
@@ -177,6 +178,8 @@ struct Staged {
     read_ms: f64,
     lookup_ms: f64,
     corrupt: bool,
+    /// The BLAKE3 digest of `wasm` once computed (the module tier's, of the bytes held).
+    blake3: Option<[u8; 32]>,
     /// The module's bytes; empty for a hit on a large module that is not checked (only
     /// its digest was needed).
     wasm: Vec<u8>,
@@ -232,6 +235,7 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
         read_ms: 0.0,
         lookup_ms: 0.0,
         corrupt: false,
+        blake3: None,
         wasm: Vec::new(),
         key: ModuleKey([0; 32]),
         hit: Hit::No,
@@ -262,6 +266,9 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
     if module_tier {
         let t = Instant::now();
         let d = digest.unwrap_or_else(|| wasm_digest(&s.wasm));
+        if digest.is_none() {
+            s.blake3 = Some(d);
+        }
         s.key = module_key(opts.isa, &d);
         // The key covers the bytes, and the artifact records their BLAKE3 digest (the
         // key's): when the two agree, the artifact is this module's and its recorded
@@ -307,6 +314,7 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
             }
         }
         let now = wasm_digest(&s.wasm);
+        s.blake3 = Some(now);
         if now != d {
             s.key = module_key(opts.isa, &now);
             s.hit = Hit::No;
@@ -317,12 +325,12 @@ fn stage(input: &ModuleInput, opts: &CompileOptions) -> Staged {
     if digest.is_none() || compiled {
         s.wasm_bytes = s.wasm.len() as u64;
     }
-    // Checking recompiles the hit, so the digest it embeds must be computed, not read
-    // back from the artifact under test.
-    s.wasm_sha256 = Some(
-        sha.filter(|_| !opts.check_cache)
-            .unwrap_or_else(|| Sha256::digest(&s.wasm).into()),
-    );
+    // A module that is compiled gets its sha256 computed beside its validation
+    // ([`compile_modules_hashed`]). Checking recompiles the hit, so the digest it embeds
+    // is computed then, not read back from the artifact under test.
+    if !compiled {
+        s.wasm_sha256 = sha;
+    }
     s
 }
 
@@ -346,12 +354,20 @@ pub fn compile_files(inputs: &[ModuleInput], opts: CompileOptions) -> Vec<Module
         .collect();
     if !pending.is_empty() {
         let wasms: Vec<&[u8]> = pending.iter().map(|&i| staged[i].wasm.as_slice()).collect();
-        let sha: Vec<[u8; 32]> = pending
+        let known: Vec<KnownDigests> = pending
             .iter()
-            .map(|&i| staged[i].wasm_sha256.unwrap_or_default())
+            .map(|&i| KnownDigests {
+                sha256: None,
+                blake3: staged[i].blake3,
+            })
             .collect();
-        let results = compile_modules_hashed(&wasms, &sha, opts);
+        let results = compile_modules_hashed(&wasms, &known, opts);
         for (&i, r) in pending.iter().zip(results) {
+            // A module that does not compile still reports the digest of its bytes.
+            staged[i].wasm_sha256 = Some(match &r {
+                Ok(cm) => cm.wasm_sha256,
+                Err(_) => Sha256::digest(&staged[i].wasm).into(),
+            });
             let result = finish_compiled(&mut staged[i], &inputs[i], r);
             staged[i].result = Some(result);
         }
