@@ -6,7 +6,9 @@ use crate::error::CompileError;
 use crate::isa::Isa;
 use crate::module::ModuleInfo;
 use crate::stencil::Parameters;
+use rayon::prelude::*;
 use std::collections::HashMap;
+use std::ops::Range;
 use wasmprecomp_artifact::{self as art, VmCounts, VmLayout};
 
 /// What the link needs of one defined function besides its code.
@@ -57,27 +59,42 @@ pub(crate) fn link<'a>(
     let align16 = |at: usize| at.next_multiple_of(16);
     let mut text_len = 0usize;
     let mut starts = Vec::with_capacity(functions.len());
-    let trap_count: usize = codes.iter().map(|c| c.traps().len()).sum();
-    let mut traps = Vec::with_capacity(trap_count + meta.types.len());
     meta.code.reserve(functions.len());
-    for (c, f) in codes.iter().zip(functions) {
+    for c in &codes {
         text_len = align16(text_len);
-        let start = text_len as u32;
-        starts.push(start);
-        text_len += c.code.len();
-        let offsets = f.params.module_offsets();
-        for t in c.traps() {
-            traps.push(art::TrapSite {
-                text_offset: start + t.code_offset,
-                kind: t.kind,
-                wasm_offset: offsets.get(t.wasm_offset),
-            });
-        }
+        starts.push(text_len as u32);
         meta.code.push(art::FunctionCode {
-            text_offset: start,
+            text_offset: text_len as u32,
             len: c.code.len() as u32,
         });
+        text_len += c.code.len();
     }
+    let too_large = || CompileError::Limit {
+        message: "the module's code is larger than 4 GiB".into(),
+        offset: 0,
+        function: None,
+    };
+    if u32::try_from(text_len).is_err() {
+        return Err(too_large());
+    }
+    let chunks = chunks(&codes);
+    // Trap sites, mapped to module offsets chunk by chunk (a large module has tens of
+    // thousands), in `.text` order; the trampolines' follow.
+    let mut traps: Vec<art::TrapSite> = on_each(chunks.clone(), |range| {
+        let n = range.clone().map(|i| codes[i].traps().len()).sum();
+        let mut traps = Vec::with_capacity(n);
+        for i in range {
+            let mut offsets = functions[i].params.module_offsets();
+            traps.extend(codes[i].traps().map(|t| art::TrapSite {
+                text_offset: starts[i] + t.code_offset,
+                kind: t.kind,
+                wasm_offset: offsets.get(t.wasm_offset),
+            }));
+        }
+        traps
+    })
+    .concat();
+    traps.reserve(meta.types.len());
     // Trampolines, shared between structurally equal types.
     let mut tramp_of: HashMap<&art::FuncType, art::Trampolines> = HashMap::new();
     let mut tramp_code = Vec::new();
@@ -110,11 +127,7 @@ pub(crate) fn link<'a>(
         meta.trampolines.push(t);
     }
     if u32::try_from(text_len).is_err() {
-        return Err(CompileError::Limit {
-            message: "the module's code is larger than 4 GiB".into(),
-            offset: 0,
-            function: None,
-        });
+        return Err(too_large());
     }
     traps.sort_by_key(|t| t.text_offset);
     meta.traps = traps;
@@ -149,66 +162,41 @@ pub(crate) fn link<'a>(
     for (at, code) in &tramp_code {
         text[*at as usize..*at as usize + code.len()].copy_from_slice(code);
     }
-    for ((c, f), &start) in codes.iter().zip(functions).zip(&starts) {
-        let params = f.params;
-        text[start as usize..start as usize + c.code.len()].copy_from_slice(c.code);
-        for r in c.relocs() {
-            let unknown = || CompileError::Internal {
-                message: "relocation names an unknown reference".into(),
-                function: Some(params.func_index),
-            };
-            let at = (start + r.offset) as usize;
-            let Some(kind) = r.kind.ref_kind() else {
-                // A constant slot: its class (in the stencil) made the code right for
-                // every value that fits the field.
-                let v = *params.consts.get(r.index as usize).ok_or_else(unknown)?;
-                let value = (v as i64).wrapping_add(r.addend as i64);
-                if !(i32::MIN as i64..=u32::MAX as i64).contains(&value)
-                    || !isa.patch(text, at, r.kind, value)
-                {
-                    return Err(CompileError::Internal {
-                        message: "constant slot value does not fit its field".into(),
-                        function: Some(params.func_index),
-                    });
-                }
-                continue;
-            };
-            let real = *params.refs[kind as usize]
-                .get(r.index as usize)
-                .ok_or_else(unknown)?;
-            let value: i64 = match r.kind {
-                RelocKind::CallFunc => {
-                    let target = real
-                        .checked_sub(nimp)
-                        .ok_or_else(|| CompileError::Internal {
-                            message: "direct call to an imported function".into(),
-                            function: Some(params.func_index),
-                        })?;
-                    *starts.get(target as usize).ok_or_else(unknown)? as i64
-                }
-                RelocKind::VmFuncRef => layout.func_ref(real) as i64,
-                RelocKind::VmMemory => layout.memory(real) as i64,
-                RelocKind::VmTable => layout.table(real) as i64,
-                RelocKind::VmGlobal => layout.global(real) as i64,
-                RelocKind::VmSigId => layout.sig_id(real) as i64,
-                RelocKind::MemoryIndex
-                | RelocKind::TableIndex
-                | RelocKind::DataIndex
-                | RelocKind::ElemIndex => real as i64,
-                RelocKind::Const => return Err(unknown()),
-            } + r.addend as i64;
-            if !isa.patch(text, at, r.kind, value) {
-                return Err(CompileError::Limit {
-                    message: format!(
-                        "a relocation's value {value:#x} does not fit its field (the module's code or VM context is too large for {})",
-                        isa.triple()
-                    ),
-                    offset: 0,
-                    function: Some(params.func_index),
-                });
-            }
-        }
+    // Each chunk's code is copied and patched in its own part of `.text`: every
+    // relocation patches a field inside its own function.
+    let mut parts = Vec::with_capacity(chunks.len());
+    let mut rest = &mut text[..];
+    let mut at = 0usize;
+    for range in chunks {
+        let last = range.end - 1;
+        let (start, end) = (
+            starts[range.start] as usize,
+            starts[last] as usize + codes[last].code.len(),
+        );
+        let (part, tail) = std::mem::take(&mut rest)[start - at..].split_at_mut(end - start);
+        parts.push((range, part));
+        (rest, at) = (tail, end);
     }
+    let filled = on_each(parts, |(range, part)| {
+        let base = starts[range.start];
+        for i in range {
+            let at = (starts[i] - base) as usize;
+            let code = &mut part[at..at + codes[i].code.len()];
+            fill_function(
+                code,
+                &codes[i],
+                functions[i].params,
+                i,
+                &starts,
+                nimp,
+                &layout,
+                isa,
+            )?;
+        }
+        Ok(())
+    });
+    // The first failure in function order is the one reported.
+    filled.into_iter().collect::<Result<(), CompileError>>()?;
     let mut artifact = file.finish(isa.elf_machine(), &symbols);
     if !art::seal(&mut artifact) {
         return Err(crate::error::internal(
@@ -216,4 +204,113 @@ pub(crate) fn link<'a>(
         ));
     }
     Ok(artifact)
+}
+
+/// About how many bytes of code one task of the link's parallel parts covers: a module
+/// with less is linked on the calling thread (handing work to the pool costs two thread
+/// wake-ups, tens of microseconds).
+const CHUNK_CODE_BYTES: usize = 64 << 10;
+
+/// The defined functions in runs of consecutive ones with about [`CHUNK_CODE_BYTES`] of
+/// code each; none empty.
+fn chunks(codes: &[CodeRef<'_>]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, c) in codes.iter().enumerate() {
+        bytes += c.code.len();
+        if bytes >= CHUNK_CODE_BYTES {
+            out.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < codes.len() {
+        out.push(start..codes.len());
+    }
+    out
+}
+
+/// `f` of each item, in order: on the thread pool when there are several.
+fn on_each<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync + Send) -> Vec<T> {
+    if items.len() > 1 {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
+}
+
+/// Copies defined function `index`'s compiled code into `text` (its bytes in `.text`,
+/// which start at `starts[index]`) and patches each relocation with the function's
+/// parameters: direct calls with the callee's place, VM-context offsets, real indices
+/// and constant slot values.
+#[allow(clippy::too_many_arguments)]
+fn fill_function(
+    text: &mut [u8],
+    code: &CodeRef<'_>,
+    params: &Parameters,
+    index: usize,
+    starts: &[u32],
+    nimp: u32,
+    layout: &VmLayout,
+    isa: &Isa,
+) -> Result<(), CompileError> {
+    text.copy_from_slice(code.code);
+    let own_start = starts[index] as i64;
+    for r in code.relocs() {
+        let unknown = || CompileError::Internal {
+            message: "relocation names an unknown reference".into(),
+            function: Some(params.func_index),
+        };
+        let at = r.offset as usize;
+        let Some(kind) = r.kind.ref_kind() else {
+            // A constant slot: its class (in the stencil) made the code right for every
+            // value that fits the field.
+            let v = *params.consts.get(r.index as usize).ok_or_else(unknown)?;
+            let value = (v as i64).wrapping_add(r.addend as i64);
+            if !(i32::MIN as i64..=u32::MAX as i64).contains(&value)
+                || !isa.patch(text, at, r.kind, value)
+            {
+                return Err(CompileError::Internal {
+                    message: "constant slot value does not fit its field".into(),
+                    function: Some(params.func_index),
+                });
+            }
+            continue;
+        };
+        let real = *params.refs[kind as usize]
+            .get(r.index as usize)
+            .ok_or_else(unknown)?;
+        let value: i64 = match r.kind {
+            // `text` starts at the function: the callee's place relative to it.
+            RelocKind::CallFunc => {
+                let target = real
+                    .checked_sub(nimp)
+                    .ok_or_else(|| CompileError::Internal {
+                        message: "direct call to an imported function".into(),
+                        function: Some(params.func_index),
+                    })?;
+                *starts.get(target as usize).ok_or_else(unknown)? as i64 - own_start
+            }
+            RelocKind::VmFuncRef => layout.func_ref(real) as i64,
+            RelocKind::VmMemory => layout.memory(real) as i64,
+            RelocKind::VmTable => layout.table(real) as i64,
+            RelocKind::VmGlobal => layout.global(real) as i64,
+            RelocKind::VmSigId => layout.sig_id(real) as i64,
+            RelocKind::MemoryIndex
+            | RelocKind::TableIndex
+            | RelocKind::DataIndex
+            | RelocKind::ElemIndex => real as i64,
+            RelocKind::Const => return Err(unknown()),
+        } + r.addend as i64;
+        if !isa.patch(text, at, r.kind, value) {
+            return Err(CompileError::Limit {
+                message: format!(
+                    "a relocation's value {value:#x} does not fit its field (the module's code or VM context is too large for {})",
+                    isa.triple()
+                ),
+                offset: 0,
+                function: Some(params.func_index),
+            });
+        }
+    }
+    Ok(())
 }

@@ -275,23 +275,18 @@ impl Parameters {
         (self.body_offset as i64 + stencil_pos as i64 + delta) as u32
     }
 
-    /// [`module_offset`](Self::module_offset) for many positions: one pass over the
-    /// fixups, then a binary search per position. A large function has thousands of trap
-    /// sites and of fixups; summing the fixups once per site made linking it quadratic.
+    /// [`module_offset`](Self::module_offset) for many positions, in about constant time
+    /// each when they come mostly in order (a function's trap sites, in code order): a
+    /// cursor over the fixups steps to each position, and a binary search over their
+    /// prefix sums takes a far one. A large function has thousands of trap sites and of
+    /// fixups; summing the fixups once per site made linking it quadratic.
     pub fn module_offsets(&self) -> ModuleOffsets<'_> {
-        let mut sum = 0i64;
-        let prefix = self
-            .offset_fixups
-            .iter()
-            .map(|(_, d)| {
-                sum += *d as i64;
-                sum
-            })
-            .collect();
         ModuleOffsets {
             fixups: &self.offset_fixups,
-            prefix,
             body_offset: self.body_offset,
+            n: 0,
+            delta: 0,
+            prefix: Vec::new(),
         }
     }
 }
@@ -299,17 +294,58 @@ impl Parameters {
 /// See [`Parameters::module_offsets`].
 pub struct ModuleOffsets<'a> {
     fixups: &'a [(u32, i32)],
-    /// The sum of the deltas of the fixups up to and including each one.
-    prefix: Vec<i64>,
     body_offset: u32,
+    /// How many fixups lie at or before the last position asked, and the sum of their
+    /// deltas.
+    n: usize,
+    delta: i64,
+    /// The sum of the deltas of the fixups up to and including each one, built at the
+    /// first far step.
+    prefix: Vec<i64>,
 }
 
 impl ModuleOffsets<'_> {
+    /// Fixups the cursor steps over before it searches instead.
+    const NEAR: usize = 8;
+
     /// The module-relative offset of `stencil_pos`, as [`Parameters::module_offset`].
-    pub fn get(&self, stencil_pos: u32) -> u32 {
-        let n = self.fixups.partition_point(|(p, _)| *p <= stencil_pos);
-        let delta = n.checked_sub(1).map_or(0, |i| self.prefix[i]);
-        (self.body_offset as i64 + stencil_pos as i64 + delta) as u32
+    pub fn get(&mut self, stencil_pos: u32) -> u32 {
+        let f = self.fixups;
+        let mut steps = 0;
+        loop {
+            if self.n < f.len() && f[self.n].0 <= stencil_pos {
+                self.delta += f[self.n].1 as i64;
+                self.n += 1;
+            } else if self.n > 0 && f[self.n - 1].0 > stencil_pos {
+                self.n -= 1;
+                self.delta -= f[self.n].1 as i64;
+            } else {
+                break;
+            }
+            steps += 1;
+            if steps == Self::NEAR {
+                self.search(stencil_pos);
+                break;
+            }
+        }
+        (self.body_offset as i64 + stencil_pos as i64 + self.delta) as u32
+    }
+
+    /// Puts the cursor at `stencil_pos` by binary search.
+    fn search(&mut self, stencil_pos: u32) {
+        if self.prefix.is_empty() {
+            let mut sum = 0i64;
+            self.prefix = self
+                .fixups
+                .iter()
+                .map(|(_, d)| {
+                    sum += *d as i64;
+                    sum
+                })
+                .collect();
+        }
+        self.n = self.fixups.partition_point(|(p, _)| *p <= stencil_pos);
+        self.delta = self.n.checked_sub(1).map_or(0, |i| self.prefix[i]);
     }
 }
 
@@ -1140,7 +1176,7 @@ mod tests {
             offset_fixups: vec![(3, 2), (3, -1), (10, 4), (11, -3), (40, 1)],
             ..Parameters::default()
         };
-        let offsets = params.module_offsets();
+        let mut offsets = params.module_offsets();
         for pos in 0..50 {
             assert_eq!(
                 offsets.get(pos),
@@ -1156,5 +1192,34 @@ mod tests {
             ..Parameters::default()
         };
         assert_eq!(none.module_offsets().get(5), 12);
+    }
+
+    #[test]
+    fn module_offsets_agree_with_module_offset_in_any_order_of_positions() {
+        // Fixups every third position, some at one position, deltas of both signs.
+        let offset_fixups: Vec<(u32, i32)> = (0..200u32)
+            .flat_map(|i| {
+                let d = (i as i32 % 7) - 3;
+                [(i * 3, d), (i * 3, 1)]
+                    .into_iter()
+                    .take(1 + (i % 2) as usize)
+            })
+            .collect();
+        let params = Parameters {
+            body_offset: 5000,
+            offset_fixups,
+            ..Parameters::default()
+        };
+        let mut offsets = params.module_offsets();
+        // Forward, backward, far jumps both ways and repeats (a multiplicative
+        // sequence over 0..700).
+        let positions = (0..2000u32).map(|i| (i * 263 + i / 3) % 700);
+        for pos in positions.chain((0..700).rev()).chain([699, 0, 350, 350, 1]) {
+            assert_eq!(
+                offsets.get(pos),
+                params.module_offset(pos),
+                "position {pos}"
+            );
+        }
     }
 }
