@@ -816,27 +816,17 @@ fn edit_scenario(
         // its own.
         for j in 0..EDITS_PER_RUN {
             let dir = |name: &str| work.join(format!("edit-{stem}-{name}-{i}-{j}"));
+            // `module` compiled into the cache `name` (its artifact beside the entries).
+            let into = |c: &Compiler, module: &PathBuf, name: &str| {
+                let d = dir(name);
+                c.run(std::slice::from_ref(module), Some(&d), false, &d)
+            };
             for name in ["cache", "warm-cache"] {
-                comp.run(
-                    std::slice::from_ref(&base),
-                    Some(&dir(name)),
-                    false,
-                    &dir(name),
-                )?;
+                into(comp, &base, name)?;
             }
             let rep = comp.timed(
-                |c| {
-                    let d = dir("warm-cache");
-                    c.run(std::slice::from_ref(&edited), Some(&d), false, &d)
-                },
-                |c| {
-                    c.run(
-                        std::slice::from_ref(&edited),
-                        Some(&dir("cache")),
-                        false,
-                        &dir("cache"),
-                    )
-                },
+                |c| into(c, &edited, "warm-cache"),
+                |c| into(c, &edited, "cache"),
             )?;
             ed.push(rep.totals.wall_ms);
             h = rep.totals.served_by_cache;

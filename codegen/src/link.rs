@@ -5,8 +5,8 @@ use crate::elf;
 use crate::error::CompileError;
 use crate::isa::Isa;
 use crate::module::ModuleInfo;
+use crate::pipeline::map_items;
 use crate::stencil::Parameters;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
 use wasmprecomp_artifact::{self as art, VmCounts, VmLayout};
@@ -80,7 +80,7 @@ pub(crate) fn link<'a>(
     let chunks = chunks(&codes);
     // Trap sites, mapped to module offsets chunk by chunk (a large module has tens of
     // thousands), in `.text` order; the trampolines' follow.
-    let mut traps: Vec<art::TrapSite> = on_each(chunks.clone(), |range| {
+    let mut traps: Vec<art::TrapSite> = map_items(chunks.clone(), chunks.len() > 1, |_, range| {
         let n = range.clone().map(|i| codes[i].traps().len()).sum();
         let mut traps = Vec::with_capacity(n);
         for i in range {
@@ -177,7 +177,8 @@ pub(crate) fn link<'a>(
         parts.push((range, part));
         (rest, at) = (tail, end);
     }
-    let filled = on_each(parts, |(range, part)| {
+    let several = parts.len() > 1;
+    let filled = map_items(parts, several, |_, (range, part)| {
         let base = starts[range.start];
         for i in range {
             let at = (starts[i] - base) as usize;
@@ -227,15 +228,6 @@ fn chunks(codes: &[CodeRef<'_>]) -> Vec<Range<usize>> {
         out.push(start..codes.len());
     }
     out
-}
-
-/// `f` of each item, in order: on the thread pool when there are several.
-fn on_each<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync + Send) -> Vec<T> {
-    if items.len() > 1 {
-        items.into_par_iter().map(f).collect()
-    } else {
-        items.into_iter().map(f).collect()
-    }
 }
 
 /// Copies defined function `index`'s compiled code into `text` (its bytes in `.text`,

@@ -110,7 +110,7 @@ fn ms(t: Instant) -> f64 {
 /// work to the pool and waiting for it costs two thread wake-ups, tens of microseconds
 /// here, which is more than small work takes: a module-tier miss on a small module, or a
 /// module whose manifest serves every function.
-fn map_items<I: Send, T: Send>(
+pub(crate) fn map_items<I: Send, T: Send>(
     items: Vec<I>,
     parallel: bool,
     f: impl Fn(usize, I) -> T + Sync + Send,
